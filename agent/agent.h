@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent.h - smolder's sampling side: the BPF sampler (perf-event driven stack
+ * sampling of target processes or of every process) and the collector that turns
+ * its raw samples into symbolized profile samples.
+ *
+ * Error contract: int functions return 0 or a negative errno; pointer functions
+ * return NULL with errno set.
+ */
+#ifndef SMOLDER_AGENT_H
+#define SMOLDER_AGENT_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "profile.h"
+#include "sampler.h"
+#include "symbolizer.h"
+
+/* ---- sampler ---- */
+
+struct sampler_opts {
+	unsigned int freq;     /* samples per second per CPU (cpu-clock, freq mode) */
+	bool all;              /* every process; otherwise only targets (and their children) */
+	bool kernel_stacks;    /* also take kernel stacks */
+	size_t ringbuf_bytes;  /* ring buffer size, a power of two; 0: 8 MiB */
+};
+
+/* Counters summed over CPUs; see enum smolder_counter in sampler.h. */
+struct sampler_stats {
+	uint64_t counter[SMOLDER_CNT_MAX];
+};
+
+struct sampler;
+
+/* Called for each raw sample; a negative errno return stops the drain with it. */
+typedef int (*sampler_fn)(const struct smolder_sample *s, void *ctx);
+
+/*
+ * Load the BPF sampler and attach it to a cpu-clock event on every online CPU.
+ * On failure returns NULL with errno set and writes one line for the user into
+ * @err (what failed and what to do: missing CAP_BPF/CAP_PERFMON, no BPF, ...).
+ */
+struct sampler *sampler__open(const struct sampler_opts *opts, char *err, size_t errlen);
+void sampler__free(struct sampler *s);
+
+/* Start sampling process @pid (and children it forks from now on).
+ * @return 0, -ESRCH if it does not exist (or is a zombie), -ENOSPC if too many. */
+int sampler__add_target(struct sampler *s, pid_t pid);
+
+/*
+ * Drop targets that have exited (the exit tracepoint already removes most; this
+ * catches races with processes that exit while being added).
+ * @return the number of live targets, or a negative errno.
+ */
+int sampler__prune_targets(struct sampler *s);
+
+/*
+ * Wait up to @timeout_ms for samples, then hand every waiting sample to @fn.
+ * @return the number of samples handed over, or a negative errno (-EINTR when a
+ * signal interrupted the wait: not an error for callers that loop).
+ */
+int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx);
+
+/* Read the sampler's counters. @return 0 or a negative errno. */
+int sampler__stats(const struct sampler *s, struct sampler_stats *out);
+
+/* ---- collector: raw samples -> symbolized profile samples ---- */
+
+struct collector;
+
+/*
+ * Create a collector adding to @profile, resolving names with @sym (both borrowed;
+ * they must outlive the collector). NULL with errno set on failure.
+ */
+struct collector *collector__new(struct profile *profile, struct symbolizer *sym);
+void collector__free(struct collector *c);
+
+/* Symbolize @s and add it to the profile. @return 0 or a negative errno. */
+int collector__add(struct collector *c, const struct smolder_sample *s);
+
+/* Distinct processes seen so far. */
+size_t collector__process_count(const struct collector *c);
+
+#endif /* SMOLDER_AGENT_H */

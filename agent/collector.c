@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * collector.c - turns raw samples from the BPF sampler into profile samples:
+ * symbolizes each address (through a small per-address cache in front of the
+ * symbolizer, since the same few hundred addresses repeat sample after sample),
+ * orders frames outermost first, and converts kernel time to wall-clock time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+
+/* Addresses whose frame id is remembered; the cache is emptied when it fills, which
+ * bounds it without an LRU's bookkeeping on the hot path. */
+#define ADDR_CACHE_SLOTS (1u << 16)
+#define ADDR_CACHE_MAX (ADDR_CACHE_SLOTS / 2)
+#define PID_SET_SLOTS (1u << 14)
+
+struct addr_slot {
+	uint64_t addr; /* 0: empty */
+	uint32_t pid;  /* 0 for kernel addresses */
+	uint32_t frame;
+};
+
+struct collector {
+	struct profile *profile;
+	struct symbolizer *sym;
+	struct addr_slot *cache;
+	size_t cache_len;
+	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
+	size_t npids;
+	int64_t mono_to_wall_ns;
+	uint32_t truncated_frame, unknown_frame;
+};
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct collector *collector__new(struct profile *profile, struct symbolizer *sym)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		goto nomem;
+	c->profile = profile;
+	c->sym = sym;
+	c->cache = calloc(ADDR_CACHE_SLOTS, sizeof(*c->cache));
+	c->pids = calloc(PID_SET_SLOTS, sizeof(*c->pids));
+	if (!c->cache || !c->pids)
+		goto nomem;
+	c->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	err = profile__intern_frame(profile, "[truncated]", FRAME_UNKNOWN, &c->truncated_frame);
+	if (!err)
+		err = profile__intern_frame(profile, "[unknown]", FRAME_UNKNOWN, &c->unknown_frame);
+	if (err)
+		goto nomem;
+	return c;
+nomem:
+	collector__free(c);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void collector__free(struct collector *c)
+{
+	if (!c)
+		return;
+	free(c->cache);
+	free(c->pids);
+	free(c);
+}
+
+static void note_pid(struct collector *c, uint32_t pid)
+{
+	uint32_t mask = PID_SET_SLOTS - 1;
+
+	if (c->npids >= PID_SET_SLOTS / 2)
+		return; /* counting stops being exact past 8k processes; it is a summary */
+	for (uint32_t i = (pid * 2654435761u) & mask;; i = (i + 1) & mask) {
+		if (c->pids[i] == pid)
+			return;
+		if (!c->pids[i]) {
+			c->pids[i] = pid;
+			c->npids++;
+			return;
+		}
+	}
+}
+
+size_t collector__process_count(const struct collector *c)
+{
+	return c->npids;
+}
+
+/* "[libc.so.6+0x2a1f0]": where the address is, for later symbolization. */
+static void unresolved_name(const struct symbol *sym, char *buf, size_t len)
+{
+	const char *base = strrchr(sym->module, '/');
+	snprintf(buf, len, "[%s+0x%llx]", base ? base + 1 : sym->module,
+		 (unsigned long long)sym->module_offset);
+}
+
+static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel,
+		   uint32_t *frame)
+{
+	uint32_t key_pid = kernel ? 0 : pid;
+	uint64_t h = (addr ^ ((uint64_t)key_pid << 40)) * 0x9e3779b97f4a7c15ULL;
+	uint32_t mask = ADDR_CACHE_SLOTS - 1;
+	struct symbol sym = { 0 };
+	enum frame_kind kind;
+	char buf[512];
+	const char *name;
+	uint32_t i;
+	int err;
+
+	for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask) {
+		if (c->cache[i].addr == addr && c->cache[i].pid == key_pid) {
+			*frame = c->cache[i].frame;
+			return 0;
+		}
+	}
+
+	if (kernel)
+		err = symbolizer__resolve_kernel(c->sym, addr, &sym);
+	else
+		err = symbolizer__resolve_user(c->sym, pid, addr, &sym);
+	if (!err && sym.name) {
+		name = sym.name;
+		kind = kernel ? FRAME_KERNEL : FRAME_USER;
+	} else if (!err && sym.module && !kernel) {
+		unresolved_name(&sym, buf, sizeof(buf));
+		name = buf;
+		kind = FRAME_UNKNOWN;
+	} else {
+		*frame = c->unknown_frame;
+		return 0; /* not cached: the process may still be loading its maps */
+	}
+	err = profile__intern_frame(c->profile, name, kind, frame);
+	if (err)
+		return err;
+
+	if (c->cache_len >= ADDR_CACHE_MAX) {
+		memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
+		c->cache_len = 0;
+		for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask)
+			;
+	}
+	c->cache[i] = (struct addr_slot){ addr, key_pid, *frame };
+	c->cache_len++;
+	return 0;
+}
+
+int collector__add(struct collector *c, const struct smolder_sample *s)
+{
+	uint32_t frames[2 * SMOLDER_MAX_STACK_DEPTH + 1];
+	size_t n = 0, nu = 0, nk = 0;
+	char comm[SMOLDER_COMM_LEN + 1];
+	struct sample_meta meta;
+	int err;
+
+	if (s->ustack_len > 0)
+		nu = (size_t)s->ustack_len / sizeof(s->ustack[0]);
+	if (s->kstack_len > 0)
+		nk = (size_t)s->kstack_len / sizeof(s->kstack[0]);
+	if (nu > SMOLDER_MAX_STACK_DEPTH)
+		nu = SMOLDER_MAX_STACK_DEPTH;
+	if (nk > SMOLDER_MAX_STACK_DEPTH)
+		nk = SMOLDER_MAX_STACK_DEPTH;
+
+	/* A stack that filled the buffer was probably cut: say so at its root. */
+	if (nu == SMOLDER_MAX_STACK_DEPTH) {
+		struct profile_counts one = { .truncated = 1 };
+		frames[n++] = c->truncated_frame;
+		profile__add_counts(c->profile, &one);
+	}
+	/* bpf_get_stack gives innermost first; every frame but the innermost holds a
+	 * return address, which may already belong to the next function: look up
+	 * the call instruction (addr - 1) instead. */
+	for (size_t i = nu; i-- > 0;) {
+		err = resolve(c, s->pid, s->ustack[i] - (i > 0), false, &frames[n++]);
+		if (err)
+			return err;
+	}
+	for (size_t i = nk; i-- > 0;) {
+		err = resolve(c, s->pid, s->kstack[i] - (i > 0), true, &frames[n++]);
+		if (err)
+			return err;
+	}
+
+	memcpy(comm, s->comm, SMOLDER_COMM_LEN);
+	comm[SMOLDER_COMM_LEN] = '\0';
+	meta = (struct sample_meta){
+		.time_ns = (uint64_t)((int64_t)s->time_ns + c->mono_to_wall_ns),
+		.pid = s->pid,
+		.tid = s->tid,
+		.comm = comm,
+	};
+	note_pid(c, s->pid);
+	return profile__add_sample(c->profile, frames, n, &meta, 1);
+}

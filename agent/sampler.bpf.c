@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * sampler.bpf.c - the kernel side of smolder's sampler.
+ *
+ * Runs on every cpu-clock sample on every CPU; for target processes it copies the
+ * kernel and user stacks (frame-pointer walks done by the kernel) with pid, tid, comm
+ * and a timestamp into the ring buffer. Children forked by targets become targets;
+ * targets leave the map when they exit, which is how user space learns that every
+ * target is gone.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sampler.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile bool filter_targets = true; /* false with -a */
+const volatile bool kernel_stacks = true;  /* false with --no-kernel */
+const volatile __u32 self_tgid = 0;        /* never sample smolder itself */
+/* Wake the consumer only once this much is waiting; it also drains on a timer.
+ * A wakeup per record costs more than the rest of the program (PLATFORM.md). */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SMOLDER_MAX_TARGETS);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SMOLDER_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		*c += 1;
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct smolder_sample *s;
+	long len;
+
+	if (tid == 0 || tgid == self_tgid) /* idle, or ourselves */
+		return 0;
+	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	count(SMOLDER_CNT_SAMPLES);
+
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(SMOLDER_CNT_LOST);
+		return 0;
+	}
+	s->time_ns = bpf_ktime_get_ns();
+	s->pid = tgid;
+	s->tid = tid;
+	s->cpu = bpf_get_smp_processor_id();
+	s->flags = 0;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+
+	s->kstack_len = 0;
+	if (kernel_stacks) {
+		len = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+		s->kstack_len = len;
+		if (len < 0)
+			count(SMOLDER_CNT_KSTACK_ERR);
+		else if (len == sizeof(s->kstack))
+			count(SMOLDER_CNT_KSTACK_TRUNC);
+		if (len > 0)
+			s->flags |= SMOLDER_SAMPLE_KERNEL_MODE;
+	}
+	len = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
+	s->ustack_len = len;
+	if (len < 0)
+		count(SMOLDER_CNT_USTACK_ERR);
+	else if (len == sizeof(s->ustack))
+		count(SMOLDER_CNT_USTACK_TRUNC);
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
+	else
+		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	/* A new thread shares its parent's tgid and is already covered. */
+	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST) == 0)
+		count(SMOLDER_CNT_FORKS);
+	else
+		count(SMOLDER_CNT_TARGETS_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(forget_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	/* Only the group leader's exit ends the process (as seen from /proc). */
+	if (BPF_CORE_READ(task, pid) == tgid)
+		bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sampler.c - loads sampler.bpf.c, attaches it to cpu-clock perf events on every
+ * online CPU and drains its ring buffer. open -> configure -> load -> attach, as
+ * libbpf-tools do.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "sampler.skel.h"
+
+#define DEFAULT_RINGBUF_BYTES (8u << 20)
+#define MAX_CPUS 4096
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct ring_buffer *rb;
+	int *perf_fds;
+	struct bpf_link **links;
+	int ncpus;
+	bool all;
+	sampler_fn fn;
+	void *fn_ctx;
+	int handed;
+};
+
+/* libbpf's own messages: keep warnings (they explain verifier and attach failures),
+ * drop its debug chatter. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Parse a CPU list such as "0-3,6" (sysfs "online") into @cpus. @return count or -errno. */
+static int online_cpus(int *cpus, int max)
+{
+	char buf[4096];
+	int n = 0;
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n")) {
+		int lo, hi;
+		if (sscanf(tok, "%d-%d", &lo, &hi) != 2)
+			hi = lo = atoi(tok);
+		for (int c = lo; c <= hi && n < max; c++)
+			cpus[n++] = c;
+	}
+	return n ? n : -EIO;
+}
+
+static int perf_event_open_cpu_clock(unsigned int freq, int cpu)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.freq = 1,
+		.sample_freq = freq,
+	};
+	return syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void explain_load_failure(int err, char *msg, size_t len)
+{
+	if (err == EPERM || err == EACCES)
+		snprintf(msg, len, "cannot load the BPF sampler: permission denied (run as "
+			 "root, or grant CAP_BPF and CAP_PERFMON, e.g. setcap "
+			 "cap_bpf,cap_perfmon+ep smolder)");
+	else if (err == ENOSYS || err == EOPNOTSUPP)
+		snprintf(msg, len, "cannot load the BPF sampler: this kernel has no BPF "
+			 "support (needs CONFIG_BPF_SYSCALL and BTF, kernel 5.8 or later)");
+	else
+		snprintf(msg, len, "cannot load the BPF sampler: %s (see the libbpf "
+			 "messages above)", strerror(err));
+}
+
+static void explain_perf_failure(int err, unsigned int freq, char *msg, size_t len)
+{
+	char buf[32] = "";
+	FILE *f;
+
+	if (err == EACCES || err == EPERM) {
+		snprintf(msg, len, "cannot open cpu-clock perf events: permission denied "
+			 "(run as root, grant CAP_PERFMON, or lower "
+			 "kernel.perf_event_paranoid)");
+		return;
+	}
+	if (err == EINVAL && (f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re"))) {
+		if (fgets(buf, sizeof(buf), f) && (unsigned int)atoi(buf) < freq) {
+			fclose(f);
+			snprintf(msg, len, "-F %u is above kernel.perf_event_max_sample_rate "
+				 "(%d): lower -F or raise the sysctl", freq, atoi(buf));
+			return;
+		}
+		fclose(f);
+	}
+	snprintf(msg, len, "cannot open cpu-clock perf events: %s (is "
+		 "CONFIG_PERF_EVENTS enabled?)", strerror(err));
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (size < sizeof(struct smolder_sample))
+		return 0; /* not ours; cannot happen with a matching skeleton */
+	s->handed++;
+	return s->fn(data, s->fn_ctx);
+}
+
+struct sampler *sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
+{
+	int cpus[MAX_CPUS];
+	struct sampler *s;
+	int err, n;
+
+	libbpf_set_print(libbpf_print);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(msg, msglen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->all = opts->all;
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = errno;
+		explain_load_failure(err, msg, msglen);
+		goto fail;
+	}
+	s->skel->rodata->filter_targets = !opts->all;
+	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
+	s->skel->rodata->self_tgid = getpid();
+	err = -bpf_map__set_max_entries(s->skel->maps.events,
+					opts->ringbuf_bytes ? opts->ringbuf_bytes
+							    : DEFAULT_RINGBUF_BYTES);
+	if (err) {
+		snprintf(msg, msglen, "bad ring buffer size %zu: must be a power of two "
+			 "multiple of the page size", opts->ringbuf_bytes);
+		goto fail;
+	}
+	/* Following forks and exits only matters when there are targets. */
+	bpf_program__set_autoload(s->skel->progs.follow_fork, !opts->all);
+	bpf_program__set_autoload(s->skel->progs.forget_exit, !opts->all);
+
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		err = -err;
+		explain_load_failure(err, msg, msglen);
+		goto fail;
+	}
+	if (!opts->all) {
+		err = sampler_bpf__attach(s->skel);
+		if (err) {
+			err = -err;
+			snprintf(msg, msglen, "cannot attach to the sched_process_fork/exit "
+				 "tracepoints: %s", strerror(err));
+			goto fail;
+		}
+	}
+
+	n = online_cpus(cpus, MAX_CPUS);
+	if (n < 0) {
+		err = -n;
+		snprintf(msg, msglen, "cannot read the online CPUs from "
+			 "/sys/devices/system/cpu/online: %s", strerror(err));
+		goto fail;
+	}
+	s->perf_fds = calloc(n, sizeof(*s->perf_fds));
+	s->links = calloc(n, sizeof(*s->links));
+	if (!s->perf_fds || !s->links) {
+		err = ENOMEM;
+		snprintf(msg, msglen, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = perf_event_open_cpu_clock(opts->freq, cpus[i]);
+		if (fd < 0) {
+			err = errno;
+			explain_perf_failure(err, opts->freq, msg, msglen);
+			goto fail;
+		}
+		s->perf_fds[s->ncpus++] = fd;
+		s->links[i] = bpf_program__attach_perf_event(s->skel->progs.sample, fd);
+		if (!s->links[i]) {
+			err = errno;
+			snprintf(msg, msglen, "cannot attach the BPF sampler to CPU %d: %s",
+				 cpus[i], strerror(err));
+			goto fail;
+		}
+	}
+
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	if (!s->rb) {
+		err = errno;
+		snprintf(msg, msglen, "cannot map the BPF ring buffer: %s", strerror(err));
+		goto fail;
+	}
+	return s;
+
+fail:
+	sampler__free(s);
+	errno = err;
+	return NULL;
+}
+
+void sampler__free(struct sampler *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	for (int i = 0; i < s->ncpus; i++) {
+		bpf_link__destroy(s->links[i]);
+		close(s->perf_fds[i]);
+	}
+	free(s->links);
+	free(s->perf_fds);
+	sampler_bpf__destroy(s->skel);
+	free(s);
+}
+
+/* A process that is gone or a zombie will never be sampled again. */
+static bool process_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The state follows the last ')' (comm may itself contain parentheses). */
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x';
+}
+
+int sampler__add_target(struct sampler *s, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+	int fd = bpf_map__fd(s->skel->maps.targets);
+
+	if (pid <= 0 || !process_alive(pid))
+		return -ESRCH;
+	if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	/* It may have exited between the check and the insert, past the exit hook. */
+	if (!process_alive(pid)) {
+		bpf_map_delete_elem(fd, &key);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int sampler__prune_targets(struct sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.targets);
+	__u32 key, next, dead[256];
+	int live = 0, ndead = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (process_alive(next))
+			live++;
+		else if (ndead < (int)(sizeof(dead) / sizeof(dead[0])))
+			dead[ndead++] = next;
+		else
+			live++; /* pruned on a later call */
+		key = next;
+		prev = &key;
+	}
+	for (int i = 0; i < ndead; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+	return live;
+}
+
+int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+{
+	int err, err2;
+
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	s->handed = 0;
+	/* Records are submitted without wakeups below a fill threshold, so the poll
+	 * usually just sleeps for the timeout (or until the threshold wakeup); then
+	 * consume whatever is there either way. */
+	err = ring_buffer__poll(s->rb, timeout_ms);
+	err2 = ring_buffer__consume(s->rb);
+	if (err2 < 0 && err2 != -EINTR)
+		return err2;
+	if (err < 0 && err != -EINTR)
+		return err;
+	return s->handed;
+}
+
+int sampler__stats(const struct sampler *s, struct sampler_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	for (__u32 k = 0; k < SMOLDER_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out->counter[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

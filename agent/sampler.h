@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 OR GPL-2.0-only OR BSD-2-Clause */
+/*
+ * sampler.h - what the BPF sampler and its loader share: the ring-buffer record,
+ * the counters and the limits. Nothing else belongs here.
+ */
+#ifndef SMOLDER_SAMPLER_H
+#define SMOLDER_SAMPLER_H
+
+#define SMOLDER_MAX_STACK_DEPTH 127 /* the kernel's default perf_event_max_stack */
+#define SMOLDER_COMM_LEN 16
+#define SMOLDER_MAX_TARGETS 65536   /* processes followed at once (targets map) */
+
+/* smolder_sample.flags */
+#define SMOLDER_SAMPLE_KERNEL_MODE 0x1 /* the CPU was in the kernel when sampled */
+
+/* One sample, as the BPF program hands it over. Stack lengths are in bytes as
+ * bpf_get_stack() returns them, or a negative errno when it failed. */
+struct smolder_sample {
+	__u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 pid;     /* tgid */
+	__u32 tid;
+	__u32 cpu;
+	__u32 flags;
+	__s32 kstack_len;
+	__s32 ustack_len;
+	char comm[SMOLDER_COMM_LEN];
+	__u64 kstack[SMOLDER_MAX_STACK_DEPTH];
+	__u64 ustack[SMOLDER_MAX_STACK_DEPTH];
+};
+
+/* Indexes into the per-CPU counters map. */
+enum smolder_counter {
+	SMOLDER_CNT_SAMPLES,        /* program runs that matched a target */
+	SMOLDER_CNT_LOST,           /* no room in the ring buffer: sample dropped */
+	SMOLDER_CNT_KSTACK_ERR,     /* bpf_get_stack(kernel) failed */
+	SMOLDER_CNT_USTACK_ERR,     /* bpf_get_stack(user) failed */
+	SMOLDER_CNT_KSTACK_TRUNC,   /* kernel stack hit the depth limit */
+	SMOLDER_CNT_USTACK_TRUNC,   /* user stack hit the depth limit */
+	SMOLDER_CNT_FORKS,          /* child processes of targets followed */
+	SMOLDER_CNT_TARGETS_FULL,   /* a child could not be followed: targets map full */
+	SMOLDER_CNT_MAX,
+};
+
+#endif /* SMOLDER_SAMPLER_H */

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* main.c - the smolder binary: dispatch to one subcommand per file in cli/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: smolder <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  record      sample processes and write a flame graph or folded stacks\n"
+	"              smolder record (-p PID[,PID..] | -a | -- CMD [ARGS..]) [-F HZ]\n"
+	"                             [-d SECONDS] [--no-kernel] [-o FILE]\n"
+	"                             [--format svg|folded]\n"
+	"  flamegraph  render folded stacks as an SVG flame graph\n"
+	"              smolder flamegraph FILE.. [--title TEXT] [--icicle] [--width PX]\n"
+	"                                 [-o FILE] [--format svg|folded]\n"
+	"\n"
+	"Run 'smolder <command> --help' for a command's options.\n";
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("smolder: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+enum output_format cli_parse_format(const char *s)
+{
+	if (!strcmp(s, "svg"))
+		return FORMAT_SVG;
+	if (!strcmp(s, "folded"))
+		return FORMAT_FOLDED;
+	return FORMAT_NONE;
+}
+
+enum output_format cli_format_from_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (!dot || strchr(dot, '/'))
+		return FORMAT_NONE;
+	if (!strcmp(dot, ".svg"))
+		return FORMAT_SVG;
+	if (!strcmp(dot, ".folded") || !strcmp(dot, ".txt") || !strcmp(dot, ".collapsed"))
+		return FORMAT_FOLDED;
+	return FORMAT_NONE;
+}
+
+int cli_output_open(struct cli_output *o, const char *path)
+{
+	int fd, err;
+
+	memset(o, 0, sizeof(*o));
+	if (!strcmp(path, "-")) {
+		o->f = stdout;
+		return 0;
+	}
+	o->path = strdup(path);
+	if (!o->path || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
+		o->tmp = NULL;
+		err = ENOMEM;
+		goto fail;
+	}
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		cli_error("cannot write %s: %s", path, strerror(err));
+		free(o->tmp);
+		o->tmp = NULL;
+		goto fail_quiet;
+	}
+	fchmod(fd, 0644);
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	return 0;
+fail:
+	cli_error("cannot write %s: %s", path, strerror(err));
+fail_quiet:
+	cli_output_abort(o);
+	return -err;
+}
+
+void cli_output_abort(struct cli_output *o)
+{
+	if (o->f && o->f != stdout)
+		fclose(o->f);
+	if (o->tmp)
+		unlink(o->tmp);
+	free(o->tmp);
+	free(o->path);
+	memset(o, 0, sizeof(*o));
+}
+
+int cli_output_commit(struct cli_output *o)
+{
+	int err = 0;
+
+	if (o->f == stdout) {
+		if (fflush(stdout) == EOF || ferror(stdout))
+			err = errno ? errno : EIO;
+		if (err)
+			cli_error("cannot write to standard output: %s", strerror(err));
+		memset(o, 0, sizeof(*o));
+		return -err;
+	}
+	if (fflush(o->f) == EOF || ferror(o->f) || fsync(fileno(o->f)))
+		err = errno ? errno : EIO;
+	if (fclose(o->f) && !err)
+		err = errno ? errno : EIO;
+	o->f = NULL;
+	if (!err && rename(o->tmp, o->path))
+		err = errno;
+	if (err) {
+		cli_error("cannot write %s: %s", o->path, strerror(err));
+		cli_output_abort(o);
+		return -err;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	cli_output_abort(o);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage, cmd ? stdout : stderr);
+		return cmd ? EXIT_OK : EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "record"))
+		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(cmd, "flamegraph"))
+		return cmd_flamegraph(argc - 1, argv + 1);
+	cli_error("unknown command '%s' (see 'smolder --help')", cmd);
+	return EXIT_USAGE;
+}

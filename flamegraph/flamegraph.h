@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * flamegraph.h - render a profile as a self-contained, interactive SVG flame graph.
+ *
+ * The SVG has the DOM flamegraph.pl emits (one <g> per frame holding <title>,
+ * <rect fill=...> and <text>), inline CSS and JavaScript and nothing fetched from the
+ * network: click to zoom, reset zoom, regex search with the matched percentage,
+ * tooltips with sample counts and percentages. Frames are coloured by kind (user,
+ * kernel, JIT, unknown). Every string that reaches the SVG is escaped.
+ *
+ * Error contract: 0 on success or a negative errno.
+ */
+#ifndef SMOLDER_FLAMEGRAPH_H
+#define SMOLDER_FLAMEGRAPH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "profile.h"
+
+struct flamegraph_opts {
+	const char *title;    /* NULL: "Flame Graph" */
+	const char *subtitle; /* NULL: none; e.g. time range, filters, rate */
+	int width;            /* image width in px; 0: 1200 */
+	bool icicle;          /* root at the top, stacks grow down */
+	double min_width_px;  /* frames narrower than this are merged away; 0: 0.1 */
+	const char *unit;     /* what a weight counts; NULL: "samples" */
+};
+
+/*
+ * Write @p as an SVG flame graph to @out. Samples' comm becomes the frame below their
+ * outermost frame when not empty (as flamegraph.pl shows folded input's first element).
+ * An empty profile still gives a valid SVG that says there are no samples.
+ * @return 0, or -EINVAL (NULL @p or @out; @opts->width negative or too small for the
+ * margins; @opts->min_width_px negative or NaN), -ENOMEM, -EIO (writing or flushing
+ * @out failed).
+ */
+int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts *opts,
+			  FILE *out);
+
+/*
+ * Escape @in for use in SVG text and attribute values (&, <, >, ", '), writing at most
+ * @size bytes including the terminating NUL to @out. Invalid UTF-8 bytes are replaced
+ * by '?', as are control characters other than tab (XML cannot carry them).
+ * @return the length the full escaped string needs (excluding the NUL), like
+ * snprintf, so a return value >= @size means it was cut (never inside an entity or a
+ * UTF-8 character; nothing after the cut is written).
+ */
+size_t flamegraph__escape(const char *in, char *out, size_t size);
+
+#endif /* SMOLDER_FLAMEGRAPH_H */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * flamegraph_internal.h - pieces shared inside the flamegraph module only: the escaping
+ * unit, the stack tree the SVG is laid out from, and the SVG's inline style and script.
+ */
+#ifndef SMOLDER_FLAMEGRAPH_INTERNAL_H
+#define SMOLDER_FLAMEGRAPH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile.h"
+
+/*
+ * Escaping works one unit at a time: a unit is one character of the output text (an
+ * ASCII byte, a whole valid UTF-8 sequence, an entity, or '?' for a byte that cannot
+ * reach XML). Labels are cut in units so they never split an entity or a character,
+ * and a unit is what the viewer's script counts as one character.
+ *
+ * fg_escape_unit() looks at the non-empty string @s and returns how many input bytes
+ * the unit covers; *@text / *@len is the unit's output.
+ */
+size_t fg_escape_unit(const char *s, const char **text, size_t *len);
+
+/*
+ * The stack tree. Its nodes live in one open-addressing hash table keyed by (parent,
+ * name): a node's id is its slot, so finding a child costs one probe and there is no
+ * separate node array to keep in step. The table is sized once, from an upper bound on
+ * the node count, because moving a node would change its id.
+ */
+#define FG_ROOT UINT32_MAX /* id of the root ("all"), which has no slot */
+
+struct fg_node {
+	uint32_t parent; /* FG_ROOT for the root's children */
+	uint32_t name1;  /* index into stacktree.names, plus 1; 0 marks an empty slot */
+	uint64_t weight; /* own weight plus all descendants' */
+};
+
+/* A distinct displayed name: frames with equal display names share one. */
+struct fg_name {
+	const char *text;     /* display name, e.g. "do_syscall_64_[k]"; owned when suffixed */
+	const char *bare;     /* the frame name without the kind's suffix (colour hash) */
+	enum frame_kind kind; /* comm and "all" count as FRAME_USER */
+	uint64_t hash;
+};
+
+struct stacktree {
+	struct fg_node *nodes; /* nodes_cap slots, mmap()ed */
+	size_t nodes_cap, nnodes;
+	uint64_t total;  /* the root's weight */
+	uint32_t root_name;
+	struct fg_name *names;
+	size_t nnames, names_cap;
+	uint32_t *name_slots; /* open addressing over names: index + 1, 0 empty */
+	size_t name_slots_cap;
+};
+
+/*
+ * Build the tree of @p's samples: root "all", then the sample's comm when not empty,
+ * then its frames outermost first; equal paths merge and weights add up. The tree
+ * borrows @p's strings: free it before @p.
+ * @return 0, or -ENOMEM (also when the tree would outgrow 32-bit node ids), -EINVAL
+ * for a frame id the profile does not know. On error @t is left freed.
+ */
+int stacktree__build(struct stacktree *t, const struct profile *p);
+void stacktree__free(struct stacktree *t);
+
+/* A frame to draw, in weight units: it starts @offset from the left edge. */
+struct fg_frame {
+	uint32_t node;   /* id, FG_ROOT for the root */
+	uint32_t name;   /* index into stacktree.names */
+	uint32_t depth;  /* 0 for the root */
+	uint64_t offset; /* weight of everything left of it */
+	uint64_t weight;
+};
+
+/*
+ * The frames at least @min_weight heavy, parents before children and siblings left to
+ * right in name order (bytewise, like sorted folded text). A lighter frame is left out
+ * with its subtree, but its weight keeps its place, so the others do not move.
+ * @return 0 and a malloc()ed array in *@out of *@n frames, or -ENOMEM.
+ */
+int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_frame **out,
+		      size_t *n);
+
+/* The SVG's inline CSS and JavaScript (svg_assets.c); contain no "]]>". */
+extern const char fg_svg_style[];
+extern const char fg_svg_script[];
+
+#endif /* SMOLDER_FLAMEGRAPH_INTERNAL_H */

@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stacktree.c - merge a profile's samples into the tree a flame graph is drawn from,
+ * and pick the frames wide enough to draw.
+ *
+ * Built for millions of stacks, where the cost is cache misses and first touches of
+ * memory rather than instructions: a node is its slot in one hash table keyed by
+ * (parent, name), so each new node costs one probe and adding a sample's weight along
+ * its path touches nothing else; samples that share a prefix with the previous sample
+ * skip the lookups for that prefix; the table is sized once from an exact upper bound
+ * and asks for huge pages.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "flamegraph_internal.h"
+
+#define NO_NAME UINT32_MAX
+#define HUGE_PAGE_SIZE (2u << 20)
+/* Keys of the prefix cache: frame ids as they are, comms tagged above 32 bits. */
+#define COMM_KEY(name) ((1ULL << 32) | (name))
+
+struct builder {
+	struct stacktree *t;
+	const struct profile *p;
+	uint32_t *frame_name; /* frame id -> name index, NO_NAME until first seen */
+	size_t nframes;
+	const char *last_comm; /* comms are interned, so pointer equality is the fast path */
+	uint32_t last_comm_name;
+	/* The previous sample's path, depth by depth. */
+	struct path_step {
+		uint64_t key;
+		uint32_t node;
+	} *path;
+	size_t path_len, path_cap;
+};
+
+static uint64_t hash_str(const char *s, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t mix64(uint64_t h)
+{
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
+}
+
+/* Map a hash onto [0, @cap) for any @cap, not only powers of two. */
+static size_t reduce(uint64_t h, size_t cap)
+{
+	return (size_t)(((unsigned __int128)h * cap) >> 64);
+}
+
+/* Slot of (@parent, @name) in a table of @cap slots. */
+static size_t node_slot(uint32_t parent, uint32_t name, size_t cap)
+{
+	return reduce(mix64((uint64_t)parent << 32 | name), cap);
+}
+
+static const char *kind_suffix(enum frame_kind kind)
+{
+	switch (kind) {
+	case FRAME_KERNEL: return "_[k]";
+	case FRAME_JIT: return "_[j]";
+	default: return "";
+	}
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t item)
+{
+	size_t n = *cap ? *cap : 64;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	nv = realloc(*v, n * item);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = n;
+	return 0;
+}
+
+static int name_slots_grow(struct stacktree *t)
+{
+	size_t cap = t->name_slots_cap ? t->name_slots_cap * 2 : 256;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nnames; i++) {
+		size_t j = t->names[i].hash & (cap - 1);
+
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = i + 1;
+	}
+	free(t->name_slots);
+	t->name_slots = slots;
+	t->name_slots_cap = cap;
+	return 0;
+}
+
+/* Find or add the name shown for (@bare, @kind). */
+static int intern_name(struct stacktree *t, const char *bare, enum frame_kind kind,
+		       uint32_t *id)
+{
+	const char *suffix = kind_suffix(kind);
+	uint64_t h = hash_str(suffix, hash_str(bare, 0));
+	struct fg_name *n;
+	size_t j;
+	int err;
+
+	if (t->name_slots_cap) {
+		for (j = h & (t->name_slots_cap - 1); t->name_slots[j];
+		     j = (j + 1) & (t->name_slots_cap - 1)) {
+			n = &t->names[t->name_slots[j] - 1];
+			if (n->hash == h && !strcmp(kind_suffix(n->kind), suffix) &&
+			    !strcmp(n->bare, bare)) {
+				*id = t->name_slots[j] - 1;
+				return 0;
+			}
+		}
+	}
+	/* name1 = index + 1 must fit 32 bits. */
+	if (t->nnames >= UINT32_MAX - 1)
+		return -ENOMEM;
+	if ((t->nnames + 1) * 2 > t->name_slots_cap) {
+		err = name_slots_grow(t);
+		if (err)
+			return err;
+	}
+	err = grow((void **)&t->names, &t->names_cap, t->nnames + 1, sizeof(*t->names));
+	if (err)
+		return err;
+
+	n = &t->names[t->nnames];
+	n->bare = bare;
+	n->kind = kind;
+	n->hash = h;
+	n->text = bare;
+	if (*suffix) {
+		char *text = malloc(strlen(bare) + strlen(suffix) + 1);
+
+		if (!text)
+			return -ENOMEM;
+		strcpy(stpcpy(text, bare), suffix);
+		n->text = text;
+	}
+	for (j = h & (t->name_slots_cap - 1); t->name_slots[j];
+	     j = (j + 1) & (t->name_slots_cap - 1))
+		;
+	t->name_slots[j] = t->nnames + 1;
+	*id = t->nnames++;
+	return 0;
+}
+
+/* Find or add the child of @parent named @name, and add @weight to it. */
+static int child_add(struct stacktree *t, uint32_t parent, uint32_t name, uint64_t weight,
+		     uint32_t *child)
+{
+	size_t cap = t->nodes_cap, j = node_slot(parent, name, cap);
+	struct fg_node *n;
+
+	for (n = &t->nodes[j]; n->name1; n = &t->nodes[j]) {
+		if (n->parent == parent && n->name1 == name + 1)
+			goto found;
+		if (++j == cap)
+			j = 0;
+	}
+	/* The table holds the upper bound with room to spare, so this is only a guard. */
+	if (t->nnodes + 1 >= cap)
+		return -ENOMEM;
+	n->parent = parent;
+	n->name1 = name + 1;
+	t->nnodes++;
+found:
+	n->weight += weight;
+	*child = j;
+	return 0;
+}
+
+static int frame_name(struct builder *b, uint32_t frame, uint32_t *name)
+{
+	int err;
+
+	if (frame >= b->nframes)
+		return -EINVAL;
+	if (b->frame_name[frame] == NO_NAME) {
+		const char *text = profile__frame_name(b->p, frame);
+
+		err = intern_name(b->t, text ? text : "", profile__frame_kind(b->p, frame),
+				  &b->frame_name[frame]);
+		if (err)
+			return err;
+	}
+	*name = b->frame_name[frame];
+	return 0;
+}
+
+static int add_sample(const struct profile_sample *s, void *ctx)
+{
+	struct builder *b = ctx;
+	struct stacktree *t = b->t;
+	bool has_comm = s->comm && *s->comm;
+	size_t depth = has_comm + s->nframes;
+	uint32_t cur = FG_ROOT, name;
+	bool same = true; /* still on the previous sample's path */
+	int err;
+
+	err = grow((void **)&b->path, &b->path_cap, depth, sizeof(*b->path));
+	if (err)
+		return err;
+	t->total += s->weight;
+
+	for (size_t d = 0; d < depth; d++) {
+		uint64_t key;
+
+		if (has_comm && d == 0) {
+			if (s->comm != b->last_comm) {
+				err = intern_name(t, s->comm, FRAME_USER, &b->last_comm_name);
+				if (err)
+					return err;
+				b->last_comm = s->comm;
+			}
+			key = COMM_KEY(b->last_comm_name);
+		} else {
+			key = s->frames[d - has_comm];
+		}
+		if (same && d < b->path_len && b->path[d].key == key) {
+			/* Just touched by the previous sample: still in cache. */
+			cur = b->path[d].node;
+			t->nodes[cur].weight += s->weight;
+			continue;
+		}
+		same = false;
+		if (has_comm && d == 0)
+			name = b->last_comm_name;
+		else if ((err = frame_name(b, (uint32_t)key, &name)))
+			return err;
+		err = child_add(t, cur, name, s->weight, &cur);
+		if (err)
+			return err;
+		b->path[d] = (struct path_step){ .key = key, .node = cur };
+	}
+	b->path_len = depth;
+	return 0;
+}
+
+/*
+ * An upper bound on the nodes: the depths of the distinct (comm, stack) pairs, a stack
+ * told by its frames pointer and length. A profile hands out the same pointers for the
+ * same interned comm and stack; where it did not, a pair is counted twice, which only
+ * loosens the bound.
+ */
+struct bound_key {
+	const char *comm;
+	const uint32_t *frames;
+	size_t nframes;
+};
+
+struct bound {
+	struct bound_key *slots; /* comm NULL: empty */
+	size_t cap, len;
+	uint64_t nodes;
+};
+
+static size_t bound_slot(const struct bound_key *k, size_t cap)
+{
+	return reduce(mix64((uintptr_t)k->comm ^ mix64((uintptr_t)k->frames ^ k->nframes)), cap);
+}
+
+static int bound_grow(struct bound *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 1024;
+	struct bound_key *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->cap; i++) {
+		size_t j;
+
+		if (!b->slots[i].comm)
+			continue;
+		for (j = bound_slot(&b->slots[i], cap); slots[j].comm; j = j + 1 == cap ? 0 : j + 1)
+			;
+		slots[j] = b->slots[i];
+	}
+	free(b->slots);
+	b->slots = slots;
+	b->cap = cap;
+	return 0;
+}
+
+static int bound_sample(const struct profile_sample *s, void *ctx)
+{
+	struct bound *b = ctx;
+	struct bound_key k = { s->comm ? s->comm : "", s->nframes ? s->frames : NULL,
+			       s->nframes };
+	size_t j;
+	int err;
+
+	if ((b->len + 1) * 2 > b->cap) {
+		err = bound_grow(b);
+		if (err)
+			return err;
+	}
+	for (j = bound_slot(&k, b->cap); b->slots[j].comm; j = j + 1 == b->cap ? 0 : j + 1)
+		if (b->slots[j].comm == k.comm && b->slots[j].frames == k.frames &&
+		    b->slots[j].nframes == k.nframes)
+			return 0;
+	b->slots[j] = k;
+	b->len++;
+	b->nodes += k.nframes + (*k.comm != '\0');
+	return 0;
+}
+
+static int alloc_nodes(struct stacktree *t, const struct profile *p)
+{
+	struct bound b = { 0 };
+	size_t cap, bytes;
+	void *mem;
+	int err;
+
+	err = profile__for_each_sample(p, bound_sample, &b);
+	free(b.slots);
+	if (err)
+		return err;
+	/* At most 3/4 full keeps linear probing short; ids must stay below FG_ROOT. */
+	if (b.nodes > (UINT32_MAX - 2) / 4 * 3)
+		return -ENOMEM;
+	cap = b.nodes + b.nodes / 3 + 2;
+	bytes = cap * sizeof(*t->nodes);
+	/* Anonymous memory comes zeroed: every slot starts empty. */
+	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	if (bytes >= HUGE_PAGE_SIZE)
+		madvise(mem, bytes, MADV_HUGEPAGE); /* a hint; fine to fail */
+	t->nodes = mem;
+	t->nodes_cap = cap;
+	return 0;
+}
+
+int stacktree__build(struct stacktree *t, const struct profile *p)
+{
+	struct builder b = { .t = t, .p = p, .nframes = profile__frame_count(p) };
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	if (b.nframes) {
+		b.frame_name = malloc(b.nframes * sizeof(*b.frame_name));
+		if (!b.frame_name) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		memset(b.frame_name, 0xff, b.nframes * sizeof(*b.frame_name));
+	}
+	err = intern_name(t, "all", FRAME_USER, &t->root_name);
+	if (err)
+		goto cleanup;
+	err = alloc_nodes(t, p);
+	if (err)
+		goto cleanup;
+	err = profile__for_each_sample(p, add_sample, &b);
+
+cleanup:
+	if (err)
+		stacktree__free(t);
+	free(b.frame_name);
+	free(b.path);
+	return err;
+}
+
+void stacktree__free(struct stacktree *t)
+{
+	for (size_t i = 0; i < t->nnames; i++)
+		if (t->names[i].text != t->names[i].bare)
+			free((char *)t->names[i].text);
+	free(t->names);
+	free(t->name_slots);
+	if (t->nodes)
+		munmap(t->nodes, t->nodes_cap * sizeof(*t->nodes));
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- choosing the frames to draw ---- */
+
+/* A frame wide enough to draw, with the range of its children in the sorted kids. */
+struct wide {
+	uint32_t node;
+	uint32_t kids_start, kids_end;
+};
+
+/* A child of a wide frame, wide or not: narrow ones still take their place. */
+struct kid {
+	uint32_t parent; /* index into the wide array */
+	uint32_t node;
+	const char *name;
+};
+
+/*
+ * Small open-addressing map from node id to its index in the wide array, behind a
+ * bitmap that answers "not wide" for most nodes from L1 when every node's parent is
+ * looked up.
+ */
+#define FILTER_BITS 65536
+
+struct wide_index {
+	uint32_t *slots; /* wide index + 1; 0 empty */
+	size_t cap;
+	uint64_t filter[FILTER_BITS / 64];
+};
+
+static void wide_add(struct wide_index *ix, uint32_t node, size_t index)
+{
+	size_t j = node_slot(node, 0, ix->cap);
+
+	while (ix->slots[j])
+		j = j + 1 == ix->cap ? 0 : j + 1;
+	ix->slots[j] = index + 1;
+	ix->filter[node % FILTER_BITS / 64] |= 1ULL << (node % 64);
+}
+
+static size_t wide_find(const struct wide_index *ix, const struct wide *w, uint32_t node)
+{
+	size_t j;
+
+	if (!(ix->filter[node % FILTER_BITS / 64] & 1ULL << (node % 64)))
+		return SIZE_MAX;
+	for (j = node_slot(node, 0, ix->cap); ix->slots[j]; j = j + 1 == ix->cap ? 0 : j + 1)
+
+		if (w[ix->slots[j] - 1].node == node)
+			return ix->slots[j] - 1;
+	return SIZE_MAX;
+}
+
+static int cmp_kid(const void *a, const void *b)
+{
+	const struct kid *x = a, *y = b;
+	int c;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	c = strcmp(x->name, y->name);
+	/* Two names print alike only when one had a literal "_[k]"; keep the order stable. */
+	if (c)
+		return c;
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static int push_frame(struct fg_frame **v, size_t *len, size_t *cap, struct fg_frame f)
+{
+	int err = grow((void **)v, cap, *len + 1, sizeof(**v));
+
+	if (err)
+		return err;
+	(*v)[(*len)++] = f;
+	return 0;
+}
+
+int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_frame **out,
+		      size_t *nout)
+{
+	struct wide *wide = NULL;
+	size_t nwide = 0, cap_wide = 0;
+	struct wide_index *ix = NULL;
+	struct kid *kids = NULL;
+	size_t nkids = 0, cap_kids = 0;
+	struct fg_frame *work = NULL, *done = NULL;
+	size_t nwork = 0, cap_work = 0, ndone = 0, cap_done = 0;
+	int err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!t->total || (double)t->total < min_weight)
+		return 0;
+
+	/* Every frame wide enough, in slot order; a parent is never lighter than its
+	 * child, so all of them hang from the root through wide frames. */
+	err = grow((void **)&wide, &cap_wide, 1, sizeof(*wide));
+	if (err)
+		goto cleanup;
+	wide[nwide++] = (struct wide){ .node = FG_ROOT };
+	for (size_t i = 0; i < t->nodes_cap; i++) {
+		if (!t->nodes[i].name1 || (double)t->nodes[i].weight < min_weight)
+			continue;
+		err = grow((void **)&wide, &cap_wide, nwide + 1, sizeof(*wide));
+		if (err)
+			goto cleanup;
+		wide[nwide++] = (struct wide){ .node = i };
+	}
+	ix = calloc(1, sizeof(*ix));
+	if (!ix) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	ix->cap = nwide * 2;
+	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+	if (!ix->slots) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nwide; i++)
+		wide_add(ix, wide[i].node, i);
+
+	/* All children of wide frames, grouped by parent and sorted by name. */
+	for (size_t i = 0; i < t->nodes_cap; i++) {
+		const struct fg_node *n = &t->nodes[i];
+		size_t parent;
+
+		if (!n->name1)
+			continue;
+		parent = wide_find(ix, wide, n->parent);
+		if (parent == SIZE_MAX)
+			continue;
+		err = grow((void **)&kids, &cap_kids, nkids + 1, sizeof(*kids));
+		if (err)
+			goto cleanup;
+		kids[nkids++] = (struct kid){ parent, i, t->names[n->name1 - 1].text };
+	}
+	qsort(kids, nkids, sizeof(*kids), cmp_kid);
+	for (size_t i = 0; i < nkids; i++) {
+		struct wide *w = &wide[kids[i].parent];
+
+		if (i == 0 || kids[i - 1].parent != kids[i].parent)
+			w->kids_start = i;
+		w->kids_end = i + 1;
+	}
+
+	/* Depth first from the root. Children are placed left to right from their
+	 * parent's left edge (what is left at the right is the parent's own weight); the
+	 * work list is a stack, so each family is reversed once pushed. */
+	err = push_frame(&work, &nwork, &cap_work,
+			 (struct fg_frame){ .node = FG_ROOT, .name = t->root_name,
+					    .weight = t->total });
+	while (!err && nwork) {
+		struct fg_frame cur = work[--nwork];
+		const struct wide *w = &wide[wide_find(ix, wide, cur.node)];
+		uint64_t offset = cur.offset;
+		size_t first = nwork;
+
+		err = push_frame(&done, &ndone, &cap_done, cur);
+		for (size_t k = w->kids_start; !err && k < w->kids_end; k++) {
+			const struct fg_node *n = &t->nodes[kids[k].node];
+
+			if ((double)n->weight >= min_weight)
+				err = push_frame(&work, &nwork, &cap_work,
+						 (struct fg_frame){ .node = kids[k].node,
+								    .name = n->name1 - 1,
+								    .depth = cur.depth + 1,
+								    .offset = offset,
+								    .weight = n->weight });
+			offset += n->weight;
+		}
+		for (size_t i = first, j = nwork; i + 1 < j; i++, j--) {
+			struct fg_frame tmp = work[i];
+
+			work[i] = work[j - 1];
+			work[j - 1] = tmp;
+		}
+	}
+
+cleanup:
+	free(wide);
+	if (ix)
+		free(ix->slots);
+	free(ix);
+	free(kids);
+	free(work);
+	if (err) {
+		free(done);
+		return err;
+	}
+	*out = done;
+	*nout = ndone;
+	return 0;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * folded.c - folded stack text ("comm;outer;...;inner COUNT"), the interchange format
+ * of FlameGraph, inferno and speedscope: writer and reader.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile_internal.h"
+
+/* Longest line and deepest stack the reader accepts; beyond them input is malformed. */
+#define FOLDED_MAX_LINE (1u << 20)
+#define FOLDED_MAX_FRAMES 8192
+
+struct agg {
+	uint32_t comm, stack;
+	uint64_t weight;
+};
+
+struct agg_set {
+	VEC(struct agg) items;
+	struct intern_table index;
+};
+
+static int agg_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct agg_set *set = ctx;
+	const struct agg *k = key;
+	return set->items.v[id].comm == k->comm && set->items.v[id].stack == k->stack;
+}
+
+/* Text builder with an owned, growable buffer. */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static int buf_put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *ns = realloc(b->s, cap);
+		if (!ns)
+			return -ENOMEM;
+		b->s = ns;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+/* A frame name as folded text shows it: one line, its kind as a suffix. */
+static int put_frame(struct buf *b, const char *name, enum frame_kind kind)
+{
+	size_t start = b->len;
+	int err = buf_put(b, name, strlen(name));
+	if (err)
+		return err;
+	for (size_t i = start; i < b->len; i++)
+		if (b->s[i] == '\n' || b->s[i] == '\r')
+			b->s[i] = ' ';
+	if (kind == FRAME_KERNEL)
+		return buf_put(b, "_[k]", 4);
+	if (kind == FRAME_JIT)
+		return buf_put(b, "_[j]", 4);
+	return 0;
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int profile__write_folded(const struct profile *p, FILE *out)
+{
+	struct agg_set set = { 0 };
+	char **lines = NULL;
+	size_t nlines = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < p->samples.len; i++) {
+		const struct psample *s = &p->samples.v[i];
+		struct agg key = { s->comm, s->stack, s->weight };
+		uint64_t h = ((uint64_t)s->comm << 32 | s->stack) * 0x9e3779b97f4a7c15ULL;
+		uint32_t id;
+
+		if (intern_table__find(&set.index, h, &key, agg_eq, &set, &id)) {
+			set.items.v[id].weight += s->weight;
+			continue;
+		}
+		err = VEC_RESERVE(set.items, set.items.len + 1);
+		if (!err)
+			err = intern_table__insert(&set.index, h, set.items.len);
+		if (err)
+			goto cleanup;
+		set.items.v[set.items.len++] = key;
+	}
+
+	lines = calloc(set.items.len ? set.items.len : 1, sizeof(*lines));
+	if (!lines) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < set.items.len; i++) {
+		const struct agg *a = &set.items.v[i];
+		const struct pstack *st = &p->stacks.v[a->stack];
+		const char *comm = profile__string(p, a->comm);
+		struct buf b = { 0 };
+		char count[32];
+		int sep = 0;
+
+		if (*comm) {
+			err = put_frame(&b, comm, FRAME_USER);
+			sep = 1;
+		}
+		for (size_t j = 0; !err && j < st->len; j++) {
+			uint32_t f = p->stack_frames.v[st->off + j];
+			if (sep)
+				err = buf_put(&b, ";", 1);
+			if (!err)
+				err = put_frame(&b, profile__frame_name(p, f), p->frames.v[f].kind);
+			sep = 1;
+		}
+		if (!err) {
+			int n = snprintf(count, sizeof(count), " %llu\n",
+					 (unsigned long long)a->weight);
+			err = buf_put(&b, count, n);
+		}
+		lines[nlines++] = b.s;
+		if (err)
+			goto cleanup;
+	}
+	qsort(lines, nlines, sizeof(*lines), cmp_lines);
+	for (size_t i = 0; i < nlines; i++)
+		if (fputs(lines[i], out) == EOF) {
+			err = -EIO;
+			goto cleanup;
+		}
+	if (fflush(out) == EOF || ferror(out))
+		err = -EIO;
+
+cleanup:
+	for (size_t i = 0; i < nlines; i++)
+		free(lines[i]);
+	free(lines);
+	free(set.items.v);
+	intern_table__free(&set.index);
+	return err;
+}
+
+/* Tell a folded element's kind from its suffix or shape; *len loses the suffix. */
+static enum frame_kind folded_kind(const char *s, size_t *len)
+{
+	size_t n = *len;
+
+	if (n >= 4 && s[n - 4] == '_' && s[n - 3] == '[' && s[n - 1] == ']') {
+		char k = s[n - 2];
+		if (k == 'k') {
+			*len = n - 4;
+			return FRAME_KERNEL;
+		}
+		if (k == 'j') {
+			*len = n - 4;
+			return FRAME_JIT;
+		}
+		if (k == 'i' || k == 'w') { /* inlined / waker frames: plain user code */
+			*len = n - 4;
+			return FRAME_USER;
+		}
+	}
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']' &&
+	    (memmem(s, n, "+0x", 3) || (n == 9 && memcmp(s, "[unknown]", 9) == 0)))
+		return FRAME_UNKNOWN;
+	return FRAME_USER;
+}
+
+/* Parse one folded line (without its newline) into the profile. */
+static int read_line(struct profile *p, char *line, size_t len, uint32_t *frames)
+{
+	char *end = line + len;
+	char *sp, *q;
+	uint64_t count = 0;
+	size_t n = 0;
+	struct sample_meta meta = { 0 };
+	int err;
+
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	if (end == line)
+		return 1; /* blank */
+	sp = end;
+	while (sp > line && sp[-1] != ' ')
+		sp--;
+	if (sp == line || sp == end)
+		return -EINVAL; /* no count */
+	for (q = sp; q < end; q++) {
+		if (*q < '0' || *q > '9' || count > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		count = count * 10 + (uint64_t)(*q - '0');
+	}
+	end = sp - 1; /* the space before the count */
+	*end = '\0';
+
+	char *elem = line;
+	int first = 1;
+	while (elem <= end) {
+		char *semi = memchr(elem, ';', (size_t)(end - elem));
+		size_t elen = semi ? (size_t)(semi - elem) : (size_t)(end - elem);
+		if (first) {
+			/* The first element is the process name; the ';' after it is
+			 * already found, so it can be overwritten to end the string. */
+			elem[elen] = '\0';
+			meta.comm = elem;
+			first = 0;
+		} else {
+			enum frame_kind kind;
+			char saved;
+
+			if (n == FOLDED_MAX_FRAMES)
+				return -EINVAL;
+			kind = folded_kind(elem, &elen);
+			saved = elem[elen];
+			elem[elen] = '\0';
+			err = profile__intern_frame(p, elem, kind, &frames[n++]);
+			elem[elen] = saved;
+			if (err)
+				return err;
+		}
+		if (!semi)
+			break;
+		elem = semi + 1;
+	}
+	return profile__add_sample(p, frames, n, &meta, count);
+}
+
+int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
+{
+	uint32_t *frames = malloc(FOLDED_MAX_FRAMES * sizeof(*frames));
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
+	int err = 0;
+
+	if (!frames)
+		return -ENOMEM;
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if ((size_t)len > FOLDED_MAX_LINE || memchr(line, '\0', (size_t)len)) {
+			err = -EINVAL;
+			break;
+		}
+		err = read_line(p, line, (size_t)len, frames);
+		if (err < 0)
+			break;
+		err = 0;
+	}
+	if (!err && ferror(in))
+		err = -EIO;
+	if (err == -EINVAL && bad_line)
+		*bad_line = lineno;
+	free(line);
+	free(frames);
+	return err;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * intern.h - internal open-addressing hash used by the profile to intern strings,
+ * frames and stacks. Not part of the public API.
+ *
+ * The table stores 32-bit ids only; the caller keeps the keyed objects and supplies
+ * hash and equality through callbacks, so one implementation serves every kind of
+ * interned object.
+ */
+#ifndef SMOLDER_PROFILE_INTERN_H
+#define SMOLDER_PROFILE_INTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct intern_table {
+	uint32_t *slots; /* id + 1; 0 marks an empty slot */
+	uint64_t *hashes;
+	size_t cap;      /* power of two */
+	size_t len;
+};
+
+/* Does object @id equal the key being looked up? */
+typedef int (*intern_eq_fn)(uint32_t id, const void *key, void *ctx);
+
+void intern_table__free(struct intern_table *t);
+
+/*
+ * Find the id of an object equal to @key (hash @h). Returns 1 and sets *@id when
+ * found, 0 when not found.
+ */
+int intern_table__find(const struct intern_table *t, uint64_t h, const void *key,
+		       intern_eq_fn eq, void *ctx, uint32_t *id);
+
+/* Insert @id under hash @h (the caller checked it is absent). @return 0 or -ENOMEM. */
+int intern_table__insert(struct intern_table *t, uint64_t h, uint32_t id);
+
+/* 64-bit FNV-1a with a final mix; good enough for interning, not for adversaries. */
+uint64_t intern_hash(const void *data, size_t len, uint64_t seed);
+
+#endif /* SMOLDER_PROFILE_INTERN_H */

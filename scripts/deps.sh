@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian packages smolder needs to build, test and demo. Idempotent: only
+# missing packages are installed, and apt-get update runs only when something is.
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config clang llvm
+	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev libunwind-dev
+	libcmocka-dev
+	linux-perf   # the peer that tests and benchmarks compare with
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	echo "deps: installing ${missing[*]}" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * proc_maps.c - the executable mappings of a process, from /proc/PID/maps.
+ *
+ * Only executable mappings matter to a profiler: sampled instruction pointers and
+ * return addresses point into code. Parsing is by hand rather than sscanf: a process
+ * can have tens of thousands of mappings and this runs when a process is first seen and
+ * after each dlopen. The parser is bounded by the buffer it is given and never trusts a
+ * line to be well formed, so it can be fuzzed with arbitrary bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "symbolizer_int.h"
+
+static const char DELETED_SUFFIX[] = " (deleted)";
+
+/* Parse hex digits at *p (before @end); advance. @return false if there were none. */
+static bool parse_hex(const char **p, const char *end, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int digits = 0;
+
+	while (s < end && digits < 16) {
+		char ch = *s;
+		unsigned d;
+
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else if (ch >= 'A' && ch <= 'F')
+			d = (unsigned)(ch - 'A' + 10);
+		else
+			break;
+		v = (v << 4) | d;
+		s++;
+		digits++;
+	}
+	if (!digits)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+static bool parse_dec(const char **p, const char *end, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int digits = 0;
+
+	while (s < end && *s >= '0' && *s <= '9' && digits < 20) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		s++;
+		digits++;
+	}
+	if (!digits)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+static bool expect(const char **p, const char *end, char ch)
+{
+	if (*p >= end || **p != ch)
+		return false;
+	(*p)++;
+	return true;
+}
+
+struct builder {
+	struct proc_maps *m;
+	size_t cap, strs_cap;
+};
+
+static int add_string(struct builder *b, const char *s, size_t len, uint32_t *off)
+{
+	if (b->m->strs_len + len + 1 > UINT32_MAX)
+		return -ENOMEM;
+	if (b->m->strs_len + len + 1 > b->strs_cap) {
+		size_t ncap = b->strs_cap ? b->strs_cap * 2 : 4096;
+		char *n;
+
+		while (ncap < b->m->strs_len + len + 1)
+			ncap *= 2;
+		n = realloc(b->m->strs, ncap);
+		if (!n)
+			return -ENOMEM;
+		b->m->strs = n;
+		b->strs_cap = ncap;
+	}
+	memcpy(b->m->strs + b->m->strs_len, s, len);
+	b->m->strs[b->m->strs_len + len] = '\0';
+	*off = (uint32_t)b->m->strs_len;
+	b->m->strs_len += len + 1;
+	return 0;
+}
+
+/* Parse one line [p, end) ("start-end perms offset major:minor inode   path").
+ * @return 1 when it is an executable mapping (filled in @pm and @path/@path_len),
+ * 0 when it is not or does not parse. */
+static int parse_line(const char *p, const char *end, struct proc_mapping *pm,
+		      const char **path, size_t *path_len)
+{
+	uint64_t start, stop, off, major, minor, inode;
+	const char *perms;
+
+	if (!parse_hex(&p, end, &start) || !expect(&p, end, '-') ||
+	    !parse_hex(&p, end, &stop) || !expect(&p, end, ' '))
+		return 0;
+	if (end - p < 5)
+		return 0;
+	perms = p;
+	p += 4;
+	if (!expect(&p, end, ' ') || !parse_hex(&p, end, &off) || !expect(&p, end, ' ') ||
+	    !parse_hex(&p, end, &major) || !expect(&p, end, ':') ||
+	    !parse_hex(&p, end, &minor) || !expect(&p, end, ' ') ||
+	    !parse_dec(&p, end, &inode))
+		return 0;
+	if (perms[2] != 'x' || stop <= start)
+		return 0;
+	/* The path is padded to a column; it may contain spaces, so it runs to the end. */
+	while (p < end && *p == ' ')
+		p++;
+	pm->start = start;
+	pm->end = stop;
+	pm->pgoff = off;
+	pm->dev = makedev((unsigned)(major & 0xfffff), (unsigned)(minor & 0xfffff));
+	pm->inode = inode;
+	pm->deleted = 0;
+	*path = p;
+	*path_len = (size_t)(end - p);
+	return 1;
+}
+
+static int cmp_mapping(const void *pa, const void *pb)
+{
+	const struct proc_mapping *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return 0;
+}
+
+int proc_maps__parse(const char *buf, size_t len, struct proc_maps *out)
+{
+	struct builder b = { .m = out };
+	const char *p = buf, *end = buf + len;
+	bool sorted = true;
+	size_t i, k;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (p < end && out->n < PROC_MAPS_MAX_MAPPINGS) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		struct proc_mapping pm;
+		const char *path;
+		size_t plen;
+
+		if (parse_line(p, line_end, &pm, &path, &plen)) {
+			if (plen >= sizeof(DELETED_SUFFIX) - 1 &&
+			    !memcmp(path + plen - (sizeof(DELETED_SUFFIX) - 1), DELETED_SUFFIX,
+				    sizeof(DELETED_SUFFIX) - 1)) {
+				plen -= sizeof(DELETED_SUFFIX) - 1;
+				pm.deleted = 1;
+			}
+			if (plen == 0)
+				pm.kind = PROC_MAPPING_ANON;
+			else if (path[0] == '/')
+				pm.kind = PROC_MAPPING_FILE;
+			else
+				pm.kind = PROC_MAPPING_PSEUDO;
+			/* Paths are PATH_MAX at most; a longer one is corrupt input. */
+			if (plen > 4096)
+				plen = 4096;
+			if (out->n == b.cap) {
+				size_t ncap = b.cap ? b.cap * 2 : 64;
+				struct proc_mapping *nm = realloc(out->maps, ncap * sizeof(*nm));
+
+				if (!nm) {
+					err = -ENOMEM;
+					goto cleanup;
+				}
+				out->maps = nm;
+				b.cap = ncap;
+			}
+			err = add_string(&b, path, plen, &pm.path_off);
+			if (err)
+				goto cleanup;
+			if (out->n && out->maps[out->n - 1].start > pm.start)
+				sorted = false;
+			out->maps[out->n++] = pm;
+		}
+		p = nl ? nl + 1 : end;
+	}
+
+	/* The kernel prints mappings in address order; other input may not be. */
+	if (!sorted)
+		qsort(out->maps, out->n, sizeof(*out->maps), cmp_mapping);
+	/* Binary search needs disjoint ranges: drop any mapping overlapping the previous. */
+	for (i = 0, k = 0; i < out->n; i++) {
+		if (k && out->maps[i].start < out->maps[k - 1].end)
+			continue;
+		out->maps[k++] = out->maps[i];
+	}
+	out->n = k;
+
+cleanup:
+	if (err)
+		proc_maps__release(out);
+	return err;
+}
+
+int proc_maps__read(pid_t pid, struct proc_maps *out)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	for (;;) {
+		ssize_t r;
+
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16384;
+			char *nb;
+
+			if (ncap > PROC_MAPS_MAX_BYTES) {
+				if (cap >= PROC_MAPS_MAX_BYTES)
+					break; /* parse what we have; the rest is beyond reason */
+				ncap = PROC_MAPS_MAX_BYTES;
+			}
+			nb = realloc(buf, ncap);
+			if (!nb) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* A process exiting while we read gives ESRCH-like errors. */
+			err = errno == ESRCH || errno == ENOENT ? -ESRCH : -errno;
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	err = proc_maps__parse(buf, len, out);
+
+cleanup:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+void proc_maps__release(struct proc_maps *m)
+{
+	if (!m)
+		return;
+	free(m->maps);
+	free(m->strs);
+	memset(m, 0, sizeof(*m));
+}
+
+const struct proc_mapping *proc_maps__find(const struct proc_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= m->maps[lo - 1].end)
+		return NULL;
+	return &m->maps[lo - 1];
+}

@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_flamegraph.c - unit tests for the SVG flame graph writer: escaping, the frames'
+ * titles, geometry and colours, options, error paths, and a golden file.
+ *
+ * Regenerate the golden file after an intended change of output with
+ *   SMOLDER_UPDATE_GOLDEN=1 ./build/tests/test_flamegraph
+ * and review the diff of tests/data/golden/small.svg.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "flamegraph.h"
+#include "profile.h"
+
+#define GOLDEN_SMALL TEST_DATA_DIR "/golden/small.svg"
+
+/* ---- helpers ---- */
+
+/* A frame as drawn: what the tests read back out of the SVG. */
+struct drawn {
+	double x, y, w;
+	unsigned r, g, b;
+	char label[512];
+};
+
+/* Add one sample whose stack is the NULL-terminated list of "name" or "name:k|j|u". */
+static void add(struct profile *p, const char *comm, uint64_t weight, ...)
+{
+	struct sample_meta meta = { .comm = comm };
+	uint32_t ids[64];
+	size_t n = 0;
+	const char *frame;
+	va_list ap;
+
+	va_start(ap, weight);
+	while ((frame = va_arg(ap, const char *)) && n < 64) {
+		enum frame_kind kind = FRAME_USER;
+		char name[256];
+		const char *colon = strrchr(frame, ':');
+
+		snprintf(name, sizeof(name), "%s", frame);
+		if (colon && colon[1] && !colon[2] && colon > frame && colon[-1] != ':') {
+			kind = colon[1] == 'k' ? FRAME_KERNEL :
+			       colon[1] == 'j' ? FRAME_JIT : FRAME_UNKNOWN;
+			name[colon - frame] = '\0';
+		}
+		assert_int_equal(profile__intern_frame(p, name, kind, &ids[n]), 0);
+		n++;
+	}
+	va_end(ap);
+	assert_int_equal(profile__add_sample(p, ids, n, &meta, weight), 0);
+}
+
+/* Render @p to a NUL-terminated string the caller frees. */
+static char *render(const struct profile *p, const struct flamegraph_opts *opts)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(flamegraph__write_svg(p, opts, f), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* Find the frame whose title starts with "@title_prefix" and read its geometry. */
+static int find_frame(const char *svg, const char *title_prefix, struct drawn *d)
+{
+	char needle[512];
+	const char *g, *rect, *text, *end;
+	size_t n;
+
+	snprintf(needle, sizeof(needle), "<g><title>%s", title_prefix);
+	g = strstr(svg, needle);
+	if (!g)
+		return 0;
+	rect = strstr(g, "<rect ");
+	assert_non_null(rect);
+	assert_int_equal(sscanf(rect,
+				"<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"15.0\" "
+				"fill=\"rgb(%u,%u,%u)\" rx=\"2\" ry=\"2\"/>",
+				&d->x, &d->y, &d->w, &d->r, &d->g, &d->b),
+			 6);
+	text = strstr(rect, "\">") + 2;
+	end = strstr(text, "</text></g>\n");
+	assert_non_null(end);
+	n = (size_t)(end - text);
+	assert_true(n < sizeof(d->label));
+	memcpy(d->label, text, n);
+	d->label[n] = '\0';
+	return 1;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *s = strstr(hay, needle); s; s = strstr(s + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * A small XML well-formedness check, so the test does not depend on an XML library:
+ * tags nest and match, attribute values are quoted and hold no '<', text holds no
+ * raw '<' nor "]]>", every '&' starts a known entity, comments, CDATA and the prolog
+ * are closed.
+ */
+static int xml_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == ':' || c == '.';
+}
+
+static int xml_entity_ok(const char *s)
+{
+	static const char *const known[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strncmp(s, known[i], strlen(known[i])))
+			return 1;
+	return 0;
+}
+
+static int xml_well_formed(const char *s)
+{
+	const char *stack[256];
+	size_t stack_len[256], depth = 0;
+	int seen_root = 0;
+
+	while (*s) {
+		if (!strncmp(s, "<?", 2)) {
+			s = strstr(s, "?>");
+			if (!s)
+				return 0;
+			s += 2;
+		} else if (!strncmp(s, "<!--", 4)) {
+			s = strstr(s + 4, "-->");
+			if (!s)
+				return 0;
+			s += 3;
+		} else if (!strncmp(s, "<![CDATA[", 9)) {
+			s = strstr(s, "]]>");
+			if (!s || !depth)
+				return 0;
+			s += 3;
+		} else if (!strncmp(s, "</", 2)) {
+			const char *name = s + 2;
+			size_t n = 0;
+
+			while (xml_name_char(name[n]))
+				n++;
+			if (!depth || n != stack_len[depth - 1] ||
+			    strncmp(name, stack[depth - 1], n) || name[n] != '>')
+				return 0;
+			depth--;
+			s = name + n + 1;
+		} else if (*s == '<') {
+			const char *name = s + 1;
+			size_t n = 0;
+
+			while (xml_name_char(name[n]))
+				n++;
+			if (!n || (seen_root && !depth))
+				return 0;
+			s = name + n;
+			for (;;) {
+				while (*s == ' ' || *s == '\n' || *s == '\t')
+					s++;
+				if (*s == '>' || !strncmp(s, "/>", 2))
+					break;
+				if (!xml_name_char(*s))
+					return 0;
+				while (xml_name_char(*s))
+					s++;
+				if (s[0] != '=' || s[1] != '"')
+					return 0;
+				for (s += 2; *s != '"'; s++)
+					if (!*s || *s == '<' || (*s == '&' && !xml_entity_ok(s)))
+						return 0;
+				s++;
+			}
+			seen_root = 1;
+			if (*s == '>') {
+				if (depth == 256)
+					return 0;
+				stack[depth] = name;
+				stack_len[depth++] = n;
+				s++;
+			} else {
+				s += 2;
+			}
+		} else {
+			if ((*s == '&' && !xml_entity_ok(s)) || !strncmp(s, "]]>", 3) ||
+			    (!depth && *s != '\n' && *s != ' '))
+				return 0;
+			s++;
+		}
+	}
+	return seen_root && !depth;
+}
+
+/* When xmllint is installed, let a real parser agree too. */
+static void xmllint_if_present(const char *svg)
+{
+	char path[] = "/tmp/test_flamegraph_XXXXXX";
+	char cmd[128];
+	int fd;
+
+	if (system("command -v xmllint >/dev/null 2>&1") != 0)
+		return;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, svg, strlen(svg)), (ssize_t)strlen(svg));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout --nonet %s", path);
+	assert_int_equal(system(cmd), 0);
+	unlink(path);
+}
+
+/* The graph most tests use: 5 samples of "app", 3 of them in main;compute. */
+static struct profile *small_profile(void)
+{
+	struct profile *p = profile__new();
+
+	assert_non_null(p);
+	add(p, "app", 2, "main", "compute", NULL);
+	add(p, "app", 1, "main", "compute", NULL);
+	add(p, "app", 1, "main", "std::vector<int, std::allocator<int> >::push_back", NULL);
+	add(p, "app", 1, "start_thread", "worker", "write", "do_syscall_64:k", "ksys_write:k",
+	    NULL);
+	return p;
+}
+
+/* ---- escaping ---- */
+
+static void test_escape_replaces_xml_specials(void **state)
+{
+	char out[128];
+	const char *want = "&lt;a &amp; &apos;b&apos; &quot;c&quot;&gt;";
+
+	(void)state;
+	assert_int_equal(flamegraph__escape("<a & 'b' \"c\">", out, sizeof(out)), strlen(want));
+	assert_string_equal(out, want);
+	assert_int_equal(flamegraph__escape("plain::name(int)", out, sizeof(out)), 16);
+	assert_string_equal(out, "plain::name(int)");
+}
+
+static void test_escape_replaces_invalid_utf8_and_controls(void **state)
+{
+	char out[128];
+
+	(void)state;
+	/* Valid multi-byte characters stay; tab stays. */
+	flamegraph__escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5\tx", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5\tx");
+	/* Each invalid byte becomes one '?': stray continuation, bad lead, truncated
+	 * sequence, overlong, surrogate, beyond U+10FFFF, U+FFFF. */
+	flamegraph__escape("a\x80 b\xff c\xe2\x82 d\xc0\xaf e\xed\xa0\x80 f\xf4\x90\x80\x80", out,
+			   sizeof(out));
+	assert_string_equal(out, "a? b? c?? d?? e??? f????");
+	flamegraph__escape("\xef\xbf\xbf", out, sizeof(out));
+	assert_string_equal(out, "???");
+	/* Control characters other than tab, and DEL. */
+	assert_int_equal(flamegraph__escape("a\nb\rc\x01\x1f\x7f", out, sizeof(out)), 8);
+	assert_string_equal(out, "a?b?c???");
+}
+
+static void test_escape_cut_never_splits_an_entity(void **state)
+{
+	char out[16];
+
+	(void)state;
+	/* "a&lt;b" needs 6 bytes; with less room the cut falls before the entity. */
+	assert_int_equal(flamegraph__escape("a<b", NULL, 0), 6);
+	assert_int_equal(flamegraph__escape("a<b", out, 3), 6);
+	assert_string_equal(out, "a");
+	assert_int_equal(flamegraph__escape("a<b", out, 5), 6);
+	assert_string_equal(out, "a");
+	assert_int_equal(flamegraph__escape("a<b", out, 6), 6);
+	assert_string_equal(out, "a&lt;");
+	assert_int_equal(flamegraph__escape("a<b", out, 7), 6);
+	assert_string_equal(out, "a&lt;b");
+	/* Nor a UTF-8 character, and nothing after a unit that did not fit. */
+	assert_int_equal(flamegraph__escape("\xc3\xa9z", out, 2), 3);
+	assert_string_equal(out, "");
+	assert_int_equal(flamegraph__escape("&x", out, 2), 6);
+	assert_string_equal(out, "");
+	assert_int_equal(flamegraph__escape("x", out, 1), 1);
+	assert_string_equal(out, "");
+}
+
+/* ---- the SVG ---- */
+
+static void test_svg_titles_give_counts_and_percentages(void **state)
+{
+	struct profile *p = small_profile();
+	char *svg = render(p, NULL);
+
+	(void)state;
+	assert_non_null(strstr(svg, "<g><title>all (5 samples, 100%)</title><rect "));
+	assert_non_null(strstr(svg, "<g><title>app (5 samples, 100.00%)</title><rect "));
+	assert_non_null(strstr(svg, "<g><title>main (4 samples, 80.00%)</title><rect "));
+	/* Two samples of the same stack merged: 2 + 1. */
+	assert_non_null(strstr(svg, "<g><title>compute (3 samples, 60.00%)</title><rect "));
+	assert_non_null(strstr(svg, "<g><title>worker (1 samples, 20.00%)</title><rect "));
+	/* all, app, main, compute, push_back, start_thread, worker, write, 2 kernel. */
+	assert_int_equal(count_of(svg, "<g><title>"), 10);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_counts_use_thousands_separators_and_unit(void **state)
+{
+	struct profile *p = profile__new();
+	struct flamegraph_opts opts = { .unit = "ms" };
+	char *svg;
+
+	(void)state;
+	add(p, "", 1234567, "main", NULL);
+	add(p, "", 1000, "other", NULL);
+	svg = render(p, NULL);
+	assert_non_null(strstr(svg, "<title>all (1,235,567 samples, 100%)</title>"));
+	assert_non_null(strstr(svg, "<title>main (1,234,567 samples, 99.92%)</title>"));
+	assert_non_null(strstr(svg, "<title>other (1,000 samples, 0.08%)</title>"));
+	free(svg);
+	svg = render(p, &opts);
+	assert_non_null(strstr(svg, "<title>main (1,234,567 ms, 99.92%)</title>"));
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_escapes_cpp_template_names(void **state)
+{
+	struct profile *p = small_profile();
+	char *svg = render(p, NULL);
+
+	(void)state;
+	assert_null(strstr(svg, "std::vector<int"));
+	assert_null(strstr(svg, "std::allocator<int> >"));
+	assert_non_null(strstr(svg, "<g><title>std::vector&lt;int, std::allocator&lt;int&gt; "
+				    "&gt;::push_back (1 samples, 20.00%)</title>"));
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_title_and_subtitle_are_escaped(void **state)
+{
+	struct profile *p = small_profile();
+	struct flamegraph_opts opts = { .title = "CPU <api> & \"db\"", .subtitle = "x\x01y 'z'" };
+	char *svg = render(p, &opts);
+
+	(void)state;
+	assert_non_null(strstr(svg, ">CPU &lt;api&gt; &amp; &quot;db&quot;</text>"));
+	assert_non_null(strstr(svg, "<text id=\"subtitle\""));
+	assert_non_null(strstr(svg, ">x?y &apos;z&apos;</text>"));
+	free(svg);
+	svg = render(p, NULL);
+	assert_non_null(strstr(svg, ">Flame Graph</text>"));
+	assert_null(strstr(svg, "id=\"subtitle\""));
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_kernel_frames_get_suffix_and_own_fill_band(void **state)
+{
+	static const char *const names[] = { "a", "do_syscall_64", "ksys_write", "vfs_read",
+					     "x", "schedule", "__memcpy", "zz_top" };
+	struct profile *p = profile__new();
+	char *svg, title[64];
+	struct drawn d;
+
+	(void)state;
+	/* Each name as a user frame under u and a kernel frame under k. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char kname[64];
+
+		snprintf(kname, sizeof(kname), "%s:k", names[i]);
+		add(p, "", 1, "u", names[i], NULL);
+		add(p, "", 1, "k", kname, NULL);
+	}
+	svg = render(p, NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(title, sizeof(title), "%s (", names[i]);
+		assert_true(find_frame(svg, title, &d));
+		assert_in_range(d.r, 205, 255); /* user: warm */
+		snprintf(title, sizeof(title), "%s_[k] (", names[i]);
+		assert_true(find_frame(svg, title, &d));
+		assert_in_range(d.r, 180, 200); /* kernel: burnt orange */
+		assert_in_range(d.g, 95, 135);
+		assert_in_range(d.b, 0, 20);
+		/* Frames are 1/16 of 1,180 px: short names show whole, suffix included. */
+		if (strlen(names[i]) <= 6)
+			assert_non_null(strstr(d.label, "_[k]"));
+	}
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_jit_frames_green_unknown_grey(void **state)
+{
+	struct profile *p = profile__new();
+	struct drawn d;
+	char *svg;
+
+	(void)state;
+	add(p, "", 1, "Interpreter:j", "[unknown]:u", NULL);
+	svg = render(p, NULL);
+	assert_true(find_frame(svg, "Interpreter_[j] (", &d));
+	assert_true(d.g >= 200 && d.r <= 110 && d.b <= 110);
+	assert_true(find_frame(svg, "[unknown] (", &d));
+	assert_true(d.r == d.g && d.g == d.b);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_colour_is_stable_across_graphs(void **state)
+{
+	struct profile *a = profile__new(), *b = profile__new();
+	struct drawn da, db;
+	char *sa, *sb;
+
+	(void)state;
+	add(a, "one", 7, "main", "hash_lookup", NULL);
+	add(b, "", 1, "other", "x", "y", "hash_lookup", NULL);
+	add(b, "", 100, "z", NULL);
+	sa = render(a, NULL);
+	sb = render(b, NULL);
+	assert_true(find_frame(sa, "hash_lookup (", &da));
+	assert_true(find_frame(sb, "hash_lookup (", &db));
+	assert_int_equal(da.r, db.r);
+	assert_int_equal(da.g, db.g);
+	assert_int_equal(da.b, db.b);
+	free(sa);
+	free(sb);
+	profile__free(a);
+	profile__free(b);
+}
+
+static void test_svg_comm_is_the_frame_below_the_outermost(void **state)
+{
+	struct profile *p = profile__new();
+	struct drawn all, comm, outer, bare;
+	char *svg;
+
+	(void)state;
+	add(p, "nginx", 1, "main", "serve", NULL);
+	add(p, "", 1, "bare_main", NULL);
+	svg = render(p, NULL);
+	assert_true(find_frame(svg, "all (", &all));
+	assert_true(find_frame(svg, "nginx (", &comm));
+	assert_true(find_frame(svg, "main (", &outer));
+	assert_true(find_frame(svg, "bare_main (", &bare));
+	assert_true(comm.y == all.y - 16 && outer.y == all.y - 32);
+	/* Without a comm the outermost frame sits right on the root. */
+	assert_true(bare.y == all.y - 16);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_sorts_siblings_by_name(void **state)
+{
+	struct profile *p = profile__new();
+	struct drawn a, b, c;
+	char *svg;
+
+	(void)state;
+	add(p, "", 5, "gamma", NULL);
+	add(p, "", 1, "alpha", NULL);
+	add(p, "", 3, "beta", NULL);
+	svg = render(p, NULL);
+	assert_true(find_frame(svg, "alpha (", &a));
+	assert_true(find_frame(svg, "beta (", &b));
+	assert_true(find_frame(svg, "gamma (", &c));
+	/* 1180 px over 9 samples, left to right in name order. */
+	assert_float_equal(a.x, 10, 1e-3);
+	assert_float_equal(b.x, 10 + 1180.0 / 9, 1e-3);
+	assert_float_equal(c.x, 10 + 4 * 1180.0 / 9, 1e-3);
+	assert_float_equal(c.w, 5 * 1180.0 / 9, 1e-3);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_icicle_flips_y(void **state)
+{
+	struct profile *p = small_profile();
+	struct flamegraph_opts icicle = { .icicle = true };
+	struct drawn root, leaf, iroot, ileaf;
+	char *svg, *isvg;
+
+	(void)state;
+	svg = render(p, NULL);
+	isvg = render(p, &icicle);
+	assert_true(find_frame(svg, "all (", &root));
+	assert_true(find_frame(svg, "ksys_write_[k] (", &leaf));
+	assert_true(find_frame(isvg, "all (", &iroot));
+	assert_true(find_frame(isvg, "ksys_write_[k] (", &ileaf));
+	/* Flame: root at the bottom, 6 rows below the deepest frame; icicle: the other way. */
+	assert_float_equal(root.y - leaf.y, 6 * 16, 1e-9);
+	assert_float_equal(ileaf.y - iroot.y, 6 * 16, 1e-9);
+	/* Icicle's root row is right under the title. */
+	assert_float_equal(iroot.y, 36 + 1, 1e-9);
+	/* Same x and width either way. */
+	assert_float_equal(leaf.x, ileaf.x, 1e-9);
+	assert_float_equal(leaf.w, ileaf.w, 1e-9);
+	free(svg);
+	free(isvg);
+	profile__free(p);
+}
+
+static void test_svg_omits_narrow_frames_but_keeps_their_weight(void **state)
+{
+	struct profile *p = profile__new();
+	struct flamegraph_opts finer = { .min_width_px = 0.001 };
+	struct drawn d;
+	char *svg;
+
+	(void)state;
+	/* 1 sample of 100,001 is 0.0118 px wide at 1,180 px: under the 0.1 px default. */
+	add(p, "", 1, "main", "aaa_tiny", "tiny_child", NULL);
+	add(p, "", 100000, "main", "zzz_big", NULL);
+	svg = render(p, NULL);
+	assert_null(strstr(svg, "aaa_tiny"));
+	assert_null(strstr(svg, "tiny_child"));
+	assert_non_null(strstr(svg, "<title>main (100,001 samples, 100.00%)</title>"));
+	/* The omitted frame still takes its place: the big sibling starts after it. */
+	assert_true(find_frame(svg, "zzz_big (", &d));
+	assert_float_equal(d.x, 10 + 1180.0 / 100001, 1e-4);
+	free(svg);
+
+	svg = render(p, &finer);
+	assert_true(find_frame(svg, "aaa_tiny (", &d));
+	assert_true(find_frame(svg, "tiny_child (", &d));
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_labels_fit_frame_width(void **state)
+{
+	struct profile *p = profile__new();
+	struct drawn d;
+	char *svg;
+
+	(void)state;
+	/* 1,180 samples: one px each. 7.08 px per character. */
+	add(p, "", 50, "a_really_long_function_name", NULL);   /* 7 chars fit */
+	add(p, "", 20, "b_narrow", NULL);                      /* 2 chars: no label */
+	add(p, "", 60, "c<short>", NULL);                      /* 8 chars fit, 8 needed */
+	add(p, "", 29, "d\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x", NULL); /* 4 fit of 6 */
+	add(p, "", 1021, "e", NULL);
+	svg = render(p, NULL);
+	assert_true(find_frame(svg, "a_really_long_function_name (", &d));
+	assert_string_equal(d.label, "a_rea..");
+	assert_true(find_frame(svg, "b_narrow (", &d));
+	assert_string_equal(d.label, "");
+	assert_true(find_frame(svg, "c&lt;short&gt; (", &d));
+	assert_string_equal(d.label, "c&lt;short&gt;");
+	/* Cut in characters, not bytes. */
+	assert_true(find_frame(svg, "d\xc3\xa9", &d));
+	assert_string_equal(d.label, "d\xc3\xa9..");
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_parses_as_xml(void **state)
+{
+	struct profile *p = small_profile();
+	struct flamegraph_opts opts = { .title = "<&>", .subtitle = "\"'\xff", .icicle = true };
+	char *svg;
+
+	(void)state;
+	add(p, "weird<comm>&", 3, "bad\xc3utf8", "ctl\x1b[0m", "quote\"'", NULL);
+	svg = render(p, &opts);
+	assert_int_equal(strncmp(svg, "<?xml ", 6), 0);
+	assert_true(xml_well_formed(svg));
+	/* The checker itself rejects what it should. */
+	assert_false(xml_well_formed("<svg><g></svg>"));
+	assert_false(xml_well_formed("<svg>a < b</svg>"));
+	assert_false(xml_well_formed("<svg>a ]]> b</svg>"));
+	assert_false(xml_well_formed("<svg x=\"&bad;\"/>"));
+	xmllint_if_present(svg);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_empty_profile_says_no_samples(void **state)
+{
+	struct profile *p = profile__new();
+	char *svg;
+
+	(void)state;
+	svg = render(p, NULL);
+	assert_non_null(strstr(svg, ">No samples</text>"));
+	assert_null(strstr(svg, "<g><title>"));
+	assert_true(xml_well_formed(svg));
+	xmllint_if_present(svg);
+	free(svg);
+	/* Samples of weight 0 are no samples either. */
+	add(p, "app", 0, "main", NULL);
+	svg = render(p, NULL);
+	assert_non_null(strstr(svg, ">No samples</text>"));
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_write_error_returns_eio(void **state)
+{
+	struct profile *p = small_profile();
+	FILE *f;
+
+	(void)state;
+	/* /dev/full fails every write with ENOSPC; the error may surface at the flush. */
+	f = fopen("/dev/full", "w");
+	if (!f) {
+		profile__free(p);
+		skip();
+	}
+	assert_int_equal(flamegraph__write_svg(p, NULL, f), -EIO);
+	fclose(f);
+	/* A stream opened for reading cannot be written at all. */
+	f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	assert_int_equal(flamegraph__write_svg(p, NULL, f), -EIO);
+	fclose(f);
+	profile__free(p);
+}
+
+static void test_svg_rejects_bad_arguments(void **state)
+{
+	struct profile *p = small_profile();
+	struct flamegraph_opts neg_width = { .width = -5 };
+	struct flamegraph_opts neg_min = { .min_width_px = -1 };
+
+	(void)state;
+	assert_int_equal(flamegraph__write_svg(NULL, NULL, stdout), -EINVAL);
+	assert_int_equal(flamegraph__write_svg(p, NULL, NULL), -EINVAL);
+	assert_int_equal(flamegraph__write_svg(p, &neg_width, stdout), -EINVAL);
+	assert_int_equal(flamegraph__write_svg(p, &neg_min, stdout), -EINVAL);
+	profile__free(p);
+}
+
+static void test_svg_width_option_scales_frames(void **state)
+{
+	struct profile *p = small_profile();
+	struct flamegraph_opts opts = { .width = 600 };
+	struct drawn d;
+	char *svg = render(p, &opts);
+
+	(void)state;
+	assert_non_null(strstr(svg, "width=\"600\""));
+	assert_true(find_frame(svg, "all (", &d));
+	assert_float_equal(d.w, 580, 1e-9);
+	assert_true(find_frame(svg, "main (", &d));
+	assert_float_equal(d.w, 580 * 0.8, 1e-3);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_has_controls_and_inline_script(void **state)
+{
+	struct profile *p = small_profile();
+	char *svg = render(p, NULL);
+
+	(void)state;
+	assert_non_null(strstr(svg, "<script type=\"text/ecmascript\">\n<![CDATA["));
+	assert_non_null(strstr(svg, "<style type=\"text/css\">"));
+	assert_non_null(strstr(svg, ">Reset Zoom</text>"));
+	assert_non_null(strstr(svg, ">Search</text>"));
+	assert_non_null(strstr(svg, "<text id=\"details\""));
+	assert_non_null(strstr(svg, "<text id=\"matched\""));
+	assert_non_null(strstr(svg, "<g id=\"frames\">"));
+	/* Self-contained: nothing to fetch. */
+	assert_null(strstr(svg, "href="));
+	assert_null(strstr(svg, "@import"));
+	assert_null(strstr(svg, "url(http"));
+	free(svg);
+	profile__free(p);
+}
+
+/* The golden profile touches every kind of frame and every escape. */
+static void test_svg_matches_golden_file(void **state)
+{
+	struct profile *p = small_profile();
+	struct flamegraph_opts opts = { .title = "smolder golden",
+					.subtitle = "2026-11-23T15:04:05Z +30s, 99 Hz, service=api & db" };
+	const char *update = getenv("SMOLDER_UPDATE_GOLDEN");
+	char *svg, *want;
+	size_t want_len;
+	bool same = false;
+	FILE *f;
+
+	(void)state;
+	add(p, "python3", 4, "_start", "PyEval_EvalFrame:j", "[libfoo.so+0x1a2b]:u", NULL);
+	add(p, "python3", 2, "_start", "PyEval_EvalFrame:j", "entry_SYSCALL_64:k", NULL);
+	svg = render(p, &opts);
+
+	if (update && !strcmp(update, "1")) {
+		f = fopen(GOLDEN_SMALL, "w");
+		assert_non_null(f);
+		assert_int_equal(fputs(svg, f) >= 0, 1);
+		assert_int_equal(fclose(f), 0);
+		print_message("rewrote %s\n", GOLDEN_SMALL);
+	}
+
+	f = fopen(GOLDEN_SMALL, "r");
+	if (f) {
+		want = malloc(strlen(svg) + 2);
+		assert_non_null(want);
+		want_len = fread(want, 1, strlen(svg) + 1, f);
+		fclose(f);
+		same = want_len == strlen(svg) && !memcmp(want, svg, want_len);
+		free(want);
+	} else {
+		print_error("cannot open %s: %s\n", GOLDEN_SMALL, strerror(errno));
+	}
+	free(svg);
+	profile__free(p);
+	if (!same)
+		fail_msg("SVG differs from %s; if the change is intended, rerun with "
+			 "SMOLDER_UPDATE_GOLDEN=1 and review the diff", GOLDEN_SMALL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_replaces_xml_specials),
+		cmocka_unit_test(test_escape_replaces_invalid_utf8_and_controls),
+		cmocka_unit_test(test_escape_cut_never_splits_an_entity),
+		cmocka_unit_test(test_svg_titles_give_counts_and_percentages),
+		cmocka_unit_test(test_svg_counts_use_thousands_separators_and_unit),
+		cmocka_unit_test(test_svg_escapes_cpp_template_names),
+		cmocka_unit_test(test_svg_title_and_subtitle_are_escaped),
+		cmocka_unit_test(test_svg_kernel_frames_get_suffix_and_own_fill_band),
+		cmocka_unit_test(test_svg_jit_frames_green_unknown_grey),
+		cmocka_unit_test(test_svg_colour_is_stable_across_graphs),
+		cmocka_unit_test(test_svg_comm_is_the_frame_below_the_outermost),
+		cmocka_unit_test(test_svg_sorts_siblings_by_name),
+		cmocka_unit_test(test_svg_icicle_flips_y),
+		cmocka_unit_test(test_svg_omits_narrow_frames_but_keeps_their_weight),
+		cmocka_unit_test(test_svg_labels_fit_frame_width),
+		cmocka_unit_test(test_svg_parses_as_xml),
+		cmocka_unit_test(test_svg_empty_profile_says_no_samples),
+		cmocka_unit_test(test_svg_write_error_returns_eio),
+		cmocka_unit_test(test_svg_rejects_bad_arguments),
+		cmocka_unit_test(test_svg_width_option_scales_frames),
+		cmocka_unit_test(test_svg_has_controls_and_inline_script),
+		cmocka_unit_test(test_svg_matches_golden_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

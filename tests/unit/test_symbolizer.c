@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_symbolizer.c - the symbolizer against real processes and real files: the
+ * symtab_fixture programs (PIE and non-PIE) started as children, their ELF files,
+ * Debian's libc/ld.so/libm, this kernel's /proc/kallsyms, and malformed copies of the
+ * fixture for the parser's error paths. No mocks: what is asserted is what a profiler
+ * would print.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2 */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "symbolizer.h"
+#include "symbolizer_int.h"
+
+#define FIXTURE_PIE FIXTURES_DIR "/symtab_fixture_pie"
+#define FIXTURE_NOPIE FIXTURES_DIR "/symtab_fixture_nopie"
+#define MAX_FIXTURE_SYMS 16
+
+/* ---- helpers: a running fixture process ---- */
+
+struct fixture {
+	pid_t pid;
+	FILE *out; /* the child's stdout */
+	int in;    /* the child's stdin */
+	int n;
+	char names[MAX_FIXTURE_SYMS][64];
+	uint64_t addrs[MAX_FIXTURE_SYMS];
+};
+
+/* Read "NAME 0xADDR" lines up to "ready". */
+static void fixture_read(struct fixture *f)
+{
+	char line[256];
+
+	while (fgets(line, sizeof(line), f->out)) {
+		char name[64];
+		void *addr;
+
+		if (!strcmp(line, "ready\n"))
+			return;
+		assert_int_equal(sscanf(line, "%63s %p", name, &addr), 2);
+		assert_true(f->n < MAX_FIXTURE_SYMS);
+		snprintf(f->names[f->n], sizeof(f->names[f->n]), "%s", name);
+		f->addrs[f->n++] = (uint64_t)(uintptr_t)addr;
+	}
+	fail_msg("fixture exited before printing ready");
+}
+
+static void fixture_start(struct fixture *f, const char *path)
+{
+	int to_child[2], from_child[2];
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(pipe2(to_child, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(from_child, O_CLOEXEC), 0);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		dup2(to_child[0], 0);
+		dup2(from_child[1], 1);
+		close(to_child[0]);
+		close(to_child[1]);
+		close(from_child[0]);
+		close(from_child[1]);
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	f->in = to_child[1];
+	f->out = fdopen(from_child[0], "r");
+	assert_non_null(f->out);
+	fixture_read(f);
+}
+
+static uint64_t fixture_addr(const struct fixture *f, const char *name)
+{
+	for (int i = 0; i < f->n; i++)
+		if (!strcmp(f->names[i], name)) {
+			assert_true(f->addrs[i] != 0);
+			return f->addrs[i];
+		}
+	fail_msg("fixture did not print %s", name);
+	return 0;
+}
+
+static void fixture_command(struct fixture *f, const char *cmd)
+{
+	assert_int_equal(write(f->in, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	fixture_read(f);
+}
+
+static void fixture_stop(struct fixture *f)
+{
+	int status;
+
+	if (f->pid <= 0)
+		return;
+	close(f->in);
+	kill(f->pid, SIGKILL);
+	waitpid(f->pid, &status, 0);
+	fclose(f->out);
+	f->pid = 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+static void assert_resolves(struct symbolizer *s, pid_t pid, uint64_t addr,
+			    const char *name, uint64_t offset, const char *module_suffix)
+{
+	struct symbol sym;
+
+	assert_int_equal(symbolizer__resolve_user(s, pid, addr, &sym), 0);
+	assert_non_null(sym.name);
+	assert_string_equal(sym.name, name);
+	assert_int_equal(sym.offset, offset);
+	assert_non_null(sym.module);
+	if (!ends_with(sym.module, module_suffix))
+		fail_msg("module %s does not end with %s", sym.module, module_suffix);
+}
+
+/* Value of symbol @name in @path's .symtab, and the executable PT_LOAD (read with
+ * libelf directly, independently of the code under test). */
+struct elf_facts {
+	uint64_t sym_value;
+	uint64_t text_offset, text_vaddr, text_filesz;
+	int e_type;
+};
+
+static void elf_facts(const char *path, const char *name, struct elf_facts *ef)
+{
+	size_t phnum, i;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	Elf *e;
+	int fd;
+
+	memset(ef, 0, sizeof(*ef));
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(e);
+	assert_non_null(gelf_getehdr(e, &eh));
+	ef->e_type = eh.e_type;
+	assert_int_equal(elf_getphdrnum(e, &phnum), 0);
+	for (i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		assert_non_null(gelf_getphdr(e, (int)i, &ph));
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			ef->text_offset = ph.p_offset;
+			ef->text_vaddr = ph.p_vaddr;
+			ef->text_filesz = ph.p_filesz;
+		}
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		assert_non_null(gelf_getshdr(scn, &sh));
+		if (sh.sh_type != SHT_SYMTAB)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+
+			gelf_getsym(d, (int)i, &sym);
+			if (!strcmp(elf_strptr(e, sh.sh_link, sym.st_name), name))
+				ef->sym_value = sym.st_value;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	assert_true(ef->sym_value != 0);
+	assert_true(ef->text_filesz != 0);
+}
+
+static char *read_whole(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+/* Write @len bytes to a new temp file; @return its path (static buffer per call site). */
+static void write_temp(char *path, size_t pathsz, const void *buf, size_t len)
+{
+	int fd;
+
+	snprintf(path, pathsz, "/tmp/smolder_test_symbolizer_XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	if (len)
+		assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static void assert_open_fails_enoexec(const char *path)
+{
+	struct elf_symtab *t;
+
+	errno = 0;
+	t = elf_symtab__open(path);
+	if (t)
+		fail_msg("%s parsed (%zu symbols) but should be refused", path,
+			 elf_symtab__count(t));
+	assert_int_equal(errno, ENOEXEC);
+}
+
+/* ---- user space: PIE, non-PIE, libc ---- */
+
+static void test_resolve_user_pie_removes_load_bias(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+	struct elf_facts ef;
+	struct symbol sym;
+	uint64_t alpha;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	elf_facts(FIXTURE_PIE, "smolder_fixture_alpha", &ef);
+	assert_int_equal(ef.e_type, ET_DYN);
+
+	assert_resolves(s, f.pid, alpha + 4, "smolder_fixture_alpha", 4, "/symtab_fixture_pie");
+	/* Same address again: the answer from the address cache is the same. */
+	assert_resolves(s, f.pid, alpha + 4, "smolder_fixture_alpha", 4, "/symtab_fixture_pie");
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, alpha + 4, &sym), 0);
+	/* module_offset is the file's vaddr: the runtime address minus the load bias. */
+	assert_int_equal(sym.module_offset, ef.sym_value + 4);
+	assert_true(sym.module_offset != alpha + 4);
+	/* A file-local function exists only in .symtab. */
+	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_fixture_beta") + 2,
+			"smolder_fixture_beta", 2, "/symtab_fixture_pie");
+	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_fixture_gamma"),
+			"smolder_fixture_gamma", 0, "/symtab_fixture_pie");
+	assert_resolves(s, f.pid, fixture_addr(&f, "main") + 1, "main", 1, "/symtab_fixture_pie");
+
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_resolve_user_nopie_function(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+	struct elf_facts ef;
+	struct symbol sym;
+	uint64_t gamma;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_NOPIE);
+	elf_facts(FIXTURE_NOPIE, "smolder_fixture_gamma", &ef);
+	assert_int_equal(ef.e_type, ET_EXEC);
+	gamma = fixture_addr(&f, "smolder_fixture_gamma");
+
+	assert_resolves(s, f.pid, gamma + 8, "smolder_fixture_gamma", 8, "/symtab_fixture_nopie");
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, gamma + 8, &sym), 0);
+	/* No load bias for ET_EXEC: the file vaddr is the runtime address. */
+	assert_int_equal(sym.module_offset, gamma + 8);
+	assert_int_equal(ef.sym_value, gamma);
+	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_fixture_beta") + 3,
+			"smolder_fixture_beta", 3, "/symtab_fixture_nopie");
+
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_resolve_user_libc_function(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	/* Debian's libc has only .dynsym, where getpid is a weak alias of __getpid: the
+	 * public name is the one reported. */
+	assert_resolves(s, f.pid, fixture_addr(&f, "getpid") + 4, "getpid", 4, "/libc.so.6");
+	assert_resolves(s, f.pid, fixture_addr(&f, "__tls_get_addr") + 1, "__tls_get_addr", 1,
+			"/ld-linux-x86-64.so.2");
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_resolve_user_vdso_is_named(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+	struct symbol sym;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, fixture_addr(&f, "vdso") + 0x10,
+						  &sym), 0);
+	assert_non_null(sym.name);
+	assert_string_equal(sym.name, "[vdso]");
+	assert_string_equal(sym.module, "[vdso]");
+	assert_int_equal(sym.module_offset, 0x10);
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_resolve_user_outside_mappings_has_no_module(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+	struct symbol sym;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, 0x10, &sym), 0);
+	assert_null(sym.name);
+	assert_null(sym.module);
+	/* A miss does not spoil the next lookups. */
+	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_fixture_alpha"),
+			"smolder_fixture_alpha", 0, "/symtab_fixture_pie");
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_maps_reread_finds_dlopened_library(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	/* Maps are read now, before libm is mapped. */
+	assert_int_equal(symbolizer__load_process(s, f.pid), 0);
+	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_fixture_alpha"),
+			"smolder_fixture_alpha", 0, "/symtab_fixture_pie");
+	fixture_command(&f, "dlopen\n");
+	assert_resolves(s, f.pid, fixture_addr(&f, "cbrt") + 2, "cbrt", 2, "/libm.so.6");
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_resolve_user_after_exit_uses_cached_maps(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+	uint64_t alpha;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	pid = f.pid;
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	assert_int_equal(symbolizer__load_process(s, pid), 0);
+	fixture_stop(&f);
+	assert_int_equal(kill(pid, 0), -1);
+	/* The process is gone; its maps were read while it ran, and its files are still
+	 * on disk (found through our own view of the path, checked by dev/inode). */
+	assert_resolves(s, pid, alpha + 5, "smolder_fixture_alpha", 5, "/symtab_fixture_pie");
+	symbolizer__free(s);
+}
+
+static void test_resolve_user_unknown_pid_is_esrch(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbol sym;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(s);
+	/* A pid that just existed and was reaped: nothing runs under it now. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(symbolizer__resolve_user(s, pid, 0x401000, &sym), -ESRCH);
+	assert_null(sym.name);
+	assert_null(sym.module);
+	/* Asked again (now from the negative cache): same answer. */
+	assert_int_equal(symbolizer__resolve_user(s, pid, 0x401000, &sym), -ESRCH);
+	assert_int_equal(symbolizer__load_process(s, pid), -ESRCH);
+	symbolizer__free(s);
+}
+
+/* ---- bounded caches ---- */
+
+static void test_elf_cache_eviction_keeps_answers(void **state)
+{
+	struct symbolizer_opts opts = { .max_elf_files = 2 };
+	struct symbolizer *s = symbolizer__new(&opts);
+	struct fixture f;
+	uint64_t alpha, getpid_addr, tls;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	getpid_addr = fixture_addr(&f, "getpid");
+	tls = fixture_addr(&f, "__tls_get_addr");
+	/* Three files through a cache of two, several rounds: each round evicts and
+	 * re-parses, and the address cache must not hand out evicted names. */
+	for (int round = 0; round < 3; round++) {
+		assert_resolves(s, f.pid, alpha + 1, "smolder_fixture_alpha", 1,
+				"/symtab_fixture_pie");
+		assert_resolves(s, f.pid, getpid_addr + 2, "getpid", 2, "/libc.so.6");
+		assert_resolves(s, f.pid, tls + 3, "__tls_get_addr", 3, "/ld-linux-x86-64.so.2");
+	}
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+static void test_process_cache_eviction_keeps_answers(void **state)
+{
+	struct symbolizer_opts opts = { .max_processes = 1 };
+	struct symbolizer *s = symbolizer__new(&opts);
+	struct fixture a, b;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&a, FIXTURE_PIE);
+	fixture_start(&b, FIXTURE_NOPIE);
+	for (int round = 0; round < 3; round++) {
+		assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
+				"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+		assert_resolves(s, b.pid, fixture_addr(&b, "smolder_fixture_beta") + 1,
+				"smolder_fixture_beta", 1, "/symtab_fixture_nopie");
+	}
+	symbolizer__forget_process(s, a.pid);
+	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_gamma"),
+			"smolder_fixture_gamma", 0, "/symtab_fixture_pie");
+	fixture_stop(&a);
+	fixture_stop(&b);
+	symbolizer__free(s);
+}
+
+/* ---- one ELF file ---- */
+
+static void check_to_vaddr(const char *path, const char *name)
+{
+	struct elf_symtab *t = elf_symtab__open(path);
+	struct elf_facts ef;
+	uint64_t start = 0x7f1234500000ull, pgoff, addr, vaddr = 0, off = 0;
+	const char *got;
+
+	assert_non_null(t);
+	elf_facts(path, name, &ef);
+	assert_true(elf_symtab__count(t) > 0);
+
+	got = elf_symtab__lookup(t, ef.sym_value + 3, &off);
+	assert_non_null(got);
+	assert_string_equal(got, name);
+	assert_int_equal(off, 3);
+
+	/* A mapping as the kernel makes it: from the segment's page-aligned offset. */
+	pgoff = ef.text_offset & ~0xfffull;
+	addr = start + (ef.sym_value - ef.text_vaddr) + (ef.text_offset - pgoff) + 3;
+	assert_int_equal(elf_symtab__to_vaddr(t, start, pgoff, addr, &vaddr), 0);
+	assert_int_equal(vaddr, ef.sym_value + 3);
+	got = elf_symtab__lookup(t, vaddr, &off);
+	assert_non_null(got);
+	assert_string_equal(got, name);
+	assert_int_equal(off, 3);
+
+	/* A mapping of an offset no PT_LOAD covers. */
+	assert_int_equal(elf_symtab__to_vaddr(t, start, 0x40000000, start + 8, &vaddr), -ENOENT);
+	/* An address below the start of no symbol. */
+	assert_null(elf_symtab__lookup(t, 0, &off));
+	elf_symtab__free(t);
+}
+
+static void test_elf_symtab_open_and_to_vaddr(void **state)
+{
+	(void)state;
+	check_to_vaddr(FIXTURE_PIE, "smolder_fixture_alpha");
+	check_to_vaddr(FIXTURE_PIE, "smolder_fixture_beta");
+	check_to_vaddr(FIXTURE_NOPIE, "smolder_fixture_gamma");
+}
+
+static void test_elf_symtab_missing_file_is_enoent(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_null(elf_symtab__open("/nonexistent/smolder/file"));
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_elf_symtab_rejects_malformed(void **state)
+{
+	static const size_t cuts[] = { 4, 64, 200, 1000 };
+	char path[64];
+	size_t len, i;
+	char *image = read_whole(FIXTURE_PIE, &len);
+	unsigned char random_bytes[8192];
+
+	(void)state;
+	/* Empty file. */
+	write_temp(path, sizeof(path), "", 0);
+	assert_open_fails_enoexec(path);
+	unlink(path);
+
+	/* Random bytes, and random bytes behind a valid ELF identification. */
+	srand(1234);
+	for (i = 0; i < sizeof(random_bytes); i++)
+		random_bytes[i] = (unsigned char)rand();
+	write_temp(path, sizeof(path), random_bytes, sizeof(random_bytes));
+	assert_open_fails_enoexec(path);
+	unlink(path);
+	memcpy(random_bytes, image, EI_NIDENT);
+	write_temp(path, sizeof(path), random_bytes, sizeof(random_bytes));
+	assert_open_fails_enoexec(path);
+	unlink(path);
+
+	/* Truncated copies of the fixture: headers cut short, or the section headers
+	 * (at the end of the file) missing. */
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		write_temp(path, sizeof(path), image, cuts[i]);
+		assert_open_fails_enoexec(path);
+		unlink(path);
+	}
+	write_temp(path, sizeof(path), image, len / 2);
+	assert_open_fails_enoexec(path);
+	unlink(path);
+	write_temp(path, sizeof(path), image, len - 1);
+	assert_open_fails_enoexec(path);
+	unlink(path);
+
+	/* Not a regular file. */
+	assert_open_fails_enoexec("/dev/null");
+
+	/* The in-memory entry point says the same. */
+	errno = 0;
+	assert_null(elf_symtab__open_mem(image, len / 2));
+	assert_int_equal(errno, ENOEXEC);
+	errno = 0;
+	assert_null(elf_symtab__open_mem(image, 0));
+	assert_int_equal(errno, ENOEXEC);
+	free(image);
+}
+
+/*
+ * Corrupt bytes anywhere in a valid image: the parser must refuse or return a table
+ * whose lookups stay inside it (ASan builds check the "inside"). Deterministic seed.
+ */
+static void test_elf_symtab_survives_corrupted_images(void **state)
+{
+	size_t len, i, parsed = 0;
+	char *image = read_whole(FIXTURE_PIE, &len);
+	char *copy = malloc(len);
+
+	(void)state;
+	assert_non_null(copy);
+	srand(42);
+	for (i = 0; i < 2000; i++) {
+		struct elf_symtab *t;
+		int flips = 1 + rand() % 8;
+
+		memcpy(copy, image, len);
+		for (int k = 0; k < flips; k++) {
+			/* Most interesting bytes are in the headers at either end. */
+			size_t at = (k & 1) ? (size_t)rand() % 256 : len - 1 - (size_t)rand() % 2048;
+
+			copy[at] = (char)rand();
+		}
+		t = elf_symtab__open_mem(copy, len);
+		if (!t) {
+			assert_true(errno == ENOEXEC || errno == ENOMEM);
+			continue;
+		}
+		parsed++;
+		for (uint64_t a = 0; a < 0x3000; a += 0x10) {
+			uint64_t off, v;
+			const char *n = elf_symtab__lookup(t, a, &off);
+
+			if (n)
+				assert_true(strlen(n) > 0);
+			elf_symtab__to_vaddr(t, 0x1000, 0x1000, 0x1000 + a, &v);
+		}
+		elf_symtab__free(t);
+	}
+	/* Some corruptions are harmless; the test also exercised the success path. */
+	assert_true(parsed > 0);
+	free(copy);
+	free(image);
+}
+
+/* ---- /proc/PID/maps ---- */
+
+static void test_proc_maps_parse_keeps_executable_mappings(void **state)
+{
+	static const char text[] =
+		"55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 1234                       /usr/bin/my app\n"
+		"55d0c0a01000-55d0c0a02000 r-xp 00001000 fe:00 1234                       /usr/bin/my app\n"
+		"7f0000000000-7f0000010000 r-xp 00002000 fe:01 99                         /opt/lib/libx.so (deleted)\n"
+		"7f0000020000-7f0000030000 rwxp 00000000 00:00 0 \n"
+		"this line is garbage\n"
+		"7ffd5a7d6000-7ffd5a7d8000 r-xp 00000000 00:00 0                          [vdso]\n"
+		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+	struct proc_maps m;
+	const struct proc_mapping *pm;
+
+	(void)state;
+	assert_int_equal(proc_maps__parse(text, sizeof(text) - 1, &m), 0);
+	assert_int_equal(m.n, 5);
+
+	pm = proc_maps__find(&m, 0x55d0c0a01800);
+	assert_non_null(pm);
+	assert_int_equal(pm->kind, PROC_MAPPING_FILE);
+	assert_string_equal(proc_mapping__path(&m, pm), "/usr/bin/my app");
+	assert_int_equal(pm->pgoff, 0x1000);
+	assert_int_equal(pm->inode, 1234);
+	assert_false(pm->deleted);
+
+	pm = proc_maps__find(&m, 0x7f0000000010);
+	assert_non_null(pm);
+	assert_true(pm->deleted);
+	assert_string_equal(proc_mapping__path(&m, pm), "/opt/lib/libx.so");
+
+	pm = proc_maps__find(&m, 0x7f0000020000);
+	assert_non_null(pm);
+	assert_int_equal(pm->kind, PROC_MAPPING_ANON);
+
+	pm = proc_maps__find(&m, 0x7ffd5a7d6001);
+	assert_non_null(pm);
+	assert_int_equal(pm->kind, PROC_MAPPING_PSEUDO);
+	assert_string_equal(proc_mapping__path(&m, pm), "[vdso]");
+
+	pm = proc_maps__find(&m, 0xffffffffff600000ull);
+	assert_non_null(pm);
+	assert_string_equal(proc_mapping__path(&m, pm), "[vsyscall]");
+
+	/* Not executable, and between mappings. */
+	assert_null(proc_maps__find(&m, 0x55d0c0a00000));
+	assert_null(proc_maps__find(&m, 0x7f0000010000));
+	proc_maps__release(&m);
+}
+
+/* ---- kernel ---- */
+
+static void test_kernel_resolves_schedule(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	char line[512];
+	uint64_t addr = 0;
+	struct symbol sym;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a;
+		char type, name[256];
+
+		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 &&
+		    !strcmp(name, "schedule") && (type == 'T' || type == 't')) {
+			addr = a;
+			break;
+		}
+	}
+	fclose(f);
+	if (!addr) {
+		symbolizer__free(s);
+		skip(); /* kptr_restrict hides addresses from this user */
+	}
+	assert_int_equal(symbolizer__resolve_kernel(s, addr + 1, &sym), 0);
+	assert_non_null(sym.name);
+	assert_string_equal(sym.name, "schedule");
+	assert_int_equal(sym.offset, 1);
+	assert_string_equal(sym.module, "[kernel]");
+	symbolizer__free(s);
+}
+
+static void test_kernel_module_symbols_name_their_module(void **state)
+{
+	static const char text[] =
+		"ffffffff81000000 T _text\n"
+		"ffffffff81000100 T core_func\n"
+		"ffffffff81000200 D some_data\n"
+		"ffffffff81000300 t core_local\n"
+		"ffffffffc0002000 t later_mod_func\t[xfs]\n"
+		"ffffffffc0001000 t ext4_func\t[ext4]\n"
+		"ffffffffc0001100 T ext4_other\t[ext4]\n";
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbol sym;
+	char path[64];
+
+	(void)state;
+	assert_non_null(s);
+	write_temp(path, sizeof(path), text, sizeof(text) - 1);
+	assert_int_equal(symbolizer__set_kallsyms_path(s, path), 0);
+
+	assert_int_equal(symbolizer__resolve_kernel(s, 0xffffffffc0001010, &sym), 0);
+	assert_string_equal(sym.name, "ext4_func");
+	assert_int_equal(sym.offset, 0x10);
+	assert_string_equal(sym.module, "[ext4]");
+	assert_int_equal(symbolizer__resolve_kernel(s, 0xffffffffc0002004, &sym), 0);
+	assert_string_equal(sym.name, "later_mod_func");
+	assert_string_equal(sym.module, "[xfs]");
+	/* Data symbols are not functions: core_func covers up to the next text symbol. */
+	assert_int_equal(symbolizer__resolve_kernel(s, 0xffffffff81000250, &sym), 0);
+	assert_string_equal(sym.name, "core_func");
+	assert_string_equal(sym.module, "[kernel]");
+	/* Below every symbol, and far past the last text symbol of the core kernel. */
+	assert_int_equal(symbolizer__resolve_kernel(s, 0x1000, &sym), 0);
+	assert_null(sym.name);
+	assert_null(sym.module);
+	assert_int_equal(symbolizer__resolve_kernel(s, 0xffffffffa0000000, &sym), 0);
+	assert_null(sym.name);
+	unlink(path);
+	symbolizer__free(s);
+}
+
+static void test_kernel_kptr_restrict_gives_eperm_once_cached(void **state)
+{
+	static const char zeros[] = "0000000000000000 T _text\n"
+				    "0000000000000000 T schedule\n"
+				    "0000000000000000 t ext4_func\t[ext4]\n";
+	static const char real[] = "ffffffff81000000 T _text\n";
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbol sym;
+	char path[64];
+	int fd;
+
+	(void)state;
+	assert_non_null(s);
+	write_temp(path, sizeof(path), zeros, sizeof(zeros) - 1);
+	assert_int_equal(symbolizer__set_kallsyms_path(s, path), 0);
+	assert_int_equal(symbolizer__resolve_kernel(s, 0xffffffff81000010, &sym), -EPERM);
+	assert_null(sym.name);
+	/* The file now has addresses, but the answer was cached: no re-read per sample. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, real, sizeof(real) - 1), (ssize_t)sizeof(real) - 1);
+	close(fd);
+	assert_int_equal(symbolizer__resolve_kernel(s, 0xffffffff81000010, &sym), -EPERM);
+	unlink(path);
+	symbolizer__free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve_user_pie_removes_load_bias),
+		cmocka_unit_test(test_resolve_user_nopie_function),
+		cmocka_unit_test(test_resolve_user_libc_function),
+		cmocka_unit_test(test_resolve_user_vdso_is_named),
+		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
+		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
+		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),
+		cmocka_unit_test(test_resolve_user_unknown_pid_is_esrch),
+		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
+		cmocka_unit_test(test_process_cache_eviction_keeps_answers),
+		cmocka_unit_test(test_elf_symtab_open_and_to_vaddr),
+		cmocka_unit_test(test_elf_symtab_missing_file_is_enoent),
+		cmocka_unit_test(test_elf_symtab_rejects_malformed),
+		cmocka_unit_test(test_elf_symtab_survives_corrupted_images),
+		cmocka_unit_test(test_proc_maps_parse_keeps_executable_mappings),
+		cmocka_unit_test(test_kernel_resolves_schedule),
+		cmocka_unit_test(test_kernel_module_symbols_name_their_module),
+		cmocka_unit_test(test_kernel_kptr_restrict_gives_eperm_once_cached),
+	};
+
+	/* A fixture whose reader died must not take the test down with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
