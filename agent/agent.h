@@ -26,7 +26,11 @@ struct sampler_opts {
 	unsigned int freq;     /* samples per second per CPU (cpu-clock, freq mode) */
 	bool all;              /* every process; otherwise only targets (and their children) */
 	bool kernel_stacks;    /* also take kernel stacks */
-	size_t ringbuf_bytes;  /* ring buffer size, a power of two; 0: 8 MiB */
+	unsigned int stack_bytes; /* user stack copied per sample for DWARF unwinding,
+				     a multiple of 8 up to SMOLDER_MAX_STACK_BYTES;
+				     0: none (frame pointers only) */
+	size_t ringbuf_bytes;  /* ring buffer size, a power of two; 0: sized from
+				  the CPU count, rate and record size */
 };
 
 /* Counters summed over CPUs; see enum smolder_counter in sampler.h. */
@@ -68,15 +72,67 @@ int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx);
 /* Read the sampler's counters. @return 0 or a negative errno. */
 int sampler__stats(const struct sampler *s, struct sampler_stats *out);
 
+/* ---- unwinder: DWARF unwinding of user-stack snapshots (libunwind) ---- */
+
+struct unwinder;
+
+struct unwinder_opts {
+	size_t max_elfs;      /* ELF files kept mapped with their unwind tables; 0: 128 */
+	size_t max_processes; /* per-process libunwind address spaces; 0: 64 */
+};
+
+struct unwind_stats {
+	uint64_t unwinds;    /* snapshots unwound */
+	uint64_t truncated;  /* ended because the snapshot was too small */
+	uint64_t failed;     /* ended on an error other than truncation */
+	uint64_t elf_loads;  /* ELF files opened (cache misses) */
+	uint64_t elfs_cached;
+};
+
+/*
+ * Create an unwinder that finds mapped files through @sym (borrowed; it must outlive
+ * the unwinder). @opts may be NULL. NULL with errno set on failure.
+ */
+struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opts *opts);
+void unwinder__free(struct unwinder *u);
+
+/*
+ * Unwind process @pid's user stack from registers @regs (SMOLDER_NUM_REGS, libunwind
+ * numbering) and the snapshot @stack of @stack_len bytes copied from regs[SP].
+ * Writes up to @max instruction addresses, innermost first, to @ips and their count
+ * to *@n; *@truncated says the walk ran off the end of the snapshot.
+ * @return 0 (also when truncated), -ENOENT when the walk stopped on missing unwind
+ * information or unreadable memory (the frames found so far are still in @ips),
+ * -ENOMEM.
+ */
+int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
+		     const void *stack, size_t stack_len, uint64_t *ips, size_t max,
+		     size_t *n, bool *truncated);
+
+/* Drop what is cached for @pid (it exited or exec'd). */
+void unwinder__forget_process(struct unwinder *u, pid_t pid);
+
+void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);
+
 /* ---- collector: raw samples -> symbolized profile samples ---- */
 
 struct collector;
 
+/* How user stacks become frames. */
+enum unwind_mode {
+	UNWIND_AUTO,  /* DWARF over the snapshot where there is one, else frame pointers */
+	UNWIND_FP,    /* the kernel's frame-pointer walk only */
+	UNWIND_DWARF, /* DWARF only (libunwind still follows frame pointers through
+			 code that has no unwind tables) */
+};
+
 /*
- * Create a collector adding to @profile, resolving names with @sym (both borrowed;
- * they must outlive the collector). NULL with errno set on failure.
+ * Create a collector adding to @profile, resolving names with @sym and unwinding
+ * with @unwinder (all borrowed; they must outlive the collector; @unwinder may be
+ * NULL with UNWIND_FP). NULL with errno set on failure.
  */
-struct collector *collector__new(struct profile *profile, struct symbolizer *sym);
+struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
+				 struct unwinder *unwinder, enum unwind_mode mode);
 void collector__free(struct collector *c);
 
 /* Symbolize @s and add it to the profile. @return 0 or a negative errno. */

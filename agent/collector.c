@@ -28,6 +28,8 @@ struct addr_slot {
 struct collector {
 	struct profile *profile;
 	struct symbolizer *sym;
+	struct unwinder *unwinder;
+	enum unwind_mode mode;
 	struct addr_slot *cache;
 	size_t cache_len;
 	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
@@ -43,15 +45,23 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-struct collector *collector__new(struct profile *profile, struct symbolizer *sym)
+struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
+				 struct unwinder *unwinder, enum unwind_mode mode)
 {
-	struct collector *c = calloc(1, sizeof(*c));
+	struct collector *c;
 	int err;
 
+	if (mode != UNWIND_FP && !unwinder) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto nomem;
 	c->profile = profile;
 	c->sym = sym;
+	c->unwinder = unwinder;
+	c->mode = mode;
 	c->cache = calloc(ADDR_CACHE_SLOTS, sizeof(*c->cache));
 	c->pids = calloc(PID_SET_SLOTS, sizeof(*c->pids));
 	if (!c->cache || !c->pids)
@@ -158,34 +168,63 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 	return 0;
 }
 
+/*
+ * The user stack of @s, innermost first, into @ips (SMOLDER_MAX_STACK_DEPTH). DWARF
+ * over the snapshot where there is one; the kernel's frame-pointer walk otherwise,
+ * and in auto mode also when DWARF found no more than the sampled frame itself
+ * (code without unwind tables whose frame-pointer chain the kernel could follow).
+ */
+static size_t user_stack(struct collector *c, const struct smolder_sample *s, uint64_t *ips,
+			 bool *truncated)
+{
+	size_t nfp = 0, n = 0;
+
+	*truncated = false;
+	if (s->ustack_len > 0)
+		nfp = (size_t)s->ustack_len / sizeof(s->ustack[0]);
+	if (nfp > SMOLDER_MAX_STACK_DEPTH)
+		nfp = SMOLDER_MAX_STACK_DEPTH;
+
+	if (c->mode != UNWIND_FP && (s->flags & SMOLDER_SAMPLE_HAS_REGS) && s->stack_size) {
+		unwinder__unwind(c->unwinder, s->pid, (const uint64_t *)s->regs, s->stack, s->stack_size, ips,
+				 SMOLDER_MAX_STACK_DEPTH, &n, truncated);
+		if (c->mode == UNWIND_DWARF || n > 1 || nfp <= n)
+			return n;
+		*truncated = false;
+	}
+	memcpy(ips, s->ustack, nfp * sizeof(*ips));
+	*truncated = nfp == SMOLDER_MAX_STACK_DEPTH;
+	return nfp;
+}
+
 int collector__add(struct collector *c, const struct smolder_sample *s)
 {
 	uint32_t frames[2 * SMOLDER_MAX_STACK_DEPTH + 1];
-	size_t n = 0, nu = 0, nk = 0;
+	uint64_t ips[SMOLDER_MAX_STACK_DEPTH];
+	size_t n = 0, nu, nk = 0;
 	char comm[SMOLDER_COMM_LEN + 1];
 	struct sample_meta meta;
+	bool truncated;
 	int err;
 
-	if (s->ustack_len > 0)
-		nu = (size_t)s->ustack_len / sizeof(s->ustack[0]);
+	nu = user_stack(c, s, ips, &truncated);
 	if (s->kstack_len > 0)
 		nk = (size_t)s->kstack_len / sizeof(s->kstack[0]);
-	if (nu > SMOLDER_MAX_STACK_DEPTH)
-		nu = SMOLDER_MAX_STACK_DEPTH;
 	if (nk > SMOLDER_MAX_STACK_DEPTH)
 		nk = SMOLDER_MAX_STACK_DEPTH;
 
-	/* A stack that filled the buffer was probably cut: say so at its root. */
-	if (nu == SMOLDER_MAX_STACK_DEPTH) {
+	/* A stack cut short (depth limit, snapshot size) says so at its root rather
+	 * than passing its deepest known frame off as the outermost one. */
+	if (truncated || nu == SMOLDER_MAX_STACK_DEPTH) {
 		struct profile_counts one = { .truncated = 1 };
 		frames[n++] = c->truncated_frame;
 		profile__add_counts(c->profile, &one);
 	}
-	/* bpf_get_stack gives innermost first; every frame but the innermost holds a
-	 * return address, which may already belong to the next function: look up
-	 * the call instruction (addr - 1) instead. */
+	/* Stacks come innermost first; every frame but the innermost holds a return
+	 * address, which may already belong to the next function: look up the call
+	 * instruction (addr - 1) instead. */
 	for (size_t i = nu; i-- > 0;) {
-		err = resolve(c, s->pid, s->ustack[i] - (i > 0), false, &frames[n++]);
+		err = resolve(c, s->pid, ips[i] - (i > 0), false, &frames[n++]);
 		if (err)
 			return err;
 	}

@@ -4,7 +4,8 @@
  *
  * Runs on every cpu-clock sample on every CPU; for target processes it copies the
  * kernel and user stacks (frame-pointer walks done by the kernel) with pid, tid, comm
- * and a timestamp into the ring buffer. Children forked by targets become targets;
+ * and a timestamp into the ring buffer, and, for DWARF unwinding in user space, the
+ * user registers and the top of the user stack. Children forked by targets become targets;
  * targets leave the map when they exit, which is how user space learns that every
  * target is gone.
  */
@@ -20,6 +21,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile bool filter_targets = true; /* false with -a */
 const volatile bool kernel_stacks = true;  /* false with --no-kernel */
 const volatile __u32 self_tgid = 0;        /* never sample smolder itself */
+/* Bytes of user stack to copy for DWARF unwinding; 0 with --unwind fp. */
+const volatile __u32 stack_bytes = 0;
 /* Wake the consumer only once this much is waiting; it also drains on a timer.
  * A wakeup per record costs more than the rest of the program (PLATFORM.md). */
 const volatile __u64 wakeup_bytes = 256 * 1024;
@@ -50,6 +53,72 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
+/*
+ * Copy the user registers and the top of the user stack for DWARF unwinding. The
+ * registers come from the task's saved user state, which is right whether the CPU
+ * was in user mode (the timer interrupt saved them there) or in the kernel.
+ */
+static __always_inline void copy_user_state(struct smolder_sample *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 sp, len, top;
+
+	s->stack_size = 0;
+	if (!BPF_CORE_READ(task, mm))
+		return; /* a kernel thread has no user state */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	s->regs[0] = BPF_CORE_READ(regs, ax);
+	s->regs[1] = BPF_CORE_READ(regs, dx);
+	s->regs[2] = BPF_CORE_READ(regs, cx);
+	s->regs[3] = BPF_CORE_READ(regs, bx);
+	s->regs[4] = BPF_CORE_READ(regs, si);
+	s->regs[5] = BPF_CORE_READ(regs, di);
+	s->regs[6] = BPF_CORE_READ(regs, bp);
+	s->regs[7] = BPF_CORE_READ(regs, sp);
+	s->regs[8] = BPF_CORE_READ(regs, r8);
+	s->regs[9] = BPF_CORE_READ(regs, r9);
+	s->regs[10] = BPF_CORE_READ(regs, r10);
+	s->regs[11] = BPF_CORE_READ(regs, r11);
+	s->regs[12] = BPF_CORE_READ(regs, r12);
+	s->regs[13] = BPF_CORE_READ(regs, r13);
+	s->regs[14] = BPF_CORE_READ(regs, r14);
+	s->regs[15] = BPF_CORE_READ(regs, r15);
+	s->regs[16] = BPF_CORE_READ(regs, ip);
+	s->flags |= SMOLDER_SAMPLE_HAS_REGS;
+	if (!stack_bytes)
+		return;
+
+	/* bpf_probe_read_user() is all or nothing, and the pages above the top of
+	 * the main thread's stack are not mapped: never read past its top. Other
+	 * threads' tops are not known here, so they fall back to shorter reads. */
+	sp = s->regs[SMOLDER_REG_SP];
+	len = stack_bytes;
+	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid)) {
+		top = BPF_CORE_READ(task, mm, start_stack);
+		if (top > sp && top - sp < len)
+			len = (top - sp + 7) & ~7ULL;
+	}
+	for (int i = 0; i < 4; i++) {
+		if (len > stack_bytes)
+			len = stack_bytes;
+		if (len > SMOLDER_MAX_STACK_BYTES)
+			len = SMOLDER_MAX_STACK_BYTES;
+		if (bpf_probe_read_user(s->stack, len, (void *)sp) == 0) {
+			s->stack_size = len;
+			if (len < stack_bytes && i > 0) {
+				s->flags |= SMOLDER_SAMPLE_STACK_SHORT;
+				count(SMOLDER_CNT_STACK_SHORT);
+			}
+			return;
+		}
+		len /= 4;
+		if (len < 64)
+			break;
+	}
+	count(SMOLDER_CNT_STACK_ERR);
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -64,7 +133,7 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	count(SMOLDER_CNT_SAMPLES);
 
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	s = bpf_ringbuf_reserve(&events, sizeof(*s) + stack_bytes, 0);
 	if (!s) {
 		count(SMOLDER_CNT_LOST);
 		return 0;
@@ -93,6 +162,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		count(SMOLDER_CNT_USTACK_ERR);
 	else if (len == sizeof(s->ustack))
 		count(SMOLDER_CNT_USTACK_TRUNC);
+
+	copy_user_state(s);
 
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);

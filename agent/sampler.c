@@ -20,7 +20,8 @@
 #include "agent.h"
 #include "sampler.skel.h"
 
-#define DEFAULT_RINGBUF_BYTES (8u << 20)
+#define MIN_RINGBUF_BYTES (8u << 20)
+#define MAX_RINGBUF_BYTES (256u << 20)
 #define MAX_CPUS 4096
 
 struct sampler {
@@ -118,12 +119,29 @@ static void explain_perf_failure(int err, unsigned int freq, char *msg, size_t l
 		 "CONFIG_PERF_EVENTS enabled?)", strerror(err));
 }
 
+/*
+ * Room for half a second of samples from every CPU, so a drain every 100 ms (or the
+ * fill-threshold wakeup) keeps up with a busy machine.
+ */
+static size_t ringbuf_size(const struct sampler_opts *opts, int ncpus)
+{
+	size_t record = sizeof(struct smolder_sample) + opts->stack_bytes + 8;
+	size_t want = (size_t)ncpus * opts->freq * record / 2, size = MIN_RINGBUF_BYTES;
+
+	while (size < want && size < MAX_RINGBUF_BYTES)
+		size *= 2;
+	return size;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
+	const struct smolder_sample *rec = data;
 
-	if (size < sizeof(struct smolder_sample))
-		return 0; /* not ours; cannot happen with a matching skeleton */
+	/* Records come from our own program; a short one would mean a mismatched
+	 * skeleton, so it is skipped rather than read past its end. */
+	if (size < sizeof(*rec) || size - sizeof(*rec) < rec->stack_size)
+		return 0;
 	s->handed++;
 	return s->fn(data, s->fn_ctx);
 }
@@ -152,9 +170,23 @@ struct sampler *sampler__open(const struct sampler_opts *opts, char *msg, size_t
 	s->skel->rodata->filter_targets = !opts->all;
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->self_tgid = getpid();
+	if (opts->stack_bytes % 8 || opts->stack_bytes > SMOLDER_MAX_STACK_BYTES) {
+		err = EINVAL;
+		snprintf(msg, msglen, "bad stack snapshot size %u: must be a multiple of 8 "
+			 "up to %d", opts->stack_bytes, SMOLDER_MAX_STACK_BYTES);
+		goto fail;
+	}
+	s->skel->rodata->stack_bytes = opts->stack_bytes;
+	n = online_cpus(cpus, MAX_CPUS);
+	if (n < 0) {
+		err = -n;
+		snprintf(msg, msglen, "cannot read the online CPUs from "
+			 "/sys/devices/system/cpu/online: %s", strerror(err));
+		goto fail;
+	}
 	err = -bpf_map__set_max_entries(s->skel->maps.events,
 					opts->ringbuf_bytes ? opts->ringbuf_bytes
-							    : DEFAULT_RINGBUF_BYTES);
+							    : ringbuf_size(opts, n));
 	if (err) {
 		snprintf(msg, msglen, "bad ring buffer size %zu: must be a power of two "
 			 "multiple of the page size", opts->ringbuf_bytes);
@@ -180,13 +212,6 @@ struct sampler *sampler__open(const struct sampler_opts *opts, char *msg, size_t
 		}
 	}
 
-	n = online_cpus(cpus, MAX_CPUS);
-	if (n < 0) {
-		err = -n;
-		snprintf(msg, msglen, "cannot read the online CPUs from "
-			 "/sys/devices/system/cpu/online: %s", strerror(err));
-		goto fail;
-	}
 	s->perf_fds = calloc(n, sizeof(*s->perf_fds));
 	s->links = calloc(n, sizeof(*s->links));
 	if (!s->perf_fds || !s->links) {

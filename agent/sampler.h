@@ -10,11 +10,26 @@
 #define SMOLDER_COMM_LEN 16
 #define SMOLDER_MAX_TARGETS 65536   /* processes followed at once (targets map) */
 
+/* User registers copied for DWARF unwinding, in libunwind's x86_64 numbering
+ * (UNW_X86_64_RAX ..): rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip. */
+#define SMOLDER_NUM_REGS 17
+#define SMOLDER_REG_BP 6
+#define SMOLDER_REG_SP 7
+#define SMOLDER_REG_IP 16
+
+/* Largest user-stack snapshot (--stack-bytes); a power of two for the verifier. */
+#define SMOLDER_MAX_STACK_BYTES 65536
+
 /* smolder_sample.flags */
-#define SMOLDER_SAMPLE_KERNEL_MODE 0x1 /* the CPU was in the kernel when sampled */
+#define SMOLDER_SAMPLE_KERNEL_MODE 0x1  /* the CPU was in the kernel when sampled */
+#define SMOLDER_SAMPLE_HAS_REGS 0x2     /* regs[] holds the user registers */
+#define SMOLDER_SAMPLE_STACK_SHORT 0x4  /* the full snapshot could not be read; a
+					   shorter one (stack_size) was */
 
 /* One sample, as the BPF program hands it over. Stack lengths are in bytes as
- * bpf_get_stack() returns them, or a negative errno when it failed. */
+ * bpf_get_stack() returns them, or a negative errno when it failed. The record is
+ * followed by stack_bytes (the loader's setting) of user-stack snapshot, of which
+ * the first stack_size bytes, starting at regs[SMOLDER_REG_SP], are valid. */
 struct smolder_sample {
 	__u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u32 pid;     /* tgid */
@@ -26,6 +41,10 @@ struct smolder_sample {
 	char comm[SMOLDER_COMM_LEN];
 	__u64 kstack[SMOLDER_MAX_STACK_DEPTH];
 	__u64 ustack[SMOLDER_MAX_STACK_DEPTH];
+	__u64 regs[SMOLDER_NUM_REGS];
+	__u32 stack_size;
+	__u32 pad;
+	__u8 stack[];
 };
 
 /* Indexes into the per-CPU counters map. */
@@ -38,6 +57,8 @@ enum smolder_counter {
 	SMOLDER_CNT_USTACK_TRUNC,   /* user stack hit the depth limit */
 	SMOLDER_CNT_FORKS,          /* child processes of targets followed */
 	SMOLDER_CNT_TARGETS_FULL,   /* a child could not be followed: targets map full */
+	SMOLDER_CNT_STACK_SHORT,    /* user-stack snapshot shorter than asked for */
+	SMOLDER_CNT_STACK_ERR,      /* no user-stack snapshot could be read at all */
 	SMOLDER_CNT_MAX,
 };
 

@@ -23,6 +23,7 @@
 #include "symbolizer.h"
 
 #define DEFAULT_FREQ 99
+#define DEFAULT_STACK_BYTES 16384
 #define DEFAULT_OUTPUT "smolder.svg"
 #define MAX_PIDS 1024
 #define DRAIN_INTERVAL_MS 100
@@ -34,7 +35,11 @@ static const char record_usage[] =
 	"  -a, --all-cpus          sample every process on the machine\n"
 	"  -F, --freq HZ           samples per second per CPU (default 99)\n"
 	"  -d, --duration SECONDS  stop after this long (default: until Ctrl-C or exit)\n"
-	"      --unwind auto|fp    how user stacks are unwound (default auto)\n"
+	"      --unwind auto|fp|dwarf  user stacks: DWARF over a stack snapshot where\n"
+	"                          possible, else frame pointers (auto, the default);\n"
+	"                          frame pointers only (fp); DWARF only (dwarf)\n"
+	"      --stack-bytes N     user stack copied per sample for DWARF unwinding\n"
+	"                          (default 16384, multiple of 8, at most 65536)\n"
 	"      --no-kernel         leave out kernel stacks\n"
 	"  -o, --output FILE       where to write (default " DEFAULT_OUTPUT "; - for stdout)\n"
 	"      --format svg|folded output format (default: from -o's suffix, else svg)\n";
@@ -53,6 +58,8 @@ struct record_opts {
 	unsigned int freq;
 	double duration; /* seconds; 0 = until stopped */
 	bool kernel;
+	enum unwind_mode unwind;
+	unsigned int stack_bytes;
 	const char *output;
 	enum output_format format;
 	char **cmd; /* NULL-terminated argv after -- */
@@ -91,7 +98,7 @@ static int parse_pids(struct record_opts *o, const char *arg)
 
 static int parse_args(struct record_opts *o, int argc, char **argv)
 {
-	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT };
+	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all-cpus", no_argument, NULL, 'a' },
@@ -99,6 +106,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
@@ -107,7 +115,12 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 	char *end;
 	int c;
 
-	*o = (struct record_opts){ .freq = DEFAULT_FREQ, .kernel = true };
+	*o = (struct record_opts){
+		.freq = DEFAULT_FREQ,
+		.kernel = true,
+		.unwind = UNWIND_AUTO,
+		.stack_bytes = DEFAULT_STACK_BYTES,
+	};
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command to run. */
@@ -143,16 +156,29 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			o->output = optarg;
 			break;
 		case OPT_UNWIND:
-			/* Frame pointers are the only unwinder so far; auto means fp. */
-			if (strcmp(optarg, "auto") && strcmp(optarg, "fp")) {
-				cli_error(strcmp(optarg, "dwarf")
-						  ? "--unwind takes auto, fp or dwarf, not '%s'"
-						  : "--unwind %s is not available in this build yet "
-						    "(use auto or fp)",
-					  optarg);
+			if (!strcmp(optarg, "auto")) {
+				o->unwind = UNWIND_AUTO;
+			} else if (!strcmp(optarg, "fp")) {
+				o->unwind = UNWIND_FP;
+			} else if (!strcmp(optarg, "dwarf")) {
+				o->unwind = UNWIND_DWARF;
+			} else {
+				cli_error("--unwind takes auto, fp or dwarf, not '%s'", optarg);
 				return -EINVAL;
 			}
 			break;
+		case OPT_STACK_BYTES: {
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || v == 0 || v % 8 ||
+			    v > SMOLDER_MAX_STACK_BYTES) {
+				cli_error("--stack-bytes takes a multiple of 8 from 8 to %d, "
+					  "not '%s'", SMOLDER_MAX_STACK_BYTES, optarg);
+				return -EINVAL;
+			}
+			o->stack_bytes = (unsigned int)v;
+			break;
+		}
 		case OPT_NO_KERNEL:
 			o->kernel = false;
 			break;
@@ -333,6 +359,7 @@ int cmd_record(int argc, char **argv)
 	struct sampler_opts so;
 	struct sampler *sampler = NULL;
 	struct symbolizer *sym = NULL;
+	struct unwinder *unwinder = NULL;
 	struct profile *profile = NULL;
 	struct sampler_stats stats;
 	struct child child = { .pid = 0, .go_fd = -1, .err_fd = -1 };
@@ -364,13 +391,25 @@ int cmd_record(int argc, char **argv)
 		cli_error("out of memory");
 		goto cleanup;
 	}
-	run.collector = collector__new(profile, sym);
+	if (o.unwind != UNWIND_FP) {
+		unwinder = unwinder__new(sym, NULL);
+		if (!unwinder) {
+			cli_error("out of memory");
+			goto cleanup;
+		}
+	}
+	run.collector = collector__new(profile, sym, unwinder, o.unwind);
 	if (!run.collector) {
 		cli_error("out of memory");
 		goto cleanup;
 	}
 
-	so = (struct sampler_opts){ .freq = o.freq, .all = o.all, .kernel_stacks = o.kernel };
+	so = (struct sampler_opts){
+		.freq = o.freq,
+		.all = o.all,
+		.kernel_stacks = o.kernel,
+		.stack_bytes = o.unwind == UNWIND_FP ? 0 : o.stack_bytes,
+	};
 	sampler = sampler__open(&so, msg, sizeof(msg));
 	if (!sampler) {
 		cli_error("%s", msg);
@@ -471,6 +510,7 @@ cleanup:
 		close(child.err_fd);
 	sampler__free(sampler);
 	collector__free(run.collector);
+	unwinder__free(unwinder);
 	symbolizer__free(sym);
 	profile__free(profile);
 	return ret;

@@ -7,8 +7,11 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang llvm
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev libunwind-dev
+	liblzma-dev libdebuginfod-dev libiberty-dev           # symbolizer
+	libprotobuf-c-dev protobuf-c-compiler libjansson-dev  # profile formats, deploy log
 	libcmocka-dev
 	linux-perf   # the peer that tests and benchmarks compare with
+	golang-go    # tests read smolder's pprof output with 'go tool pprof'
 )
 
 missing=()

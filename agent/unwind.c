@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unwind.c - DWARF unwinding of sampled user stacks with libunwind's remote API, the
+ * way perf's --call-graph dwarf works: the BPF program copied the user registers and
+ * the top of the user stack; here libunwind walks that snapshot, reading stack words
+ * from it and unwind tables (.eh_frame_hdr / .eh_frame) from the mapped ELF files.
+ *
+ * Per-ELF state (the mmapped file, its PT_LOAD headers and where its .eh_frame_hdr
+ * is) is cached by (dev, inode), bounded and LRU. Each process gets its own libunwind
+ * address space, because libunwind caches unwind rules by instruction address, and
+ * the same address means different code in different processes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNW_REMOTE_ONLY
+#include <libunwind.h>
+
+#include "agent.h"
+
+/* Exported by libunwind but not declared in its headers (perf declares it too). */
+extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip,
+					       unw_dyn_info_t *di, unw_proc_info_t *pi,
+					       int need_unwind_info, void *arg);
+#define dwarf_search_unwind_table UNW_OBJ(dwarf_search_unwind_table)
+
+#define MAX_SEGMENTS 16     /* PT_LOAD headers kept per ELF file */
+#define CTX_MAX_ELFS 32     /* distinct ELF files one unwind may touch */
+#define DEFAULT_MAX_ELFS 128
+#define DEFAULT_MAX_SPACES 64
+#define STACK_WINDOW (8u << 20) /* addresses this far above sp are "stack" */
+
+#define DW_EH_PE_omit 0xff
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_sdata4 0x0b
+#define DW_EH_PE_pcrel 0x10
+#define DW_EH_PE_datarel 0x30
+
+struct segment {
+	uint64_t vaddr, memsz, offset, filesz;
+};
+
+/* One ELF file: mapped read-only, with what unwinding needs from it. */
+struct unwind_elf {
+	uint64_t dev, inode;
+	const uint8_t *data; /* the whole file, mmapped */
+	size_t size;
+	struct segment seg[MAX_SEGMENTS];
+	int nseg;
+	bool has_table;       /* a usable .eh_frame_hdr binary search table */
+	uint64_t hdr_vaddr;   /* .eh_frame_hdr */
+	uint64_t table_vaddr; /* its search table */
+	uint64_t fde_count;
+	struct unwind_elf *lru_prev, *lru_next;
+};
+
+struct unwind_space {
+	pid_t pid;
+	unw_addr_space_t as;
+	struct unwind_space *lru_prev, *lru_next;
+};
+
+/* An ELF touched by the unwind in progress, with its load bias in that process. */
+struct ctx_elf {
+	struct unwind_elf *elf;
+	uint64_t bias; /* runtime address - ELF vaddr */
+	uint64_t lo, hi; /* runtime range of its PT_LOAD segments */
+};
+
+struct unwind_ctx {
+	struct unwinder *u;
+	pid_t pid;
+	const uint64_t *regs;
+	const uint8_t *stack;
+	uint64_t sp;
+	size_t stack_len;
+	bool beyond_snapshot; /* a read above the snapshot: the stack was cut */
+	struct ctx_elf elfs[CTX_MAX_ELFS];
+	int nelfs;
+};
+
+struct unwinder {
+	struct symbolizer *sym;
+	unw_accessors_t accessors;
+	struct unwind_elf *elfs; /* LRU list, most recent first */
+	size_t nelfs, max_elfs;
+	struct unwind_space *spaces;
+	size_t nspaces, max_spaces;
+	struct unwind_stats stats;
+};
+
+/* ---- ELF files ---- */
+
+static void elf_release(struct unwind_elf *e)
+{
+	if (e->data)
+		munmap((void *)e->data, e->size);
+	free(e);
+}
+
+static bool vaddr_to_offset(const struct unwind_elf *e, uint64_t vaddr, size_t len,
+			    uint64_t *off)
+{
+	for (int i = 0; i < e->nseg; i++) {
+		const struct segment *s = &e->seg[i];
+		if (vaddr >= s->vaddr && vaddr - s->vaddr + len <= s->filesz) {
+			*off = s->offset + (vaddr - s->vaddr);
+			return *off + len <= e->size;
+		}
+	}
+	return false;
+}
+
+/* Read .eh_frame_hdr (located by PT_GNU_EH_FRAME, which survives stripping). */
+static void find_eh_frame_hdr(struct unwind_elf *e, uint64_t hdr_vaddr)
+{
+	uint64_t off;
+	const uint8_t *h;
+	uint32_t count;
+
+	if (!vaddr_to_offset(e, hdr_vaddr, 12, &off))
+		return;
+	h = e->data + off;
+	/* version 1; eh_frame_ptr as pcrel sdata4; count as udata4; the table as
+	 * datarel sdata4 pairs - the only layout libunwind's table search reads,
+	 * and the one every toolchain emits. */
+	if (h[0] != 1 || h[1] != (DW_EH_PE_pcrel | DW_EH_PE_sdata4) ||
+	    h[2] != DW_EH_PE_udata4 || h[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+		return;
+	memcpy(&count, h + 8, sizeof(count));
+	if (!count || !vaddr_to_offset(e, hdr_vaddr + 12, (size_t)count * 8, &off))
+		return;
+	e->hdr_vaddr = hdr_vaddr;
+	e->table_vaddr = hdr_vaddr + 12;
+	e->fde_count = count;
+	e->has_table = true;
+}
+
+static struct unwind_elf *elf_load(int fd, uint64_t dev, uint64_t inode)
+{
+	struct unwind_elf *e = calloc(1, sizeof(*e));
+	struct stat st;
+	Elf *elf = NULL;
+	size_t nph;
+
+	if (!e || fstat(fd, &st) || st.st_size <= 0)
+		goto fail;
+	e->dev = dev;
+	e->inode = inode;
+	e->size = (size_t)st.st_size;
+	e->data = mmap(NULL, e->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (e->data == MAP_FAILED) {
+		e->data = NULL;
+		goto fail;
+	}
+	elf = elf_memory((char *)e->data, e->size);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph))
+		goto fail;
+	uint64_t hdr_vaddr = 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_LOAD && e->nseg < MAX_SEGMENTS)
+			e->seg[e->nseg++] = (struct segment){ ph.p_vaddr, ph.p_memsz,
+							     ph.p_offset, ph.p_filesz };
+		else if (ph.p_type == PT_GNU_EH_FRAME)
+			hdr_vaddr = ph.p_vaddr;
+	}
+	if (hdr_vaddr)
+		find_eh_frame_hdr(e, hdr_vaddr);
+	elf_end(elf);
+	return e;
+fail:
+	if (elf)
+		elf_end(elf);
+	if (e)
+		elf_release(e);
+	return NULL;
+}
+
+static void lru_unlink_elf(struct unwinder *u, struct unwind_elf *e)
+{
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		u->elfs = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push_elf(struct unwinder *u, struct unwind_elf *e)
+{
+	e->lru_next = u->elfs;
+	if (u->elfs)
+		u->elfs->lru_prev = e;
+	u->elfs = e;
+}
+
+/*
+ * The ELF file behind @m, loaded if needed. Entries are only evicted between
+ * unwinds (see unwinder__unwind), so pointers held by a context stay valid.
+ */
+static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolizer_mapping *m)
+{
+	struct unwinder *u = ctx->u;
+	struct unwind_elf *e;
+	int fd;
+
+	for (e = u->elfs; e; e = e->lru_next)
+		if (e->dev == m->dev && e->inode == m->inode) {
+			lru_unlink_elf(u, e);
+			lru_push_elf(u, e);
+			return e;
+		}
+	fd = symbolizer__open_mapping(u->sym, ctx->pid, m);
+	if (fd < 0)
+		return NULL;
+	e = elf_load(fd, m->dev, m->inode);
+	close(fd);
+	if (!e)
+		return NULL;
+	u->stats.elf_loads++;
+	lru_push_elf(u, e);
+	u->nelfs++;
+	return e;
+}
+
+static void evict_elfs(struct unwinder *u)
+{
+	while (u->nelfs > u->max_elfs) {
+		struct unwind_elf *e = u->elfs;
+		while (e->lru_next)
+			e = e->lru_next;
+		lru_unlink_elf(u, e);
+		elf_release(e);
+		u->nelfs--;
+	}
+}
+
+/* Find (or add) the ELF mapped at @addr in the process being unwound. */
+static struct ctx_elf *ctx_elf_at(struct unwind_ctx *ctx, uint64_t addr)
+{
+	struct symbolizer_mapping m;
+	struct unwind_elf *e;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (int i = 0; i < ctx->nelfs; i++)
+		if (addr >= ctx->elfs[i].lo && addr < ctx->elfs[i].hi)
+			return &ctx->elfs[i];
+	if (ctx->nelfs == CTX_MAX_ELFS)
+		return NULL;
+	if (symbolizer__find_mapping(ctx->u->sym, ctx->pid, addr, &m))
+		return NULL;
+	e = elf_get(ctx, &m);
+	if (!e)
+		return NULL;
+	/* The load bias: which segment maps the mapping's file offset. */
+	for (int i = 0; i < e->nseg; i++) {
+		const struct segment *s = &e->seg[i];
+		if (m.pgoff >= (s->offset & ~0xfffULL) && m.pgoff < s->offset + s->filesz) {
+			struct ctx_elf *ce = &ctx->elfs[ctx->nelfs];
+			ce->elf = e;
+			ce->bias = m.start - m.pgoff + s->offset - s->vaddr;
+			for (int j = 0; j < e->nseg; j++) {
+				if (e->seg[j].vaddr < lo)
+					lo = e->seg[j].vaddr;
+				if (e->seg[j].vaddr + e->seg[j].memsz > hi)
+					hi = e->seg[j].vaddr + e->seg[j].memsz;
+			}
+			ce->lo = lo + ce->bias;
+			ce->hi = hi + ce->bias;
+			ctx->nelfs++;
+			return ce;
+		}
+	}
+	return NULL;
+}
+
+/* ---- libunwind accessors ---- */
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+	struct ctx_elf *ce = ctx_elf_at(ctx, ip);
+	unw_dyn_info_t di;
+
+	if (!ce || !ce->elf->has_table)
+		return -UNW_ENOINFO;
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = ce->lo;
+	di.end_ip = ce->hi;
+	di.u.rti.segbase = ce->elf->hdr_vaddr + ce->bias;
+	di.u.rti.table_data = ce->elf->table_vaddr + ce->bias;
+	di.u.rti.table_len = ce->elf->fde_count * 8 / sizeof(unw_word_t);
+	return dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	(void)as;
+	(void)pi;
+	(void)arg;
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+	(void)as;
+	(void)addr;
+	(void)arg;
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, int write,
+		      void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+	struct ctx_elf *ce;
+	uint64_t off;
+
+	(void)as;
+	if (write)
+		return -UNW_EINVAL;
+	if (addr >= ctx->sp && addr - ctx->sp + sizeof(*valp) <= ctx->stack_len) {
+		memcpy(valp, ctx->stack + (addr - ctx->sp), sizeof(*valp));
+		return 0;
+	}
+	if (addr >= ctx->sp && addr - ctx->sp < STACK_WINDOW) {
+		ctx->beyond_snapshot = true;
+		return -UNW_EINVAL;
+	}
+	ce = ctx_elf_at(ctx, addr);
+	if (ce && vaddr_to_offset(ce->elf, addr - ce->bias, sizeof(*valp), &off)) {
+		memcpy(valp, ce->elf->data + off, sizeof(*valp));
+		return 0;
+	}
+	return -UNW_EINVAL;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp, int write,
+		      void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+
+	(void)as;
+	if (write || reg < 0 || reg >= SMOLDER_NUM_REGS)
+		return -UNW_EBADREG;
+	*valp = ctx->regs[reg];
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val,
+			int write, void *arg)
+{
+	(void)as;
+	(void)reg;
+	(void)val;
+	(void)write;
+	(void)arg;
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	(void)as;
+	(void)c;
+	(void)arg;
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
+			 unw_word_t *off, void *arg)
+{
+	(void)as;
+	(void)addr;
+	(void)buf;
+	(void)len;
+	(void)off;
+	(void)arg;
+	return -UNW_ENOINFO;
+}
+
+/* ---- address spaces, one per process ---- */
+
+static void space_release(struct unwind_space *sp)
+{
+	unw_destroy_addr_space(sp->as);
+	free(sp);
+}
+
+static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
+{
+	struct unwind_space *sp, *last = NULL;
+
+	for (sp = u->spaces; sp; last = sp, sp = sp->lru_next)
+		if (sp->pid == pid)
+			break;
+	if (sp) {
+		if (sp != u->spaces) { /* move to front */
+			sp->lru_prev->lru_next = sp->lru_next;
+			if (sp->lru_next)
+				sp->lru_next->lru_prev = sp->lru_prev;
+			sp->lru_prev = NULL;
+			sp->lru_next = u->spaces;
+			u->spaces->lru_prev = sp;
+			u->spaces = sp;
+		}
+		return sp->as;
+	}
+	if (u->nspaces >= u->max_spaces && last) {
+		if (last->lru_prev)
+			last->lru_prev->lru_next = NULL;
+		else
+			u->spaces = NULL;
+		space_release(last);
+		u->nspaces--;
+	}
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	sp->pid = pid;
+	sp->as = unw_create_addr_space(&u->accessors, 0);
+	if (!sp->as) {
+		free(sp);
+		return NULL;
+	}
+	unw_set_caching_policy(sp->as, UNW_CACHE_GLOBAL);
+	sp->lru_next = u->spaces;
+	if (u->spaces)
+		u->spaces->lru_prev = sp;
+	u->spaces = sp;
+	u->nspaces++;
+	return sp->as;
+}
+
+void unwinder__forget_process(struct unwinder *u, pid_t pid)
+{
+	for (struct unwind_space *sp = u->spaces; sp; sp = sp->lru_next) {
+		if (sp->pid != pid)
+			continue;
+		if (sp->lru_prev)
+			sp->lru_prev->lru_next = sp->lru_next;
+		else
+			u->spaces = sp->lru_next;
+		if (sp->lru_next)
+			sp->lru_next->lru_prev = sp->lru_prev;
+		space_release(sp);
+		u->nspaces--;
+		return;
+	}
+}
+
+/* ---- public ---- */
+
+struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opts *opts)
+{
+	struct unwinder *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	elf_version(EV_CURRENT);
+	u->sym = sym;
+	u->max_elfs = opts && opts->max_elfs ? opts->max_elfs : DEFAULT_MAX_ELFS;
+	u->max_spaces = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_SPACES;
+	u->accessors = (unw_accessors_t){
+		.find_proc_info = find_proc_info,
+		.put_unwind_info = put_unwind_info,
+		.get_dyn_info_list_addr = get_dyn_info_list_addr,
+		.access_mem = access_mem,
+		.access_reg = access_reg,
+		.access_fpreg = access_fpreg,
+		.resume = resume,
+		.get_proc_name = get_proc_name,
+	};
+	return u;
+}
+
+void unwinder__free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	while (u->spaces) {
+		struct unwind_space *sp = u->spaces;
+		u->spaces = sp->lru_next;
+		space_release(sp);
+	}
+	while (u->elfs) {
+		struct unwind_elf *e = u->elfs;
+		u->elfs = e->lru_next;
+		elf_release(e);
+	}
+	free(u);
+}
+
+int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
+		     const void *stack, size_t stack_len, uint64_t *ips, size_t max,
+		     size_t *n, bool *truncated)
+{
+	struct unwind_ctx ctx = {
+		.u = u,
+		.pid = pid,
+		.regs = regs,
+		.stack = stack,
+		.sp = regs[UNW_X86_64_RSP],
+		.stack_len = stack_len,
+	};
+	unw_addr_space_t as = space_get(u, pid);
+	unw_cursor_t cursor;
+	int ret;
+
+	*n = 0;
+	*truncated = false;
+	if (!as)
+		return -ENOMEM;
+	ret = unw_init_remote(&cursor, as, &ctx);
+	if (ret) {
+		u->stats.failed++;
+		return -EINVAL;
+	}
+	do {
+		unw_word_t ip;
+		if (unw_get_reg(&cursor, UNW_REG_IP, &ip) || !ip)
+			break;
+		ips[(*n)++] = ip;
+		if (*n == max)
+			break;
+		ret = unw_step(&cursor);
+	} while (ret > 0);
+
+	u->stats.unwinds++;
+	if (ret < 0 && ctx.beyond_snapshot) {
+		*truncated = true;
+		u->stats.truncated++;
+	} else if (ret < 0) {
+		u->stats.failed++;
+	}
+	evict_elfs(u);
+	return ret < 0 && !*truncated ? -ENOENT : 0;
+}
+
+void unwinder__stats(const struct unwinder *u, struct unwind_stats *out)
+{
+	*out = u->stats;
+	out->elfs_cached = u->nelfs;
+}
