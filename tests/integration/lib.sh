@@ -15,6 +15,7 @@ set -u -o pipefail
 T_NAME=$(basename "$0" .sh)
 T_BG_PIDS=()
 T_FAILED=0
+T_CASES_FAILED=()
 WORK=
 
 t_log() { printf '[%s] %s\n' "$T_NAME" "$*" >&2; }
@@ -36,7 +37,8 @@ t_fail() {
 	exit 1
 }
 
-t_cleanup() {
+# t_kill_bg: kills what this shell started and registered, by pid.
+t_kill_bg() {
 	local pid
 	for pid in "${T_BG_PIDS[@]}"; do
 		if kill -0 "$pid" 2>/dev/null; then
@@ -44,6 +46,10 @@ t_cleanup() {
 			wait "$pid" 2>/dev/null
 		fi
 	done
+}
+
+t_cleanup() {
+	t_kill_bg
 	if [[ -n $WORK && -d $WORK ]]; then
 		if (( T_FAILED )); then
 			printf '[%s] outputs kept in %s\n' "$T_NAME" "$WORK" >&2
@@ -54,6 +60,36 @@ t_cleanup() {
 }
 
 t_bg_register() { T_BG_PIDS+=("$1"); }
+
+# t_quote ARGS..: the arguments as one would type them (an empty one shows as '').
+t_quote() {
+	local out
+	printf -v out '%q ' "$@"
+	echo "${out% }"
+}
+
+# t_case NAME COMMAND [ARGS..]: runs one independent case of a test in a subshell, so
+# that a failed check ends that case only and the others still run; t_finish then
+# reports every failed case.  What the case starts in the background is killed when it
+# ends (the subshell starts with an empty list: the test's own processes stay).
+t_case() {
+	local name=$1
+	shift
+	t_log "--- case: $name"
+	( T_BG_PIDS=(); trap 't_kill_bg' EXIT; "$@" ) || T_CASES_FAILED+=("$name")
+}
+
+# t_finish: ends a test, failing it if any t_case failed.
+t_finish() {
+	if (( ${#T_CASES_FAILED[@]} )); then
+		T_FAILED=1
+		printf '[%s] FAIL: %d case(s) failed: %s\n' "$T_NAME" "${#T_CASES_FAILED[@]}" \
+			"${T_CASES_FAILED[*]}" >&2
+		exit 1
+	fi
+	t_log "PASS"
+	exit 0
+}
 
 # t_init: checks the prerequisites every integration test has, makes $WORK, sets traps.
 t_init() {
@@ -109,13 +145,13 @@ start_fixture() {
 run_smolder() {
 	local label=$1 guard=$2 t0
 	shift 2
-	T_LAST_CMD="smolder $*"
+	T_LAST_CMD="smolder $(t_quote "$@")"
 	T_LAST_STDERR=$WORK/$label.stderr
 	t0=$(t_now_ms)
 	timeout -k 5 "$guard" "$SMOLDER" "$@" >"$WORK/$label.stdout" 2>"$T_LAST_STDERR"
 	RC=$?
 	ELAPSED_MS=$(( $(t_now_ms) - t0 ))
-	t_log "smolder $* -> exit $RC in ${ELAPSED_MS} ms"
+	t_log "$T_LAST_CMD -> exit $RC in ${ELAPSED_MS} ms"
 }
 
 # wait_bounded PID SECONDS: waits for the background child PID.  Sets RC to its exit

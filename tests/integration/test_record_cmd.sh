@@ -39,4 +39,4 @@ cpu=$(grep -oE '^shares_fp: cpu [0-9]+ ms$' "$WORK/cmd.stdout" | grep -oE '[0-9]
 assert_sample_count "$samples" "$HZ" "$cpu" "$SECS"
 
 assert_shares "$WORK/out.folded"
-t_log "PASS"
+t_finish

@@ -51,4 +51,4 @@ t_log "ok: no kernel frames with --no-kernel"
 assert_ge "$(folded_share "$WORK/nokernel.folded" user_work)" 25 "samples in user_work with --no-kernel (%)"
 assert_ge "$(folded_share "$WORK/nokernel.folded" main)" 95 "samples whose stack reaches main with --no-kernel (%)"
 
-t_log "PASS"
+t_finish

@@ -43,4 +43,4 @@ grep -q '</svg>' "$WORK/out.svg" || t_fail "out.svg is not closed (no </svg>)"
 t_log "ok: out.svg is an SVG flame graph with func_a ($(wc -c <"$WORK/out.svg") bytes)"
 
 t_running "$pid" || t_fail "the profiled process died during profiling"
-t_log "PASS"
+t_finish
