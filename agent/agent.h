@@ -22,7 +22,14 @@
 
 /* ---- sampler ---- */
 
+enum sampler_backend {
+	SAMPLER_AUTO, /* BPF where it can be loaded, else perf_event_open */
+	SAMPLER_BPF,  /* BPF only: fail if it cannot be loaded */
+	SAMPLER_PERF, /* perf_event_open ring buffers, no BPF */
+};
+
 struct sampler_opts {
+	enum sampler_backend backend;
 	unsigned int freq;     /* samples per second per CPU (cpu-clock, freq mode) */
 	bool all;              /* every process; otherwise only targets (and their children) */
 	bool kernel_stacks;    /* also take kernel stacks */
@@ -44,12 +51,19 @@ struct sampler;
 typedef int (*sampler_fn)(const struct smolder_sample *s, void *ctx);
 
 /*
- * Load the BPF sampler and attach it to a cpu-clock event on every online CPU.
+ * Start sampling on cpu-clock events: with BPF (a program on every online CPU that
+ * filters targets in the kernel) or with perf_event_open ring buffers, as
+ * @opts->backend says. With SAMPLER_AUTO, when BPF cannot be used, falls back to
+ * perf_event_open and writes one line saying so into @note (which may be NULL).
  * On failure returns NULL with errno set and writes one line for the user into
  * @err (what failed and what to do: missing CAP_BPF/CAP_PERFMON, no BPF, ...).
  */
-struct sampler *sampler__open(const struct sampler_opts *opts, char *err, size_t errlen);
+struct sampler *sampler__open(const struct sampler_opts *opts, char *err, size_t errlen,
+			      char *note, size_t notelen);
 void sampler__free(struct sampler *s);
+
+/* "bpf" or "perf": the backend in use. */
+const char *sampler__backend(const struct sampler *s);
 
 /* Start sampling process @pid (and children it forks from now on).
  * @return 0, -ESRCH if it does not exist (or is a zombie), -ENOSPC if too many. */
@@ -113,6 +127,38 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
 void unwinder__forget_process(struct unwinder *u, pid_t pid);
 
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);
+
+/* ---- process identity, for sample labels ---- */
+
+/* What the labels of a process's samples say about it; empty strings when unknown. */
+struct process_info {
+	pid_t pid;
+	char exe[4096];          /* /proc/PID/exe */
+	char cgroup[512];        /* cgroup v2 path (or v1 systemd hierarchy) */
+	char container_id[65];   /* 64 hex digits from the cgroup path */
+	char pod_uid[37];        /* Kubernetes pod UID from the cgroup path */
+	char unit[256];          /* systemd .service unit from the cgroup path */
+	char service[256];       /* SMOLDER_SERVICE, else container, else unit, else exe name */
+};
+
+struct procinfo;
+
+/* A cache of process_info, at most @max_processes (0: 4096), LRU. NULL + errno. */
+struct procinfo *procinfo__new(size_t max_processes);
+void procinfo__free(struct procinfo *pi);
+
+/*
+ * What is known of @pid, read from /proc at the first call (fields stay empty for a
+ * process that is already gone). The pointer is valid until the next call.
+ * NULL only on allocation failure.
+ */
+const struct process_info *procinfo__get(struct procinfo *pi, pid_t pid);
+
+/* Drop @pid (it exited; its pid may be reused). */
+void procinfo__forget(struct procinfo *pi, pid_t pid);
+
+/* Fill @info's cgroup, container_id, pod_uid and unit from a cgroup path. */
+void procinfo__parse_cgroup(const char *cgroup_path, struct process_info *info);
 
 /* ---- collector: raw samples -> symbolized profile samples ---- */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sampler.c - loads sampler.bpf.c, attaches it to cpu-clock perf events on every
- * online CPU and drains its ring buffer. open -> configure -> load -> attach, as
- * libbpf-tools do.
+ * bpf_sampler.c - the BPF sampler backend: loads sampler.bpf.c, attaches it to
+ * cpu-clock perf events on every online CPU and drains its ring buffer.
+ * open -> configure -> load -> attach, as libbpf-tools do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,13 +18,14 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "sampler_backend.h"
 #include "sampler.skel.h"
 
 #define MIN_RINGBUF_BYTES (8u << 20)
 #define MAX_RINGBUF_BYTES (256u << 20)
 #define MAX_CPUS 4096
 
-struct sampler {
+struct bpf_sampler {
 	struct sampler_bpf *skel;
 	struct ring_buffer *rb;
 	int *perf_fds;
@@ -36,37 +37,34 @@ struct sampler {
 	int handed;
 };
 
-/* libbpf's own messages: keep warnings (they explain verifier and attach failures),
- * drop its debug chatter. */
+/*
+ * libbpf's own messages: warnings explain verifier and attach failures, so they are
+ * kept, but only shown if the open fails for good: a fallback to perf_event_open
+ * should say one line, not libbpf's. Debug chatter is dropped. Bounded.
+ */
+static char libbpf_log[8192];
+static size_t libbpf_log_len;
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG)
+	int n;
+
+	if (level == LIBBPF_DEBUG || libbpf_log_len >= sizeof(libbpf_log) - 1)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	n = vsnprintf(libbpf_log + libbpf_log_len, sizeof(libbpf_log) - libbpf_log_len, fmt, ap);
+	if (n > 0)
+		libbpf_log_len += (size_t)n < sizeof(libbpf_log) - libbpf_log_len
+					  ? (size_t)n
+					  : sizeof(libbpf_log) - 1 - libbpf_log_len;
+	return n;
 }
 
-/* Parse a CPU list such as "0-3,6" (sysfs "online") into @cpus. @return count or -errno. */
-static int online_cpus(int *cpus, int max)
+void bpf_sampler__flush_log(bool print)
 {
-	char buf[4096];
-	int n = 0;
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n")) {
-		int lo, hi;
-		if (sscanf(tok, "%d-%d", &lo, &hi) != 2)
-			hi = lo = atoi(tok);
-		for (int c = lo; c <= hi && n < max; c++)
-			cpus[n++] = c;
-	}
-	return n ? n : -EIO;
+	if (print && libbpf_log_len)
+		fputs(libbpf_log, stderr);
+	libbpf_log_len = 0;
+	libbpf_log[0] = '\0';
 }
 
 static int perf_event_open_cpu_clock(unsigned int freq, int cpu)
@@ -135,7 +133,7 @@ static size_t ringbuf_size(const struct sampler_opts *opts, int ncpus)
 
 static int on_record(void *ctx, void *data, size_t size)
 {
-	struct sampler *s = ctx;
+	struct bpf_sampler *s = ctx;
 	const struct smolder_sample *rec = data;
 
 	/* Records come from our own program; a short one would mean a mismatched
@@ -146,13 +144,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	return s->fn(data, s->fn_ctx);
 }
 
-struct sampler *sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
+struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
 {
 	int cpus[MAX_CPUS];
-	struct sampler *s;
+	struct bpf_sampler *s;
 	int err, n;
 
 	libbpf_set_print(libbpf_print);
+	bpf_sampler__flush_log(false);
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(msg, msglen, "out of memory");
@@ -177,7 +176,7 @@ struct sampler *sampler__open(const struct sampler_opts *opts, char *msg, size_t
 		goto fail;
 	}
 	s->skel->rodata->stack_bytes = opts->stack_bytes;
-	n = online_cpus(cpus, MAX_CPUS);
+	n = sampler_online_cpus(cpus, MAX_CPUS);
 	if (n < 0) {
 		err = -n;
 		snprintf(msg, msglen, "cannot read the online CPUs from "
@@ -245,12 +244,12 @@ struct sampler *sampler__open(const struct sampler_opts *opts, char *msg, size_t
 	return s;
 
 fail:
-	sampler__free(s);
+	bpf_sampler__free(s);
 	errno = err;
 	return NULL;
 }
 
-void sampler__free(struct sampler *s)
+void bpf_sampler__free(struct bpf_sampler *s)
 {
 	if (!s)
 		return;
@@ -265,46 +264,25 @@ void sampler__free(struct sampler *s)
 	free(s);
 }
 
-/* A process that is gone or a zombie will never be sampled again. */
-static bool process_alive(pid_t pid)
-{
-	char path[64], buf[512];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* The state follows the last ')' (comm may itself contain parentheses). */
-	char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x';
-}
-
-int sampler__add_target(struct sampler *s, pid_t pid)
+int bpf_sampler__add_target(struct bpf_sampler *s, pid_t pid)
 {
 	__u32 key = pid;
 	__u8 one = 1;
 	int fd = bpf_map__fd(s->skel->maps.targets);
 
-	if (pid <= 0 || !process_alive(pid))
+	if (pid <= 0 || !sampler_process_alive(pid))
 		return -ESRCH;
 	if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 		return errno == E2BIG ? -ENOSPC : -errno;
 	/* It may have exited between the check and the insert, past the exit hook. */
-	if (!process_alive(pid)) {
+	if (!sampler_process_alive(pid)) {
 		bpf_map_delete_elem(fd, &key);
 		return -ESRCH;
 	}
 	return 0;
 }
 
-int sampler__prune_targets(struct sampler *s)
+int bpf_sampler__prune_targets(struct bpf_sampler *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.targets);
 	__u32 key, next, dead[256];
@@ -312,7 +290,7 @@ int sampler__prune_targets(struct sampler *s)
 	void *prev = NULL;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (process_alive(next))
+		if (sampler_process_alive(next))
 			live++;
 		else if (ndead < (int)(sizeof(dead) / sizeof(dead[0])))
 			dead[ndead++] = next;
@@ -326,7 +304,7 @@ int sampler__prune_targets(struct sampler *s)
 	return live;
 }
 
-int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+int bpf_sampler__drain(struct bpf_sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
 {
 	int err, err2;
 
@@ -345,7 +323,7 @@ int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
 	return s->handed;
 }
 
-int sampler__stats(const struct sampler *s, struct sampler_stats *out)
+int bpf_sampler__stats(const struct bpf_sampler *s, struct sampler_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(s->skel->maps.counters);

@@ -18,6 +18,12 @@
 #define ADDR_CACHE_SLOTS (1u << 16)
 #define ADDR_CACHE_MAX (ADDR_CACHE_SLOTS / 2)
 #define PID_SET_SLOTS (1u << 14)
+#define LABEL_CACHE_SLOTS 4096 /* direct-mapped pid -> interned label set */
+
+struct label_slot {
+	uint32_t pid;
+	uint32_t set;
+};
 
 struct addr_slot {
 	uint64_t addr; /* 0: empty */
@@ -34,6 +40,8 @@ struct collector {
 	size_t cache_len;
 	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
 	size_t npids;
+	struct procinfo *procinfo;
+	struct label_slot labels[LABEL_CACHE_SLOTS];
 	int64_t mono_to_wall_ns;
 	uint32_t truncated_frame, unknown_frame;
 };
@@ -64,7 +72,8 @@ struct collector *collector__new(struct profile *profile, struct symbolizer *sym
 	c->mode = mode;
 	c->cache = calloc(ADDR_CACHE_SLOTS, sizeof(*c->cache));
 	c->pids = calloc(PID_SET_SLOTS, sizeof(*c->pids));
-	if (!c->cache || !c->pids)
+	c->procinfo = procinfo__new(0);
+	if (!c->cache || !c->pids || !c->procinfo)
 		goto nomem;
 	c->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	err = profile__intern_frame(profile, "[truncated]", FRAME_UNKNOWN, &c->truncated_frame);
@@ -85,6 +94,7 @@ void collector__free(struct collector *c)
 		return;
 	free(c->cache);
 	free(c->pids);
+	procinfo__free(c->procinfo);
 	free(c);
 }
 
@@ -108,6 +118,41 @@ static void note_pid(struct collector *c, uint32_t pid)
 size_t collector__process_count(const struct collector *c)
 {
 	return c->npids;
+}
+
+/*
+ * The label set of @pid's samples (DESIGN.md's labels; pid, tid and comm are sample
+ * fields). Read from /proc at the process's first sample and interned once, so a
+ * process that exits right after still has its labels.
+ */
+static int process_labels(struct collector *c, pid_t pid, uint32_t *set)
+{
+	struct label_slot *slot = &c->labels[(uint32_t)pid % LABEL_CACHE_SLOTS];
+	const struct process_info *pi;
+	int err;
+
+	if (slot->pid == (uint32_t)pid && slot->set) {
+		*set = slot->set;
+		return 0;
+	}
+	pi = procinfo__get(c->procinfo, pid);
+	if (!pi) {
+		*set = 0;
+		return 0;
+	}
+	struct profile_label l[] = {
+		{ "exe", pi->exe },
+		{ "cgroup", pi->cgroup },
+		{ "container_id", pi->container_id },
+		{ "pod_uid", pi->pod_uid },
+		{ "unit", pi->unit },
+		{ "service", pi->service },
+	};
+	err = profile__intern_labels(c->profile, l, sizeof(l) / sizeof(l[0]), set);
+	if (err)
+		return err;
+	*slot = (struct label_slot){ (uint32_t)pid, *set };
+	return 0;
 }
 
 /* "[libc.so.6+0x2a1f0]": where the address is, for later symbolization. */
@@ -144,8 +189,8 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 		err = symbolizer__resolve_user(c->sym, pid, addr, &sym);
 	if (!err && sym.name) {
 		name = sym.name;
-		kind = kernel ? FRAME_KERNEL : FRAME_USER;
-	} else if (!err && sym.module && !kernel) {
+		kind = kernel ? FRAME_KERNEL : sym.kind == SYMBOL_JIT ? FRAME_JIT : FRAME_USER;
+	} else if (!err && sym.module && sym.module[0] != '[' && !kernel) {
 		unresolved_name(&sym, buf, sizeof(buf));
 		name = buf;
 		kind = FRAME_UNKNOWN;
@@ -204,6 +249,7 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	size_t n = 0, nu, nk = 0;
 	char comm[SMOLDER_COMM_LEN + 1];
 	struct sample_meta meta;
+	uint32_t label_set;
 	bool truncated;
 	int err;
 
@@ -236,7 +282,11 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 
 	memcpy(comm, s->comm, SMOLDER_COMM_LEN);
 	comm[SMOLDER_COMM_LEN] = '\0';
+	err = process_labels(c, s->pid, &label_set);
+	if (err)
+		return err;
 	meta = (struct sample_meta){
+		.label_set = label_set,
 		.time_ns = (uint64_t)((int64_t)s->time_ns + c->mono_to_wall_ns),
 		.pid = s->pid,
 		.tid = s->tid,

@@ -39,6 +39,16 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Processes sampled recently. A process's first sample wakes the reader at once, so
+ * it reads the process's mappings while the process still exists: a short-lived
+ * process may be gone before the next timed drain. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u8);
+} seen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SMOLDER_CNT_MAX);
@@ -53,6 +63,18 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
+struct smolder_vma_end {
+	__u64 end;
+};
+
+static long vma_end(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct smolder_vma_end *out = data;
+
+	out->end = vma->vm_end;
+	return 0;
+}
+
 /*
  * Copy the user registers and the top of the user stack for DWARF unwinding. The
  * registers come from the task's saved user state, which is right whether the CPU
@@ -61,6 +83,7 @@ static __always_inline void count(__u32 which)
 static __always_inline void copy_user_state(struct smolder_sample *s)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct smolder_vma_end vma = { 0 };
 	struct pt_regs *regs;
 	__u64 sp, len, top;
 
@@ -89,30 +112,34 @@ static __always_inline void copy_user_state(struct smolder_sample *s)
 	if (!stack_bytes)
 		return;
 
-	/* bpf_probe_read_user() is all or nothing, and the pages above the top of
-	 * the main thread's stack are not mapped: never read past its top. Other
-	 * threads' tops are not known here, so they fall back to shorter reads. */
+	/* bpf_probe_read_user() is all or nothing, and the pages above the top of a
+	 * stack need not be mapped: never read past the end of the mapping sp is in
+	 * (for the main thread, mm->start_stack if the mapping cannot be looked up,
+	 * which bpf_find_vma refuses when mmap_lock is contended). */
 	sp = s->regs[SMOLDER_REG_SP];
 	len = stack_bytes;
-	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid)) {
+	top = 0;
+	if (bpf_find_vma(task, sp, vma_end, &vma, 0) == 0)
+		top = vma.end;
+	else if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid))
 		top = BPF_CORE_READ(task, mm, start_stack);
-		if (top > sp && top - sp < len)
-			len = (top - sp + 7) & ~7ULL;
-	}
-	for (int i = 0; i < 4; i++) {
+	if (top > sp && top - sp < len)
+		len = (top - sp + 7) & ~7ULL;
+	/* Still unreadable (a hole in the mapping): retry shorter, and say so. */
+	for (int i = 0; i < 6; i++) {
 		if (len > stack_bytes)
 			len = stack_bytes;
 		if (len > SMOLDER_MAX_STACK_BYTES)
 			len = SMOLDER_MAX_STACK_BYTES;
 		if (bpf_probe_read_user(s->stack, len, (void *)sp) == 0) {
 			s->stack_size = len;
-			if (len < stack_bytes && i > 0) {
+			if (i > 0) {
 				s->flags |= SMOLDER_SAMPLE_STACK_SHORT;
 				count(SMOLDER_CNT_STACK_SHORT);
 			}
 			return;
 		}
-		len /= 4;
+		len /= 2;
 		if (len < 64)
 			break;
 	}
@@ -165,7 +192,11 @@ int sample(struct bpf_perf_event_data *ctx)
 
 	copy_user_state(s);
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	if (!bpf_map_lookup_elem(&seen, &tgid)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
+		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
+	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
 	else
 		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);

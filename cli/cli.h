@@ -10,10 +10,14 @@
 /* Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 bad usage. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-enum output_format { FORMAT_NONE, FORMAT_SVG, FORMAT_FOLDED };
+enum output_format { FORMAT_NONE, FORMAT_SVG, FORMAT_FOLDED, FORMAT_PPROF, FORMAT_SMOLDER };
 
 int cmd_record(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+int cmd_symbolize(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
 
 /* Print "smolder: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,52 +1,126 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cmd_flamegraph.c - `smolder flamegraph FILE..`: render profiles as an SVG flame
- * graph (or merge them into folded text), like flamegraph.pl FILE > out.svg.
+ * cmd_flamegraph.c - `smolder flamegraph (--store DIR | FILE..)`: render profiles as
+ * an SVG flame graph (or merge them into folded text), like flamegraph.pl FILE >
+ * out.svg. FILEs may be smolder profiles, folded text or gzip pprof, told apart by
+ * content; a store is read over --from/--to with label filters.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "flamegraph.h"
 #include "profile.h"
+#include "store.h"
+
+#define MAX_LABEL_FILTERS 16
 
 static const char flamegraph_usage[] =
-	"usage: smolder flamegraph FILE.. [options]\n"
-	"  FILE                    folded stacks ('-' for standard input)\n"
+	"usage: smolder flamegraph (--store DIR | FILE..) [options]\n"
+	"  FILE                    smolder profile, folded stacks or gzip pprof ('-': stdin)\n"
+	"      --store DIR         read the profile store in DIR\n"
+	"      --from TIME         only samples at or after TIME (RFC 3339, unix seconds,\n"
+	"                          -15m, -2h, now)\n"
+	"      --to TIME           only samples before TIME\n"
+	"      --service NAME      only samples of this service\n"
+	"      --pid PID           only samples of this process\n"
+	"      --comm NAME         only samples of processes with this name\n"
+	"      --label K=V         only samples with this label (repeatable)\n"
 	"      --title TEXT        title of the graph (default \"Flame Graph\")\n"
-	"      --subtitle TEXT     second line under the title\n"
+	"      --subtitle TEXT     second line under the title (default: range and filters)\n"
 	"      --icicle            root at the top, stacks growing down\n"
 	"      --width PX          image width (default 1200)\n"
 	"  -o, --output FILE       where to write (default: standard output)\n"
 	"      --format svg|folded output format (default: from -o's suffix, else svg)\n";
 
-static int read_input(struct profile *p, const char *path)
+static uint64_t wall_now_ns(void)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	size_t bad = 0;
-	int err;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-	if (!f) {
-		cli_error("cannot read %s: %s", path, strerror(errno));
-		return -errno;
+static int load_inputs(struct profile *p, const char *store_dir, char **files, int nfiles,
+		       const struct profile_filter *f)
+{
+	int err = 0;
+
+	if (store_dir) {
+		struct store_opts so = { .read_only = true };
+		struct store *s = store__open(store_dir, &so);
+		if (!s) {
+			err = -errno;
+			cli_error("cannot open store %s: %s (is it a directory made by smolder agent?)",
+				  store_dir, strerror(errno));
+			return err;
+		}
+		err = store__query(s, f, p, NULL);
+		if (err)
+			cli_error("cannot read store %s: %s", store_dir, strerror(-err));
+		store__close(s);
+		return err;
 	}
-	err = profile__read_folded(p, f, &bad);
-	if (f != stdin)
-		fclose(f);
-	if (err == -EINVAL)
-		cli_error("%s:%zu: not folded stacks (expected 'frame;frame;... COUNT')",
-			  path, bad);
-	else if (err)
-		cli_error("cannot read %s: %s", path, strerror(-err));
+	for (int i = 0; i < nfiles && !err; i++) {
+		size_t bad = 0;
+		err = profile__load(p, files[i], f, NULL, NULL, &bad);
+		if (err == -EINVAL && bad)
+			cli_error("%s:%zu: not folded stacks (expected 'frame;frame;... COUNT')",
+				  files[i], bad);
+		else if (err == -EINVAL)
+			cli_error("cannot read %s: malformed profile (damaged smolder or pprof file)",
+				  files[i]);
+		else if (err)
+			cli_error("cannot read %s: %s", files[i], strerror(-err));
+	}
 	return err;
+}
+
+/* "from A to B, service=x, pid=1, 99 Hz": what the graph shows, for its subtitle. */
+static void describe(const struct profile *p, const struct profile_filter *f, char *buf,
+		     size_t len)
+{
+	struct profile_info info;
+	char a[40], b[40];
+	size_t off = 0;
+
+	profile__info(p, &info);
+#define ADD(...)                                                                    \
+	do {                                                                        \
+		if (off < len)                                                      \
+			off += (size_t)snprintf(buf + off, len - off, __VA_ARGS__); \
+	} while (0)
+	buf[0] = '\0';
+	if (info.start_ns) {
+		profile__format_time(f->from_ns > info.start_ns ? f->from_ns : info.start_ns, a,
+				     sizeof(a));
+		profile__format_time(f->to_ns && f->to_ns < info.end_ns ? f->to_ns : info.end_ns, b,
+				     sizeof(b));
+		ADD("%s to %s", a, b);
+	}
+	if (f->service)
+		ADD("%sservice=%s", off ? ", " : "", f->service);
+	if (f->pid)
+		ADD("%spid=%d", off ? ", " : "", f->pid);
+	if (f->comm)
+		ADD("%scomm=%s", off ? ", " : "", f->comm);
+	for (size_t i = 0; i < f->nlabels; i++)
+		ADD("%s%s=%s", off ? ", " : "", f->labels[i].key, f->labels[i].value);
+	if (info.period_ns)
+		ADD("%s%.0f Hz", off ? ", " : "", 1e9 / (double)info.period_ns);
+	ADD("%s%zu samples", off ? ", " : "", profile__sample_count(p));
+#undef ADD
 }
 
 int cmd_flamegraph(int argc, char **argv)
 {
-	enum { OPT_TITLE = 256, OPT_SUBTITLE, OPT_ICICLE, OPT_WIDTH, OPT_FORMAT };
+	enum {
+		OPT_TITLE = 256, OPT_SUBTITLE, OPT_ICICLE, OPT_WIDTH, OPT_FORMAT, OPT_STORE,
+		OPT_FROM, OPT_TO, OPT_SERVICE, OPT_PID, OPT_COMM, OPT_LABEL,
+	};
 	static const struct option longopts[] = {
 		{ "title", required_argument, NULL, OPT_TITLE },
 		{ "subtitle", required_argument, NULL, OPT_SUBTITLE },
@@ -54,12 +128,23 @@ int cmd_flamegraph(int argc, char **argv)
 		{ "width", required_argument, NULL, OPT_WIDTH },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "service", required_argument, NULL, OPT_SERVICE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct flamegraph_opts fo = { 0 };
+	struct profile_label labels[MAX_LABEL_FILTERS];
+	struct profile_filter filter = { .labels = labels };
 	enum output_format format = FORMAT_NONE;
-	const char *output = "-";
+	const char *output = "-", *store_dir = NULL;
+	uint64_t now = wall_now_ns();
+	char subtitle[512];
 	struct cli_output out;
 	struct profile *p;
 	char *end;
@@ -93,11 +178,51 @@ int cmd_flamegraph(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			format = cli_parse_format(optarg);
-			if (format == FORMAT_NONE) {
+			if (format != FORMAT_SVG && format != FORMAT_FOLDED) {
 				cli_error("--format takes svg or folded, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_STORE:
+			store_dir = optarg;
+			break;
+		case OPT_FROM:
+		case OPT_TO:
+			if (profile__parse_time(optarg, now, c == OPT_FROM ? &filter.from_ns
+									 : &filter.to_ns)) {
+				cli_error("--%s takes a TIME (2026-11-23T15:04:05Z, unix seconds, "
+					  "-15m, -2h or now), not '%s'",
+					  c == OPT_FROM ? "from" : "to", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_SERVICE:
+			filter.service = optarg;
+			break;
+		case OPT_PID: {
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v <= 0 || v > INT_MAX) {
+				cli_error("--pid takes a process ID, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			filter.pid = (pid_t)v;
+			break;
+		}
+		case OPT_COMM:
+			filter.comm = optarg;
+			break;
+		case OPT_LABEL: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || filter.nlabels == MAX_LABEL_FILTERS) {
+				cli_error("--label takes KEY=VALUE (at most %d), not '%s'",
+					  MAX_LABEL_FILTERS, optarg);
+				return EXIT_USAGE;
+			}
+			*eq = '\0';
+			labels[filter.nlabels++] = (struct profile_label){ optarg, eq + 1 };
+			break;
+		}
 		case 'h':
 			fputs(flamegraph_usage, stdout);
 			return EXIT_OK;
@@ -111,13 +236,21 @@ int cmd_flamegraph(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		cli_error("flamegraph needs at least one input FILE (see 'smolder flamegraph --help')");
+	if (!store_dir && optind >= argc) {
+		cli_error("flamegraph needs --store DIR or at least one input FILE (see 'smolder flamegraph --help')");
+		return EXIT_USAGE;
+	}
+	if (store_dir && optind < argc) {
+		cli_error("flamegraph takes --store DIR or FILEs, not both");
+		return EXIT_USAGE;
+	}
+	if (filter.from_ns && filter.to_ns && filter.from_ns >= filter.to_ns) {
+		cli_error("--from must be before --to");
 		return EXIT_USAGE;
 	}
 	if (format == FORMAT_NONE)
 		format = cli_format_from_name(output);
-	if (format == FORMAT_NONE)
+	if (format != FORMAT_FOLDED) /* anything else -o names (x.pb.gz) still gets SVG */
 		format = FORMAT_SVG;
 
 	p = profile__new();
@@ -125,9 +258,16 @@ int cmd_flamegraph(int argc, char **argv)
 		cli_error("out of memory");
 		return EXIT_FAIL;
 	}
-	for (int i = optind; i < argc; i++)
-		if (read_input(p, argv[i]))
-			goto cleanup;
+	if (load_inputs(p, store_dir, argv + optind, argc - optind, &filter))
+		goto cleanup;
+	/* Folded text alone gets no subtitle, as with flamegraph.pl. */
+	struct profile_info info;
+	profile__info(p, &info);
+	if (!fo.subtitle && (store_dir || info.start_ns || filter.from_ns || filter.to_ns ||
+			     filter.service || filter.pid || filter.comm || filter.nlabels)) {
+		describe(p, &filter, subtitle, sizeof(subtitle));
+		fo.subtitle = subtitle;
+	}
 	if (cli_output_open(&out, output))
 		goto cleanup;
 	err = format == FORMAT_FOLDED ? profile__write_folded(p, out.f)

@@ -40,9 +40,14 @@ static const char record_usage[] =
 	"                          frame pointers only (fp); DWARF only (dwarf)\n"
 	"      --stack-bytes N     user stack copied per sample for DWARF unwinding\n"
 	"                          (default 16384, multiple of 8, at most 65536)\n"
+	"      --sampler auto|bpf|perf  how samples are taken: a BPF program (bpf),\n"
+	"                          perf_event_open ring buffers (perf), or BPF where it\n"
+	"                          can be loaded, else perf (auto, the default)\n"
 	"      --no-kernel         leave out kernel stacks\n"
 	"  -o, --output FILE       where to write (default " DEFAULT_OUTPUT "; - for stdout)\n"
-	"      --format svg|folded output format (default: from -o's suffix, else svg)\n";
+	"      --format FORMAT     svg, folded, pprof (gzip profile.proto) or smolder\n"
+	"                          (default: from -o's suffix: .svg .folded .pb.gz\n"
+	"                          .smolder; else svg)\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -59,6 +64,7 @@ struct record_opts {
 	double duration; /* seconds; 0 = until stopped */
 	bool kernel;
 	enum unwind_mode unwind;
+	enum sampler_backend backend;
 	unsigned int stack_bytes;
 	const char *output;
 	enum output_format format;
@@ -76,13 +82,13 @@ static int parse_pids(struct record_opts *o, const char *arg)
 {
 	const char *p = arg;
 
-	while (*p) {
+	for (;;) {
 		char *end;
 		long v;
 
 		errno = 0;
-		v = strtol(p, &end, 10);
-		if (end == p || errno || v <= 0 || v > INT_MAX || (*end && *end != ',')) {
+		v = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : 0;
+		if (v <= 0 || errno || v > INT_MAX || (*end && (*end != ',' || !end[1]))) {
 			cli_error("-p takes process IDs separated by commas, not '%s'", arg);
 			return -EINVAL;
 		}
@@ -91,14 +97,15 @@ static int parse_pids(struct record_opts *o, const char *arg)
 			return -EINVAL;
 		}
 		o->pids[o->npids++] = (pid_t)v;
-		p = *end ? end + 1 : end;
+		if (!*end)
+			return 0;
+		p = end + 1;
 	}
-	return o->npids ? 0 : -EINVAL;
 }
 
 static int parse_args(struct record_opts *o, int argc, char **argv)
 {
-	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES };
+	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES, OPT_SAMPLER };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all-cpus", no_argument, NULL, 'a' },
@@ -107,6 +114,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
+		{ "sampler", required_argument, NULL, OPT_SAMPLER },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
@@ -167,6 +175,18 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_SAMPLER:
+			if (!strcmp(optarg, "auto")) {
+				o->backend = SAMPLER_AUTO;
+			} else if (!strcmp(optarg, "bpf")) {
+				o->backend = SAMPLER_BPF;
+			} else if (!strcmp(optarg, "perf")) {
+				o->backend = SAMPLER_PERF;
+			} else {
+				cli_error("--sampler takes auto, bpf or perf, not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_STACK_BYTES: {
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -185,7 +205,8 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		case OPT_FORMAT:
 			o->format = cli_parse_format(optarg);
 			if (o->format == FORMAT_NONE) {
-				cli_error("--format takes svg or folded, not '%s'", optarg);
+				cli_error("--format takes svg, folded, pprof or smolder, not '%s'",
+					  optarg);
 				return -EINVAL;
 			}
 			break;
@@ -334,6 +355,10 @@ static int write_output(const struct record_opts *o, const struct profile *p,
 		return err;
 	if (o->format == FORMAT_FOLDED) {
 		err = profile__write_folded(p, out.f);
+	} else if (o->format == FORMAT_PPROF) {
+		err = profile__write_pprof(p, out.f);
+	} else if (o->format == FORMAT_SMOLDER) {
+		err = profile__write_file(p, out.f, 0);
 	} else {
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
@@ -365,7 +390,7 @@ int cmd_record(int argc, char **argv)
 	struct child child = { .pid = 0, .go_fd = -1, .err_fd = -1 };
 	struct run run = { 0 };
 	struct sigaction sa = { .sa_handler = on_stop_signal };
-	char msg[512];
+	char msg[512], note[768];
 	int64_t start, deadline = 0, next_prune = 0, next_progress = 0, start_wall;
 	bool tty = isatty(STDERR_FILENO);
 	int ret = EXIT_FAIL, err;
@@ -405,16 +430,19 @@ int cmd_record(int argc, char **argv)
 	}
 
 	so = (struct sampler_opts){
+		.backend = o.backend,
 		.freq = o.freq,
 		.all = o.all,
 		.kernel_stacks = o.kernel,
 		.stack_bytes = o.unwind == UNWIND_FP ? 0 : o.stack_bytes,
 	};
-	sampler = sampler__open(&so, msg, sizeof(msg));
+	sampler = sampler__open(&so, msg, sizeof(msg), note, sizeof(note));
 	if (!sampler) {
 		cli_error("%s", msg);
 		goto cleanup;
 	}
+	if (note[0])
+		cli_error("%s", note);
 
 	if (o.cmd) {
 		if (fork_child(&child, o.cmd))
@@ -485,6 +513,12 @@ int cmd_record(int argc, char **argv)
 		struct profile_counts c = { .lost = stats.counter[SMOLDER_CNT_LOST] };
 		profile__add_counts(profile, &c);
 	}
+	struct profile_info info = {
+		.period_ns = 1000000000ull / o.freq,
+		.start_ns = (uint64_t)start_wall * 1000000000ull,
+		.end_ns = (uint64_t)time(NULL) * 1000000000ull,
+	};
+	profile__set_info(profile, &info);
 	if (write_output(&o, profile, seconds, profile__counts(profile)->lost, start_wall))
 		goto cleanup;
 	fprintf(stderr, "smolder: %zu samples (%llu lost, %llu truncated) from %zu process%s "

@@ -16,11 +16,18 @@ static const char usage[] =
 	"commands:\n"
 	"  record      sample processes and write a flame graph or folded stacks\n"
 	"              smolder record (-p PID[,PID..] | -a | -- CMD [ARGS..]) [-F HZ]\n"
-	"                             [-d SECONDS] [--no-kernel] [-o FILE]\n"
-	"                             [--format svg|folded]\n"
-	"  flamegraph  render folded stacks as an SVG flame graph\n"
-	"              smolder flamegraph FILE.. [--title TEXT] [--icicle] [--width PX]\n"
-	"                                 [-o FILE] [--format svg|folded]\n"
+	"                     [-d SECONDS] [--unwind auto|fp|dwarf] [--no-kernel]\n"
+	"                     [-o FILE] [--format svg|folded|pprof|smolder]\n"
+	"  flamegraph  render profiles (smolder, folded, pprof, or a store) as an SVG\n"
+	"              smolder flamegraph (--store DIR | FILE..) [--from TIME] [--to TIME]\n"
+	"                     [--service NAME] [--pid PID] [--comm NAME] [--label K=V]\n"
+	"                     [--title TEXT] [--icicle] [--width PX] [-o FILE]\n"
+	"  export      convert profiles: smolder export (--store DIR | FILE..) [filters]\n"
+	"                     --format pprof|folded -o FILE\n"
+	"  deploy      record a deploy: smolder deploy --store DIR --service NAME\n"
+	"                     --version VERSION [--time TIME]\n"
+	"  symbolize   smolder symbolize (--pid PID | --elf FILE) ADDR..\n"
+	"  info        summarise a profile or store: smolder info FILE|DIR\n"
 	"\n"
 	"Run 'smolder <command> --help' for a command's options.\n";
 
@@ -41,15 +48,26 @@ enum output_format cli_parse_format(const char *s)
 		return FORMAT_SVG;
 	if (!strcmp(s, "folded"))
 		return FORMAT_FOLDED;
+	if (!strcmp(s, "pprof"))
+		return FORMAT_PPROF;
+	if (!strcmp(s, "smolder"))
+		return FORMAT_SMOLDER;
 	return FORMAT_NONE;
 }
 
 enum output_format cli_format_from_name(const char *path)
 {
 	const char *dot = strrchr(path, '.');
+	size_t n = strlen(path);
 
+	if (n >= 6 && !strcmp(path + n - 6, ".pb.gz"))
+		return FORMAT_PPROF;
 	if (!dot || strchr(dot, '/'))
 		return FORMAT_NONE;
+	if (!strcmp(dot, ".pprof"))
+		return FORMAT_PPROF;
+	if (!strcmp(dot, ".smolder"))
+		return FORMAT_SMOLDER;
 	if (!strcmp(dot, ".svg"))
 		return FORMAT_SVG;
 	if (!strcmp(dot, ".folded") || !strcmp(dot, ".txt") || !strcmp(dot, ".collapsed"))
@@ -144,10 +162,22 @@ int main(int argc, char **argv)
 		fputs(usage, cmd ? stdout : stderr);
 		return cmd ? EXIT_OK : EXIT_USAGE;
 	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("smolder %s\n", SMOLDER_VERSION);
+		return EXIT_OK;
+	}
 	if (!strcmp(cmd, "record"))
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(cmd, "flamegraph"))
 		return cmd_flamegraph(argc - 1, argv + 1);
+	if (!strcmp(cmd, "symbolize"))
+		return cmd_symbolize(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(cmd, "deploy"))
+		return cmd_deploy(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (see 'smolder --help')", cmd);
 	return EXIT_USAGE;
 }

@@ -136,13 +136,14 @@ int profile__write_folded(const struct profile *p, FILE *out)
 			goto cleanup;
 	}
 	qsort(lines, nlines, sizeof(*lines), cmp_lines);
+	errno = 0;
 	for (size_t i = 0; i < nlines; i++)
 		if (fputs(lines[i], out) == EOF) {
-			err = -EIO;
+			err = profile__stdio_error(out);
 			goto cleanup;
 		}
 	if (fflush(out) == EOF || ferror(out))
-		err = -EIO;
+		err = profile__stdio_error(out);
 
 cleanup:
 	for (size_t i = 0; i < nlines; i++)
@@ -179,13 +180,26 @@ static enum frame_kind folded_kind(const char *s, size_t *len)
 	return FRAME_USER;
 }
 
+/*
+ * Reader state kept from line to line. Folded files are usually sorted, so a line
+ * mostly repeats the previous line's leading frames: those frames' ids are reused
+ * instead of being hashed and looked up again, which is most of the reading cost.
+ */
+struct folded_reader {
+	char *prev;        /* the previous line's stack text (comm;frames), unmodified */
+	size_t prev_len, prev_cap;
+	size_t nelems;     /* elements of the previous line: comm, then frames */
+	size_t *ends;      /* ends[k]: offset of the ';' after element k (or the end) */
+	uint32_t *frames;  /* frame ids of elements 1..nelems-1 */
+};
+
 /* Parse one folded line (without its newline) into the profile. */
-static int read_line(struct profile *p, char *line, size_t len, uint32_t *frames)
+static int read_line(struct profile *p, struct folded_reader *rd, char *line, size_t len)
 {
 	char *end = line + len;
 	char *sp, *q;
 	uint64_t count = 0;
-	size_t n = 0;
+	size_t n = 0, common = 0, reuse = 0, stack_len, pos;
 	struct sample_meta meta = { 0 };
 	int err;
 
@@ -205,49 +219,78 @@ static int read_line(struct profile *p, char *line, size_t len, uint32_t *frames
 	}
 	end = sp - 1; /* the space before the count */
 	*end = '\0';
+	stack_len = (size_t)(end - line);
 
-	char *elem = line;
-	int first = 1;
-	while (elem <= end) {
-		char *semi = memchr(elem, ';', (size_t)(end - elem));
-		size_t elen = semi ? (size_t)(semi - elem) : (size_t)(end - elem);
-		if (first) {
-			/* The first element is the process name; the ';' after it is
-			 * already found, so it can be overwritten to end the string. */
-			elem[elen] = '\0';
-			meta.comm = elem;
-			first = 0;
-		} else {
-			enum frame_kind kind;
-			char saved;
+	/* Elements whose text and following ';' lie in the prefix shared with the
+	 * previous line are the same elements. */
+	while (common < stack_len && common < rd->prev_len && line[common] == rd->prev[common])
+		common++;
+	while (reuse < rd->nelems && rd->ends[reuse] < common)
+		reuse++;
+	if (common == stack_len && common == rd->prev_len)
+		reuse = rd->nelems;
+	if (stack_len + 1 > rd->prev_cap) {
+		size_t cap = rd->prev_cap ? rd->prev_cap : 256;
+		while (cap < stack_len + 1)
+			cap *= 2;
+		char *prev = realloc(rd->prev, cap);
+		if (!prev)
+			return -ENOMEM;
+		rd->prev = prev;
+		rd->prev_cap = cap;
+	}
+	memcpy(rd->prev, line, stack_len);
+	rd->prev_len = stack_len;
 
-			if (n == FOLDED_MAX_FRAMES)
-				return -EINVAL;
-			kind = folded_kind(elem, &elen);
-			saved = elem[elen];
+	n = reuse ? reuse - 1 : 0; /* frames already known */
+	pos = reuse ? rd->ends[reuse - 1] + 1 : 0;
+	rd->nelems = reuse;
+	for (size_t k = reuse; pos <= stack_len; k++) {
+		char *elem = line + pos;
+		char *semi = memchr(elem, ';', stack_len - pos);
+		size_t elen = semi ? (size_t)(semi - elem) : stack_len - pos;
+
+		if (k > FOLDED_MAX_FRAMES)
+			return -EINVAL;
+		rd->ends[k] = pos + elen;
+		rd->nelems = k + 1;
+		if (k > 0) {
+			enum frame_kind kind = folded_kind(elem, &elen);
+			char saved = elem[elen];
+
 			elem[elen] = '\0';
-			err = profile__intern_frame(p, elem, kind, &frames[n++]);
+			err = profile__intern_frame(p, elem, kind, &rd->frames[n]);
 			elem[elen] = saved;
 			if (err)
 				return err;
+			n++;
 		}
 		if (!semi)
 			break;
-		elem = semi + 1;
+		pos += elen + 1;
+		if (k > 0)
+			pos = rd->ends[k] + 1; /* elen lost its suffix in folded_kind */
 	}
-	return profile__add_sample(p, frames, n, &meta, count);
+	/* The first element is the process name; its ';' is no longer needed. */
+	line[rd->ends[0]] = '\0';
+	meta.comm = line;
+	return profile__add_sample(p, rd->frames, n, &meta, count);
 }
 
 int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 {
-	uint32_t *frames = malloc(FOLDED_MAX_FRAMES * sizeof(*frames));
+	struct folded_reader rd = { 0 };
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
 	int err = 0;
 
-	if (!frames)
-		return -ENOMEM;
+	rd.frames = malloc(FOLDED_MAX_FRAMES * sizeof(*rd.frames));
+	rd.ends = malloc((FOLDED_MAX_FRAMES + 1) * sizeof(*rd.ends));
+	if (!rd.frames || !rd.ends) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
@@ -256,16 +299,21 @@ int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 			err = -EINVAL;
 			break;
 		}
-		err = read_line(p, line, (size_t)len, frames);
-		if (err < 0)
+		err = read_line(p, &rd, line, (size_t)len);
+		if (err < 0) {
+			rd.nelems = rd.prev_len = 0; /* the line was not taken whole */
 			break;
+		}
 		err = 0;
 	}
 	if (!err && ferror(in))
 		err = -EIO;
 	if (err == -EINVAL && bad_line)
 		*bad_line = lineno;
+cleanup:
 	free(line);
-	free(frames);
+	free(rd.frames);
+	free(rd.ends);
+	free(rd.prev);
 	return err;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * profile.c - the in-memory profile: interned strings, frames and stacks, and the
- * list of samples that point at them.
+ * profile.c - the in-memory profile: interned strings, mappings, frames, stacks and
+ * label sets, the list of samples that point at them, and the operations over whole
+ * profiles (filter, merge).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,9 +30,14 @@ void profile__free(struct profile *p)
 	free(p->stack_frames.v);
 	free(p->stacks.v);
 	free(p->samples.v);
+	free(p->mappings.v);
+	free(p->label_pairs.v);
+	free(p->labelsets.v);
 	intern_table__free(&p->string_index);
 	intern_table__free(&p->frame_index);
 	intern_table__free(&p->stack_index);
+	intern_table__free(&p->mapping_index);
+	intern_table__free(&p->label_index);
 	free(p);
 }
 
@@ -90,23 +96,18 @@ const char *profile__string(const struct profile *p, uint32_t id)
 static int frame_eq(uint32_t id, const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct pframe *k = key;
-	return p->frames.v[id].name == k->name && p->frames.v[id].kind == k->kind;
+	return memcmp(&p->frames.v[id], key, sizeof(struct pframe)) == 0;
 }
 
-int profile__intern_frame(struct profile *p, const char *name, enum frame_kind kind,
-			  uint32_t *id)
+int profile__intern_pframe(struct profile *p, const struct pframe *key, uint32_t *id)
 {
-	struct pframe key = { .kind = kind };
-	uint64_t h;
+	uint64_t h = intern_hash(key, sizeof(*key), 1);
 	int err;
 
-	err = profile__intern_string(p, name, strlen(name), &key.name);
-	if (err)
-		return err;
-	h = intern_hash(&key, sizeof(key), 1);
-	if (intern_table__find(&p->frame_index, h, &key, frame_eq, p, id))
+	if (intern_table__find(&p->frame_index, h, key, frame_eq, p, id))
 		return 0;
+	if (p->frames.len >= UINT32_MAX - 1)
+		return -ENOMEM;
 	err = VEC_RESERVE(p->frames, p->frames.len + 1);
 	if (err)
 		return err;
@@ -114,8 +115,36 @@ int profile__intern_frame(struct profile *p, const char *name, enum frame_kind k
 	err = intern_table__insert(&p->frame_index, h, *id);
 	if (err)
 		return err;
-	p->frames.v[p->frames.len++] = key;
+	p->frames.v[p->frames.len++] = *key;
 	return 0;
+}
+
+int profile__intern_frame_info(struct profile *p, const struct profile_frame_info *fi,
+			       uint32_t *id)
+{
+	struct pframe key = { 0 };
+	const char *file = fi->file ? fi->file : "";
+	int err;
+
+	if (!fi->name || (unsigned)fi->kind > FRAME_UNKNOWN || fi->mapping > p->mappings.len)
+		return -EINVAL;
+	key.kind = fi->kind;
+	key.mapping = fi->mapping;
+	key.address = fi->address;
+	key.line = fi->line;
+	err = profile__intern_string(p, fi->name, strlen(fi->name), &key.name);
+	if (!err)
+		err = profile__intern_string(p, file, strlen(file), &key.file);
+	if (err)
+		return err;
+	return profile__intern_pframe(p, &key, id);
+}
+
+int profile__intern_frame(struct profile *p, const char *name, enum frame_kind kind,
+			  uint32_t *id)
+{
+	struct profile_frame_info fi = { .name = name, .kind = kind };
+	return profile__intern_frame_info(p, &fi, id);
 }
 
 const char *profile__frame_name(const struct profile *p, uint32_t id)
@@ -126,6 +155,210 @@ const char *profile__frame_name(const struct profile *p, uint32_t id)
 enum frame_kind profile__frame_kind(const struct profile *p, uint32_t id)
 {
 	return p->frames.v[id].kind;
+}
+
+void profile__frame_info(const struct profile *p, uint32_t id, struct profile_frame_info *out)
+{
+	const struct pframe *f = &p->frames.v[id];
+	*out = (struct profile_frame_info){
+		.name = profile__string(p, f->name),
+		.kind = f->kind,
+		.mapping = f->mapping,
+		.address = f->address,
+		.file = profile__string(p, f->file),
+		.line = f->line,
+	};
+}
+
+static int mapping_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	return memcmp(&p->mappings.v[id], key, sizeof(struct pmapping)) == 0;
+}
+
+int profile__intern_pmapping(struct profile *p, const struct pmapping *key, uint32_t *id)
+{
+	uint64_t h = intern_hash(key, sizeof(*key), 3);
+	uint32_t idx;
+	int err;
+
+	if (intern_table__find(&p->mapping_index, h, key, mapping_eq, p, &idx)) {
+		*id = idx + 1;
+		return 0;
+	}
+	if (p->mappings.len >= UINT32_MAX - 2)
+		return -ENOMEM;
+	err = VEC_RESERVE(p->mappings, p->mappings.len + 1);
+	if (!err)
+		err = intern_table__insert(&p->mapping_index, h, p->mappings.len);
+	if (err)
+		return err;
+	p->mappings.v[p->mappings.len++] = *key;
+	*id = p->mappings.len;
+	return 0;
+}
+
+int profile__intern_mapping(struct profile *p, const struct profile_mapping *m, uint32_t *id)
+{
+	struct pmapping key = { .start = m->start, .limit = m->limit, .offset = m->offset };
+	const char *bid = m->build_id ? m->build_id : "";
+	int err;
+
+	if (!m->path)
+		return -EINVAL;
+	err = profile__intern_string(p, m->path, strlen(m->path), &key.path);
+	if (!err)
+		err = profile__intern_string(p, bid, strlen(bid), &key.build_id);
+	if (err)
+		return err;
+	return profile__intern_pmapping(p, &key, id);
+}
+
+int profile__mapping(const struct profile *p, uint32_t id, struct profile_mapping *out)
+{
+	if (id == 0 || id > p->mappings.len)
+		return -EINVAL;
+	const struct pmapping *m = &p->mappings.v[id - 1];
+	*out = (struct profile_mapping){
+		.path = profile__string(p, m->path),
+		.build_id = profile__string(p, m->build_id),
+		.start = m->start,
+		.limit = m->limit,
+		.offset = m->offset,
+	};
+	return 0;
+}
+
+size_t profile__mapping_count(const struct profile *p)
+{
+	return p->mappings.len;
+}
+
+struct labels_key {
+	const uint32_t *pairs;
+	size_t n;
+};
+
+static int labels_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct labels_key *k = key;
+	const struct plabels *ls = &p->labelsets.v[id];
+	return ls->len == k->n &&
+	       !memcmp(p->label_pairs.v + ls->off, k->pairs, k->n * 2 * sizeof(uint32_t));
+}
+
+int profile__intern_label_ids(struct profile *p, const uint32_t *pairs, size_t n, uint32_t *id)
+{
+	struct labels_key key = { pairs, n };
+	uint64_t h;
+	uint32_t idx;
+	int err;
+
+	if (n == 0) {
+		*id = 0;
+		return 0;
+	}
+	h = intern_hash(pairs, n * 2 * sizeof(uint32_t), 4);
+	if (intern_table__find(&p->label_index, h, &key, labels_eq, p, &idx)) {
+		*id = idx + 1;
+		return 0;
+	}
+	if (p->label_pairs.len + 2 * n > UINT32_MAX || p->labelsets.len >= UINT32_MAX - 2)
+		return -ENOMEM;
+	err = VEC_RESERVE(p->label_pairs, p->label_pairs.len + 2 * n);
+	if (!err)
+		err = VEC_RESERVE(p->labelsets, p->labelsets.len + 1);
+	if (!err)
+		err = intern_table__insert(&p->label_index, h, p->labelsets.len);
+	if (err)
+		return err;
+	memcpy(p->label_pairs.v + p->label_pairs.len, pairs, n * 2 * sizeof(uint32_t));
+	p->labelsets.v[p->labelsets.len++] = (struct plabels){ p->label_pairs.len, n };
+	p->label_pairs.len += 2 * n;
+	*id = p->labelsets.len;
+	return 0;
+}
+
+int profile__intern_labels(struct profile *p, const struct profile_label *labels, size_t n,
+			   uint32_t *id)
+{
+	uint32_t pairs[2 * PROFILE_MAX_LABELS];
+	size_t m = 0;
+	int err;
+
+	if (n > PROFILE_MAX_LABELS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_label *l = &labels[i];
+		uint32_t k, v;
+		size_t j;
+
+		if (!l->key || !l->value)
+			return -EINVAL;
+		err = profile__intern_string(p, l->key, strlen(l->key), &k);
+		if (!err)
+			err = profile__intern_string(p, l->value, strlen(l->value), &v);
+		if (err)
+			return err;
+		/* Insertion sort by key text; a repeated key takes the later value. */
+		for (j = 0; j < m && strcmp(profile__string(p, pairs[2 * j]), l->key) < 0; j++)
+			;
+		if (j < m && pairs[2 * j] == k) {
+			pairs[2 * j + 1] = v;
+			continue;
+		}
+		memmove(pairs + 2 * j + 2, pairs + 2 * j, (m - j) * 2 * sizeof(uint32_t));
+		pairs[2 * j] = k;
+		pairs[2 * j + 1] = v;
+		m++;
+	}
+	/* Empty values mean "not known": drop them so such sets compare equal. */
+	size_t w = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (p->strings.v[pairs[2 * i + 1]].len == 0)
+			continue;
+		pairs[2 * w] = pairs[2 * i];
+		pairs[2 * w + 1] = pairs[2 * i + 1];
+		w++;
+	}
+	return profile__intern_label_ids(p, pairs, w, id);
+}
+
+size_t profile__label_set_len(const struct profile *p, uint32_t id)
+{
+	if (id == 0 || id > p->labelsets.len)
+		return 0;
+	return p->labelsets.v[id - 1].len;
+}
+
+int profile__label_set_get(const struct profile *p, uint32_t id, size_t i,
+			   struct profile_label *out)
+{
+	if (i >= profile__label_set_len(p, id))
+		return -EINVAL;
+	const uint32_t *pair = p->label_pairs.v + p->labelsets.v[id - 1].off + 2 * i;
+	out->key = profile__string(p, pair[0]);
+	out->value = profile__string(p, pair[1]);
+	return 0;
+}
+
+const char *profile__label_value(const struct profile *p, uint32_t id, const char *key)
+{
+	size_t n = profile__label_set_len(p, id);
+	struct profile_label l = { "", "" };
+
+	for (size_t i = 0; i < n; i++) {
+		profile__label_set_get(p, id, i, &l);
+		if (!strcmp(l.key, key))
+			return l.value;
+	}
+	return NULL;
+}
+
+size_t profile__label_set_count(const struct profile *p)
+{
+	return p->labelsets.len;
 }
 
 size_t profile__frame_count(const struct profile *p)
@@ -149,7 +382,7 @@ static int stack_eq(uint32_t id, const void *key, void *ctx)
 				 k->n * sizeof(uint32_t)));
 }
 
-static int intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id)
+int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id)
 {
 	struct stack_key key = { frames, n };
 	uint64_t h = intern_hash(frames, n * sizeof(*frames), 2);
@@ -185,11 +418,17 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (frames[i] >= p->frames.len)
 			return -EINVAL;
+	if (meta && meta->labels && meta->label_set)
+		return -EINVAL;
+	if (meta && meta->label_set > p->labelsets.len)
+		return -EINVAL;
 	err = profile__intern_string(p, comm, strlen(comm), &s.comm);
 	if (!err)
-		err = intern_stack(p, frames, n, &s.stack);
-	if (!err)
-		err = VEC_RESERVE(p->samples, p->samples.len + 1);
+		err = profile__intern_stack(p, frames, n, &s.stack);
+	if (!err && meta && meta->labels)
+		err = profile__intern_labels(p, meta->labels, meta->nlabels, &s.labels);
+	else if (meta)
+		s.labels = meta->label_set;
 	if (err)
 		return err;
 	if (meta) {
@@ -197,9 +436,25 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 		s.pid = meta->pid;
 		s.tid = meta->tid;
 	}
-	p->samples.v[p->samples.len++] = s;
-	p->total_weight += weight;
+	return profile__push_sample(p, &s);
+}
+
+int profile__push_sample(struct profile *p, const struct psample *s)
+{
+	int err = VEC_RESERVE(p->samples, p->samples.len + 1);
+	if (err)
+		return err;
+	p->samples.v[p->samples.len++] = *s;
+	p->total_weight += s->weight;
 	return 0;
+}
+
+void profile__clear_samples(struct profile *p)
+{
+	p->samples.len = 0;
+	p->total_weight = 0;
+	memset(&p->counts, 0, sizeof(p->counts));
+	memset(&p->info, 0, sizeof(p->info));
 }
 
 size_t profile__sample_count(const struct profile *p)
@@ -228,21 +483,64 @@ void profile__add_counts(struct profile *p, const struct profile_counts *c)
 	p->counts.truncated += c->truncated;
 }
 
+void profile__set_info(struct profile *p, const struct profile_info *info)
+{
+	p->info = *info;
+}
+
+void profile__widen_range(struct profile *p, uint64_t start, uint64_t end)
+{
+	if (start && (!p->info.start_ns || start < p->info.start_ns))
+		p->info.start_ns = start;
+	if (end && end > p->info.end_ns)
+		p->info.end_ns = end;
+}
+
+void profile__info(const struct profile *p, struct profile_info *out)
+{
+	uint64_t lo = 0, hi = 0;
+
+	*out = p->info;
+	if (out->start_ns && out->end_ns)
+		return;
+	for (size_t i = 0; i < p->samples.len; i++) {
+		uint64_t t = p->samples.v[i].time_ns;
+		if (!t)
+			continue;
+		if (!lo || t < lo)
+			lo = t;
+		if (t > hi)
+			hi = t;
+	}
+	if (!out->start_ns)
+		out->start_ns = lo;
+	if (!out->end_ns)
+		out->end_ns = hi;
+}
+
+void profile__sample_at(const struct profile *p, size_t i, struct profile_sample *out)
+{
+	const struct psample *ps = &p->samples.v[i];
+	const struct pstack *st = &p->stacks.v[ps->stack];
+	*out = (struct profile_sample){
+		.frames = p->stack_frames.v + st->off,
+		.nframes = st->len,
+		.comm = profile__string(p, ps->comm),
+		.time_ns = ps->time_ns,
+		.pid = ps->pid,
+		.tid = ps->tid,
+		.weight = ps->weight,
+		.label_set = ps->labels,
+		.stack = ps->stack,
+	};
+}
+
 int profile__for_each_sample(const struct profile *p,
 			     int (*fn)(const struct profile_sample *s, void *ctx), void *ctx)
 {
 	for (size_t i = 0; i < p->samples.len; i++) {
-		const struct psample *ps = &p->samples.v[i];
-		const struct pstack *st = &p->stacks.v[ps->stack];
-		struct profile_sample s = {
-			.frames = p->stack_frames.v + st->off,
-			.nframes = st->len,
-			.comm = profile__string(p, ps->comm),
-			.time_ns = ps->time_ns,
-			.pid = ps->pid,
-			.tid = ps->tid,
-			.weight = ps->weight,
-		};
+		struct profile_sample s;
+		profile__sample_at(p, i, &s);
 		int ret = fn(&s, ctx);
 		if (ret)
 			return ret;

@@ -2,9 +2,19 @@
 /*
  * profile.h - smolder's profile data model and its text interchange format.
  *
- * A profile holds interned strings, frames (a name and a kind), stacks (lists of
- * frames, outermost first, each distinct stack stored once) and samples (a stack, a
- * timestamp, pid/tid, the process name and a weight).
+ * A profile holds interned strings, mappings (path, build-id, bias), frames (a name, a
+ * kind and optionally a mapping, file-relative address and source file), stacks (lists
+ * of frames, outermost first, each distinct stack stored once), label sets (sorted
+ * key=value lists, each distinct set stored once) and samples (a stack, a timestamp,
+ * pid/tid, the process name, a label set and a weight), plus profile-level facts
+ * (sample period, time range, lost/truncated counters).
+ *
+ * Files and stores (see docs/format.md):
+ *   - .smolder files: profile__write_file() / profile__read_file()
+ *   - gzip pprof:     profile__write_pprof() / profile__read_pprof()
+ *   - folded text:    profile__write_folded() / profile__read_folded()
+ *   - any of the three told apart by content: profile__load()
+ *   - a store directory of time-partitioned segments: store.h
  *
  * Error contract: functions returning int return 0 on success or a negative errno;
  * functions returning pointers return NULL and set errno. Strings handed out by a
@@ -27,12 +37,31 @@ enum frame_kind {
 	FRAME_UNKNOWN = 3, /* "[unknown]" or "[lib+0xOFF]": no symbol was found */
 };
 
+/* One key=value label (DESIGN.md: exe, build_id, cgroup, container_id, pod_uid, unit,
+ * service, ...; pid, tid and comm are first-class sample fields, not labels). */
+struct profile_label {
+	const char *key;
+	const char *value;
+};
+
+/* Bounds on what a profile accepts (and a reader trusts). */
+#define PROFILE_MAX_LABELS 64          /* labels in one set */
+#define PROFILE_MAX_STRING (1u << 20)  /* bytes in one string */
+#define PROFILE_MAX_STACK_DEPTH 8192   /* frames in one stack */
+
 /* Per-sample facts besides the stack. */
 struct sample_meta {
 	uint64_t time_ns; /* wall clock, ns since the Unix epoch; 0 when unknown */
 	pid_t pid;        /* process (tgid); 0 when unknown */
 	pid_t tid;        /* thread; 0 when unknown */
 	const char *comm; /* process name; copied (interned) by the profile */
+	/* Labels, copied (interned) by the profile; order does not matter, a key given
+	 * twice keeps its last value, empty values are dropped. Alternatively pass a set
+	 * interned before with profile__intern_labels() as label_set (then labels must be
+	 * NULL); label_set 0 means "no labels". */
+	const struct profile_label *labels;
+	size_t nlabels;
+	uint32_t label_set;
 };
 
 /* A sample as handed out by profile__for_each_sample(); all pointers borrowed. */
@@ -43,6 +72,33 @@ struct profile_sample {
 	uint64_t time_ns;
 	pid_t pid, tid;
 	uint64_t weight;
+	uint32_t label_set; /* 0: none; else for profile__label_set_get() and friends */
+	uint32_t stack;     /* id of the interned stack */
+};
+
+/* A mapped file frames can point into (pprof's Mapping). */
+struct profile_mapping {
+	const char *path;     /* file name ("" when unknown) */
+	const char *build_id; /* hex GNU build-id ("" when unknown) */
+	uint64_t start, limit; /* address range in the process, 0 when unknown */
+	uint64_t offset;      /* file offset mapped at start (the bias of the mapping) */
+};
+
+/* Everything a frame can carry; only name is required. */
+struct profile_frame_info {
+	const char *name;     /* function (or "[unknown]", "[lib+0xOFF]") */
+	enum frame_kind kind;
+	uint32_t mapping;     /* 0: none; else a profile__intern_mapping() id */
+	uint64_t address;     /* file-relative address in mapping, 0 when unknown */
+	const char *file;     /* source file name, NULL/"" when unknown */
+	uint32_t line;        /* source line, 0 when unknown */
+};
+
+/* Profile-level facts: how it was sampled and which time it covers. */
+struct profile_info {
+	uint64_t period_ns; /* ns of CPU time one sample stands for (1e9/HZ); 0 unknown */
+	uint64_t start_ns;  /* wall clock the capture began; 0 unknown */
+	uint64_t end_ns;    /* wall clock the capture ended; 0 unknown */
 };
 
 /* Sample counters the producer reports; written into profiles and shown to users. */
@@ -77,6 +133,14 @@ size_t profile__frame_count(const struct profile *p);
 int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 			const struct sample_meta *meta, uint64_t weight);
 
+/*
+ * Drop every sample, the counters and the period/time range, but keep the interned
+ * strings, mappings, frames, stacks and label sets (their ids stay valid). For a
+ * producer that hands one batch per flush interval to store__append() and keeps its
+ * own caches of frame ids: the tables grow only with distinct frames and stacks.
+ */
+void profile__clear_samples(struct profile *p);
+
 /* Number of samples added and the sum of their weights. */
 size_t profile__sample_count(const struct profile *p);
 uint64_t profile__total_weight(const struct profile *p);
@@ -86,6 +150,85 @@ size_t profile__stack_count(const struct profile *p);
 /* Producer counters (lost, truncated): read and add to. */
 const struct profile_counts *profile__counts(const struct profile *p);
 void profile__add_counts(struct profile *p, const struct profile_counts *c);
+
+/* Period and time range. Setting replaces; profile__info() fills a start/end left at 0
+ * from the samples' timestamps. */
+void profile__set_info(struct profile *p, const struct profile_info *info);
+void profile__info(const struct profile *p, struct profile_info *out);
+
+/*
+ * Intern a mapping (all fields copied); ids start at 1 (0 means "no mapping").
+ * @return 0, or -EINVAL (NULL path), -ENOMEM.
+ */
+int profile__intern_mapping(struct profile *p, const struct profile_mapping *m, uint32_t *id);
+/* Mapping @id (1..profile__mapping_count()); borrowed strings. @return 0 or -EINVAL. */
+int profile__mapping(const struct profile *p, uint32_t id, struct profile_mapping *out);
+size_t profile__mapping_count(const struct profile *p);
+
+/*
+ * Intern a frame with everything it can carry. profile__intern_frame(p, n, k, id) is
+ * profile__intern_frame_info() with only name and kind. Frames that differ in any
+ * field are distinct.
+ * @return 0, or -EINVAL (NULL name, unknown mapping or kind), -ENOMEM.
+ */
+int profile__intern_frame_info(struct profile *p, const struct profile_frame_info *fi,
+			       uint32_t *id);
+/* Frame @id's fields (borrowed strings; file is "" when unknown). */
+void profile__frame_info(const struct profile *p, uint32_t id, struct profile_frame_info *out);
+
+/*
+ * Intern a label set (see struct sample_meta for the rules) and return its id through
+ * @id (0 for an empty set). @return 0, or -EINVAL (NULL key or value, more than
+ * PROFILE_MAX_LABELS), -ENOMEM.
+ */
+int profile__intern_labels(struct profile *p, const struct profile_label *labels, size_t n,
+			   uint32_t *id);
+/* Number of labels in set @id (0 for set 0 or an unknown id). */
+size_t profile__label_set_len(const struct profile *p, uint32_t id);
+/* Label @i of set @id, sorted by key. @return 0, or -EINVAL when out of range. */
+int profile__label_set_get(const struct profile *p, uint32_t id, size_t i,
+			   struct profile_label *out);
+/* Value of @key in set @id, or NULL when the set has no such label. */
+const char *profile__label_value(const struct profile *p, uint32_t id, const char *key);
+/* Number of distinct non-empty label sets. */
+size_t profile__label_set_count(const struct profile *p);
+
+/*
+ * Which samples a reader wants. Zeroed fields do not filter. A sample matches when its
+ * time is in [from_ns, to_ns) (samples with time 0 match any range), and it matches
+ * every given field: pid, comm, the "service" label, and every extra label K=V (where
+ * K may also be "pid", "tid" or "comm").
+ */
+struct profile_filter {
+	uint64_t from_ns, to_ns; /* 0: unbounded */
+	pid_t pid;
+	const char *comm;
+	const char *service;
+	const struct profile_label *labels;
+	size_t nlabels;
+};
+
+/* Does sample @s of @p match @f (NULL matches everything)? */
+bool profile__sample_matches(const struct profile *p, const struct profile_sample *s,
+			     const struct profile_filter *f);
+
+/*
+ * Add the samples of @src that match @f (NULL: all) to @dst, with their frames,
+ * mappings and labels; @src's counters are added and its time range widens @dst's; the
+ * period is taken when @dst has none. @return 0, or -ENOMEM (then @dst may hold part).
+ */
+int profile__merge(struct profile *dst, const struct profile *src,
+		   const struct profile_filter *f);
+
+/*
+ * Parse a TIME (DESIGN.md): RFC 3339 ("2026-11-23T15:04:05Z", fraction and +hh:mm
+ * offsets allowed), unix seconds ("1795000000", fraction allowed), or relative to
+ * @now_ns ("now", "-15m", "-2h", "-30s", "-1d", "-1w").
+ * @return 0 and *@out_ns, or -EINVAL.
+ */
+int profile__parse_time(const char *s, uint64_t now_ns, uint64_t *out_ns);
+/* Format @ns as RFC 3339 UTC with second precision into @buf. */
+void profile__format_time(uint64_t ns, char *buf, size_t len);
 
 /*
  * Call @fn for every sample in insertion order; stops early and returns @fn's value
@@ -98,7 +241,7 @@ int profile__for_each_sample(const struct profile *p,
  * Write the profile as folded text: one line per distinct (comm, stack),
  * "comm;outermost;...;innermost COUNT", lines sorted bytewise. Kernel frames carry
  * "_[k]", JIT frames "_[j]". Samples with an empty comm have no comm element.
- * @return 0, or a negative errno from writing.
+ * @return 0, or -ENOMEM, or the negative errno of the failed write (-ENOSPC, -EIO, ..).
  */
 int profile__write_folded(const struct profile *p, FILE *out);
 
@@ -112,5 +255,92 @@ int profile__write_folded(const struct profile *p, FILE *out);
  * when @bad_line is not NULL), -ENOMEM, -EIO.
  */
 int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line);
+
+/* ---- the .smolder file format (docs/format.md) ---- */
+
+/* Bounds a reader enforces before it allocates. */
+#define PROFILE_FILE_MAX_BYTES (1ull << 32)  /* a whole file or segment */
+#define PROFILE_CHUNK_MAX_BYTES (64u << 20)  /* one decompressed chunk */
+
+/* How a reader fared: what it found and what it skipped. */
+struct profile_read_stats {
+	size_t chunks;        /* chunks read into the profile */
+	uint64_t valid_bytes; /* file bytes up to the end of the last good chunk */
+	uint64_t torn_bytes;  /* bytes after it that did not form a whole, valid chunk */
+};
+
+/*
+ * Does @buf (@len bytes, the start of a file) begin like a .smolder file?
+ */
+bool profile__is_smolder(const void *buf, size_t len);
+
+/*
+ * Write @p to @out as a .smolder file: the file header, then the profile in chunks of
+ * at most @chunk_samples samples (0: a default), each an independent zstd frame with a
+ * checksum. @return 0, or -ENOMEM, or the negative errno of the failed write.
+ */
+int profile__write_file(const struct profile *p, FILE *out, size_t chunk_samples);
+
+/*
+ * Read a .smolder file held in @buf into @p (which may already hold data: the file's
+ * samples are added). A torn tail (a last chunk cut short or failing its checksum)
+ * is skipped and reported in @stats; everything before it is read. A buffer shorter
+ * than the preamble that starts like one (a file cut short right after creation) is
+ * all torn tail: 0, nothing read. With @f, only matching samples are added.
+ * @return 0, or -EINVAL (not a smolder file, an unsupported version, or a chunk that
+ * passes its checksum but is malformed), -ENOMEM. On error @p may hold part of the file.
+ */
+int profile__decode(struct profile *p, const void *buf, size_t len,
+		    const struct profile_filter *f, struct profile_read_stats *stats);
+
+/* profile__decode() on the file at @path. @return also -errno from opening/reading,
+ * -EFBIG beyond PROFILE_FILE_MAX_BYTES. */
+int profile__read_file(struct profile *p, const char *path, const struct profile_filter *f,
+		       struct profile_read_stats *stats);
+
+/* ---- pprof (gzip-compressed profile.proto) ---- */
+
+/* Largest pprof the reader inflates. */
+#define PROFILE_PPROF_MAX_BYTES (512u << 20)
+
+/*
+ * Write @p as gzip profile.proto: sample types samples/count and cpu/nanoseconds,
+ * period type cpu/nanoseconds with @p's period (1e9/99 Hz when unknown), Mappings with
+ * build-ids, Functions with file names, Locations, and labels pid, tid (numeric), comm
+ * and every label of the sample's set. Samples with equal stack and labels are merged.
+ * @return 0, or -ENOMEM, or the negative errno of the failed write.
+ */
+int profile__write_pprof(const struct profile *p, FILE *out);
+
+/*
+ * Read gzip (or plain) profile.proto from @buf into @p. The weight is the value of
+ * the "samples" (or "count") sample type, else the CPU time divided by the period, else
+ * the first value. @return 0, or -EINVAL (malformed), -EFBIG (inflates beyond
+ * PROFILE_PPROF_MAX_BYTES), -ENOMEM.
+ */
+int profile__decode_pprof(struct profile *p, const void *buf, size_t len,
+			  const struct profile_filter *f);
+
+/* ---- any of the formats ---- */
+
+enum profile_format {
+	PROFILE_FORMAT_UNKNOWN = 0,
+	PROFILE_FORMAT_SMOLDER,
+	PROFILE_FORMAT_PPROF, /* gzip */
+	PROFILE_FORMAT_FOLDED,
+};
+
+/* Tell a file's format from its first bytes: smolder magic, gzip magic, else folded. */
+enum profile_format profile__detect_format(const void *buf, size_t len);
+
+/*
+ * Read the file at @path ("-" for standard input) in whatever format it holds into
+ * @p, keeping samples that match @f. *@format (when not NULL) says what it was;
+ * @stats (may be NULL) is filled for smolder files; *@bad_line for folded text.
+ * @return 0 or a negative errno as the readers above.
+ */
+int profile__load(struct profile *p, const char *path, const struct profile_filter *f,
+		  enum profile_format *format, struct profile_read_stats *stats,
+		  size_t *bad_line);
 
 #endif /* SMOLDER_PROFILE_H */

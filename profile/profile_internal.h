@@ -12,8 +12,24 @@ struct pstring {
 };
 
 struct pframe {
-	uint32_t name; /* string id */
-	uint32_t kind; /* enum frame_kind */
+	uint32_t name;    /* string id */
+	uint32_t kind;    /* enum frame_kind */
+	uint32_t mapping; /* 0 none, else mapping id (index + 1) */
+	uint32_t file;    /* string id of the source file; "" when unknown */
+	uint32_t line;
+	uint32_t pad;     /* zero: frames are hashed as bytes */
+	uint64_t address;
+};
+
+struct pmapping {
+	uint32_t path, build_id; /* string ids */
+	uint64_t start, limit, offset;
+};
+
+/* A label set: npairs (key, value) string-id pairs in label_pairs, sorted by key text. */
+struct plabels {
+	uint32_t off; /* into profile.label_pairs, counted in uint32_t (2 per label) */
+	uint32_t len; /* labels */
 };
 
 struct pstack {
@@ -27,6 +43,7 @@ struct psample {
 	uint32_t stack;
 	uint32_t comm; /* string id */
 	int32_t pid, tid;
+	uint32_t labels; /* 0 none, else label set id (index + 1) */
 };
 
 /* A growable array of fixed-size items; len/cap counted in items. */
@@ -40,9 +57,13 @@ struct profile {
 	VEC(uint32_t) stack_frames;
 	VEC(struct pstack) stacks;
 	VEC(struct psample) samples;
-	struct intern_table string_index, frame_index, stack_index;
+	VEC(struct pmapping) mappings;
+	VEC(uint32_t) label_pairs;
+	VEC(struct plabels) labelsets;
+	struct intern_table string_index, frame_index, stack_index, mapping_index, label_index;
 	uint64_t total_weight;
 	struct profile_counts counts;
+	struct profile_info info;
 };
 
 /* Grow @vec to hold at least @need items. @return 0 or -ENOMEM. */
@@ -67,5 +88,88 @@ struct profile {
 /* Intern a string of @len bytes (need not be NUL-terminated). @return 0 or -ENOMEM. */
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id);
 const char *profile__string(const struct profile *p, uint32_t id);
+/* Intern a stack of frame ids already known to be valid. @return 0 or -ENOMEM. */
+int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id);
+/* Intern a label set given as sorted, unique-key (key, value) string-id pairs.
+ * @return 0 (id 0 for n == 0) or -ENOMEM. */
+int profile__intern_label_ids(struct profile *p, const uint32_t *pairs, size_t n, uint32_t *id);
+/* Append a sample whose ids are known valid. @return 0 or -ENOMEM. */
+int profile__push_sample(struct profile *p, const struct psample *s);
+/* Intern a raw frame (ids known valid). @return 0 or -ENOMEM. */
+int profile__intern_pframe(struct profile *p, const struct pframe *key, uint32_t *id);
+/* Intern a raw mapping (ids known valid); id is index + 1. @return 0 or -ENOMEM. */
+int profile__intern_pmapping(struct profile *p, const struct pmapping *key, uint32_t *id);
+/* Fill @out for sample @i. */
+void profile__sample_at(const struct profile *p, size_t i, struct profile_sample *out);
+/* Widen @p's time range to cover [start, end] (0s ignored). */
+void profile__widen_range(struct profile *p, uint64_t start, uint64_t end);
+
+/* Little-endian unsigned LEB128 varints, the integer encoding of docs/format.md. */
+struct wbuf {
+	unsigned char *b;
+	size_t len, cap;
+	int err; /* sticky: -ENOMEM once a write failed */
+};
+/* Make room for @n more bytes (len unchanged). @return 0 or -ENOMEM (sticky). */
+int wbuf_reserve(struct wbuf *w, size_t n);
+void wbuf_bytes(struct wbuf *w, const void *data, size_t n);
+void wbuf_varint(struct wbuf *w, uint64_t v);
+struct rbuf {
+	const unsigned char *b;
+	size_t len, pos;
+	int err; /* sticky: -EINVAL once a read ran past the end or overflowed */
+};
+uint64_t rbuf_varint(struct rbuf *r);
+/* A varint that must be < @limit (else the buffer turns bad). */
+uint64_t rbuf_bounded(struct rbuf *r, uint64_t limit);
+const unsigned char *rbuf_bytes(struct rbuf *r, size_t n);
+static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* The negative errno of a failed write to @f (errno as stdio left it, else -EIO). */
+int profile__stdio_error(FILE *f);
+
+/* Read a whole file (or stdin for "-") into memory, at most @max bytes.
+ * @return 0, or -errno, -EFBIG. */
+int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len);
+
+/* ---- the .smolder encoding (format.c), shared with the store ---- */
+
+/* The file preamble: a zstd skippable frame carrying the magic and the version. */
+#define SMOLDER_PREAMBLE_LEN 24
+#define SMOLDER_VERSION_MAJOR 1
+#define SMOLDER_VERSION_MINOR 0
+#define SMOLDER_CHUNK_DATA 1
+#define SMOLDER_ZSTD_LEVEL 19
+/* Samples per chunk when a whole profile is written at once. */
+#define SMOLDER_CHUNK_SAMPLES 65536
+
+/* How much of a profile's tables earlier chunks already carried. */
+struct chunk_marks {
+	size_t strings, mappings, frames, stacks, labelsets;
+	struct profile_counts counts;
+};
+
+void profile__encode_preamble(struct wbuf *out);
+/* A zstd compression context set up for chunks (level, checksum, content size);
+ * NULL on allocation failure. */
+void *profile__new_cctx(void);
+void profile__free_cctx(void *cctx);
+/*
+ * Append one DATA chunk to @out, as one zstd frame with a checksum: the tables of
+ * @p beyond @m, and samples [s0, s1); then advance @m. @cctx is reused across calls.
+ * @return 0, or -ENOMEM, -EIO (compression failed).
+ */
+int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t s0,
+			  size_t s1, void *cctx, struct wbuf *out);
+
+/* Reader state across the chunks of one file: file ids -> profile ids. */
+struct chunk_decoder {
+	VEC(uint32_t) strings, mappings, frames, stacks, labelsets;
+};
+void chunk_decoder__free(struct chunk_decoder *d);
+/* Apply one decompressed chunk to @p. @return 0, or -EINVAL (malformed), -ENOMEM. */
+int profile__apply_chunk(struct profile *p, struct chunk_decoder *d, const void *chunk,
+			 size_t len, const struct profile_filter *f);
 
 #endif /* SMOLDER_PROFILE_INTERNAL_H */

@@ -3,10 +3,17 @@
  * elf_symtab.c - one ELF file's function symbols and PT_LOAD segments, parsed once with
  * libelf into a compact sorted array for binary search.
  *
+ * Symbols come from every source a file has, merged into one table: its own .symtab
+ * and .dynsym, its MiniDebugInfo (.gnu_debugdata: an xz-compressed ELF holding a
+ * .symtab, as Fedora ships), and a separate debug file found by build-id or by
+ * .gnu_debuglink (debuginfo.c finds it; its identity is checked here). The PT_LOAD
+ * segments, which turn addresses into ELF virtual addresses, are always the file's
+ * own. Names are demangled lazily, per symbol, at first lookup.
+ *
  * The input is untrusted (any file a process maps, and later a fuzzer's bytes): every
  * loop is bounded by a section's data size, every index is checked, and a file whose
  * headers or symbol sections cannot be read is refused with ENOEXEC rather than parsed
- * halfway.
+ * halfway. A debug source that is damaged or does not match is ignored, not fatal.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +27,8 @@
 #include <unistd.h>
 
 #include "symbolizer_int.h"
+
+#define BUILD_ID_NOTE_MAX (64u << 10) /* notes larger than this are not build-ids */
 
 /*
  * 16 bytes a symbol: files with 10^5-10^6 symbols (a C++ service with .symtab) stay
@@ -42,7 +51,17 @@ struct elf_symtab {
 	size_t strs_len;
 	struct elf_load *loads;
 	size_t nloads;
+	uint8_t build_id[DEBUGINFO_BUILD_ID_MAX];
+	size_t build_id_len;
+	unsigned sources;  /* ELF_SRC_* that contributed symbols */
+	char *debug_path;  /* the separate debug file used, or NULL */
+	char **dem;        /* per symbol: demangled name, DEM_RAW, or NULL (not yet) */
+	size_t dem_bytes;
 };
+
+/* Marker in elf_symtab.dem: the raw name is the answer (not mangled). */
+static char dem_raw_marker;
+#define DEM_RAW (&dem_raw_marker)
 
 /* A symbol while the table is being built; the name points into libelf's data. */
 struct cand {
@@ -52,6 +71,11 @@ struct cand {
 	uint8_t notype;    /* STT_NOTYPE label: worse than any STT_FUNC at the same address */
 	uint8_t bind_rank; /* 0 global, 1 weak, 2 local */
 	uint8_t underscores;
+};
+
+struct cands {
+	struct cand *c;
+	size_t n, cap;
 };
 
 /* Names are offsets in a uint32 arena; a file with more than this is not one we map. */
@@ -92,7 +116,9 @@ static bool section_is_exec(Elf *e, size_t shnum, size_t ndx)
 	scn = elf_getscn(e, ndx);
 	if (!scn || !gelf_getshdr(scn, &shdr))
 		return false;
-	return (shdr.sh_flags & SHF_EXECINSTR) && shdr.sh_type == SHT_PROGBITS;
+	/* A debug file's code sections are SHT_NOBITS: same flags, no bytes. */
+	return (shdr.sh_flags & SHF_EXECINSTR) &&
+	       (shdr.sh_type == SHT_PROGBITS || shdr.sh_type == SHT_NOBITS);
 }
 
 /*
@@ -101,7 +127,7 @@ static bool section_is_exec(Elf *e, size_t shnum, size_t ndx)
  * @return 0, or -ENOEXEC when the section or its string table cannot be read.
  */
 static int collect_symbols(Elf *e, size_t shnum, Elf_Scn *scn, const GElf_Shdr *shdr,
-			   struct cand *c, size_t cap, size_t *n)
+			   struct cand *c, size_t cap, size_t *n, size_t *added)
 {
 	Elf_Data *data, *strdata;
 	Elf_Scn *strscn;
@@ -123,7 +149,7 @@ static int collect_symbols(Elf *e, size_t shnum, Elf_Scn *scn, const GElf_Shdr *
 	if (!data || !strdata)
 		return -ENOEXEC;
 	/* SHT_NOBITS-like sections have a size but no bytes. */
-	if (!data->d_buf || !strdata->d_buf)
+	if (!data->d_buf || !strdata->d_buf || strdata->d_size == 0)
 		return 0;
 	strs = strdata->d_buf;
 	strsz = strdata->d_size;
@@ -163,6 +189,7 @@ static int collect_symbols(Elf *e, size_t shnum, Elf_Scn *scn, const GElf_Shdr *
 			continue;
 
 		cd = &c[(*n)++];
+		(*added)++;
 		cd->start = sym.st_value;
 		cd->size = sym.st_size;
 		cd->name = name;
@@ -331,14 +358,366 @@ static bool headers_fit(Elf *e, const GElf_Ehdr *eh, size_t shnum, uint64_t size
 	return true;
 }
 
-static struct elf_symtab *symtab_from_elf(Elf *e, uint64_t size)
+/* Grow @v to hold @more candidates; @more comes from a section size already checked
+ * against the file's size. */
+static int cands_reserve(struct cands *v, size_t more)
 {
-	struct elf_symtab *t = NULL;
-	struct cand *c = NULL;
-	size_t shnum, cap = 0, n = 0;
-	GElf_Ehdr eh;
+	struct cand *nc;
+	size_t ncap;
+
+	if (more > SIZE_MAX / sizeof(*v->c) - v->n)
+		return -ENOEXEC;
+	if (v->n + more <= v->cap)
+		return 0;
+	ncap = v->n + more;
+	nc = realloc(v->c, ncap * sizeof(*nc));
+	if (!nc)
+		return -ENOMEM;
+	v->c = nc;
+	v->cap = ncap;
+	return 0;
+}
+
+/*
+ * Add the function symbols of every symbol table of @e to @v. *@srcs gets ELF_SRC_SYMTAB
+ * / ELF_SRC_DYNSYM for tables that gave symbols (a debug source's are reported by the
+ * caller under its own flag). @return 0, or -ENOEXEC for an unreadable table.
+ */
+static int collect_file(Elf *e, uint64_t size, struct cands *v, unsigned *srcs)
+{
+	size_t shnum, seen;
 	Elf_Scn *scn;
-	size_t seen;
+	int err;
+
+	if (elf_getshdrnum(e, &shnum) != 0)
+		return -ENOEXEC;
+	for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
+		size_t added = 0;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			return -ENOEXEC;
+		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
+			continue;
+		/* Sizes come from the file: one larger than the file is a lie, and must not
+		 * turn into a huge allocation. */
+		if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset)
+			return -ENOEXEC;
+		err = cands_reserve(v, sh.sh_size / sizeof(Elf32_Sym));
+		if (err)
+			return err;
+		err = collect_symbols(e, shnum, scn, &sh, v->c, v->cap, &v->n, &added);
+		if (err)
+			return err;
+		if (added)
+			*srcs |= sh.sh_type == SHT_SYMTAB ? ELF_SRC_SYMTAB : ELF_SRC_DYNSYM;
+	}
+	return 0;
+}
+
+/* Find the NT_GNU_BUILD_ID note in one note data block. */
+static size_t note_build_id(Elf_Data *d, uint8_t *out, size_t cap)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	if (!d || !d->d_buf)
+		return 0;
+	/* gelf_getnote bounds every step by d_size and returns 0 at the end or on junk;
+	 * the iteration count is bounded by d_size too (each note takes >= 12 bytes). */
+	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    !memcmp((const char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz > 0 &&
+		    nh.n_descsz <= cap) {
+			memcpy(out, (const char *)d->d_buf + desc_off, nh.n_descsz);
+			return nh.n_descsz;
+		}
+	}
+	return 0;
+}
+
+static size_t read_build_id(Elf *e, uint8_t *out, size_t cap)
+{
+	size_t shnum, phnum, seen, i, n;
+	Elf_Scn *scn;
+
+	if (elf_getshdrnum(e, &shnum) == 0) {
+		for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
+			GElf_Shdr sh;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE ||
+			    sh.sh_size > BUILD_ID_NOTE_MAX)
+				continue;
+			n = note_build_id(elf_getdata(scn, NULL), out, cap);
+			if (n)
+				return n;
+		}
+	}
+	/* No section headers (or no note section): the segments still say. */
+	if (elf_getphdrnum(e, &phnum) != 0)
+		return 0;
+	for (i = 0; i < phnum && i < 64; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE ||
+		    ph.p_filesz > BUILD_ID_NOTE_MAX || ph.p_filesz == 0)
+			continue;
+		n = note_build_id(elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz,
+						       ELF_T_NHDR),
+				  out, cap);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
+int elf_read_build_id_fd(int fd, uint8_t *out, size_t cap)
+{
+	size_t n;
+	Elf *e;
+
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e)
+		return -ENOEXEC;
+	if (elf_kind(e) != ELF_K_ELF) {
+		elf_end(e);
+		return -ENOEXEC;
+	}
+	n = read_build_id(e, out, cap);
+	elf_end(e);
+	return (int)n;
+}
+
+/* The section called @name, or NULL. */
+static Elf_Scn *find_section(Elf *e, const char *name, GElf_Shdr *out)
+{
+	size_t shnum, shstrndx, seen;
+	Elf_Scn *scn;
+
+	if (elf_getshdrnum(e, &shnum) != 0 || elf_getshdrstrndx(e, &shstrndx) != 0)
+		return NULL;
+	for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, out))
+			return NULL;
+		n = elf_strptr(e, shstrndx, out->sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* .gnu_debuglink: a file name, NUL, padding to 4, then the debug file's CRC-32 in the
+ * file's byte order. @return true with @name/@crc filled. */
+static bool read_debuglink(Elf *e, char *name, size_t name_cap, uint32_t *crc)
+{
+	const unsigned char *p;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	Elf_Scn *scn;
+	size_t len, at;
+	const char *ident;
+
+	scn = find_section(e, ".gnu_debuglink", &sh);
+	if (!scn || sh.sh_type != SHT_PROGBITS)
+		return false;
+	d = elf_rawdata(scn, NULL);
+	if (!d || !d->d_buf || d->d_size < 6)
+		return false;
+	p = d->d_buf;
+	len = strnlen((const char *)p, d->d_size);
+	if (len == 0 || len >= name_cap || len == d->d_size)
+		return false;
+	at = (len + 1 + 3) & ~(size_t)3;
+	if (at > d->d_size || d->d_size - at < 4)
+		return false;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	ident = elf_getident(e, NULL);
+	if (ident && ident[EI_DATA] == ELFDATA2MSB)
+		*crc = (uint32_t)p[at] << 24 | (uint32_t)p[at + 1] << 16 |
+		       (uint32_t)p[at + 2] << 8 | p[at + 3];
+	else
+		*crc = (uint32_t)p[at + 3] << 24 | (uint32_t)p[at + 2] << 16 |
+		       (uint32_t)p[at + 1] << 8 | p[at];
+	return true;
+}
+
+/* Check an ELF that is to give symbols to another: complete headers, sections. */
+static bool debug_elf_ok(Elf *d, uint64_t size)
+{
+	GElf_Ehdr eh;
+	size_t shnum;
+
+	return elf_kind(d) == ELF_K_ELF && gelf_getehdr(d, &eh) &&
+	       elf_getshdrnum(d, &shnum) == 0 && headers_fit(d, &eh, shnum, size);
+}
+
+/* Everything a table is built from, kept alive until its names are copied. */
+struct build {
+	struct elf_symtab *t;
+	struct cands v;
+	Elf *mini;      /* MiniDebugInfo */
+	void *mini_buf;
+	Elf *dbg;       /* separate debug file */
+	int dbg_fd;
+	void *dbg_buf;  /* in-memory debug image (fuzzing) */
+	bool have_link;
+	char link[256];
+	uint32_t link_crc;
+};
+
+static void add_minidebuginfo(struct build *b, Elf *e)
+{
+	size_t out_len = 0;
+	unsigned srcs = 0;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	Elf_Scn *scn;
+
+	scn = find_section(e, ".gnu_debugdata", &sh);
+	if (!scn || sh.sh_type != SHT_PROGBITS)
+		return;
+	d = elf_rawdata(scn, NULL);
+	if (!d || !d->d_buf || d->d_size == 0)
+		return;
+	if (debuginfo__xz_decode(d->d_buf, d->d_size, &b->mini_buf, &out_len) != 0)
+		return;
+	b->mini = elf_memory(b->mini_buf, out_len);
+	if (!b->mini || !debug_elf_ok(b->mini, out_len))
+		return;
+	/* Its symbols or none: a broken table in it must not cost the file's own. */
+	if (collect_file(b->mini, out_len, &b->v, &srcs) == 0 && srcs)
+		b->t->sources |= ELF_SRC_MINIDEBUG;
+}
+
+/*
+ * Is @d the debug file of the table being built? By build-id when both have one; else,
+ * for a file found through .gnu_debuglink, by the CRC it records (@fd >= 0) or of the
+ * in-memory image.
+ */
+static bool debug_matches(struct build *b, Elf *d, int fd, const void *mem, size_t mem_len,
+			  bool by_link)
+{
+	uint8_t id[DEBUGINFO_BUILD_ID_MAX];
+	size_t n = read_build_id(d, id, sizeof(id));
+	uint32_t crc;
+
+	if (b->t->build_id_len) {
+		if (n != b->t->build_id_len || memcmp(id, b->t->build_id, n) != 0)
+			return false;
+		if (!by_link)
+			return true;
+	} else if (!by_link) {
+		return false;
+	}
+	if (!b->have_link)
+		return false;
+	if (fd >= 0) {
+		if (debuginfo__crc32_fd(fd, &crc) != 0)
+			return false;
+	} else {
+		crc = debuginfo__crc32(0, mem, mem_len);
+	}
+	return crc == b->link_crc;
+}
+
+/* Take the debug file open on @fd if it is ours; on success it belongs to @b. */
+static bool try_debug_fd(struct build *b, int fd, unsigned src, const char *path)
+{
+	struct stat st;
+	unsigned srcs = 0;
+	Elf *d;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
+	d = elf_begin(fd, ELF_C_READ, NULL);
+	if (!d || !debug_elf_ok(d, (uint64_t)st.st_size) ||
+	    !debug_matches(b, d, fd, NULL, 0, src == ELF_SRC_DEBUGLINK)) {
+		if (d)
+			elf_end(d);
+		close(fd);
+		return false;
+	}
+	if (collect_file(d, (uint64_t)st.st_size, &b->v, &srcs) != 0) {
+		elf_end(d);
+		close(fd);
+		return false;
+	}
+	b->dbg = d;
+	b->dbg_fd = fd;
+	b->t->sources |= src;
+	b->t->debug_path = path ? strdup(path) : NULL;
+	return true;
+}
+
+static void add_debug_file(struct build *b, const struct debuginfo_opts *o)
+{
+	char used[DEBUGINFO_PATH_MAX];
+	const uint8_t *id = b->t->build_id;
+	size_t idlen = b->t->build_id_len;
+	int fd;
+
+	if (idlen) {
+		fd = debuginfo__find_by_build_id(o, id, idlen, used, sizeof(used));
+		if (fd >= 0 && try_debug_fd(b, fd, ELF_SRC_DEBUG_BUILDID, used))
+			return;
+	}
+	if (b->have_link && o->path) {
+		fd = debuginfo__find_by_debuglink(o, o->path, b->link, used, sizeof(used));
+		if (fd >= 0 && try_debug_fd(b, fd, ELF_SRC_DEBUGLINK, used))
+			return;
+	}
+	if (!idlen)
+		return;
+	fd = debuginfo__find_in_debuginfod_cache(id, idlen, used, sizeof(used));
+	if (fd >= 0 && try_debug_fd(b, fd, ELF_SRC_DEBUGINFOD, used))
+		return;
+	if (o->debuginfod) {
+		fd = debuginfo__debuginfod_fetch(id, idlen, o->debuginfod_timeout_ms, used,
+						 sizeof(used));
+		if (fd >= 0)
+			try_debug_fd(b, fd, ELF_SRC_DEBUGINFOD, used);
+	}
+}
+
+static void add_debug_mem(struct build *b, const void *dbg, size_t len)
+{
+	unsigned srcs = 0, ignored = 0;
+	Elf *d;
+
+	if (!len)
+		return;
+	b->dbg_buf = malloc(len);
+	if (!b->dbg_buf)
+		return;
+	memcpy(b->dbg_buf, dbg, len);
+	d = elf_memory(b->dbg_buf, len);
+	if (!d)
+		return;
+	b->dbg = d;
+	if (!debug_elf_ok(d, len))
+		return;
+	if (debug_matches(b, d, -1, dbg, len, false))
+		srcs = ELF_SRC_DEBUG_BUILDID;
+	else if (debug_matches(b, d, -1, dbg, len, true))
+		srcs = ELF_SRC_DEBUGLINK;
+	else
+		return;
+	if (collect_file(d, len, &b->v, &ignored) == 0)
+		b->t->sources |= srcs;
+}
+
+static struct elf_symtab *symtab_from_elf(Elf *e, uint64_t size, const struct debuginfo_opts *o,
+					  const void *dbg, size_t dbg_len)
+{
+	struct build b = { .dbg_fd = -1 };
+	size_t shnum;
+	GElf_Ehdr eh;
 	int err;
 
 	if (elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
@@ -353,70 +732,49 @@ static struct elf_symtab *symtab_from_elf(Elf *e, uint64_t size)
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	t = calloc(1, sizeof(*t));
-	if (!t) {
+	b.t = calloc(1, sizeof(*b.t));
+	if (!b.t) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = read_loads(e, t);
+	err = read_loads(e, b.t);
 	if (err)
 		goto cleanup;
+	b.t->build_id_len = read_build_id(e, b.t->build_id, sizeof(b.t->build_id));
+	b.have_link = read_debuglink(e, b.link, sizeof(b.link), &b.link_crc);
 
-	/* First pass: size the candidate array from the symbol sections' sizes. */
-	for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
-		GElf_Shdr sh;
+	err = collect_file(e, size, &b.v, &b.t->sources);
+	if (err)
+		goto cleanup;
+	add_minidebuginfo(&b, e);
+	/* A file with its own .symtab is not stripped: a debug file would add nothing
+	 * but the cost of looking for it. */
+	if (dbg)
+		add_debug_mem(&b, dbg, dbg_len);
+	else if (o && !o->no_debug_files && !(b.t->sources & ELF_SRC_SYMTAB))
+		add_debug_file(&b, o);
 
-		if (!gelf_getshdr(scn, &sh)) {
-			err = -ENOEXEC;
-			goto cleanup;
-		}
-		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
-			continue;
-		/* Sizes come from the file: one larger than the file is a lie, and must not
-		 * turn into a huge allocation. */
-		if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset) {
-			err = -ENOEXEC;
-			goto cleanup;
-		}
-		if (sh.sh_size / sizeof(Elf32_Sym) > SIZE_MAX / sizeof(*c) - cap) {
-			err = -ENOEXEC;
-			goto cleanup;
-		}
-		cap += sh.sh_size / sizeof(Elf32_Sym);
-	}
-	if (cap) {
-		c = malloc(cap * sizeof(*c));
-		if (!c) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-	}
-	for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
-		GElf_Shdr sh;
-
-		if (!gelf_getshdr(scn, &sh)) {
-			err = -ENOEXEC;
-			goto cleanup;
-		}
-		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
-			continue;
-		err = collect_symbols(e, shnum, scn, &sh, c, cap, &n);
-		if (err)
-			goto cleanup;
-	}
-	err = build_table(e, t, c, n);
+	err = build_table(e, b.t, b.v.c, b.v.n);
 
 cleanup:
-	free(c);
+	free(b.v.c);
+	if (b.mini)
+		elf_end(b.mini);
+	free(b.mini_buf);
+	if (b.dbg)
+		elf_end(b.dbg);
+	if (b.dbg_fd >= 0)
+		close(b.dbg_fd);
+	free(b.dbg_buf);
 	if (err) {
-		elf_symtab__free(t);
+		elf_symtab__free(b.t);
 		errno = -err;
 		return NULL;
 	}
-	return t;
+	return b.t;
 }
 
-struct elf_symtab *elf_symtab__open_fd(int fd)
+struct elf_symtab *elf_symtab__open_fd_opts(int fd, const struct debuginfo_opts *o)
 {
 	struct elf_symtab *t;
 	struct stat st;
@@ -437,30 +795,59 @@ struct elf_symtab *elf_symtab__open_fd(int fd)
 		errno = ENOEXEC;
 		return NULL;
 	}
-	t = symtab_from_elf(e, (uint64_t)st.st_size);
+	t = symtab_from_elf(e, (uint64_t)st.st_size, o, NULL, 0);
 	err = errno;
 	elf_end(e);
 	errno = err;
 	return t;
 }
 
-struct elf_symtab *elf_symtab__open(const char *path)
+struct elf_symtab *elf_symtab__open_fd(int fd)
 {
+	return elf_symtab__open_fd_opts(fd, NULL);
+}
+
+struct elf_symtab *elf_symtab__open_opts(const char *path, const struct elf_symtab_opts *opts)
+{
+	struct debuginfo_opts o = { 0 };
 	struct elf_symtab *t;
+	char *abs = NULL;
 	int fd, err;
 
+	if (opts) {
+		o.debug_dirs = opts->debug_dirs;
+		o.ndebug_dirs = opts->ndebug_dirs;
+		o.debuginfod = opts->debuginfod;
+		o.debuginfod_timeout_ms = opts->debuginfod_timeout_ms ? opts->debuginfod_timeout_ms
+								      : 10000;
+		o.no_debug_files = opts->no_debug_files;
+	}
+	/* Debuglink lookups are relative to the file's real directory. */
+	if (opts && !opts->no_debug_files)
+		abs = realpath(path, NULL);
+	o.path = abs ? abs : path;
 	/* O_NONBLOCK: a FIFO path must not hang the profiler; it is refused as ENOEXEC. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return NULL; /* errno from open */
-	t = elf_symtab__open_fd(fd);
+	if (fd < 0) {
+		err = errno;
+		free(abs);
+		errno = err;
+		return NULL;
+	}
+	t = elf_symtab__open_fd_opts(fd, opts ? &o : NULL);
 	err = errno;
 	close(fd);
+	free(abs);
 	errno = err;
 	return t;
 }
 
-struct elf_symtab *elf_symtab__open_mem(const void *buf, size_t len)
+struct elf_symtab *elf_symtab__open(const char *path)
+{
+	return elf_symtab__open_opts(path, NULL);
+}
+
+static struct elf_symtab *open_mem(const void *buf, size_t len, const void *dbg, size_t dbg_len)
 {
 	struct elf_symtab *t = NULL;
 	char *copy;
@@ -483,7 +870,7 @@ struct elf_symtab *elf_symtab__open_mem(const void *buf, size_t len)
 		errno = ENOEXEC;
 		return NULL;
 	}
-	t = symtab_from_elf(e, len);
+	t = symtab_from_elf(e, len, NULL, dbg, dbg_len);
 	if (!t) {
 		int saved = errno;
 
@@ -497,14 +884,82 @@ struct elf_symtab *elf_symtab__open_mem(const void *buf, size_t len)
 	return t;
 }
 
+struct elf_symtab *elf_symtab__open_mem(const void *buf, size_t len)
+{
+	return open_mem(buf, len, NULL, 0);
+}
+
+struct elf_symtab *elf_symtab__open_mem_debug(const void *buf, size_t len, const void *dbg,
+					      size_t dbg_len)
+{
+	return open_mem(buf, len, dbg ? dbg : "", dbg ? dbg_len : 0);
+}
+
 void elf_symtab__free(struct elf_symtab *t)
 {
 	if (!t)
 		return;
+	if (t->dem) {
+		for (size_t i = 0; i < t->nsyms; i++)
+			if (t->dem[i] != DEM_RAW)
+				free(t->dem[i]);
+		free(t->dem);
+	}
 	free(t->syms);
 	free(t->strs);
 	free(t->loads);
+	free(t->debug_path);
 	free(t);
+}
+
+const uint8_t *elf_symtab__build_id(const struct elf_symtab *t, size_t *len)
+{
+	*len = t ? t->build_id_len : 0;
+	return *len ? t->build_id : NULL;
+}
+
+unsigned elf_symtab__sources(const struct elf_symtab *t)
+{
+	return t ? t->sources : 0;
+}
+
+const char *elf_symtab__debug_path(const struct elf_symtab *t)
+{
+	return t ? t->debug_path : NULL;
+}
+
+size_t elf_symtab__mem_bytes(const struct elf_symtab *t)
+{
+	if (!t)
+		return 0;
+	return sizeof(*t) + t->nsyms * sizeof(*t->syms) + t->strs_len +
+	       t->nloads * sizeof(*t->loads) + (t->dem ? t->nsyms * sizeof(*t->dem) : 0) +
+	       t->dem_bytes;
+}
+
+const char *elf_symtab__demangled(struct elf_symtab *t, size_t idx)
+{
+	const char *raw;
+	char *d;
+
+	if (!t || idx >= t->nsyms)
+		return NULL;
+	raw = t->strs + t->syms[idx].name;
+	if (!t->dem) {
+		t->dem = calloc(t->nsyms, sizeof(*t->dem));
+		if (!t->dem)
+			return raw;
+	}
+	if (t->dem[idx])
+		return t->dem[idx] == DEM_RAW ? raw : t->dem[idx];
+	d = symbolizer__demangle(raw);
+	if (!d) {
+		t->dem[idx] = DEM_RAW;
+		return raw;
+	}
+	t->dem[idx] = d;
+	t->dem_bytes += strlen(d) + 1;
+	return d;
 }
 
 size_t elf_symtab__count(const struct elf_symtab *t)
@@ -513,6 +968,12 @@ size_t elf_symtab__count(const struct elf_symtab *t)
 }
 
 const char *elf_symtab__lookup(const struct elf_symtab *t, uint64_t vaddr, uint64_t *offset)
+{
+	return elf_symtab__lookup_idx(t, vaddr, offset, NULL);
+}
+
+const char *elf_symtab__lookup_idx(const struct elf_symtab *t, uint64_t vaddr,
+				   uint64_t *offset, size_t *idx)
 {
 	size_t lo = 0, hi, i, k;
 
@@ -534,6 +995,8 @@ const char *elf_symtab__lookup(const struct elf_symtab *t, uint64_t vaddr, uint6
 		if (vaddr - s->start < s->size) {
 			if (offset)
 				*offset = vaddr - s->start;
+			if (idx)
+				*idx = i - 1;
 			return t->strs + s->name;
 		}
 	}
@@ -570,4 +1033,16 @@ int elf_symtab__to_vaddr(const struct elf_symtab *t, uint64_t start, uint64_t pg
 		}
 	}
 	return -ENOENT;
+}
+
+const char *elf_symtab__resolve(struct elf_symtab *t, uint64_t vaddr, uint64_t *offset,
+				bool demangle)
+{
+	const char *name;
+	size_t idx;
+
+	name = elf_symtab__lookup_idx(t, vaddr, offset, &idx);
+	if (!name || !demangle)
+		return name;
+	return elf_symtab__demangled(t, idx);
 }

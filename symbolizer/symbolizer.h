@@ -3,14 +3,32 @@
  * symbolizer.h - turn sampled addresses into names.
  *
  * User addresses are resolved through /proc/PID/maps to a mapped ELF file, then,
- * after removing the mapping's load bias, through the file's .symtab and .dynsym.
- * Kernel addresses are resolved through /proc/kallsyms. ELF symbol tables are parsed
- * once per file and cached (bounded, LRU); each process's mappings are read at its
- * first address and re-read when an address falls outside them (dlopen).
+ * after removing the mapping's load bias, through the symbols of every source the file
+ * has, merged: its .symtab and .dynsym, its MiniDebugInfo (.gnu_debugdata), and a
+ * separate debug file found by build-id (DIR/.build-id/xx/rest.debug) or by
+ * .gnu_debuglink (checked by CRC) under the debug directories, or in the debuginfod
+ * client's cache. Addresses in anonymous executable memory are looked up in the
+ * process's JIT map (/tmp/perf-PID.map, read inside the process's mount namespace and
+ * re-read as it grows). Kernel addresses are resolved through /proc/kallsyms.
+ *
+ * Files are identified by build-id, not by path: a process's mapped files are opened
+ * (through /proc/PID/root, or /proc/PID/map_files when deleted) when its mappings are
+ * first read, which is also when a file not yet parsed is kept open, so a process that
+ * exits, or whose binary is deleted or replaced on disk, still symbolizes. ELF tables
+ * are cached per build-id (LRU, bounded by count and by bytes); each process's
+ * mappings are read at its first address and re-read when an address falls outside
+ * them (dlopen).
+ *
+ * Network: debuginfod is never used unless symbolizer_opts.debuginfod is set, which
+ * only tools that are not on a sampling path should do (`smolder symbolize`): a fetch
+ * blocks for up to its timeout. The agent leaves it off and may call
+ * symbolizer__debuginfod_fetch from a background thread; what that puts in the
+ * debuginfod cache is found by later parses without network access.
  *
  * Error contract: int functions return 0 or a negative errno; pointer functions return
  * NULL with errno set. Strings in a struct symbol stay valid until the next call on
- * the same symbolizer that may evict (resolve/forget) - copy them to keep them.
+ * the same symbolizer that may evict (resolve, load_process, inline_frames, forget) -
+ * copy them to keep them.
  *
  * A repeated address of a known process is answered from caches without a system
  * call. An address outside every known mapping re-reads the process's maps, rate
@@ -20,6 +38,7 @@
 #ifndef SMOLDER_SYMBOLIZER_H
 #define SMOLDER_SYMBOLIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,9 +46,18 @@
 struct symbolizer;
 struct elf_symtab;
 
+/* Where a symbol came from (struct symbol.kind). */
+enum symbol_kind {
+	SYMBOL_NATIVE = 0, /* an ELF file's symbols (or a pseudo mapping's name) */
+	SYMBOL_JIT = 1,    /* a JIT's perf map: the frame is JIT/interpreted code */
+	SYMBOL_KERNEL = 2, /* kallsyms */
+	SYMBOL_INLINED = 3 /* a function inlined at the address (symbolizer__inline_frames) */
+};
+
 /*
- * What an address resolved to. Names are raw (C++ names still mangled). Among aliases
- * of one address the public name wins ("getpid", not "__getpid").
+ * What an address resolved to. Names are demangled (C++, Rust) unless
+ * symbolizer_opts.raw_names is set. Among aliases of one address the public name wins
+ * ("getpid", not "__getpid").
  */
 struct symbol {
 	const char *name;   /* function name, or NULL when no symbol covers the address;
@@ -43,11 +71,28 @@ struct symbol {
 				   file offset when the file could not be read; pseudo and
 				   anonymous mappings: address - mapping start; kernel:
 				   the address itself */
+	enum symbol_kind kind;  /* SYMBOL_JIT for a name from a perf map: the collector
+				   marks such frames FRAME_JIT */
 };
 
 struct symbolizer_opts {
 	size_t max_elf_files;  /* ELF symbol tables kept parsed; 0: 256 */
 	size_t max_processes;  /* processes whose mappings are kept; 0: 4096 */
+	size_t max_bytes;      /* memory limit of the parsed ELF tables (LRU eviction
+				  past it; one table larger than the limit is still kept
+				  while used); 0: 256 MiB. JIT maps are bounded per
+				  process (PERFMAP_MAX_ENTRIES/_BYTES) */
+	const char *const *debug_dirs; /* roots of separate debug files, tried in order;
+					  NULL: $SMOLDER_DEBUG_DIRS (colon-separated)
+					  if set, else { "/usr/lib/debug" } */
+	size_t ndebug_dirs;
+	bool raw_names;        /* keep mangled names (no C++/Rust demangling) */
+	bool no_jit;           /* do not read /tmp/perf-PID.map files */
+	bool debuginfod;       /* fetch missing debug files through libdebuginfod when
+				  DEBUGINFOD_URLS is set: blocks up to the timeout, so
+				  never on a sampling path */
+	unsigned debuginfod_timeout_ms; /* 0: 10 s */
+	bool inline_frames;    /* keep DWARF (libdw) open for symbolizer__inline_frames */
 };
 
 /* @opts may be NULL for defaults. @return the symbolizer, or NULL with errno set. */
@@ -72,9 +117,52 @@ int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
  */
 int symbolizer__resolve_kernel(struct symbolizer *s, uint64_t addr, struct symbol *out);
 
-/* Read and cache @pid's mappings now (before it may exit), replacing what was cached;
- * on failure the old mappings stay. @return 0, -ESRCH or another negative errno. */
+/*
+ * Read and cache @pid's mappings now (before it may exit), replacing what was cached,
+ * and capture the identity (build-id) of each mapped file, keeping files not yet
+ * parsed open so they can be parsed after the process has gone. Call it at a process's
+ * first sample (resolve_user and find_mapping do the same implicitly for a process
+ * they have not seen), and at exec. On failure the old mappings stay.
+ * @return 0, -ESRCH or another negative errno.
+ */
 int symbolizer__load_process(struct symbolizer *s, pid_t pid);
+
+/*
+ * Inline frames at user address @addr of @pid, from the DWARF of the file or of its
+ * debug file (needs symbolizer_opts.inline_frames). @out[0] is the innermost inlined
+ * function, each next one its caller's inlined caller; the function that contains
+ * them all is what symbolizer__resolve_user returns. Each entry has kind
+ * SYMBOL_INLINED, offset 0 and the module of the address; perf shows them as
+ * "NAME (inlined)". Strings are valid as for struct symbol.
+ * @return the number of entries (0: none, or no DWARF), or a negative errno.
+ */
+int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
+			      struct symbol *out, size_t max);
+
+/* Cache statistics, for `smolder info` and the agent's metrics. */
+struct symbolizer_stats {
+	size_t elf_files;      /* ELF tables cached (parsed or waiting, open, to be) */
+	size_t elf_bytes;      /* their memory */
+	size_t jit_maps;       /* processes with a perf map read */
+	size_t jit_bytes;
+	size_t processes;      /* processes whose mappings are cached */
+	size_t bytes;          /* everything above plus the address cache */
+	uint64_t lookups;      /* resolve_user calls */
+	uint64_t hits;         /* ... answered from the address cache */
+	double hit_rate;       /* hits / lookups (0 when there were none) */
+	uint64_t elf_parses;   /* ELF tables parsed */
+	uint64_t elf_evictions;
+	uint64_t debug_files;  /* parses that found a separate debug file or MiniDebugInfo */
+};
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
+
+/*
+ * Fetch the debug file of @build_id through libdebuginfod (DEBUGINFOD_URLS) into its
+ * cache, waiting at most @timeout_ms; later parses of files with that build-id find it
+ * there. Touches no symbolizer: safe to call from another thread.
+ * @return 0, -ENOENT (not found, or DEBUGINFOD_URLS unset), or another negative errno.
+ */
+int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms);
 
 /* Drop what is cached for @pid (it exited, exec'd, or its pid may be reused: the
  * symbolizer cannot tell an exec from the cached mappings). */
@@ -109,16 +197,59 @@ int symbolizer__find_mapping(struct symbolizer *s, pid_t pid, uint64_t addr,
 int symbolizer__open_mapping(struct symbolizer *s, pid_t pid,
 			     const struct symbolizer_mapping *m);
 
-/* ---- one ELF file's symbol table (used by the symbolizer, exposed for tests) ---- */
+/* ---- one ELF file's symbol table (used by the symbolizer, `smolder symbolize --elf`
+ * and tests) ---- */
 
 /* Parse @path's function symbols (STT_FUNC, STT_GNU_IFUNC and untyped global symbols
- * in code, from .symtab and .dynsym, merged). NULL + errno on error (ENOENT, EACCES,
- * ENOEXEC for a file that is not a valid, complete ELF executable or shared object). */
+ * in code, from .symtab, .dynsym and MiniDebugInfo, merged). No separate debug file
+ * is looked for. NULL + errno on error (ENOENT, EACCES, ENOEXEC for a file that is not
+ * a valid, complete ELF executable or shared object). */
 struct elf_symtab *elf_symtab__open(const char *path);
+
+/* Sources of a table's symbols (elf_symtab__sources). */
+enum {
+	ELF_SRC_SYMTAB = 1 << 0,        /* the file's own .symtab */
+	ELF_SRC_DYNSYM = 1 << 1,        /* the file's own .dynsym */
+	ELF_SRC_MINIDEBUG = 1 << 2,     /* .gnu_debugdata */
+	ELF_SRC_DEBUG_BUILDID = 1 << 3, /* DIR/.build-id/xx/rest.debug */
+	ELF_SRC_DEBUGLINK = 1 << 4,     /* .gnu_debuglink, CRC checked */
+	ELF_SRC_DEBUGINFOD = 1 << 5,    /* debuginfod's cache, or fetched */
+};
+
+struct elf_symtab_opts {
+	const char *const *debug_dirs; /* NULL: { "/usr/lib/debug" } */
+	size_t ndebug_dirs;
+	bool no_debug_files;           /* do not look for a separate debug file */
+	bool debuginfod;               /* may fetch (DEBUGINFOD_URLS); blocks */
+	unsigned debuginfod_timeout_ms; /* 0: 10 s */
+};
+
+/* elf_symtab__open, also merging a separate debug file found as @opts says (by
+ * build-id, then .gnu_debuglink beside @path, in its .debug/ and under each debug
+ * dir, then debuginfod). */
+struct elf_symtab *elf_symtab__open_opts(const char *path, const struct elf_symtab_opts *opts);
 void elf_symtab__free(struct elf_symtab *t);
 
-/* Function covering ELF virtual address @vaddr, or NULL; *@offset gets vaddr - start. */
+/* Function covering ELF virtual address @vaddr, or NULL; *@offset gets vaddr - start.
+ * The name is raw (mangled). */
 const char *elf_symtab__lookup(const struct elf_symtab *t, uint64_t vaddr, uint64_t *offset);
+
+/*
+ * Function covering @vaddr with its name demangled (C++, Rust) when @demangle; the
+ * demangled name is computed once and kept with @t, which is why @t is not const.
+ * NULL when no symbol covers @vaddr.
+ */
+const char *elf_symtab__resolve(struct elf_symtab *t, uint64_t vaddr, uint64_t *offset,
+				bool demangle);
+
+/* The file's GNU build-id (owned by @t), or NULL with *@len = 0 when it has none. */
+const uint8_t *elf_symtab__build_id(const struct elf_symtab *t, size_t *len);
+/* ELF_SRC_* flags of the sources that gave symbols. */
+unsigned elf_symtab__sources(const struct elf_symtab *t);
+/* Path of the separate debug file that was merged, or NULL. */
+const char *elf_symtab__debug_path(const struct elf_symtab *t);
+/* Memory held by the table. */
+size_t elf_symtab__mem_bytes(const struct elf_symtab *t);
 
 /*
  * Convert @addr in a mapping [start, ..) of the file at file offset @pgoff into the

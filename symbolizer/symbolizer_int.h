@@ -9,6 +9,7 @@
 #ifndef SMOLDER_SYMBOLIZER_INT_H
 #define SMOLDER_SYMBOLIZER_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,6 +29,101 @@ struct elf_symtab *elf_symtab__open_fd(int fd);
 
 /* Number of function symbols kept after merging and deduplication. */
 size_t elf_symtab__count(const struct elf_symtab *t);
+
+/*
+ * Same, with a separate debug image held in memory merged in (as if it had been found
+ * on disk): it is used only if its build-id matches the main image's, or, when the
+ * main image has no build-id, if its CRC matches the main image's .gnu_debuglink.
+ * Entry point of the debug-file fuzz harness.
+ */
+struct elf_symtab *elf_symtab__open_mem_debug(const void *buf, size_t len, const void *dbg,
+					      size_t dbg_len);
+
+/* Read only the build-id of the ELF file open on @fd (from its PT_NOTE segments, or
+ * its note sections). @return its length (1..DEBUGINFO_BUILD_ID_MAX) into @out, 0 when
+ * the file has none, or a negative errno (-ENOEXEC: not ELF). */
+int elf_read_build_id_fd(int fd, uint8_t *out, size_t cap);
+
+/* Function symbol at @vaddr, as elf_symtab__lookup, also giving its index for
+ * elf_symtab__demangled. */
+const char *elf_symtab__lookup_idx(const struct elf_symtab *t, uint64_t vaddr,
+				   uint64_t *offset, size_t *idx);
+
+/* The demangled name of symbol @idx (C++ and Rust), computed at first use and kept with
+ * the table; the raw name when it is not mangled or does not demangle. */
+const char *elf_symtab__demangled(struct elf_symtab *t, size_t idx);
+
+/* ---- demangle.c ---- */
+
+/* Demangle a C++ (Itanium, "_Z") or Rust (legacy "_ZN..17h<hash>E", v0 "_R") name.
+ * @return a malloc'd string the caller frees, or NULL when @name is not mangled, does
+ * not demangle, or is longer than DEMANGLE_MAX_IN. */
+char *symbolizer__demangle(const char *name);
+#define DEMANGLE_MAX_IN (64u << 10)
+
+/* ---- debuginfo.c ---- */
+
+#define DEBUGINFO_BUILD_ID_MAX 64 /* sha1 is 20; allow longer hashes, refuse junk */
+#define DEBUGINFO_PATH_MAX 4352
+#define DEBUGINFO_XZ_MAX_OUT (256u << 20)   /* a MiniDebugInfo ELF is a few MiB */
+#define DEBUGINFO_XZ_MEMLIMIT (128u << 20)  /* decoder dictionary + state */
+
+struct debuginfo_opts {
+	const char *const *debug_dirs; /* NULL: { "/usr/lib/debug" } */
+	size_t ndebug_dirs;
+	const char *root;      /* "/proc/PID/root" to look inside a process's mount
+				  namespace first, or NULL */
+	const char *path;      /* the file's path as the process sees it (debuglink
+				  lookups beside it), or NULL */
+	bool debuginfod;       /* fetch through libdebuginfod when nothing local is found */
+	unsigned debuginfod_timeout_ms;
+	bool no_debug_files;   /* only the file itself (and its MiniDebugInfo) */
+};
+
+uint32_t debuginfo__crc32(uint32_t crc, const void *buf, size_t len);
+int debuginfo__crc32_fd(int fd, uint32_t *out);
+/* Decompress an xz stream (bounded by DEBUGINFO_XZ_MAX_OUT / _MEMLIMIT).
+ * @return 0 with *@out malloc'd, or -ENOEXEC (corrupt), -EFBIG, -ENOMEM. */
+int debuginfo__xz_decode(const void *in, size_t in_len, void **out, size_t *out_len);
+/* Each returns an open fd (the path used written to @used) or a negative errno. */
+int debuginfo__find_by_build_id(const struct debuginfo_opts *o, const uint8_t *id, size_t len,
+				char *used, size_t used_len);
+int debuginfo__find_by_debuglink(const struct debuginfo_opts *o, const char *file_path,
+				 const char *link, char *used, size_t used_len);
+int debuginfo__find_in_debuginfod_cache(const uint8_t *id, size_t len, char *used,
+					size_t used_len);
+int debuginfo__debuginfod_fetch(const uint8_t *id, size_t len, unsigned timeout_ms,
+				char *used, size_t used_len);
+
+/* Parse the ELF file open on @fd, merging the symbols of its separate debug file and
+ * MiniDebugInfo as @o allows (NULL: none but MiniDebugInfo). */
+struct elf_symtab *elf_symtab__open_fd_opts(int fd, const struct debuginfo_opts *o);
+
+/* ---- perfmap.c ---- */
+
+/*
+ * A JIT's /tmp/perf-PID.map: "START SIZE NAME" lines (hex, with or without 0x), appended
+ * to as code is compiled. Parsed incrementally: feed appended text, whole lines are
+ * consumed. Later lines win over earlier ones at the same start (code is moved and
+ * recompiled). Names stay at a stable address until the map is freed.
+ */
+struct perfmap;
+
+struct perfmap *perfmap__new(void);
+void perfmap__free(struct perfmap *m);
+/* Parse the complete lines of [@buf, @buf+@len) ("\n"-terminated; a final unterminated
+ * line is left for the next call). *@consumed gets the bytes used. Malformed lines are
+ * skipped. @return 0, -ENOMEM, or -E2BIG once PERFMAP_MAX_ENTRIES/_BYTES are reached
+ * (what fits is kept). */
+int perfmap__parse(struct perfmap *m, const char *buf, size_t len, size_t *consumed);
+/* Entry covering @addr or NULL; sorts pending entries first (hence not const). */
+const char *perfmap__lookup(struct perfmap *m, uint64_t addr, uint64_t *offset);
+size_t perfmap__count(const struct perfmap *m);
+size_t perfmap__mem_bytes(const struct perfmap *m);
+
+#define PERFMAP_MAX_ENTRIES (4u << 20)
+#define PERFMAP_MAX_BYTES (256u << 20)
+#define PERFMAP_MAX_NAME 4096
 
 /* ---- proc_maps.c ---- */
 
@@ -105,6 +201,22 @@ const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *
 			     const char **module);
 
 size_t kallsyms__count(const struct kallsyms *k);
+
+/* ---- inline.c ---- */
+
+#define SYMBOLIZER_MAX_INLINE 32
+
+/* DWARF of one file, for inline frames. */
+struct inline_dwarf;
+
+/* Open the DWARF of @debug_path when given and readable, else of the file on @fd
+ * (duplicated, not consumed). NULL when neither has .debug_info. */
+struct inline_dwarf *inline_dwarf__open(int fd, const char *debug_path);
+void inline_dwarf__free(struct inline_dwarf *d);
+/* Names of the inlined subroutines containing @vaddr, innermost first.
+ * @return how many (<= @max). Names live as long as @d. */
+int inline_dwarf__frames(struct inline_dwarf *d, uint64_t vaddr, const char **names,
+			 size_t max);
 
 /* ---- symbolizer.c ---- */
 

@@ -272,12 +272,15 @@ folded_comm_share() {
 }
 
 # assert_folded FILE [COMM]: FILE is non-empty well-formed folded text (each line
-# "stack COUNT" with no space inside the stack and COUNT >= 1), sorted bytewise, one
+# "stack COUNT" with COUNT >= 1 after the last space - frame names may hold spaces, as
+# demangled C++ and JIT names do - and no empty frame), sorted bytewise, one
 # line per distinct stack, and, if COMM is given, every stack's first element is COMM.
 assert_folded() {
 	local f=$1 comm=${2:-} bad
 	[[ -s $f ]] || t_fail "folded output $f is missing or empty"
-	bad=$(grep -nvE '^[^ ]+ [0-9]+$' "$f" | head -n 3)
+	bad=$(grep -nvE '^[^ ;].* [0-9]+$' "$f" | head -n 3)
+	[[ -z $bad ]] || t_fail "malformed folded lines in $f: $bad"
+	bad=$(grep -nE ';;|; [0-9]+$' "$f" | head -n 3)
 	[[ -z $bad ]] || t_fail "malformed folded lines in $f: $bad"
 	bad=$(grep -nE ' 0+$' "$f" | head -n 3)
 	[[ -z $bad ]] || t_fail "folded lines with a zero count in $f: $bad"

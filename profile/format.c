@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * format.c - the .smolder file format (docs/format.md): a preamble that names the file
+ * and its version, then DATA chunks, each one independent zstd frame with a checksum,
+ * that add strings, mappings, frames, stacks, label sets and samples to what earlier
+ * chunks defined. A reader stops at the first frame that is cut short or fails its
+ * checksum (a torn tail) and keeps everything before it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "profile_internal.h"
+
+static const unsigned char smolder_magic[8] = { 'S', 'M', 'O', 'L', 'D', 'E', 'R', 0 };
+#define SKIPPABLE_MAGIC 0x184D2A5Eu
+#define SKIPPABLE_MASK 0xFFFFFFF0u
+#define SKIPPABLE_BASE 0x184D2A50u
+
+static uint32_t le32(const unsigned char *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static void put_le32(unsigned char *b, uint32_t v)
+{
+	b[0] = v & 0xff;
+	b[1] = (v >> 8) & 0xff;
+	b[2] = (v >> 16) & 0xff;
+	b[3] = v >> 24;
+}
+
+bool profile__is_smolder(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	return len >= SMOLDER_PREAMBLE_LEN && le32(b) == SKIPPABLE_MAGIC &&
+	       le32(b + 4) == SMOLDER_PREAMBLE_LEN - 8 && !memcmp(b + 8, smolder_magic, 8);
+}
+
+void profile__encode_preamble(struct wbuf *out)
+{
+	unsigned char b[SMOLDER_PREAMBLE_LEN] = { 0 };
+
+	put_le32(b, SKIPPABLE_MAGIC);
+	put_le32(b + 4, SMOLDER_PREAMBLE_LEN - 8);
+	memcpy(b + 8, smolder_magic, 8);
+	b[16] = SMOLDER_VERSION_MAJOR & 0xff;
+	b[17] = SMOLDER_VERSION_MAJOR >> 8;
+	b[18] = SMOLDER_VERSION_MINOR & 0xff;
+	b[19] = SMOLDER_VERSION_MINOR >> 8;
+	/* b[20..24): flags, none defined */
+	wbuf_bytes(out, b, sizeof(b));
+}
+
+/* ---- writer ---- */
+
+static void encode_tables(const struct profile *p, const struct chunk_marks *m, struct wbuf *w)
+{
+	wbuf_varint(w, p->strings.len - m->strings);
+	for (size_t i = m->strings; i < p->strings.len; i++) {
+		wbuf_varint(w, p->strings.v[i].len);
+		wbuf_bytes(w, p->chars + p->strings.v[i].off, p->strings.v[i].len);
+	}
+	wbuf_varint(w, p->mappings.len - m->mappings);
+	for (size_t i = m->mappings; i < p->mappings.len; i++) {
+		const struct pmapping *mp = &p->mappings.v[i];
+		wbuf_varint(w, mp->path);
+		wbuf_varint(w, mp->build_id);
+		wbuf_varint(w, mp->start);
+		wbuf_varint(w, mp->limit);
+		wbuf_varint(w, mp->offset);
+	}
+	wbuf_varint(w, p->frames.len - m->frames);
+	for (size_t i = m->frames; i < p->frames.len; i++) {
+		const struct pframe *f = &p->frames.v[i];
+		wbuf_varint(w, f->name);
+		wbuf_varint(w, f->kind);
+		wbuf_varint(w, f->mapping);
+		wbuf_varint(w, f->address);
+		wbuf_varint(w, f->file);
+		wbuf_varint(w, f->line);
+	}
+	wbuf_varint(w, p->stacks.len - m->stacks);
+	for (size_t i = m->stacks; i < p->stacks.len; i++) {
+		const struct pstack *st = &p->stacks.v[i];
+		wbuf_varint(w, st->len);
+		for (size_t j = 0; j < st->len; j++)
+			wbuf_varint(w, p->stack_frames.v[st->off + j]);
+	}
+	wbuf_varint(w, p->labelsets.len - m->labelsets);
+	for (size_t i = m->labelsets; i < p->labelsets.len; i++) {
+		const struct plabels *ls = &p->labelsets.v[i];
+		wbuf_varint(w, ls->len);
+		for (size_t j = 0; j < 2 * (size_t)ls->len; j++)
+			wbuf_varint(w, p->label_pairs.v[ls->off + j]);
+	}
+}
+
+/* Samples go column by column: like values side by side compress far better. */
+static void encode_samples(const struct profile *p, size_t s0, size_t s1, struct wbuf *w)
+{
+	const struct psample *s = p->samples.v;
+	uint64_t prev = p->info.start_ns;
+
+	wbuf_varint(w, s1 - s0);
+	for (size_t i = s0; i < s1; i++) {
+		wbuf_varint(w, zigzag((int64_t)(s[i].time_ns - prev)));
+		prev = s[i].time_ns;
+	}
+	for (size_t i = s0; i < s1; i++)
+		wbuf_varint(w, s[i].stack);
+	for (size_t i = s0; i < s1; i++)
+		wbuf_varint(w, (uint32_t)s[i].pid);
+	for (size_t i = s0; i < s1; i++)
+		wbuf_varint(w, zigzag((int64_t)s[i].tid - (int64_t)s[i].pid));
+	for (size_t i = s0; i < s1; i++)
+		wbuf_varint(w, s[i].comm);
+	for (size_t i = s0; i < s1; i++)
+		wbuf_varint(w, s[i].labels);
+	for (size_t i = s0; i < s1; i++)
+		wbuf_varint(w, s[i].weight);
+}
+
+int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t s0,
+			  size_t s1, void *cctx, struct wbuf *out)
+{
+	struct wbuf raw = { 0 };
+	unsigned char type = SMOLDER_CHUNK_DATA;
+	size_t bound, n;
+	int err;
+
+	wbuf_bytes(&raw, &type, 1);
+	wbuf_varint(&raw, p->info.period_ns);
+	wbuf_varint(&raw, p->info.start_ns);
+	wbuf_varint(&raw, p->info.end_ns);
+	wbuf_varint(&raw, p->counts.lost - m->counts.lost);
+	wbuf_varint(&raw, p->counts.truncated - m->counts.truncated);
+	encode_tables(p, m, &raw);
+	encode_samples(p, s0, s1, &raw);
+	err = raw.err;
+	if (err)
+		goto cleanup;
+	if (raw.len > PROFILE_CHUNK_MAX_BYTES) {
+		/* Callers keep chunks far below this; a reader would refuse it. */
+		err = -E2BIG;
+		goto cleanup;
+	}
+	bound = ZSTD_compressBound(raw.len);
+	err = wbuf_reserve(out, bound);
+	if (err)
+		goto cleanup;
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+	n = ZSTD_compress2(cctx, out->b + out->len, bound, raw.b, raw.len);
+	if (ZSTD_isError(n)) {
+		err = -EIO;
+		goto cleanup;
+	}
+	out->len += n;
+	m->strings = p->strings.len;
+	m->mappings = p->mappings.len;
+	m->frames = p->frames.len;
+	m->stacks = p->stacks.len;
+	m->labelsets = p->labelsets.len;
+	m->counts = p->counts;
+cleanup:
+	free(raw.b);
+	return err;
+}
+
+void *profile__new_cctx(void)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (!c)
+		return NULL;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, SMOLDER_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1))) {
+		ZSTD_freeCCtx(c);
+		return NULL;
+	}
+	return c;
+}
+
+void profile__free_cctx(void *cctx)
+{
+	ZSTD_freeCCtx(cctx);
+}
+
+int profile__write_file(const struct profile *p, FILE *out, size_t chunk_samples)
+{
+	struct chunk_marks m = { 0 };
+	struct wbuf w = { 0 };
+	void *cctx = profile__new_cctx();
+	size_t s0 = 0;
+	int err = 0;
+
+	if (!cctx)
+		return -ENOMEM;
+	if (!chunk_samples)
+		chunk_samples = SMOLDER_CHUNK_SAMPLES;
+	profile__encode_preamble(&w);
+	/* At least one chunk, so that even an empty profile carries its metadata. */
+	do {
+		size_t s1 = p->samples.len - s0 > chunk_samples ? s0 + chunk_samples
+								 : p->samples.len;
+		err = profile__encode_chunk(p, &m, s0, s1, cctx, &w);
+		if (err)
+			goto cleanup;
+		errno = 0;
+		if (fwrite(w.b, 1, w.len, out) != w.len) {
+			err = profile__stdio_error(out);
+			goto cleanup;
+		}
+		w.len = 0;
+		s0 = s1;
+	} while (s0 < p->samples.len);
+	errno = 0;
+	if (fflush(out) == EOF || ferror(out))
+		err = profile__stdio_error(out);
+cleanup:
+	free(w.b);
+	profile__free_cctx(cctx);
+	return err;
+}
+
+/* ---- reader ---- */
+
+void chunk_decoder__free(struct chunk_decoder *d)
+{
+	free(d->strings.v);
+	free(d->mappings.v);
+	free(d->frames.v);
+	free(d->stacks.v);
+	free(d->labelsets.v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* A count of items that each take at least @min_bytes of what is left. */
+static size_t read_count(struct rbuf *r, size_t min_bytes)
+{
+	uint64_t n = rbuf_varint(r);
+	if (!r->err && n > (r->len - r->pos) / min_bytes)
+		r->err = -EINVAL;
+	return r->err ? 0 : (size_t)n;
+}
+
+/* A file id that must name an item an earlier entry defined; its profile id. */
+static uint32_t map_id(struct rbuf *r, const uint32_t *v, size_t len)
+{
+	uint64_t i = rbuf_bounded(r, len);
+	return r->err ? 0 : v[i];
+}
+#define MAP(r, vec, what) map_id((r), (vec).v, (vec).len)
+
+static int read_tables(struct profile *p, struct chunk_decoder *d, struct rbuf *r)
+{
+	size_t n;
+	int err = 0;
+
+	n = read_count(r, 1);
+	if ((err = VEC_RESERVE(d->strings, d->strings.len + n)))
+		return err;
+	for (size_t i = 0; i < n && !r->err; i++) {
+		size_t len = rbuf_bounded(r, PROFILE_MAX_STRING + 1);
+		const unsigned char *s = rbuf_bytes(r, len);
+		if (!s)
+			break;
+		/* A NUL inside would cut the string short wherever it is used. */
+		if (memchr(s, 0, len))
+			return -EINVAL;
+		err = profile__intern_string(p, (const char *)s, len, &d->strings.v[d->strings.len]);
+		if (err)
+			return err;
+		d->strings.len++;
+	}
+
+	n = read_count(r, 5);
+	if ((err = VEC_RESERVE(d->mappings, d->mappings.len + n)))
+		return err;
+	for (size_t i = 0; i < n && !r->err; i++) {
+		struct pmapping m = { 0 };
+		m.path = MAP(r, d->strings, path);
+		m.build_id = MAP(r, d->strings, build_id);
+		m.start = rbuf_varint(r);
+		m.limit = rbuf_varint(r);
+		m.offset = rbuf_varint(r);
+		if (r->err)
+			break;
+		err = profile__intern_pmapping(p, &m, &d->mappings.v[d->mappings.len]);
+		if (err)
+			return err;
+		d->mappings.len++;
+	}
+
+	n = read_count(r, 6);
+	if ((err = VEC_RESERVE(d->frames, d->frames.len + n)))
+		return err;
+	for (size_t i = 0; i < n && !r->err; i++) {
+		struct pframe f = { 0 };
+		uint32_t mapping;
+		f.name = MAP(r, d->strings, name);
+		f.kind = rbuf_bounded(r, FRAME_UNKNOWN + 1);
+		mapping = rbuf_bounded(r, d->mappings.len + 1);
+		f.address = rbuf_varint(r);
+		f.file = MAP(r, d->strings, file);
+		f.line = rbuf_bounded(r, UINT32_MAX);
+		if (r->err)
+			break;
+		f.mapping = mapping ? d->mappings.v[mapping - 1] : 0;
+		err = profile__intern_pframe(p, &f, &d->frames.v[d->frames.len]);
+		if (err)
+			return err;
+		d->frames.len++;
+	}
+
+	n = read_count(r, 1);
+	if ((err = VEC_RESERVE(d->stacks, d->stacks.len + n)))
+		return err;
+	uint32_t *frames = malloc(PROFILE_MAX_STACK_DEPTH * sizeof(*frames));
+	if (!frames)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !r->err; i++) {
+		size_t len = rbuf_bounded(r, PROFILE_MAX_STACK_DEPTH + 1);
+		for (size_t j = 0; j < len && !r->err; j++)
+			frames[j] = MAP(r, d->frames, frame);
+		if (r->err)
+			break;
+		err = profile__intern_stack(p, frames, len, &d->stacks.v[d->stacks.len]);
+		if (err)
+			break;
+		d->stacks.len++;
+	}
+	free(frames);
+	if (err)
+		return err;
+
+	n = read_count(r, 1);
+	if ((err = VEC_RESERVE(d->labelsets, d->labelsets.len + n)))
+		return err;
+	for (size_t i = 0; i < n && !r->err; i++) {
+		struct profile_label labels[PROFILE_MAX_LABELS];
+		size_t len = rbuf_bounded(r, PROFILE_MAX_LABELS + 1);
+		for (size_t j = 0; j < len && !r->err; j++) {
+			uint32_t k = MAP(r, d->strings, key);
+			uint32_t v = MAP(r, d->strings, value);
+			if (r->err)
+				break;
+			labels[j].key = profile__string(p, k);
+			labels[j].value = profile__string(p, v);
+		}
+		if (r->err)
+			break;
+		/* Re-sorted and re-checked here: the file's order is not trusted. */
+		err = profile__intern_labels(p, labels, len, &d->labelsets.v[d->labelsets.len]);
+		if (err)
+			return err;
+		d->labelsets.len++;
+	}
+	return r->err;
+}
+
+static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf *r,
+			uint64_t base_time, const struct profile_filter *f)
+{
+	/* Seven columns, each value at least one byte. */
+	size_t n = read_count(r, 7);
+	struct psample *s = NULL;
+	uint64_t t = base_time;
+	int err = 0;
+
+	if (r->err)
+		return r->err;
+	s = calloc(n ? n : 1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		t += (uint64_t)unzigzag(rbuf_varint(r));
+		s[i].time_ns = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		s[i].stack = MAP(r, d->stacks, stack);
+	for (size_t i = 0; i < n; i++)
+		s[i].pid = (int32_t)rbuf_bounded(r, (uint64_t)UINT32_MAX + 1);
+	for (size_t i = 0; i < n; i++)
+		s[i].tid = (int32_t)((int64_t)s[i].pid + unzigzag(rbuf_varint(r)));
+	for (size_t i = 0; i < n; i++)
+		s[i].comm = MAP(r, d->strings, comm);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = rbuf_bounded(r, d->labelsets.len + 1);
+		s[i].labels = l ? d->labelsets.v[l - 1] : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		s[i].weight = rbuf_varint(r);
+	err = r->err;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (f) {
+			struct profile_sample ps;
+			const struct pstack *st = &p->stacks.v[s[i].stack];
+			ps = (struct profile_sample){
+				.frames = p->stack_frames.v + st->off,
+				.nframes = st->len,
+				.comm = profile__string(p, s[i].comm),
+				.time_ns = s[i].time_ns,
+				.pid = s[i].pid,
+				.tid = s[i].tid,
+				.weight = s[i].weight,
+				.label_set = s[i].labels,
+				.stack = s[i].stack,
+			};
+			if (!profile__sample_matches(p, &ps, f))
+				continue;
+		}
+		err = profile__push_sample(p, &s[i]);
+	}
+	free(s);
+	return err;
+}
+
+int profile__apply_chunk(struct profile *p, struct chunk_decoder *d, const void *chunk,
+			 size_t len, const struct profile_filter *f)
+{
+	struct rbuf r = { .b = chunk, .len = len };
+	struct profile_counts c;
+	uint64_t period, start, end;
+	const unsigned char *type;
+	int err;
+
+	type = rbuf_bytes(&r, 1);
+	if (!type)
+		return -EINVAL;
+	if (*type != SMOLDER_CHUNK_DATA)
+		/* Types 128-255 are optional additions a reader may skip (format.md). */
+		return *type >= 128 ? 0 : -EINVAL;
+	period = rbuf_varint(&r);
+	start = rbuf_varint(&r);
+	end = rbuf_varint(&r);
+	c.lost = rbuf_varint(&r);
+	c.truncated = rbuf_varint(&r);
+	if (r.err)
+		return r.err;
+	err = read_tables(p, d, &r);
+	if (!err)
+		err = read_samples(p, d, &r, start, f);
+	if (err)
+		return err;
+	if (r.pos != r.len)
+		return -EINVAL; /* trailing bytes: not what a writer of this version makes */
+	if (period)
+		p->info.period_ns = period;
+	profile__widen_range(p, start, end);
+	profile__add_counts(p, &c);
+	return 0;
+}
+
+int profile__decode(struct profile *p, const void *buf, size_t len,
+		    const struct profile_filter *f, struct profile_read_stats *stats)
+{
+	const unsigned char *b = buf;
+	struct chunk_decoder d = { 0 };
+	struct profile_read_stats st = { 0 };
+	ZSTD_DCtx *dctx = NULL;
+	void *out = NULL;
+	size_t pos;
+	int err = 0;
+
+	if (len < SMOLDER_PREAMBLE_LEN) {
+		/* A file cut short inside its preamble (a crash right after it was created)
+		 * holds nothing yet: a torn tail, not a foreign file. */
+		struct wbuf pre = { 0 };
+		profile__encode_preamble(&pre);
+		bool prefix = !pre.err && !memcmp(pre.b, buf, len < 16 ? len : 16);
+		free(pre.b);
+		if (!prefix)
+			return -EINVAL;
+		if (stats)
+			*stats = (struct profile_read_stats){ .torn_bytes = len };
+		return 0;
+	}
+	if (!profile__is_smolder(buf, len))
+		return -EINVAL;
+	if ((b[16] | b[17] << 8) != SMOLDER_VERSION_MAJOR)
+		return -EINVAL; /* minor versions only add what older readers may skip */
+	dctx = ZSTD_createDCtx();
+	if (!dctx)
+		return -ENOMEM;
+	pos = SMOLDER_PREAMBLE_LEN;
+	st.valid_bytes = pos;
+	while (pos < len) {
+		const unsigned char *frame = b + pos;
+		size_t left = len - pos, csize, n;
+		unsigned long long content;
+
+		if (left >= 8 && (le32(frame) & SKIPPABLE_MASK) == SKIPPABLE_BASE) {
+			uint64_t skip = 8 + (uint64_t)le32(frame + 4);
+			if (skip > left)
+				break; /* torn */
+			pos += skip;
+			st.valid_bytes = pos;
+			continue;
+		}
+		csize = ZSTD_findFrameCompressedSize(frame, left);
+		if (ZSTD_isError(csize) || le32(frame) != ZSTD_MAGICNUMBER)
+			break; /* cut short: torn tail */
+		/* Frame_Header_Descriptor bit 2: Content_Checksum_flag (RFC 8878 3.1.1.1.1).
+		 * A frame without one cannot tell damage from data: not ours. */
+		content = ZSTD_getFrameContentSize(frame, left);
+		if (!(frame[4] & 0x04) || content == ZSTD_CONTENTSIZE_UNKNOWN ||
+		    content == ZSTD_CONTENTSIZE_ERROR || content > PROFILE_CHUNK_MAX_BYTES)
+			break;
+		free(out);
+		out = malloc(content ? content : 1);
+		if (!out) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		n = ZSTD_decompressDCtx(dctx, out, content, frame, csize);
+		if (ZSTD_isError(n) || n != content)
+			break; /* checksum or content failed: torn or damaged */
+		err = profile__apply_chunk(p, &d, out, n, f);
+		if (err)
+			goto cleanup;
+		pos += csize;
+		st.chunks++;
+		st.valid_bytes = pos;
+	}
+	st.torn_bytes = len - st.valid_bytes;
+cleanup:
+	if (stats)
+		*stats = st;
+	free(out);
+	ZSTD_freeDCtx(dctx);
+	chunk_decoder__free(&d);
+	return err;
+}
+
+int profile__read_file(struct profile *p, const char *path, const struct profile_filter *f,
+		       struct profile_read_stats *stats)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int err = profile__slurp(path, PROFILE_FILE_MAX_BYTES, &buf, &len);
+
+	if (err)
+		return err;
+	err = profile__decode(p, buf, len, f, stats);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ops.c - operations over whole profiles: sample filters, merging one profile into
+ * another, TIME parsing, reading any supported format by content, and the small
+ * byte-buffer helpers the encoders share.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "profile_internal.h"
+
+/* ---- filters ---- */
+
+static bool label_matches(const struct profile *p, const struct profile_sample *s,
+			  const struct profile_label *l)
+{
+	char num[24];
+	const char *v;
+
+	if (!strcmp(l->key, "pid") || !strcmp(l->key, "tid")) {
+		snprintf(num, sizeof(num), "%d", l->key[0] == 'p' ? s->pid : s->tid);
+		return !strcmp(num, l->value);
+	}
+	if (!strcmp(l->key, "comm"))
+		return !strcmp(s->comm, l->value);
+	v = profile__label_value(p, s->label_set, l->key);
+	return v && !strcmp(v, l->value);
+}
+
+bool profile__sample_matches(const struct profile *p, const struct profile_sample *s,
+			     const struct profile_filter *f)
+{
+	if (!f)
+		return true;
+	if (s->time_ns) {
+		if (f->from_ns && s->time_ns < f->from_ns)
+			return false;
+		if (f->to_ns && s->time_ns >= f->to_ns)
+			return false;
+	}
+	if (f->pid && s->pid != f->pid)
+		return false;
+	if (f->comm && strcmp(s->comm, f->comm))
+		return false;
+	if (f->service) {
+		const char *v = profile__label_value(p, s->label_set, "service");
+		if (!v || strcmp(v, f->service))
+			return false;
+	}
+	for (size_t i = 0; i < f->nlabels; i++)
+		if (!label_matches(p, s, &f->labels[i]))
+			return false;
+	return true;
+}
+
+/* ---- merge ---- */
+
+#define UNMAPPED UINT32_MAX
+
+struct merge {
+	struct profile *dst;
+	const struct profile *src;
+	uint32_t *strings, *mappings, *frames, *stacks, *labels; /* src id -> dst id */
+	uint32_t *scratch;                                       /* one stack */
+};
+
+static int map_string(struct merge *m, uint32_t id, uint32_t *out)
+{
+	if (m->strings[id] == UNMAPPED) {
+		const struct pstring *ps = &m->src->strings.v[id];
+		int err = profile__intern_string(m->dst, m->src->chars + ps->off, ps->len,
+						 &m->strings[id]);
+		if (err)
+			return err;
+	}
+	*out = m->strings[id];
+	return 0;
+}
+
+static int map_frame(struct merge *m, uint32_t id, uint32_t *out)
+{
+	if (m->frames[id] == UNMAPPED) {
+		struct pframe f = m->src->frames.v[id];
+		int err = map_string(m, f.name, &f.name);
+		if (!err)
+			err = map_string(m, f.file, &f.file);
+		if (!err && f.mapping) {
+			uint32_t mi = f.mapping - 1;
+			if (m->mappings[mi] == UNMAPPED) {
+				struct pmapping pm = m->src->mappings.v[mi];
+				err = map_string(m, pm.path, &pm.path);
+				if (!err)
+					err = map_string(m, pm.build_id, &pm.build_id);
+				if (!err)
+					err = profile__intern_pmapping(m->dst, &pm, &m->mappings[mi]);
+			}
+			f.mapping = m->mappings[mi];
+		}
+		if (!err)
+			err = profile__intern_pframe(m->dst, &f, &m->frames[id]);
+		if (err)
+			return err;
+	}
+	*out = m->frames[id];
+	return 0;
+}
+
+static int map_labels(struct merge *m, uint32_t id, uint32_t *out)
+{
+	if (!id) {
+		*out = 0;
+		return 0;
+	}
+	if (m->labels[id - 1] == UNMAPPED) {
+		const struct plabels *ls = &m->src->labelsets.v[id - 1];
+		uint32_t pairs[2 * PROFILE_MAX_LABELS];
+		int err = 0;
+
+		/* Sets are sorted by key text, which does not depend on the ids. */
+		for (size_t i = 0; !err && i < 2 * (size_t)ls->len && i < 2 * PROFILE_MAX_LABELS; i++)
+			err = map_string(m, m->src->label_pairs.v[ls->off + i], &pairs[i]);
+		if (!err)
+			err = profile__intern_label_ids(m->dst, pairs, ls->len, &m->labels[id - 1]);
+		if (err)
+			return err;
+	}
+	*out = m->labels[id - 1];
+	return 0;
+}
+
+static uint32_t *unmapped_array(size_t n)
+{
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	if (a)
+		memset(a, 0xff, (n ? n : 1) * sizeof(*a));
+	return a;
+}
+
+int profile__merge(struct profile *dst, const struct profile *src,
+		   const struct profile_filter *f)
+{
+	struct merge m = { .dst = dst, .src = src };
+	int err = -ENOMEM;
+
+	m.strings = unmapped_array(src->strings.len);
+	m.mappings = unmapped_array(src->mappings.len);
+	m.frames = unmapped_array(src->frames.len);
+	m.stacks = unmapped_array(src->stacks.len);
+	m.labels = unmapped_array(src->labelsets.len);
+	m.scratch = malloc(PROFILE_MAX_STACK_DEPTH * sizeof(uint32_t));
+	if (!m.strings || !m.mappings || !m.frames || !m.stacks || !m.labels || !m.scratch)
+		goto cleanup;
+	err = 0;
+	for (size_t i = 0; i < src->samples.len && !err; i++) {
+		struct profile_sample s;
+		struct psample ps = src->samples.v[i];
+
+		profile__sample_at(src, i, &s);
+		if (!profile__sample_matches(src, &s, f))
+			continue;
+		if (m.stacks[ps.stack] == UNMAPPED) {
+			/* Stacks deeper than the bound cannot be built by our own readers;
+			 * cut the outermost frames rather than fail the whole merge. */
+			size_t n = s.nframes, skip = 0;
+			if (n > PROFILE_MAX_STACK_DEPTH) {
+				skip = n - PROFILE_MAX_STACK_DEPTH;
+				n = PROFILE_MAX_STACK_DEPTH;
+			}
+			for (size_t j = 0; j < n && !err; j++)
+				err = map_frame(&m, s.frames[skip + j], &m.scratch[j]);
+			if (!err)
+				err = profile__intern_stack(dst, m.scratch, n, &m.stacks[ps.stack]);
+		}
+		if (!err)
+			err = map_string(&m, ps.comm, &ps.comm);
+		if (!err)
+			err = map_labels(&m, ps.labels, &ps.labels);
+		ps.stack = m.stacks[ps.stack];
+		if (!err)
+			err = profile__push_sample(dst, &ps);
+	}
+	if (err)
+		goto cleanup;
+	profile__add_counts(dst, &src->counts);
+	profile__widen_range(dst, src->info.start_ns, src->info.end_ns);
+	if (!dst->info.period_ns)
+		dst->info.period_ns = src->info.period_ns;
+cleanup:
+	free(m.strings);
+	free(m.mappings);
+	free(m.frames);
+	free(m.stacks);
+	free(m.labels);
+	free(m.scratch);
+	return err;
+}
+
+/* ---- TIME ---- */
+
+static int parse_digits(const char **s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*s)[i]))
+			return -EINVAL;
+		v = v * 10 + ((*s)[i] - '0');
+	}
+	*s += n;
+	*out = v;
+	return 0;
+}
+
+/* ".123456789" -> ns; advances *s. */
+static uint64_t parse_fraction(const char **s)
+{
+	uint64_t ns = 0, scale = 100000000;
+	if (**s != '.')
+		return 0;
+	(*s)++;
+	while (isdigit((unsigned char)**s)) {
+		ns += (uint64_t)(**s - '0') * scale;
+		scale /= 10;
+		(*s)++;
+	}
+	return ns;
+}
+
+static int parse_rfc3339(const char *s, uint64_t *out)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	uint64_t frac;
+	int64_t t;
+
+	if (parse_digits(&s, 4, &y) || *s++ != '-' || parse_digits(&s, 2, &mo) || *s++ != '-' ||
+	    parse_digits(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' '))
+		return -EINVAL;
+	s++;
+	if (parse_digits(&s, 2, &h) || *s++ != ':' || parse_digits(&s, 2, &mi) || *s++ != ':' ||
+	    parse_digits(&s, 2, &sec))
+		return -EINVAL;
+	frac = parse_fraction(&s);
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s++ == '+' ? 1 : -1;
+		if (parse_digits(&s, 2, &oh) || *s++ != ':' || parse_digits(&s, 2, &om))
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+	    oh > 23 || om > 59 || y < 1970)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return -EINVAL;
+	*out = (uint64_t)t * 1000000000ull + frac;
+	return 0;
+}
+
+int profile__parse_time(const char *s, uint64_t now_ns, uint64_t *out_ns)
+{
+	const char *q = s;
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (!strcmp(s, "now")) {
+		*out_ns = now_ns;
+		return 0;
+	}
+	if (!strncmp(s, "now-", 4))
+		q = s + 3;
+	if (*q == '-') {
+		uint64_t unit;
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(q + 1, &end, 10);
+		if (errno || end == q + 1 || !isdigit((unsigned char)q[1]))
+			return -EINVAL;
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return -EINVAL;
+		}
+		if (end[1] || n > UINT64_MAX / 1000000000ull / unit)
+			return -EINVAL;
+		v = n * unit * 1000000000ull;
+		*out_ns = v > now_ns ? 0 : now_ns - v;
+		return 0;
+	}
+	if (strchr(s, '-') || strchr(s, 'T'))
+		return parse_rfc3339(s, out_ns);
+	/* Unix seconds, fraction allowed. */
+	while (isdigit((unsigned char)*q)) {
+		if (v > (UINT64_MAX / 1000000000ull - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*q++ - '0');
+	}
+	if (q == s)
+		return -EINVAL;
+	v = v * 1000000000ull + parse_fraction(&q);
+	if (*q)
+		return -EINVAL;
+	*out_ns = v;
+	return 0;
+}
+
+void profile__format_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%llu", (unsigned long long)(ns / 1000000000ull));
+}
+
+/* ---- byte buffers and varints ---- */
+
+int profile__stdio_error(FILE *f)
+{
+	(void)f;
+	/* stdio leaves the failed write's errno behind (ENOSPC, EDQUOT, EIO, ...). */
+	return errno > 0 ? -errno : -EIO;
+}
+
+int wbuf_reserve(struct wbuf *w, size_t n)
+{
+	if (w->err)
+		return w->err;
+	if (w->len + n > w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 4096;
+		while (cap < w->len + n)
+			cap *= 2;
+		unsigned char *b = realloc(w->b, cap);
+		if (!b) {
+			w->err = -ENOMEM;
+			return w->err;
+		}
+		w->b = b;
+		w->cap = cap;
+	}
+	return 0;
+}
+
+void wbuf_bytes(struct wbuf *w, const void *data, size_t n)
+{
+	if (wbuf_reserve(w, n))
+		return;
+	if (n)
+		memcpy(w->b + w->len, data, n);
+	w->len += n;
+}
+
+void wbuf_varint(struct wbuf *w, uint64_t v)
+{
+	unsigned char b[10];
+	size_t n = 0;
+	do {
+		b[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			b[n] |= 0x80;
+		n++;
+	} while (v);
+	wbuf_bytes(w, b, n);
+}
+
+uint64_t rbuf_varint(struct rbuf *r)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (r->err || r->pos >= r->len) {
+			r->err = -EINVAL;
+			return 0;
+		}
+		unsigned char c = r->b[r->pos++];
+		if (shift == 63 && (c & 0x7e)) {
+			r->err = -EINVAL; /* overflows 64 bits */
+			return 0;
+		}
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	r->err = -EINVAL;
+	return 0;
+}
+
+uint64_t rbuf_bounded(struct rbuf *r, uint64_t limit)
+{
+	uint64_t v = rbuf_varint(r);
+	if (!r->err && v >= limit)
+		r->err = -EINVAL;
+	return r->err ? 0 : v;
+}
+
+const unsigned char *rbuf_bytes(struct rbuf *r, size_t n)
+{
+	if (r->err || n > r->len - r->pos) {
+		r->err = -EINVAL;
+		return NULL;
+	}
+	r->pos += n;
+	return r->b + r->pos - n;
+}
+
+/* ---- files ---- */
+
+int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0, alloc = 0;
+	struct stat st;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto cleanup;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		err = -EFBIG;
+		goto cleanup;
+	}
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max) {
+				err = -EFBIG;
+				goto cleanup;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+		}
+		if (alloc < cap) {
+			unsigned char *b = realloc(buf, cap);
+			if (!b) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			buf = b;
+			alloc = cap;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	buf = NULL;
+cleanup:
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return err;
+}
+
+enum profile_format profile__detect_format(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+
+	if (profile__is_smolder(buf, len))
+		return PROFILE_FORMAT_SMOLDER;
+	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return PROFILE_FORMAT_PPROF;
+	return PROFILE_FORMAT_FOLDED;
+}
+
+int profile__load(struct profile *p, const char *path, const struct profile_filter *f,
+		  enum profile_format *format, struct profile_read_stats *stats,
+		  size_t *bad_line)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct profile *tmp = NULL;
+	enum profile_format fmt;
+	FILE *mem = NULL;
+	int err;
+
+	err = profile__slurp(path, PROFILE_FILE_MAX_BYTES, &buf, &len);
+	if (err)
+		return err;
+	fmt = profile__detect_format(buf, len);
+	if (format)
+		*format = fmt;
+	switch (fmt) {
+	case PROFILE_FORMAT_SMOLDER:
+		err = profile__decode(p, buf, len, f, stats);
+		break;
+	case PROFILE_FORMAT_PPROF:
+		err = profile__decode_pprof(p, buf, len, f);
+		break;
+	default:
+		/* Folded text has no filter of its own: read it whole, then merge
+		 * (straight into @p when nothing is filtered out). */
+		tmp = f && !(f->from_ns == 0 && f->to_ns == 0 && !f->pid && !f->comm &&
+			     !f->service && !f->nlabels)
+			      ? profile__new()
+			      : p;
+		mem = len ? fmemopen(buf, len, "r") : fopen("/dev/null", "re");
+		if (!tmp || !mem) {
+			err = -ENOMEM;
+			break;
+		}
+		err = profile__read_folded(tmp, mem, bad_line);
+		if (!err && tmp != p)
+			err = profile__merge(p, tmp, f);
+		break;
+	}
+	if (mem)
+		fclose(mem);
+	if (tmp && tmp != p)
+		profile__free(tmp);
+	free(buf);
+	return err;
+}
