@@ -113,16 +113,16 @@ static __always_inline void copy_user_state(struct smolder_sample *s)
 		return;
 
 	/* bpf_probe_read_user() is all or nothing, and the pages above the top of a
-	 * stack need not be mapped: never read past the end of the mapping sp is in
-	 * (for the main thread, mm->start_stack if the mapping cannot be looked up,
-	 * which bpf_find_vma refuses when mmap_lock is contended). */
+	 * stack need not be mapped: never read past it. The main thread's top is
+	 * mm->start_stack; another thread's is the end of the mapping sp is in
+	 * (bpf_find_vma, which refuses when mmap_lock is contended). */
 	sp = s->regs[SMOLDER_REG_SP];
 	len = stack_bytes;
 	top = 0;
-	if (bpf_find_vma(task, sp, vma_end, &vma, 0) == 0)
-		top = vma.end;
-	else if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid))
+	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid))
 		top = BPF_CORE_READ(task, mm, start_stack);
+	else if (bpf_find_vma(task, sp, vma_end, &vma, 0) == 0)
+		top = vma.end;
 	if (top > sp && top - sp < len)
 		len = (top - sp + 7) & ~7ULL;
 	/* Still unreadable (a hole in the mapping): retry shorter, and say so. */

@@ -511,7 +511,16 @@ int cmd_record(int argc, char **argv)
 
 	if (sampler__stats(sampler, &stats) == 0) {
 		struct profile_counts c = { .lost = stats.counter[SMOLDER_CNT_LOST] };
+		uint64_t short_copies = stats.counter[SMOLDER_CNT_STACK_SHORT];
+		uint64_t failed_copies = stats.counter[SMOLDER_CNT_STACK_ERR];
+
 		profile__add_counts(profile, &c);
+		if (short_copies || failed_copies)
+			cli_error("note: %llu user-stack copies were cut short and %llu failed "
+				  "(unreadable stack memory); such stacks end in [truncated] "
+				  "or fall back to frame pointers",
+				  (unsigned long long)short_copies,
+				  (unsigned long long)failed_copies);
 	}
 	struct profile_info info = {
 		.period_ns = 1000000000ull / o.freq,
