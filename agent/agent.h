@@ -43,6 +43,8 @@ struct sampler_opts {
 /* Counters summed over CPUs; see enum smolder_counter in sampler.h. */
 struct sampler_stats {
 	uint64_t counter[SMOLDER_CNT_MAX];
+	uint64_t records; /* sample records read from the kernel */
+	uint64_t bytes;   /* their size: what sampling moved per sample */
 };
 
 struct sampler;

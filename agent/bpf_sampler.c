@@ -35,6 +35,7 @@ struct bpf_sampler {
 	sampler_fn fn;
 	void *fn_ctx;
 	int handed;
+	uint64_t bytes, records; /* read from the ring buffer */
 };
 
 /*
@@ -141,6 +142,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (size < sizeof(*rec) || size - sizeof(*rec) < rec->stack_size)
 		return 0;
 	s->handed++;
+	s->bytes += size;
+	s->records++;
 	return s->fn(data, s->fn_ctx);
 }
 
@@ -342,5 +345,7 @@ int bpf_sampler__stats(const struct bpf_sampler *s, struct sampler_stats *out)
 			out->counter[k] += vals[c];
 	}
 	free(vals);
+	out->bytes = s->bytes;
+	out->records = s->records;
 	return 0;
 }

@@ -116,6 +116,7 @@ struct perf_sampler {
 	struct smolder_sample *rec; /* scratch record handed to the callback */
 	unsigned char *bounce;      /* records that wrap around the end of a ring */
 	uint64_t counter[SMOLDER_CNT_MAX];
+	uint64_t bytes; /* sample records read from the rings */
 	unsigned int max_stack;     /* sample_max_stack: kernel and user entries together */
 	unsigned int stack_bytes;   /* the scratch record's snapshot room */
 	int reg_index[SMOLDER_NUM_REGS]; /* libunwind register -> position in the sample */
@@ -1121,6 +1122,7 @@ static int ring_walk(struct perf_sampler *s, struct ring *r, uint64_t head, bool
 		}
 		if (hdr.type == PERF_RECORD_SAMPLE) {
 			is_sample = parse_sample(s, rec, hdr.size);
+			s->bytes += hdr.size;
 		} else if (hdr.type == PERF_RECORD_LOST) {
 			struct cursor c = { rec + sizeof(hdr), rec + hdr.size };
 			uint64_t id_lost[2];
@@ -1173,5 +1175,7 @@ int perf_sampler__stats(const struct perf_sampler *s, struct sampler_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out->counter, s->counter, sizeof(out->counter));
+	out->bytes = s->bytes;
+	out->records = s->counter[SMOLDER_CNT_SAMPLES] - s->counter[SMOLDER_CNT_LOST];
 	return 0;
 }

@@ -75,40 +75,49 @@ static long vma_end(struct task_struct *task, struct vm_area_struct *vma, void *
 	return 0;
 }
 
+/* A sampled task's user state, read before its record is reserved. */
+struct smolder_user_state {
+	__u64 regs[SMOLDER_NUM_REGS];
+	__u64 want; /* bytes of stack worth copying: up to the stack's top */
+	bool has_regs;
+};
+
 /*
- * Copy the user registers and the top of the user stack for DWARF unwinding. The
- * registers come from the task's saved user state, which is right whether the CPU
- * was in user mode (the timer interrupt saved them there) or in the kernel.
+ * Read the user registers and how much of the user stack to copy for DWARF
+ * unwinding. The registers come from the task's saved user state, which is right
+ * whether the CPU was in user mode (the timer interrupt saved them there) or in the
+ * kernel.
  */
-static __always_inline void copy_user_state(struct smolder_sample *s)
+static __always_inline void read_user_state(struct smolder_user_state *u)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct smolder_vma_end vma = { 0 };
 	struct pt_regs *regs;
-	__u64 sp, len, top;
+	__u64 sp, top = 0;
 
-	s->stack_size = 0;
+	u->has_regs = false;
+	u->want = 0;
 	if (!BPF_CORE_READ(task, mm))
 		return; /* a kernel thread has no user state */
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	s->regs[0] = BPF_CORE_READ(regs, ax);
-	s->regs[1] = BPF_CORE_READ(regs, dx);
-	s->regs[2] = BPF_CORE_READ(regs, cx);
-	s->regs[3] = BPF_CORE_READ(regs, bx);
-	s->regs[4] = BPF_CORE_READ(regs, si);
-	s->regs[5] = BPF_CORE_READ(regs, di);
-	s->regs[6] = BPF_CORE_READ(regs, bp);
-	s->regs[7] = BPF_CORE_READ(regs, sp);
-	s->regs[8] = BPF_CORE_READ(regs, r8);
-	s->regs[9] = BPF_CORE_READ(regs, r9);
-	s->regs[10] = BPF_CORE_READ(regs, r10);
-	s->regs[11] = BPF_CORE_READ(regs, r11);
-	s->regs[12] = BPF_CORE_READ(regs, r12);
-	s->regs[13] = BPF_CORE_READ(regs, r13);
-	s->regs[14] = BPF_CORE_READ(regs, r14);
-	s->regs[15] = BPF_CORE_READ(regs, r15);
-	s->regs[16] = BPF_CORE_READ(regs, ip);
-	s->flags |= SMOLDER_SAMPLE_HAS_REGS;
+	u->regs[0] = BPF_CORE_READ(regs, ax);
+	u->regs[1] = BPF_CORE_READ(regs, dx);
+	u->regs[2] = BPF_CORE_READ(regs, cx);
+	u->regs[3] = BPF_CORE_READ(regs, bx);
+	u->regs[4] = BPF_CORE_READ(regs, si);
+	u->regs[5] = BPF_CORE_READ(regs, di);
+	u->regs[6] = BPF_CORE_READ(regs, bp);
+	u->regs[7] = BPF_CORE_READ(regs, sp);
+	u->regs[8] = BPF_CORE_READ(regs, r8);
+	u->regs[9] = BPF_CORE_READ(regs, r9);
+	u->regs[10] = BPF_CORE_READ(regs, r10);
+	u->regs[11] = BPF_CORE_READ(regs, r11);
+	u->regs[12] = BPF_CORE_READ(regs, r12);
+	u->regs[13] = BPF_CORE_READ(regs, r13);
+	u->regs[14] = BPF_CORE_READ(regs, r14);
+	u->regs[15] = BPF_CORE_READ(regs, r15);
+	u->regs[16] = BPF_CORE_READ(regs, ip);
+	u->has_regs = true;
 	if (!stack_bytes)
 		return;
 
@@ -116,22 +125,62 @@ static __always_inline void copy_user_state(struct smolder_sample *s)
 	 * stack need not be mapped: never read past it. The main thread's top is
 	 * mm->start_stack; another thread's is the end of the mapping sp is in
 	 * (bpf_find_vma, which refuses when mmap_lock is contended). */
-	sp = s->regs[SMOLDER_REG_SP];
-	len = stack_bytes;
-	top = 0;
+	sp = u->regs[SMOLDER_REG_SP];
+	u->want = stack_bytes;
 	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid))
 		top = BPF_CORE_READ(task, mm, start_stack);
 	else if (bpf_find_vma(task, sp, vma_end, &vma, 0) == 0)
 		top = vma.end;
-	if (top > sp && top - sp < len)
-		len = (top - sp + 7) & ~7ULL;
+	if (top > sp && top - sp < u->want)
+		u->want = (top - sp + 7) & ~7ULL;
+}
+
+/*
+ * Reserve a record with room for @want bytes of stack. The reserve size must be a
+ * constant, so the room comes in a few sizes (never above stack_bytes): a shallow
+ * stack does not cost a full snapshot's worth of ring buffer. *@room gets the size.
+ */
+static __always_inline struct smolder_sample *reserve(__u64 want, __u32 *room)
+{
+#define SMOLDER_TRY_ROOM(n)                                                         \
+	if (want <= (n) && stack_bytes > (n)) {                                     \
+		*room = (n);                                                        \
+		return bpf_ringbuf_reserve(&events, sizeof(struct smolder_sample) + (n), 0); \
+	}
+	if (want == 0) {
+		*room = 0;
+		return bpf_ringbuf_reserve(&events, sizeof(struct smolder_sample), 0);
+	}
+	SMOLDER_TRY_ROOM(1024)
+	SMOLDER_TRY_ROOM(4096)
+	SMOLDER_TRY_ROOM(8192)
+	SMOLDER_TRY_ROOM(16384)
+	SMOLDER_TRY_ROOM(32768)
+#undef SMOLDER_TRY_ROOM
+	*room = stack_bytes;
+	return bpf_ringbuf_reserve(&events, sizeof(struct smolder_sample) + stack_bytes, 0);
+}
+
+/* Copy the registers and up to @room bytes of the user stack into @s. */
+static __always_inline void copy_user_state(struct smolder_sample *s,
+					    const struct smolder_user_state *u, __u32 room)
+{
+	__u64 len = u->want;
+
+	s->stack_size = 0;
+	if (!u->has_regs)
+		return;
+	__builtin_memcpy(s->regs, u->regs, sizeof(s->regs));
+	s->flags |= SMOLDER_SAMPLE_HAS_REGS;
+	if (!room)
+		return;
 	/* Still unreadable (a hole in the mapping): retry shorter, and say so. */
 	for (int i = 0; i < 6; i++) {
-		if (len > stack_bytes)
-			len = stack_bytes;
+		if (len > room)
+			len = room;
 		if (len > SMOLDER_MAX_STACK_BYTES)
 			len = SMOLDER_MAX_STACK_BYTES;
-		if (bpf_probe_read_user(s->stack, len, (void *)sp) == 0) {
+		if (bpf_probe_read_user(s->stack, len, (void *)u->regs[SMOLDER_REG_SP]) == 0) {
 			s->stack_size = len;
 			if (i > 0) {
 				s->flags |= SMOLDER_SAMPLE_STACK_SHORT;
@@ -151,7 +200,9 @@ int sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct smolder_user_state u;
 	struct smolder_sample *s;
+	__u32 room;
 	long len;
 
 	if (tid == 0 || tgid == self_tgid) /* idle, or ourselves */
@@ -160,7 +211,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	count(SMOLDER_CNT_SAMPLES);
 
-	s = bpf_ringbuf_reserve(&events, sizeof(*s) + stack_bytes, 0);
+	read_user_state(&u);
+	s = reserve(u.want, &room);
 	if (!s) {
 		count(SMOLDER_CNT_LOST);
 		return 0;
@@ -190,7 +242,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	else if (len == sizeof(s->ustack))
 		count(SMOLDER_CNT_USTACK_TRUNC);
 
-	copy_user_state(s);
+	copy_user_state(s, &u, room);
 
 	if (!bpf_map_lookup_elem(&seen, &tgid)) {
 		__u8 one = 1;

@@ -6,7 +6,9 @@
  * from it and unwind tables (.eh_frame_hdr / .eh_frame) from the mapped ELF files.
  *
  * Per-ELF state (the mmapped file, its PT_LOAD headers and where its .eh_frame_hdr
- * is) is cached by (dev, inode), bounded and LRU. Each process gets its own libunwind
+ * is) is cached by build-id (by dev and inode for files without one), bounded and
+ * LRU, so one library mapped by many processes, or from different paths in
+ * different containers, is parsed once. Each process gets its own libunwind
  * address space, because libunwind caches unwind rules by instruction address, and
  * the same address means different code in different processes.
  */
@@ -49,6 +51,8 @@ struct segment {
 
 /* One ELF file: mapped read-only, with what unwinding needs from it. */
 struct unwind_elf {
+	uint8_t build_id[SYMBOLIZER_BUILD_ID_MAX];
+	size_t build_id_len; /* 0: keyed by dev/inode */
 	uint64_t dev, inode;
 	const uint8_t *data; /* the whole file, mmapped */
 	size_t size;
@@ -143,7 +147,7 @@ static void find_eh_frame_hdr(struct unwind_elf *e, uint64_t hdr_vaddr)
 	e->has_table = true;
 }
 
-static struct unwind_elf *elf_load(int fd, uint64_t dev, uint64_t inode)
+static struct unwind_elf *elf_load(int fd, const struct symbolizer_mapping *m)
 {
 	struct unwind_elf *e = calloc(1, sizeof(*e));
 	struct stat st;
@@ -152,8 +156,10 @@ static struct unwind_elf *elf_load(int fd, uint64_t dev, uint64_t inode)
 
 	if (!e || fstat(fd, &st) || st.st_size <= 0)
 		goto fail;
-	e->dev = dev;
-	e->inode = inode;
+	e->dev = m->dev;
+	e->inode = m->inode;
+	e->build_id_len = m->build_id_len;
+	memcpy(e->build_id, m->build_id, m->build_id_len);
 	e->size = (size_t)st.st_size;
 	e->data = mmap(NULL, e->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (e->data == MAP_FAILED) {
@@ -216,7 +222,9 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolize
 	int fd;
 
 	for (e = u->elfs; e; e = e->lru_next)
-		if (e->dev == m->dev && e->inode == m->inode) {
+		if (m->build_id_len ? e->build_id_len == m->build_id_len &&
+					      !memcmp(e->build_id, m->build_id, m->build_id_len)
+				    : !e->build_id_len && e->dev == m->dev && e->inode == m->inode) {
 			lru_unlink_elf(u, e);
 			lru_push_elf(u, e);
 			return e;
@@ -224,7 +232,7 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolize
 	fd = symbolizer__open_mapping(u->sym, ctx->pid, m);
 	if (fd < 0)
 		return NULL;
-	e = elf_load(fd, m->dev, m->inode);
+	e = elf_load(fd, m);
 	close(fd);
 	if (!e)
 		return NULL;

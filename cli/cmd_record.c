@@ -509,6 +509,7 @@ int cmd_record(int argc, char **argv)
 	if (tty)
 		fputs("\r\033[K", stderr);
 
+	memset(&stats, 0, sizeof(stats));
 	if (sampler__stats(sampler, &stats) == 0) {
 		struct profile_counts c = { .lost = stats.counter[SMOLDER_CNT_LOST] };
 		uint64_t short_copies = stats.counter[SMOLDER_CNT_STACK_SHORT];
@@ -531,12 +532,13 @@ int cmd_record(int argc, char **argv)
 	if (write_output(&o, profile, seconds, profile__counts(profile)->lost, start_wall))
 		goto cleanup;
 	fprintf(stderr, "smolder: %zu samples (%llu lost, %llu truncated) from %zu process%s "
-		"in %.1f s, wrote %s\n",
+		"in %.1f s, %.1f KiB per sample from the kernel, wrote %s\n",
 		profile__sample_count(profile),
 		(unsigned long long)profile__counts(profile)->lost,
 		(unsigned long long)profile__counts(profile)->truncated,
 		collector__process_count(run.collector),
 		collector__process_count(run.collector) == 1 ? "" : "es", seconds,
+		stats.records ? stats.bytes / 1024.0 / stats.records : 0.0,
 		!strcmp(o.output, "-") ? "to stdout" : o.output);
 	ret = run.err ? EXIT_FAIL : EXIT_OK;
 

@@ -61,9 +61,14 @@ static int put_frame(struct buf *b, const char *name, enum frame_kind kind)
 	int err = buf_put(b, name, strlen(name));
 	if (err)
 		return err;
-	for (size_t i = start; i < b->len; i++)
+	/* A ';' would split the frame in two when read back (JVM signatures carry
+	 * them): it becomes ':'; a line break would end the line. */
+	for (size_t i = start; i < b->len; i++) {
 		if (b->s[i] == '\n' || b->s[i] == '\r')
 			b->s[i] = ' ';
+		else if (b->s[i] == ';')
+			b->s[i] = ':';
+	}
 	if (kind == FRAME_KERNEL)
 		return buf_put(b, "_[k]", 4);
 	if (kind == FRAME_JIT)

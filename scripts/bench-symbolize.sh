@@ -83,7 +83,7 @@ if [[ -n $LLVM_SYMBOLIZER ]]; then
 	tools+=(llvm)
 fi
 if [[ -n $ADDR2LINE ]]; then
-	echo "addr2line takes a while (about 500 addresses/s here)..." >&2
+	echo "addr2line takes a while (a few thousand addresses/s)...." >&2
 	run addr2line "$ADDR2LINE" -f -C -e "$LIB"
 	awk 'NR % 2 == 1' "$work/addr2line.out" >"$work/addr2line.names"
 	tools+=(addr2line)
@@ -112,6 +112,11 @@ unknown=$(grep -c '^??$' "$work/smolder.names" || true)
 echo
 echo "smolder: $unknown of $N addresses unknown"
 if [[ -n $LLVM_SYMBOLIZER ]]; then
-	echo "first disagreements with llvm-symbolizer (smolder | llvm-symbolizer):"
-	paste "$work/smolder.norm" "$work/llvm.norm" | awk -F '\t' '$1 != $2' | head -n 5 | cut -c1-240
+	# What differs once spaces are ignored: names that differ in more than layout.
+	paste "$work/smolder.norm" "$work/llvm.norm" | awk -F '\t' '
+		$1 != $2 { d++; a = $1; b = $2; gsub(/ /, "", a); gsub(/ /, "", b); if (a != b) r++ }
+		END { printf "disagreements with llvm-symbolizer: %d, of which %d differ in more than spacing\n", d, r }'
+	echo "first ones (smolder <TAB> llvm-symbolizer):"
+	paste "$work/smolder.norm" "$work/llvm.norm" | awk -F '\t' '$1 != $2' | cut -c1-240 |
+		head -n 5 || true
 fi

@@ -32,10 +32,10 @@
 #                For perf: `perf record` (writes raw samples), then `perf report --stdio`
 #                and `perf script` on the same perf.data, each timed on its own (the
 #                DWARF unwinding is done by report/script, not by record).
-#   B/smp        bytes per sample that cross from kernel to user. smolder: the ring-buffer
-#                record, sizeof(struct smolder_sample) (computed by compiling
-#                agent/sampler.h) + --stack-bytes (reserved whole whatever is copied; 0
-#                with --unwind fp) + the ring buffer's 8-byte record header. perf:
+#   B/smp        bytes per sample that cross from kernel to user. smolder: the mean
+#                ring-buffer record it reports ("KiB per sample from the kernel": the
+#                record has room for the stack up to its top, in steps of 1, 4, 8, 16,
+#                32 KiB up to --stack-bytes) + the ring buffer's 8-byte header. perf:
 #                perf.data size / samples (includes perf.data's headers, mmap and
 #                build-id records: a slight overestimate).
 #   whole%       share of samples whose user stack reaches `main` or `_start` (Debian's
@@ -346,6 +346,19 @@ row() { # WORKLOAD TOOL SAMPLES WHOLE% TRUNC% BPF_NS_RUN BPF_NS_SMP CPU_MS US_SM
 	table+=("$(printf "$fmt" "$@")")
 }
 
+# record_bytes LOG MAX: bytes per sample smolder read from the kernel, from its summary
+# line ("X KiB per sample from the kernel"), plus the ring buffer's record header; MAX
+# (the largest record) when the summary does not say.
+record_bytes() {
+	local kib
+	kib=$(grep -oE '[0-9.]+ KiB per sample from the kernel' "$1" | tail -n 1 | cut -d' ' -f1)
+	if [ -n "$kib" ]; then
+		awk -v k="$kib" -v h="$RB_HDR" 'BEGIN { printf "%.0f", k * 1024 + h }'
+	else
+		echo "$2"
+	fi
+}
+
 # run_smolder WORKLOAD TAG IDLE_KIND ARGS..: smolder record -p on the workload, with ARGS.
 run_smolder() {
 	local wl=$1 tag=$2 kind=$3
@@ -386,7 +399,7 @@ run_smolder() {
 	row "$wl" "smolder ${*:-(auto, 16384)}" "$samples" "$(pct "$whole" "$samples")" \
 		"$(pct "$trunc" "$samples")" "$ns_run" "$ns_smp" "$(div "$cpu" 1000 "%.1f")" \
 		"$(div "$cpu" "$samples" "%.1f")" "$(net "$cpu" "$kind" "$samples")" \
-		"$((rec_size + sb + RB_HDR))"
+		"$(record_bytes "$work/$n.log" "$((rec_size + sb + RB_HDR))")"
 	eval "cpu_$tag=$cpu smp_$tag=$samples"
 }
 
@@ -512,6 +525,6 @@ BPFns/run: run_time_ns/run_cnt of prog 'sample' (all runs: CPU timers fire for e
   task, most runs only filter); BPFns/smp: per captured sample, filtered-out runs taken
   out at the idle row's cost.
 us/smp net: (CPU - CPU of the same command on the idle process) / samples.
-B/smp: smolder = ring-buffer record ($rec_size + --stack-bytes + $RB_HDR header);
+B/smp: smolder = mean ring-buffer record as smolder reports it (at most $rec_size + --stack-bytes) + $RB_HDR header;
   perf = perf.data size / samples.
 EOF2

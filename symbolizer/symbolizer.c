@@ -1161,6 +1161,11 @@ int symbolizer__find_mapping(struct symbolizer *s, pid_t pid, uint64_t addr,
 		.path = proc_mapping__path(&p->maps, pm),
 		.index = (int)(pm - p->maps.maps),
 	};
+	if (p->ids && p->ids[out->index].key.kind == KEY_BUILD_ID &&
+	    p->ids[out->index].key.bid_len <= sizeof(out->build_id)) {
+		out->build_id_len = p->ids[out->index].key.bid_len;
+		memcpy(out->build_id, p->ids[out->index].key.bid, out->build_id_len);
+	}
 	return 0;
 }
 

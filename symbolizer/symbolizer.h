@@ -170,12 +170,16 @@ void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
 
 /* ---- mappings, for the unwinder ---- */
 
+#define SYMBOLIZER_BUILD_ID_MAX 64
+
 /* An executable file mapping of a process. */
 struct symbolizer_mapping {
 	uint64_t start, end; /* [start, end) */
 	uint64_t pgoff;      /* file offset mapped at start */
 	uint64_t dev, inode; /* identity of the mapped file */
 	const char *path;    /* as /proc/PID/maps shows it; valid until the next call */
+	uint8_t build_id[SYMBOLIZER_BUILD_ID_MAX]; /* GNU build-id of the file, when read */
+	size_t build_id_len; /* 0: not known (no note, or the file could not be read) */
 	int index;           /* internal: which mapping, for symbolizer__open_mapping */
 };
 

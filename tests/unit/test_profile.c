@@ -65,6 +65,20 @@ static void test_folded_writer_aggregates_sorts_and_suffixes(void **state)
 	profile__free(p);
 }
 
+static void test_folded_writer_keeps_one_frame_per_name(void **state)
+{
+	(void)state;
+	struct profile *p = profile__new();
+	const char *names[] = { "main", "LFoo;bar(Ljava/lang/String;)V", "two\nlines" };
+	const enum frame_kind k[] = { FRAME_USER, FRAME_JIT, FRAME_USER };
+
+	add(p, "java", names, k, 3, 2);
+	char *text = folded(p);
+	assert_string_equal(text, "java;main;LFoo:bar(Ljava/lang/String:)V_[j];two lines 2\n");
+	free(text);
+	profile__free(p);
+}
+
 static void test_same_stack_is_stored_once(void **state)
 {
 	(void)state;
@@ -200,6 +214,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_folded_writer_aggregates_sorts_and_suffixes),
+		cmocka_unit_test(test_folded_writer_keeps_one_frame_per_name),
 		cmocka_unit_test(test_same_stack_is_stored_once),
 		cmocka_unit_test(test_add_sample_rejects_unknown_frame),
 		cmocka_unit_test(test_folded_round_trip),
