@@ -136,6 +136,7 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);
 struct process_info {
 	pid_t pid;
 	char exe[4096];          /* /proc/PID/exe */
+	char build_id[2 * SYMBOLIZER_BUILD_ID_MAX + 1]; /* the executable's, hex */
 	char cgroup[512];        /* cgroup v2 path (or v1 systemd hierarchy) */
 	char container_id[65];   /* 64 hex digits from the cgroup path */
 	char pod_uid[37];        /* Kubernetes pod UID from the cgroup path */

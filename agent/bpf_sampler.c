@@ -90,8 +90,7 @@ static void explain_load_failure(int err, char *msg, size_t len)
 		snprintf(msg, len, "cannot load the BPF sampler: this kernel has no BPF "
 			 "support (needs CONFIG_BPF_SYSCALL and BTF, kernel 5.8 or later)");
 	else
-		snprintf(msg, len, "cannot load the BPF sampler: %s (see the libbpf "
-			 "messages above)", strerror(err));
+		snprintf(msg, len, "cannot load the BPF sampler: %s", strerror(err));
 }
 
 static void explain_perf_failure(int err, unsigned int freq, char *msg, size_t len)
@@ -194,9 +193,9 @@ struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg
 			 "multiple of the page size", opts->ringbuf_bytes);
 		goto fail;
 	}
-	/* Following forks and exits only matters when there are targets. */
+	/* Following forks only matters when there are targets; exits and execs
+	 * always do (they say when a pid's process is a new one). */
 	bpf_program__set_autoload(s->skel->progs.follow_fork, !opts->all);
-	bpf_program__set_autoload(s->skel->progs.forget_exit, !opts->all);
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
@@ -204,14 +203,12 @@ struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg
 		explain_load_failure(err, msg, msglen);
 		goto fail;
 	}
-	if (!opts->all) {
-		err = sampler_bpf__attach(s->skel);
-		if (err) {
-			err = -err;
-			snprintf(msg, msglen, "cannot attach to the sched_process_fork/exit "
-				 "tracepoints: %s", strerror(err));
-			goto fail;
-		}
+	err = sampler_bpf__attach(s->skel);
+	if (err) {
+		err = -err;
+		snprintf(msg, msglen, "cannot attach to the sched_process_fork/exit/exec "
+			 "tracepoints: %s", strerror(err));
+		goto fail;
 	}
 
 	s->perf_fds = calloc(n, sizeof(*s->perf_fds));

@@ -98,21 +98,41 @@ void collector__free(struct collector *c)
 	free(c);
 }
 
-static void note_pid(struct collector *c, uint32_t pid)
+/* Remember @pid; @return whether it was known already. */
+static bool note_pid(struct collector *c, uint32_t pid)
 {
 	uint32_t mask = PID_SET_SLOTS - 1;
 
 	if (c->npids >= PID_SET_SLOTS / 2)
-		return; /* counting stops being exact past 8k processes; it is a summary */
+		return true; /* counting stops being exact past 8k processes: a summary */
 	for (uint32_t i = (pid * 2654435761u) & mask;; i = (i + 1) & mask) {
 		if (c->pids[i] == pid)
-			return;
+			return true;
 		if (!c->pids[i]) {
 			c->pids[i] = pid;
 			c->npids++;
-			return;
+			return false;
 		}
 	}
+}
+
+/*
+ * @pid is now another program (it exec'd, or the pid was reused): forget what every
+ * cache knew of the old one. The address cache is keyed by (pid, address) and has
+ * no per-pid index, so it is emptied whole: this happens once per exec.
+ */
+static void forget_process(struct collector *c, pid_t pid)
+{
+	struct label_slot *slot = &c->labels[(uint32_t)pid % LABEL_CACHE_SLOTS];
+
+	symbolizer__forget_process(c->sym, pid);
+	if (c->unwinder)
+		unwinder__forget_process(c->unwinder, pid);
+	procinfo__forget(c->procinfo, pid);
+	if (slot->pid == (uint32_t)pid)
+		*slot = (struct label_slot){ 0, 0 };
+	memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
+	c->cache_len = 0;
 }
 
 size_t collector__process_count(const struct collector *c)
@@ -142,6 +162,7 @@ static int process_labels(struct collector *c, pid_t pid, uint32_t *set)
 	}
 	struct profile_label l[] = {
 		{ "exe", pi->exe },
+		{ "build_id", pi->build_id },
 		{ "cgroup", pi->cgroup },
 		{ "container_id", pi->container_id },
 		{ "pod_uid", pi->pod_uid },
@@ -216,8 +237,9 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 /*
  * The user stack of @s, innermost first, into @ips (SMOLDER_MAX_STACK_DEPTH). DWARF
  * over the snapshot where there is one; the kernel's frame-pointer walk otherwise,
- * and in auto mode also when DWARF found no more than the sampled frame itself
- * (code without unwind tables whose frame-pointer chain the kernel could follow).
+ * and in auto mode also when the DWARF walk found no more than the sampled frame or
+ * stopped on missing unwind information while the frame-pointer chain (which the
+ * kernel followed) goes deeper.
  */
 static size_t user_stack(struct collector *c, const struct smolder_sample *s, uint64_t *ips,
 			 bool *truncated)
@@ -231,9 +253,12 @@ static size_t user_stack(struct collector *c, const struct smolder_sample *s, ui
 		nfp = SMOLDER_MAX_STACK_DEPTH;
 
 	if (c->mode != UNWIND_FP && (s->flags & SMOLDER_SAMPLE_HAS_REGS) && s->stack_size) {
-		unwinder__unwind(c->unwinder, s->pid, (const uint64_t *)s->regs, s->stack, s->stack_size, ips,
-				 SMOLDER_MAX_STACK_DEPTH, &n, truncated);
-		if (c->mode == UNWIND_DWARF || n > 1 || nfp <= n)
+		int err = unwinder__unwind(c->unwinder, s->pid, (const uint64_t *)s->regs,
+					   s->stack, s->stack_size, ips,
+					   SMOLDER_MAX_STACK_DEPTH, &n, truncated);
+		/* In auto mode a walk that stopped on missing unwind information
+		 * yields to a deeper frame-pointer walk. */
+		if (c->mode == UNWIND_DWARF || nfp <= n || (err == 0 && n > 1))
 			return n;
 		*truncated = false;
 	}
@@ -252,6 +277,11 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	uint32_t label_set;
 	bool truncated;
 	int err;
+
+	/* First sample of a process (or of a new program in it): a pid seen before
+	 * belonged to another image, so its cached identity is stale. */
+	if (note_pid(c, s->pid) && (s->flags & SMOLDER_SAMPLE_FIRST))
+		forget_process(c, s->pid);
 
 	nu = user_stack(c, s, ips, &truncated);
 	if (s->kstack_len > 0)
@@ -292,6 +322,5 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 		.tid = s->tid,
 		.comm = comm,
 	};
-	note_pid(c, s->pid);
 	return profile__add_sample(c->profile, frames, n, &meta, 1);
 }

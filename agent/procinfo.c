@@ -18,7 +18,7 @@
 #include "agent.h"
 
 #define DEFAULT_MAX_PROCESSES 4096
-#define ENVIRON_MAX (256u << 10) /* environments larger than this are not searched */
+#define ENVIRON_MAX (256u << 10) /* only this much of an environment is searched */
 
 struct procinfo_entry {
 	struct process_info info;
@@ -134,6 +134,9 @@ static void read_info(pid_t pid, struct process_info *info)
 		info->exe[n] = '\0';
 	else
 		info->exe[0] = '\0';
+	/* Through the link, which opens the very file the process runs (in its mount
+	 * namespace, and even if it was deleted or replaced on disk). */
+	symbolizer__read_build_id(path, info->build_id, sizeof(info->build_id));
 
 	/* cgroup v2: the "0::" line; on v1 hosts use the systemd (name=systemd) or
 	 * the first line, which carries the same path layout. */

@@ -18,6 +18,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#ifndef E2BIG
+#define E2BIG 7 /* vmlinux.h carries no errno values */
+#endif
+
 const volatile bool filter_targets = true; /* false with -a */
 const volatile bool kernel_stacks = true;  /* false with --no-kernel */
 const volatile __u32 self_tgid = 0;        /* never sample smolder itself */
@@ -247,6 +251,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (!bpf_map_lookup_elem(&seen, &tgid)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
+		s->flags |= SMOLDER_SAMPLE_FIRST;
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
 	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
@@ -265,9 +270,11 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 	/* A new thread shares its parent's tgid and is already covered. */
 	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
 		return 0;
-	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST) == 0)
+	long err = bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST);
+
+	if (err == 0)
 		count(SMOLDER_CNT_FORKS);
-	else
+	else if (err == -E2BIG)
 		count(SMOLDER_CNT_TARGETS_FULL);
 	return 0;
 }
@@ -277,8 +284,23 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
-	/* Only the group leader's exit ends the process (as seen from /proc). */
-	if (BPF_CORE_READ(task, pid) == tgid)
-		bpf_map_delete_elem(&targets, &tgid);
+	/* A process ends with its last thread, which may not be its first one;
+	 * signal->live reaches 0 before this tracepoint runs. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	bpf_map_delete_elem(&targets, &tgid);
+	/* Its pid may be reused: the next process with it is new to the reader. */
+	bpf_map_delete_elem(&seen, &tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(note_exec, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	/* A new program image: its first sample tells the reader to forget what it
+	 * knew of the old one (mappings, symbols, labels). */
+	bpf_map_delete_elem(&seen, &tgid);
 	return 0;
 }

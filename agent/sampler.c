@@ -36,7 +36,23 @@ bool sampler_process_alive(pid_t pid)
 	buf[n] = '\0';
 	/* The state follows the last ')' (comm may itself contain parentheses). */
 	char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x';
+	if (!rp || rp[1] != ' ' || rp[2] == 'X' || rp[2] == 'x')
+		return false;
+	if (rp[2] != 'Z')
+		return true;
+	/* A zombie leader whose other threads still run (it called pthread_exit):
+	 * the process is alive until its last thread exits. */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	char *threads = strstr(buf, "\nThreads:");
+	return threads && atoi(threads + 9) > 1;
 }
 
 int sampler_online_cpus(int *cpus, int max)

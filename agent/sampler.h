@@ -25,6 +25,8 @@
 #define SMOLDER_SAMPLE_HAS_REGS 0x2     /* regs[] holds the user registers */
 #define SMOLDER_SAMPLE_STACK_SHORT 0x4  /* the full snapshot could not be read; a
 					   shorter one (stack_size) was */
+#define SMOLDER_SAMPLE_FIRST 0x8        /* first sample of this process, or since it
+					   exec'd or its pid was reused */
 
 /* One sample, as the BPF program hands it over. Stack lengths are in bytes as
  * bpf_get_stack() returns them, or a negative errno when it failed. The record is

@@ -112,11 +112,13 @@ static void elf_release(struct unwind_elf *e)
 static bool vaddr_to_offset(const struct unwind_elf *e, uint64_t vaddr, size_t len,
 			    uint64_t *off)
 {
+	/* Segments were checked to lie inside the file when loaded, so none of
+	 * this can overflow. */
 	for (int i = 0; i < e->nseg; i++) {
 		const struct segment *s = &e->seg[i];
-		if (vaddr >= s->vaddr && vaddr - s->vaddr + len <= s->filesz) {
+		if (vaddr >= s->vaddr && len <= s->filesz && vaddr - s->vaddr <= s->filesz - len) {
 			*off = s->offset + (vaddr - s->vaddr);
-			return *off + len <= e->size;
+			return true;
 		}
 	}
 	return false;
@@ -174,7 +176,11 @@ static struct unwind_elf *elf_load(int fd, const struct symbolizer_mapping *m)
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			continue;
-		if (ph.p_type == PT_LOAD && e->nseg < MAX_SEGMENTS)
+		/* Untrusted: a segment must lie inside the file and its range must not
+		 * wrap, or reads through it would leave the mapping. */
+		if (ph.p_type == PT_LOAD && e->nseg < MAX_SEGMENTS && ph.p_offset <= e->size &&
+		    ph.p_filesz <= e->size - ph.p_offset && ph.p_filesz <= ph.p_memsz &&
+		    ph.p_vaddr <= UINT64_MAX - ph.p_memsz)
 			e->seg[e->nseg++] = (struct segment){ ph.p_vaddr, ph.p_memsz,
 							     ph.p_offset, ph.p_filesz };
 		else if (ph.p_type == PT_GNU_EH_FRAME)

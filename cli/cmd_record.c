@@ -78,6 +78,24 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The process (thread group) @tid belongs to, from /proc; 0 when unknown. */
+static pid_t thread_group(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 static int parse_pids(struct record_opts *o, const char *arg)
 {
 	const char *p = arg;
@@ -255,14 +273,29 @@ static int fork_child(struct child *ch, char **cmd)
 {
 	int go[2], errp[2];
 
-	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
-		cli_error("cannot start %s: %s", cmd[0], strerror(errno));
-		return -errno;
+	int err;
+
+	if (pipe2(go, O_CLOEXEC)) {
+		err = errno;
+		cli_error("cannot start %s: %s", cmd[0], strerror(err));
+		return -err;
+	}
+	if (pipe2(errp, O_CLOEXEC)) {
+		err = errno;
+		close(go[0]);
+		close(go[1]);
+		cli_error("cannot start %s: %s", cmd[0], strerror(err));
+		return -err;
 	}
 	ch->pid = fork();
 	if (ch->pid < 0) {
-		cli_error("cannot start %s: %s", cmd[0], strerror(errno));
-		return -errno;
+		err = errno;
+		close(go[0]);
+		close(go[1]);
+		close(errp[0]);
+		close(errp[1]);
+		cli_error("cannot start %s: %s", cmd[0], strerror(err));
+		return -err;
 	}
 	if (ch->pid == 0) {
 		char b;
@@ -341,24 +374,21 @@ static void describe_targets(const struct record_opts *o, char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%d", i ? "," : "", o->pids[i]);
 }
 
-static int write_output(const struct record_opts *o, const struct profile *p,
-			double seconds, uint64_t lost, int64_t start_wall)
+/* Write @p to @out (opened before sampling, so a bad -o fails at once) and commit it. */
+static int write_output(const struct record_opts *o, struct cli_output *out,
+			const struct profile *p, double seconds, uint64_t lost, int64_t start_wall)
 {
-	struct cli_output out;
 	char targets[256], subtitle[512], when[64];
 	struct tm tm;
 	time_t t = (time_t)start_wall;
 	int err;
 
-	err = cli_output_open(&out, o->output);
-	if (err)
-		return err;
 	if (o->format == FORMAT_FOLDED) {
-		err = profile__write_folded(p, out.f);
+		err = profile__write_folded(p, out->f);
 	} else if (o->format == FORMAT_PPROF) {
-		err = profile__write_pprof(p, out.f);
+		err = profile__write_pprof(p, out->f);
 	} else if (o->format == FORMAT_SMOLDER) {
-		err = profile__write_file(p, out.f, 0);
+		err = profile__write_file(p, out->f, 0);
 	} else {
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
@@ -368,14 +398,14 @@ static int write_output(const struct record_opts *o, const struct profile *p,
 			 o->freq, seconds, when, profile__sample_count(p),
 			 (unsigned long long)lost);
 		struct flamegraph_opts fo = { .title = "CPU Flame Graph", .subtitle = subtitle };
-		err = flamegraph__write_svg(p, &fo, out.f);
+		err = flamegraph__write_svg(p, &fo, out->f);
 	}
 	if (err) {
 		cli_error("cannot write %s: %s", o->output, strerror(-err));
-		cli_output_abort(&out);
+		cli_output_abort(out);
 		return err;
 	}
-	return cli_output_commit(&out);
+	return cli_output_commit(out);
 }
 
 int cmd_record(int argc, char **argv)
@@ -390,6 +420,8 @@ int cmd_record(int argc, char **argv)
 	struct child child = { .pid = 0, .go_fd = -1, .err_fd = -1 };
 	struct run run = { 0 };
 	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct cli_output out = { 0 };
+	bool out_open = false;
 	char msg[512], note[768];
 	int64_t start, deadline = 0, next_prune = 0, next_progress = 0, start_wall;
 	bool tty = isatty(STDERR_FILENO);
@@ -399,12 +431,26 @@ int cmd_record(int argc, char **argv)
 		return EXIT_USAGE;
 
 	for (size_t i = 0; i < o.npids; i++) {
+		pid_t tgid;
+
 		if (kill(o.pids[i], 0) && errno == ESRCH) {
 			cli_error("no process with PID %d (is it running? check 'ps -p %d')",
 				  o.pids[i], o.pids[i]);
 			return EXIT_FAIL;
 		}
+		/* Targets are processes: a thread ID means its process. */
+		tgid = thread_group(o.pids[i]);
+		if (tgid > 0 && tgid != o.pids[i]) {
+			cli_error("note: %d is a thread of process %d: sampling process %d",
+				  o.pids[i], tgid, tgid);
+			o.pids[i] = tgid;
+		}
 	}
+
+	/* Open the output first: a bad -o should fail now, not after the run. */
+	if (cli_output_open(&out, o.output))
+		return EXIT_FAIL;
+	out_open = true;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -480,6 +526,7 @@ int cmd_record(int argc, char **argv)
 		err = sampler__drain(sampler, DRAIN_INTERVAL_MS, on_sample, &run);
 		if (err < 0 && err != -EINTR && !run.err) {
 			cli_error("reading samples failed: %s", strerror(-err));
+			run.err = err; /* what was read is still written; the exit code says 1 */
 			break;
 		}
 		if (run.err) {
@@ -516,6 +563,16 @@ int cmd_record(int argc, char **argv)
 		uint64_t failed_copies = stats.counter[SMOLDER_CNT_STACK_ERR];
 
 		profile__add_counts(profile, &c);
+		if (stats.counter[SMOLDER_CNT_TARGETS_FULL])
+			cli_error("note: %llu child processes of targets were not followed: "
+				  "more than %d targets at once",
+				  (unsigned long long)stats.counter[SMOLDER_CNT_TARGETS_FULL],
+				  SMOLDER_MAX_TARGETS);
+		if (stats.counter[SMOLDER_CNT_KSTACK_TRUNC])
+			cli_error("note: %llu kernel stacks were deeper than %d frames and "
+				  "were cut",
+				  (unsigned long long)stats.counter[SMOLDER_CNT_KSTACK_TRUNC],
+				  SMOLDER_MAX_STACK_DEPTH);
 		if (short_copies || failed_copies)
 			cli_error("note: %llu user-stack copies were cut short and %llu failed "
 				  "(unreadable stack memory); such stacks end in [truncated] "
@@ -529,7 +586,8 @@ int cmd_record(int argc, char **argv)
 		.end_ns = (uint64_t)time(NULL) * 1000000000ull,
 	};
 	profile__set_info(profile, &info);
-	if (write_output(&o, profile, seconds, profile__counts(profile)->lost, start_wall))
+	out_open = false; /* write_output commits or aborts it */
+	if (write_output(&o, &out, profile, seconds, profile__counts(profile)->lost, start_wall))
 		goto cleanup;
 	fprintf(stderr, "smolder: %zu samples (%llu lost, %llu truncated) from %zu process%s "
 		"in %.1f s, %.1f KiB per sample from the kernel, wrote %s\n",
@@ -549,8 +607,17 @@ cleanup:
 			close(child.go_fd);
 		else
 			kill(child.pid, SIGTERM);
-		waitpid(child.pid, NULL, 0);
+		/* A command that ignores SIGTERM gets SIGKILL after 5 s, not an
+		 * endless wait after its profile is written. */
+		for (int i = 0; i < 500 && waitpid(child.pid, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (waitpid(child.pid, NULL, WNOHANG) == 0) {
+			kill(child.pid, SIGKILL);
+			waitpid(child.pid, NULL, 0);
+		}
 	}
+	if (out_open)
+		cli_output_abort(&out);
 	if (child.err_fd >= 0)
 		close(child.err_fd);
 	sampler__free(sampler);

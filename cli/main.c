@@ -84,6 +84,18 @@ int cli_output_open(struct cli_output *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
+	/* A device, FIFO or the like (/dev/null, /dev/stdout) is written in place:
+	 * renaming a temporary file over it would replace the node itself. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		o->f = fopen(path, "we");
+		if (!o->f) {
+			err = errno;
+			cli_error("cannot write %s: %s", path, strerror(err));
+			return -err;
+		}
+		return 0;
+	}
 	o->path = strdup(path);
 	if (!o->path || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
 		o->tmp = NULL;
@@ -128,6 +140,18 @@ int cli_output_commit(struct cli_output *o)
 {
 	int err = 0;
 
+	if (o->f && !o->tmp && o->f != stdout) { /* written in place (see open) */
+		errno = 0;
+		if (fflush(o->f) == EOF || ferror(o->f))
+			err = errno ? errno : EIO;
+		if (fclose(o->f) && !err)
+			err = errno ? errno : EIO;
+		o->f = NULL;
+		if (err)
+			cli_error("cannot write: %s", strerror(err));
+		cli_output_abort(o);
+		return -err;
+	}
 	if (o->f == stdout) {
 		if (fflush(stdout) == EOF || ferror(stdout))
 			err = errno ? errno : EIO;
@@ -136,6 +160,7 @@ int cli_output_commit(struct cli_output *o)
 		memset(o, 0, sizeof(*o));
 		return -err;
 	}
+	errno = 0;
 	if (fflush(o->f) == EOF || ferror(o->f) || fsync(fileno(o->f)))
 		err = errno ? errno : EIO;
 	if (fclose(o->f) && !err)

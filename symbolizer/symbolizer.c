@@ -1291,3 +1291,25 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->debug_dirs_buf);
 	free(s);
 }
+
+int symbolizer__read_build_id(const char *path, char *hex, size_t size)
+{
+	uint8_t id[DEBUGINFO_BUILD_ID_MAX];
+	int fd, n;
+
+	if (!path || !hex || !size)
+		return -EINVAL;
+	hex[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = elf_read_build_id_fd(fd, id, sizeof(id));
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? n : 0;
+	if ((size_t)n * 2 + 1 > size)
+		return -ENOSPC;
+	for (int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return n;
+}

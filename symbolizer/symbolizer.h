@@ -201,6 +201,14 @@ int symbolizer__find_mapping(struct symbolizer *s, pid_t pid, uint64_t addr,
 int symbolizer__open_mapping(struct symbolizer *s, pid_t pid,
 			     const struct symbolizer_mapping *m);
 
+/*
+ * The GNU build-id of the ELF file at @path (e.g. /proc/PID/exe) as lowercase hex,
+ * NUL-terminated, into @hex of @size bytes (2 * SYMBOLIZER_BUILD_ID_MAX + 1 is always
+ * enough). @return the build-id's length in bytes, 0 when the file has none, or a
+ * negative errno (-ENOSPC when @hex is too small).
+ */
+int symbolizer__read_build_id(const char *path, char *hex, size_t size);
+
 /* ---- one ELF file's symbol table (used by the symbolizer, `smolder symbolize --elf`
  * and tests) ---- */
 

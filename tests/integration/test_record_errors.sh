@@ -43,9 +43,10 @@ case_bad_command() {
 	t_log "ok: command not found -> exit 1: $(cat "$T_LAST_STDERR")"
 }
 
-# ---- unwritable output: exit 1, one line naming the file ----
+# ---- unwritable output: exit 1, one line naming the file, before sampling (a -d 60
+# run that only failed at its end would run into the 15 s guard) ----
 case_unwritable() {
-	run_smolder unwritable 30 record -p "$live" -d 2 -o /nonexistent/dir/x.svg
+	run_smolder unwritable 15 record -p "$live" -d 60 -o /nonexistent/dir/x.svg
 	assert_rc 1 "record -o /nonexistent/dir/x.svg"
 	assert_one_line "$T_LAST_STDERR" "record -o /nonexistent/dir/x.svg"
 	grep -qF /nonexistent/dir/x.svg "$T_LAST_STDERR" || t_fail "the error line does not name the output file"

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -139,14 +140,46 @@ static void test_cache_is_bounded_and_keeps_answers_after_exit(void **state)
 
 	assert_string_equal(procinfo__get(pi, a)->service, "a");
 	assert_string_equal(procinfo__get(pi, b)->service, "b");
-	/* b is cached: its answer survives its exit. */
+	/* b is cached: what was read survives its exit. */
 	reap(b);
 	assert_string_equal(procinfo__get(pi, b)->service, "b");
-	assert_string_equal(procinfo__get(pi, c)->service, "c"); /* evicts a */
-	assert_string_equal(procinfo__get(pi, a)->service, "a"); /* read again: evicts b */
+	/* A third process evicts the least recently used, a: once a is gone too,
+	 * nothing is left to read it from. */
+	assert_string_equal(procinfo__get(pi, c)->service, "c");
 	reap(a);
-	reap(c);
+	assert_string_equal(procinfo__get(pi, a)->service, "");
+	assert_string_equal(procinfo__get(pi, a)->exe, "");
+	/* forget drops an entry even while the cache has room. */
 	procinfo__forget(pi, c);
+	reap(c);
+	assert_string_equal(procinfo__get(pi, c)->service, "");
+	procinfo__free(pi);
+}
+
+static void test_build_id_of_the_executable(void **state)
+{
+	(void)state;
+	struct procinfo *pi = procinfo__new(0);
+	pid_t pid = spawn_sleep("x");
+	const struct process_info *i = procinfo__get(pi, pid);
+	char want[256] = "", cmd[4096 + 128];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "readelf -n '%s' 2>/dev/null | awk '/Build ID/ { print $3 }'", i->exe);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (!fgets(want, sizeof(want), f))
+		want[0] = '\0';
+	pclose(f);
+	want[strcspn(want, "\n")] = '\0';
+	if (!want[0]) {
+		reap(pid);
+		procinfo__free(pi);
+		skip(); /* readelf missing, or the binary has no build-id */
+	}
+	assert_string_equal(i->build_id, want);
+	reap(pid);
 	procinfo__free(pi);
 }
 
@@ -160,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_service_from_environment),
 		cmocka_unit_test(test_service_falls_back_to_unit_or_exe),
 		cmocka_unit_test(test_cache_is_bounded_and_keeps_answers_after_exit),
+		cmocka_unit_test(test_build_id_of_the_executable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
