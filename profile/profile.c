@@ -441,7 +441,13 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 
 int profile__push_sample(struct profile *p, const struct psample *s)
 {
-	int err = VEC_RESERVE(p->samples, p->samples.len + 1);
+	int err;
+
+	/* Weights come from files too: a total that wraps would make every share and
+	 * width garbage. Sub-totals (per stack, per frame) are bounded by it. */
+	if (p->total_weight + s->weight < p->total_weight)
+		return -EOVERFLOW;
+	err = VEC_RESERVE(p->samples, p->samples.len + 1);
 	if (err)
 		return err;
 	p->samples.v[p->samples.len++] = *s;

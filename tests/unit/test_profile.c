@@ -178,6 +178,20 @@ static void test_folded_reader_rejects_malformed_lines(void **state)
 	}
 }
 
+static void test_total_weight_never_wraps(void **state)
+{
+	(void)state;
+	const char *in = "app;main 18446744073709551000\napp;other 1000\n";
+	FILE *f = fmemopen((void *)in, strlen(in), "r");
+	struct profile *p = profile__new();
+
+	assert_int_equal(profile__read_folded(p, f, NULL), -EOVERFLOW);
+	assert_int_equal(profile__total_weight(p), 18446744073709551000ULL);
+	assert_int_equal(profile__sample_count(p), 1);
+	fclose(f);
+	profile__free(p);
+}
+
 static void test_folded_reader_skips_blank_lines_and_crlf(void **state)
 {
 	(void)state;
@@ -220,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_folded_round_trip),
 		cmocka_unit_test(test_folded_reader_rejects_malformed_lines),
 		cmocka_unit_test(test_folded_reader_skips_blank_lines_and_crlf),
+		cmocka_unit_test(test_total_weight_never_wraps),
 		cmocka_unit_test(test_folded_writer_reports_write_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
