@@ -184,6 +184,10 @@ struct collector *collector__new(struct profile *profile, struct symbolizer *sym
 				 struct unwinder *unwinder, enum unwind_mode mode);
 void collector__free(struct collector *c);
 
+/* Also show functions inlined at each user frame, from DWARF, as "NAME (inlined)"
+ * (the symbolizer must have been created with inline_frames). */
+void collector__set_inline(struct collector *c, bool on);
+
 /* Symbolize @s and add it to the profile. @return 0 or a negative errno. */
 int collector__add(struct collector *c, const struct smolder_sample *s);
 

@@ -18,6 +18,7 @@
 #define ADDR_CACHE_SLOTS (1u << 16)
 #define ADDR_CACHE_MAX (ADDR_CACHE_SLOTS / 2)
 #define PID_SET_SLOTS (1u << 14)
+#define INLINE_MAX 8 /* inlined calls shown per frame */
 #define LABEL_CACHE_SLOTS 4096 /* direct-mapped pid -> interned label set */
 
 struct label_slot {
@@ -36,6 +37,7 @@ struct collector {
 	struct symbolizer *sym;
 	struct unwinder *unwinder;
 	enum unwind_mode mode;
+	bool inline_frames;
 	struct addr_slot *cache;
 	size_t cache_len;
 	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
@@ -234,6 +236,35 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 	return 0;
 }
 
+void collector__set_inline(struct collector *c, bool on)
+{
+	c->inline_frames = on;
+}
+
+/*
+ * After the frame of the function containing @addr, the functions inlined into it
+ * at @addr, outermost first, named as perf does: "NAME (inlined)".
+ */
+static int add_inlined(struct collector *c, pid_t pid, uint64_t addr, uint32_t *frames,
+		       size_t *n)
+{
+	struct symbol in[INLINE_MAX];
+	char name[512];
+	int k = symbolizer__inline_frames(c->sym, pid, addr, in, INLINE_MAX);
+
+	for (int j = k - 1; j >= 0; j--) {
+		int err;
+
+		if (!in[j].name)
+			continue;
+		snprintf(name, sizeof(name), "%s (inlined)", in[j].name);
+		err = profile__intern_frame(c->profile, name, FRAME_USER, &frames[(*n)++]);
+		if (err)
+			return err;
+	}
+	return 0; /* no DWARF, or none inlined: just the function */
+}
+
 /*
  * The user stack of @s, innermost first, into @ips (SMOLDER_MAX_STACK_DEPTH). DWARF
  * over the snapshot where there is one; the kernel's frame-pointer walk otherwise,
@@ -269,7 +300,7 @@ static size_t user_stack(struct collector *c, const struct smolder_sample *s, ui
 
 int collector__add(struct collector *c, const struct smolder_sample *s)
 {
-	uint32_t frames[2 * SMOLDER_MAX_STACK_DEPTH + 1];
+	uint32_t frames[(2 + INLINE_MAX) * SMOLDER_MAX_STACK_DEPTH + 1];
 	uint64_t ips[SMOLDER_MAX_STACK_DEPTH];
 	size_t n = 0, nu, nk = 0;
 	char comm[SMOLDER_COMM_LEN + 1];
@@ -301,6 +332,8 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	 * instruction (addr - 1) instead. */
 	for (size_t i = nu; i-- > 0;) {
 		err = resolve(c, s->pid, ips[i] - (i > 0), false, &frames[n++]);
+		if (!err && c->inline_frames)
+			err = add_inlined(c, s->pid, ips[i] - (i > 0), frames, &n);
 		if (err)
 			return err;
 	}

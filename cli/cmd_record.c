@@ -44,6 +44,8 @@ static const char record_usage[] =
 	"                          perf_event_open ring buffers (perf), or BPF where it\n"
 	"                          can be loaded, else perf (auto, the default)\n"
 	"      --no-kernel         leave out kernel stacks\n"
+	"      --inline            show functions inlined into each frame, from DWARF\n"
+	"                          debug information, as \"NAME (inlined)\"\n"
 	"  -o, --output FILE       where to write (default " DEFAULT_OUTPUT "; - for stdout)\n"
 	"      --format FORMAT     svg, folded, pprof (gzip profile.proto) or smolder\n"
 	"                          (default: from -o's suffix: .svg .folded .pb.gz\n"
@@ -66,6 +68,7 @@ struct record_opts {
 	enum unwind_mode unwind;
 	enum sampler_backend backend;
 	unsigned int stack_bytes;
+	bool inline_frames;
 	const char *output;
 	enum output_format format;
 	char **cmd; /* NULL-terminated argv after -- */
@@ -123,7 +126,8 @@ static int parse_pids(struct record_opts *o, const char *arg)
 
 static int parse_args(struct record_opts *o, int argc, char **argv)
 {
-	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES, OPT_SAMPLER };
+	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES, OPT_SAMPLER,
+	       OPT_INLINE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all-cpus", no_argument, NULL, 'a' },
@@ -133,6 +137,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "sampler", required_argument, NULL, OPT_SAMPLER },
+		{ "inline", no_argument, NULL, OPT_INLINE },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
@@ -217,6 +222,9 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			o->stack_bytes = (unsigned int)v;
 			break;
 		}
+		case OPT_INLINE:
+			o->inline_frames = true;
+			break;
 		case OPT_NO_KERNEL:
 			o->kernel = false;
 			break;
@@ -457,7 +465,8 @@ int cmd_record(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	profile = profile__new();
-	sym = symbolizer__new(NULL);
+	struct symbolizer_opts symo = { .inline_frames = o.inline_frames };
+	sym = symbolizer__new(&symo);
 	if (!profile || !sym) {
 		cli_error("out of memory");
 		goto cleanup;
@@ -474,6 +483,7 @@ int cmd_record(int argc, char **argv)
 		cli_error("out of memory");
 		goto cleanup;
 	}
+	collector__set_inline(run.collector, o.inline_frames);
 
 	so = (struct sampler_opts){
 		.backend = o.backend,
