@@ -127,13 +127,15 @@ static __always_inline void read_user_state(struct smolder_user_state *u)
 
 	/* bpf_probe_read_user() is all or nothing, and the pages above the top of a
 	 * stack need not be mapped: never read past it. The main thread's top is
-	 * mm->start_stack; another thread's is the end of the mapping sp is in
-	 * (bpf_find_vma, which refuses when mmap_lock is contended). */
+	 * mm->start_stack; other stacks end with the mapping sp is in (bpf_find_vma,
+	 * which refuses when mmap_lock is contended). */
 	sp = u->regs[SMOLDER_REG_SP];
 	u->want = stack_bytes;
 	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid))
 		top = BPF_CORE_READ(task, mm, start_stack);
-	else if (bpf_find_vma(task, sp, vma_end, &vma, 0) == 0)
+	/* Not on the main stack (another thread, or a runtime's own stacks such as
+	 * Go's goroutines): the end of the mapping sp is in. */
+	if ((top <= sp || top - sp > (8u << 20)) && bpf_find_vma(task, sp, vma_end, &vma, 0) == 0)
 		top = vma.end;
 	if (top > sp && top - sp < u->want)
 		u->want = (top - sp + 7) & ~7ULL;

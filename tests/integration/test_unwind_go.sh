@@ -1,11 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Go code has no .eh_frame: smolder's DWARF unwinder finds no table for it and
-# libunwind follows Go's frame pointers instead. The stacks of a Go program must still
-# reach its entry (runtime.main and main.main), as the brief asks for Go services.
-# (A leaf that Go builds without a frame hides its caller from a frame-pointer walk;
-# reading .debug_frame would fix that and is not done yet, so the test does not ask
-# for hotA/hotB under spin.)
+# Go code has no .eh_frame, only a (compressed) .debug_frame, which smolder's unwinder
+# converts for libunwind. Go's leaf main.spin has no frame, so a frame-pointer walk
+# from it skips its caller: only the .debug_frame unwinding shows main.hotA and
+# main.hotB (2:1 by construction) under it, and the stacks reach runtime.main.
 # shellcheck source=tests/integration/lib.sh
 . "${TESTLIB:?TESTLIB is not set (run through ctest)}"
 t_init
@@ -23,4 +21,11 @@ assert_folded "$WORK/go.folded" gofixture
 assert_ge "$(folded_share "$WORK/go.folded" main.main)" 90 "samples whose stack reaches main.main (%)"
 assert_ge "$(folded_share "$WORK/go.folded" runtime.main)" 90 "samples whose stack reaches runtime.main (%)"
 assert_ge "$(folded_share "$WORK/go.folded" main.spin)" 80 "samples in main.spin (%)"
+assert_within "$(folded_share "$WORK/go.folded" main.hotA)" 66.7 6 "share of main.hotA (%)"
+assert_within "$(folded_share "$WORK/go.folded" main.hotB)" 33.3 6 "share of main.hotB (%)"
+
+# The frame-pointer walk alone misses them, or this test would not be about DWARF.
+run_smolder go-fp 60 record --unwind fp -F 199 -o "$WORK/go-fp.folded" -- "$WORK/gofixture" 1
+assert_rc 0 "record --unwind fp -- gofixture"
+assert_le "$(folded_share "$WORK/go-fp.folded" main.hotA)" 20 "main.hotA with --unwind fp (%)"
 t_log "PASS"
