@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include <stdint.h>
+
 #include "profile.h"
 
 /* Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 bad usage. */
@@ -44,5 +46,47 @@ int cli_output_open(struct cli_output *o, const char *path);
 int cli_output_commit(struct cli_output *o);
 /* Give up: remove the temporary file and release @o. */
 void cli_output_abort(struct cli_output *o);
+
+/* ---- inputs of flamegraph and export (inputs.c) ---- */
+
+#define CLI_MAX_LABEL_FILTERS 16
+
+/* Option codes for getopt_long; CLI_INPUT_LONGOPTS lists them. */
+enum {
+	CLI_OPT_STORE = 1000,
+	CLI_OPT_FROM,
+	CLI_OPT_TO,
+	CLI_OPT_SERVICE,
+	CLI_OPT_PID,
+	CLI_OPT_COMM,
+	CLI_OPT_LABEL,
+};
+
+#define CLI_INPUT_LONGOPTS                                        \
+	{ "store", required_argument, NULL, CLI_OPT_STORE },      \
+	{ "from", required_argument, NULL, CLI_OPT_FROM },        \
+	{ "to", required_argument, NULL, CLI_OPT_TO },            \
+	{ "service", required_argument, NULL, CLI_OPT_SERVICE },  \
+	{ "pid", required_argument, NULL, CLI_OPT_PID },          \
+	{ "comm", required_argument, NULL, CLI_OPT_COMM },        \
+	{ "label", required_argument, NULL, CLI_OPT_LABEL }
+
+struct cli_inputs {
+	const char *store_dir;
+	struct profile_label labels[CLI_MAX_LABEL_FILTERS];
+	struct profile_filter filter; /* its labels point into labels[] */
+	uint64_t now_ns;              /* what relative TIMEs are relative to */
+};
+
+void cli_inputs_init(struct cli_inputs *in);
+/* Take input option @opt (a CLI_OPT_*) with @arg. @return 0, -EINVAL (a bad value,
+ * said on stderr) or -ENOENT (not an input option). */
+int cli_inputs_option(struct cli_inputs *in, int opt, char *arg);
+/* Check the inputs against @nfiles FILE arguments; says what is wrong on stderr.
+ * @return 0 or -EINVAL. */
+int cli_inputs_check(const struct cli_inputs *in, const char *cmd, int nfiles);
+/* Read the store or @files into @p through the filter; says what failed on stderr.
+ * @return 0 or a negative errno. */
+int cli_inputs_load(const struct cli_inputs *in, struct profile *p, char **files, int nfiles);
 
 #endif /* SMOLDER_CLI_H */

@@ -16,8 +16,6 @@
 #include "profile.h"
 #include "store.h"
 
-#define MAX_LABEL_FILTERS 16
-
 enum export_format { EXPORT_NONE, EXPORT_PPROF, EXPORT_FOLDED, EXPORT_SMOLDER };
 
 static const char export_usage[] =
@@ -35,13 +33,6 @@ static const char export_usage[] =
 	"      --format FMT        pprof (gzip profile.proto), folded or smolder\n"
 	"                          (default: from -o's suffix: .pb.gz/.pprof, .folded, .smolder)\n"
 	"  -o, --output FILE       where to write (default: standard output)\n";
-
-static uint64_t wall_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static enum export_format parse_format(const char *s)
 {
@@ -68,41 +59,6 @@ static enum export_format format_from_name(const char *path)
 	return EXPORT_NONE;
 }
 
-static int load_inputs(struct profile *p, const char *store_dir, char **files, int nfiles,
-		       const struct profile_filter *f)
-{
-	int err = 0;
-
-	if (store_dir) {
-		struct store_opts so = { .read_only = true };
-		struct store *s = store__open(store_dir, &so);
-		if (!s) {
-			err = -errno;
-			cli_error("cannot open store %s: %s (is it a directory made by smolder agent?)",
-				  store_dir, strerror(errno));
-			return err;
-		}
-		err = store__query(s, f, p, NULL);
-		if (err)
-			cli_error("cannot read store %s: %s", store_dir, strerror(-err));
-		store__close(s);
-		return err;
-	}
-	for (int i = 0; i < nfiles && !err; i++) {
-		size_t bad = 0;
-		err = profile__load(p, files[i], f, NULL, NULL, &bad);
-		if (err == -EINVAL && bad)
-			cli_error("%s:%zu: not folded stacks (expected 'frame;frame;... COUNT')",
-				  files[i], bad);
-		else if (err == -EINVAL)
-			cli_error("cannot read %s: malformed profile (damaged smolder or pprof file)",
-				  files[i]);
-		else if (err)
-			cli_error("cannot read %s: %s", files[i], strerror(-err));
-	}
-	return err;
-}
-
 int cmd_export(int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_STORE, OPT_FROM, OPT_TO, OPT_SERVICE, OPT_PID, OPT_COMM,
@@ -110,26 +66,18 @@ int cmd_export(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "service", required_argument, NULL, OPT_SERVICE },
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "comm", required_argument, NULL, OPT_COMM },
-		{ "label", required_argument, NULL, OPT_LABEL },
+		CLI_INPUT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct profile_label labels[MAX_LABEL_FILTERS];
-	struct profile_filter filter = { .labels = labels };
+	struct cli_inputs in;
 	enum export_format format = EXPORT_NONE;
-	const char *output = "-", *store_dir = NULL;
-	uint64_t now = wall_now_ns();
+	const char *output = "-";
 	struct cli_output out;
 	struct profile *p;
-	char *end;
 	int c, err, ret = EXIT_FAIL;
 
+	cli_inputs_init(&in);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
@@ -144,46 +92,16 @@ int cmd_export(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_STORE:
-			store_dir = optarg;
-			break;
-		case OPT_FROM:
-		case OPT_TO:
-			if (profile__parse_time(optarg, now, c == OPT_FROM ? &filter.from_ns
-									 : &filter.to_ns)) {
-				cli_error("--%s takes a TIME (2026-11-23T15:04:05Z, unix seconds, "
-					  "-15m, -2h or now), not '%s'",
-					  c == OPT_FROM ? "from" : "to", optarg);
+		case CLI_OPT_STORE:
+		case CLI_OPT_FROM:
+		case CLI_OPT_TO:
+		case CLI_OPT_SERVICE:
+		case CLI_OPT_PID:
+		case CLI_OPT_COMM:
+		case CLI_OPT_LABEL:
+			if (cli_inputs_option(&in, c, optarg))
 				return EXIT_USAGE;
-			}
 			break;
-		case OPT_SERVICE:
-			filter.service = optarg;
-			break;
-		case OPT_PID: {
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || v <= 0 || v > INT_MAX) {
-				cli_error("--pid takes a process ID, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			filter.pid = (pid_t)v;
-			break;
-		}
-		case OPT_COMM:
-			filter.comm = optarg;
-			break;
-		case OPT_LABEL: {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || filter.nlabels == MAX_LABEL_FILTERS) {
-				cli_error("--label takes KEY=VALUE (at most %d), not '%s'",
-					  MAX_LABEL_FILTERS, optarg);
-				return EXIT_USAGE;
-			}
-			*eq = '\0';
-			labels[filter.nlabels++] = (struct profile_label){ optarg, eq + 1 };
-			break;
-		}
 		case 'h':
 			fputs(export_usage, stdout);
 			return EXIT_OK;
@@ -197,18 +115,8 @@ int cmd_export(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!store_dir && optind >= argc) {
-		cli_error("export needs --store DIR or at least one input FILE (see 'smolder export --help')");
+	if (cli_inputs_check(&in, "export", argc - optind))
 		return EXIT_USAGE;
-	}
-	if (store_dir && optind < argc) {
-		cli_error("export takes --store DIR or FILEs, not both");
-		return EXIT_USAGE;
-	}
-	if (filter.from_ns && filter.to_ns && filter.from_ns >= filter.to_ns) {
-		cli_error("--from must be before --to");
-		return EXIT_USAGE;
-	}
 	if (format == EXPORT_NONE)
 		format = format_from_name(output);
 	if (format == EXPORT_NONE) {
@@ -222,7 +130,7 @@ int cmd_export(int argc, char **argv)
 		cli_error("out of memory");
 		return EXIT_FAIL;
 	}
-	if (load_inputs(p, store_dir, argv + optind, argc - optind, &filter))
+	if (cli_inputs_load(&in, p, argv + optind, argc - optind))
 		goto cleanup;
 	if (cli_output_open(&out, output))
 		goto cleanup;

@@ -17,8 +17,6 @@
 #include "profile.h"
 #include "store.h"
 
-#define MAX_LABEL_FILTERS 16
-
 static const char flamegraph_usage[] =
 	"usage: smolder flamegraph (--store DIR | FILE..) [options]\n"
 	"  FILE                    smolder profile, folded stacks or gzip pprof ('-': stdin)\n"
@@ -36,48 +34,6 @@ static const char flamegraph_usage[] =
 	"      --width PX          image width (default 1200)\n"
 	"  -o, --output FILE       where to write (default: standard output)\n"
 	"      --format svg|folded output format (default: from -o's suffix, else svg)\n";
-
-static uint64_t wall_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int load_inputs(struct profile *p, const char *store_dir, char **files, int nfiles,
-		       const struct profile_filter *f)
-{
-	int err = 0;
-
-	if (store_dir) {
-		struct store_opts so = { .read_only = true };
-		struct store *s = store__open(store_dir, &so);
-		if (!s) {
-			err = -errno;
-			cli_error("cannot open store %s: %s (is it a directory made by smolder agent?)",
-				  store_dir, strerror(errno));
-			return err;
-		}
-		err = store__query(s, f, p, NULL);
-		if (err)
-			cli_error("cannot read store %s: %s", store_dir, strerror(-err));
-		store__close(s);
-		return err;
-	}
-	for (int i = 0; i < nfiles && !err; i++) {
-		size_t bad = 0;
-		err = profile__load(p, files[i], f, NULL, NULL, &bad);
-		if (err == -EINVAL && bad)
-			cli_error("%s:%zu: not folded stacks (expected 'frame;frame;... COUNT')",
-				  files[i], bad);
-		else if (err == -EINVAL)
-			cli_error("cannot read %s: malformed profile (damaged smolder or pprof file)",
-				  files[i]);
-		else if (err)
-			cli_error("cannot read %s: %s", files[i], strerror(-err));
-	}
-	return err;
-}
 
 /* "from A to B, service=x, pid=1, 99 Hz": what the graph shows, for its subtitle. */
 static void describe(const struct profile *p, const struct profile_filter *f, char *buf,
@@ -128,28 +84,21 @@ int cmd_flamegraph(int argc, char **argv)
 		{ "width", required_argument, NULL, OPT_WIDTH },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "service", required_argument, NULL, OPT_SERVICE },
-		{ "pid", required_argument, NULL, OPT_PID },
-		{ "comm", required_argument, NULL, OPT_COMM },
-		{ "label", required_argument, NULL, OPT_LABEL },
+		CLI_INPUT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct flamegraph_opts fo = { 0 };
-	struct profile_label labels[MAX_LABEL_FILTERS];
-	struct profile_filter filter = { .labels = labels };
+	struct cli_inputs in;
 	enum output_format format = FORMAT_NONE;
-	const char *output = "-", *store_dir = NULL;
-	uint64_t now = wall_now_ns();
+	const char *output = "-";
 	char subtitle[512];
 	struct cli_output out;
 	struct profile *p;
 	char *end;
 	int c, err, ret = EXIT_FAIL;
 
+	cli_inputs_init(&in);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
@@ -183,46 +132,16 @@ int cmd_flamegraph(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_STORE:
-			store_dir = optarg;
-			break;
-		case OPT_FROM:
-		case OPT_TO:
-			if (profile__parse_time(optarg, now, c == OPT_FROM ? &filter.from_ns
-									 : &filter.to_ns)) {
-				cli_error("--%s takes a TIME (2026-11-23T15:04:05Z, unix seconds, "
-					  "-15m, -2h or now), not '%s'",
-					  c == OPT_FROM ? "from" : "to", optarg);
+		case CLI_OPT_STORE:
+		case CLI_OPT_FROM:
+		case CLI_OPT_TO:
+		case CLI_OPT_SERVICE:
+		case CLI_OPT_PID:
+		case CLI_OPT_COMM:
+		case CLI_OPT_LABEL:
+			if (cli_inputs_option(&in, c, optarg))
 				return EXIT_USAGE;
-			}
 			break;
-		case OPT_SERVICE:
-			filter.service = optarg;
-			break;
-		case OPT_PID: {
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || v <= 0 || v > INT_MAX) {
-				cli_error("--pid takes a process ID, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			filter.pid = (pid_t)v;
-			break;
-		}
-		case OPT_COMM:
-			filter.comm = optarg;
-			break;
-		case OPT_LABEL: {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || filter.nlabels == MAX_LABEL_FILTERS) {
-				cli_error("--label takes KEY=VALUE (at most %d), not '%s'",
-					  MAX_LABEL_FILTERS, optarg);
-				return EXIT_USAGE;
-			}
-			*eq = '\0';
-			labels[filter.nlabels++] = (struct profile_label){ optarg, eq + 1 };
-			break;
-		}
 		case 'h':
 			fputs(flamegraph_usage, stdout);
 			return EXIT_OK;
@@ -236,18 +155,8 @@ int cmd_flamegraph(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!store_dir && optind >= argc) {
-		cli_error("flamegraph needs --store DIR or at least one input FILE (see 'smolder flamegraph --help')");
+	if (cli_inputs_check(&in, "flamegraph", argc - optind))
 		return EXIT_USAGE;
-	}
-	if (store_dir && optind < argc) {
-		cli_error("flamegraph takes --store DIR or FILEs, not both");
-		return EXIT_USAGE;
-	}
-	if (filter.from_ns && filter.to_ns && filter.from_ns >= filter.to_ns) {
-		cli_error("--from must be before --to");
-		return EXIT_USAGE;
-	}
 	if (format == FORMAT_NONE)
 		format = cli_format_from_name(output);
 	if (format != FORMAT_FOLDED) /* anything else -o names (x.pb.gz) still gets SVG */
@@ -258,14 +167,15 @@ int cmd_flamegraph(int argc, char **argv)
 		cli_error("out of memory");
 		return EXIT_FAIL;
 	}
-	if (load_inputs(p, store_dir, argv + optind, argc - optind, &filter))
+	if (cli_inputs_load(&in, p, argv + optind, argc - optind))
 		goto cleanup;
 	/* Folded text alone gets no subtitle, as with flamegraph.pl. */
 	struct profile_info info;
 	profile__info(p, &info);
-	if (!fo.subtitle && (store_dir || info.start_ns || filter.from_ns || filter.to_ns ||
-			     filter.service || filter.pid || filter.comm || filter.nlabels)) {
-		describe(p, &filter, subtitle, sizeof(subtitle));
+	const struct profile_filter *f = &in.filter;
+	if (!fo.subtitle && (in.store_dir || info.start_ns || f->from_ns || f->to_ns ||
+			     f->service || f->pid || f->comm || f->nlabels)) {
+		describe(p, f, subtitle, sizeof(subtitle));
 		fo.subtitle = subtitle;
 	}
 	if (cli_output_open(&out, output))
