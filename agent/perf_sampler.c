@@ -99,6 +99,8 @@ struct comm_slot {
 	char comm[SMOLDER_COMM_LEN];
 };
 
+#define SEEN_SLOTS 4096 /* bounded: emptied when half full */
+
 struct perf_sampler {
 	struct perf_event_attr attr; /* the sampling events' template */
 	int cpus[MAX_CPUS];
@@ -117,12 +119,60 @@ struct perf_sampler {
 	unsigned char *bounce;      /* records that wrap around the end of a ring */
 	uint64_t counter[SMOLDER_CNT_MAX];
 	uint64_t bytes; /* sample records read from the rings */
+	uint32_t seen[SEEN_SLOTS]; /* processes sampled since their exec; 0 = empty */
+	size_t nseen;
 	unsigned int max_stack;     /* sample_max_stack: kernel and user entries together */
 	unsigned int stack_bytes;   /* the scratch record's snapshot room */
 	int reg_index[SMOLDER_NUM_REGS]; /* libunwind register -> position in the sample */
 	pid_t self;
 	bool all;
 };
+
+/*
+ * The BPF sampler's "seen" map, for the same SMOLDER_SAMPLE_FIRST flag: the first
+ * sample of a process, or of a new program in it (an exec), tells the collector to
+ * forget what it knew of the pid. @return true when @pid was not seen (now it is).
+ */
+static bool first_sample(struct perf_sampler *s, uint32_t pid)
+{
+	uint32_t mask = SEEN_SLOTS - 1, i;
+
+	for (i = (pid * 2654435761u) & mask; s->seen[i]; i = (i + 1) & mask)
+		if (s->seen[i] == pid)
+			return false;
+	if (s->nseen >= SEEN_SLOTS / 2) {
+		/* Full: start over. Some pids get one extra FIRST, which only costs a
+		 * re-read of their mappings. */
+		memset(s->seen, 0, sizeof(s->seen));
+		s->nseen = 0;
+		for (i = (pid * 2654435761u) & mask; s->seen[i]; i = (i + 1) & mask)
+			;
+	}
+	s->seen[i] = pid;
+	s->nseen++;
+	return true;
+}
+
+/* @pid exec'd: its next sample is a FIRST again. Rebuilds the probe run after it. */
+static void forget_seen(struct perf_sampler *s, uint32_t pid)
+{
+	uint32_t mask = SEEN_SLOTS - 1, i;
+
+	for (i = (pid * 2654435761u) & mask; s->seen[i]; i = (i + 1) & mask) {
+		if (s->seen[i] != pid)
+			continue;
+		s->seen[i] = 0;
+		s->nseen--;
+		/* Re-insert the rest of the run so lookups still find them. */
+		for (uint32_t j = (i + 1) & mask; s->seen[j]; j = (j + 1) & mask) {
+			uint32_t v = s->seen[j];
+			s->seen[j] = 0;
+			s->nseen--;
+			first_sample(s, v);
+		}
+		return;
+	}
+}
 
 static int sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
 {
@@ -1012,6 +1062,8 @@ static bool parse_sample(struct perf_sampler *s, const unsigned char *rec, size_
 	r->flags = 0;
 	if ((hdr.misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL)
 		r->flags |= SMOLDER_SAMPLE_KERNEL_MODE;
+	if (first_sample(s, r->pid))
+		r->flags |= SMOLDER_SAMPLE_FIRST;
 	comm_get(s, r->pid, r->tid, r->comm);
 	split_callchain(s, chain, nr);
 
@@ -1113,6 +1165,11 @@ static int ring_walk(struct perf_sampler *s, struct ring *r, uint64_t head, bool
 
 				memcpy(&tid, rec + sizeof(hdr) + 4, 4);
 				memcpy(&time, rec + hdr.size - 16, 8);
+				if (hdr.misc & PERF_RECORD_MISC_COMM_EXEC) {
+					uint32_t pid;
+					memcpy(&pid, rec + sizeof(hdr), 4);
+					forget_seen(s, pid);
+				}
 				comm_set(s, tid, (const char *)rec + sizeof(hdr) + 8,
 					 hdr.size - sizeof(hdr) - 8 - 24, time);
 			} else if (hdr.type == PERF_RECORD_FORK) {
