@@ -38,6 +38,7 @@ struct collector {
 	struct unwinder *unwinder;
 	enum unwind_mode mode;
 	bool inline_frames;
+	struct ksym *ksym;
 	struct addr_slot *cache;
 	size_t cache_len;
 	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
@@ -206,10 +207,15 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 		}
 	}
 
-	if (kernel)
+	if (kernel && c->ksym) {
+		err = ksym__resolve(c->ksym, addr, &sym.name, &sym.offset, &sym.module);
+		if (err == -ENOENT)
+			err = 0; /* no symbol: "[unknown]" below */
+	} else if (kernel) {
 		err = symbolizer__resolve_kernel(c->sym, addr, &sym);
-	else
+	} else {
 		err = symbolizer__resolve_user(c->sym, pid, addr, &sym);
+	}
 	if (!err && sym.name) {
 		name = sym.name;
 		kind = kernel ? FRAME_KERNEL : sym.kind == SYMBOL_JIT ? FRAME_JIT : FRAME_USER;
@@ -239,6 +245,11 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 void collector__set_inline(struct collector *c, bool on)
 {
 	c->inline_frames = on;
+}
+
+void collector__set_ksym(struct collector *c, struct ksym *k)
+{
+	c->ksym = k;
 }
 
 /*

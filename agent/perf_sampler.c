@@ -717,6 +717,10 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 	s->bounce = malloc(1u << 16); /* header.size is 16 bits */
 	s->comms = calloc(COMM_SLOTS, sizeof(*s->comms));
 	s->rings = calloc((size_t)n, sizeof(*s->rings));
+	/* Before any failure can reach perf_sampler__free, which closes ring fds:
+	 * calloc's 0 would be stdin. */
+	for (int i = 0; s->rings && i < n; i++)
+		s->rings[i].fd = -1;
 	s->ring_pfds = calloc((size_t)n, sizeof(*s->ring_pfds));
 	s->heads = calloc((size_t)n, sizeof(*s->heads));
 	if (!opts->all)
@@ -727,8 +731,6 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 		snprintf(msg, msglen, "out of memory");
 		goto fail;
 	}
-	for (int i = 0; i < n; i++)
-		s->rings[i].fd = -1;
 
 	/* Try the sampling event on ourselves first: a bad -F, kernel stacks that
 	 * perf_event_paranoid forbids or a kernel without perf events show up here,

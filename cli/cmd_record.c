@@ -423,6 +423,7 @@ int cmd_record(int argc, char **argv)
 	struct sampler *sampler = NULL;
 	struct symbolizer *sym = NULL;
 	struct unwinder *unwinder = NULL;
+	struct ksym *ksym = NULL;
 	struct profile *profile = NULL;
 	struct sampler_stats stats;
 	struct child child = { .pid = 0, .go_fd = -1, .err_fd = -1 };
@@ -484,6 +485,10 @@ int cmd_record(int argc, char **argv)
 		goto cleanup;
 	}
 	collector__set_inline(run.collector, o.inline_frames);
+	/* Kernel frames named by the kernel itself when BPF allows it: reading
+	 * /proc/kallsyms instead would be most of a short run's CPU. */
+	if (o.kernel && (ksym = ksym__new()))
+		collector__set_ksym(run.collector, ksym);
 
 	so = (struct sampler_opts){
 		.backend = o.backend,
@@ -632,6 +637,7 @@ cleanup:
 		close(child.err_fd);
 	sampler__free(sampler);
 	collector__free(run.collector);
+	ksym__free(ksym);
 	unwinder__free(unwinder);
 	symbolizer__free(sym);
 	profile__free(profile);

@@ -383,9 +383,29 @@ static int cands_reserve(struct cands *v, size_t more)
  * / ELF_SRC_DYNSYM for tables that gave symbols (a debug source's are reported by the
  * caller under its own flag). @return 0, or -ENOEXEC for an unreadable table.
  */
+static int collect_file_all(Elf *e, uint64_t size, struct cands *v, unsigned *srcs);
+
+/*
+ * All or nothing: on failure the candidates added from @e are dropped again, since
+ * their names point into @e's data, which the caller is about to free.
+ */
 static int collect_file(Elf *e, uint64_t size, struct cands *v, unsigned *srcs)
 {
+	size_t n0 = v->n;
+	unsigned srcs0 = *srcs;
+	int err = collect_file_all(e, size, v, srcs);
+
+	if (err) {
+		v->n = n0;
+		*srcs = srcs0;
+	}
+	return err;
+}
+
+static int collect_file_all(Elf *e, uint64_t size, struct cands *v, unsigned *srcs)
+{
 	size_t shnum, seen;
+	unsigned done = 0;
 	Elf_Scn *scn;
 	int err;
 
@@ -393,12 +413,19 @@ static int collect_file(Elf *e, uint64_t size, struct cands *v, unsigned *srcs)
 		return -ENOEXEC;
 	for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
 		size_t added = 0;
+		unsigned bit;
 		GElf_Shdr sh;
 
 		if (!gelf_getshdr(scn, &sh))
 			return -ENOEXEC;
 		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
 			continue;
+		/* ELF allows one of each: more (all over the same bytes) would only
+		 * multiply the work a crafted file asks for. */
+		bit = sh.sh_type == SHT_SYMTAB ? 1 : 2;
+		if (done & bit)
+			continue;
+		done |= bit;
 		/* Sizes come from the file: one larger than the file is a lie, and must not
 		 * turn into a huge allocation. */
 		if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset)
