@@ -19,21 +19,31 @@ struct sampler {
 	struct perf_sampler *perf;
 };
 
-bool sampler_process_alive(pid_t pid)
+/* Read /proc/@pid/@name (its first @size - 1 bytes) into @buf. @return false if gone. */
+static bool read_proc(pid_t pid, const char *name, char *buf, size_t size)
 {
-	char path[64], buf[512];
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
+	return true;
+}
+
+bool sampler_process_alive(pid_t pid)
+{
+	char buf[4096]; /* "Threads:" is a thousand bytes into status */
+
+	if (!read_proc(pid, "stat", buf, sizeof(buf)))
+		return false;
 	/* The state follows the last ')' (comm may itself contain parentheses). */
 	char *rp = strrchr(buf, ')');
 	if (!rp || rp[1] != ' ' || rp[2] == 'X' || rp[2] == 'x')
@@ -42,15 +52,8 @@ bool sampler_process_alive(pid_t pid)
 		return true;
 	/* A zombie leader whose other threads still run (it called pthread_exit):
 	 * the process is alive until its last thread exits. */
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!read_proc(pid, "status", buf, sizeof(buf)))
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	char *threads = strstr(buf, "\nThreads:");
 	return threads && atoi(threads + 9) > 1;
 }

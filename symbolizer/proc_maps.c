@@ -8,6 +8,7 @@
  * after each dlopen. The parser is bounded by the buffer it is given and never trusts a
  * line to be well formed, so it can be fuzzed with arbitrary bytes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -221,14 +222,14 @@ cleanup:
 	return err;
 }
 
-int proc_maps__read(pid_t pid, struct proc_maps *out)
+/* Read and parse the maps file at @path. */
+static int read_maps_file(const char *path, struct proc_maps *out)
 {
-	char path[64], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	int fd, err = 0;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -270,6 +271,43 @@ cleanup:
 	free(buf);
 	close(fd);
 	return err;
+}
+
+int proc_maps__read(pid_t pid, struct proc_maps *out)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	err = read_maps_file(path, out);
+	if (err || out->n)
+		return err;
+	/* Empty: the main thread has exited (pthread_exit) while others run, and
+	 * /proc/PID/maps shows the leader's released memory. Any live thread's view
+	 * is the process's. Bounded: the first few threads are enough. */
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	for (int tried = 0; (de = readdir(dir)) && tried < 64;) {
+		char tpath[128];
+		struct proc_maps m;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		tried++;
+		snprintf(tpath, sizeof(tpath), "/proc/%d/task/%.20s/maps", (int)pid, de->d_name);
+		if (read_maps_file(tpath, &m) == 0 && m.n) {
+			proc_maps__release(out);
+			*out = m;
+			break;
+		}
+		proc_maps__release(&m);
+	}
+	closedir(dir);
+	return 0;
 }
 
 void proc_maps__release(struct proc_maps *m)
