@@ -110,26 +110,11 @@ static int parse_line(struct kbuilder *b, const char *p, const char *end, bool *
 {
 	const char *name, *name_end, *mod = NULL, *mod_end = NULL;
 	uint64_t addr = 0;
-	int digits = 0;
 	char type;
 	struct ksym *ks;
 	int err;
 
-	while (p < end && digits < 16) {
-		char ch = *p;
-		unsigned d;
-
-		if (ch >= '0' && ch <= '9')
-			d = (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			d = (unsigned)(ch - 'a' + 10);
-		else
-			break;
-		addr = (addr << 4) | d;
-		p++;
-		digits++;
-	}
-	if (!digits || end - p < 4 || p[0] != ' ' || p[2] != ' ')
+	if (!symbolizer__parse_hex(&p, end, &addr) || end - p < 4 || p[0] != ' ' || p[2] != ' ')
 		return 0;
 	type = p[1];
 	if (!is_text_type(type))

@@ -83,35 +83,16 @@ static const char *store_name(struct perfmap *m, const char *s, size_t len)
 	return out;
 }
 
+/* A perf-map number: hex, with or without "0x". */
 static bool hex_field(const char **p, const char *end, uint64_t *out)
 {
 	const char *s = *p;
-	uint64_t v = 0;
-	int digits = 0;
 
 	if (end - s >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
-	while (s < end) {
-		char ch = *s;
-		unsigned d;
-
-		if (ch >= '0' && ch <= '9')
-			d = (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			d = (unsigned)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			d = (unsigned)(ch - 'A' + 10);
-		else
-			break;
-		if (++digits > 16)
-			return false;
-		v = (v << 4) | d;
-		s++;
-	}
-	if (!digits)
+	if (!symbolizer__parse_hex(&s, end, out))
 		return false;
 	*p = s;
-	*out = v;
 	return true;
 }
 

@@ -22,14 +22,13 @@
 
 static const char DELETED_SUFFIX[] = " (deleted)";
 
-/* Parse hex digits at *p (before @end); advance. @return false if there were none. */
-static bool parse_hex(const char **p, const char *end, uint64_t *out)
+bool symbolizer__parse_hex(const char **p, const char *end, uint64_t *out)
 {
 	const char *s = *p;
 	uint64_t v = 0;
 	int digits = 0;
 
-	while (s < end && digits < 16) {
+	for (; s < end; s++) {
 		char ch = *s;
 		unsigned d;
 
@@ -41,9 +40,9 @@ static bool parse_hex(const char **p, const char *end, uint64_t *out)
 			d = (unsigned)(ch - 'A' + 10);
 		else
 			break;
+		if (++digits > 16)
+			return false; /* more than 64 bits: not an address */
 		v = (v << 4) | d;
-		s++;
-		digits++;
 	}
 	if (!digits)
 		return false;
@@ -115,16 +114,16 @@ static int parse_line(const char *p, const char *end, struct proc_mapping *pm,
 	uint64_t start, stop, off, major, minor, inode;
 	const char *perms;
 
-	if (!parse_hex(&p, end, &start) || !expect(&p, end, '-') ||
-	    !parse_hex(&p, end, &stop) || !expect(&p, end, ' '))
+	if (!symbolizer__parse_hex(&p, end, &start) || !expect(&p, end, '-') ||
+	    !symbolizer__parse_hex(&p, end, &stop) || !expect(&p, end, ' '))
 		return 0;
 	if (end - p < 5)
 		return 0;
 	perms = p;
 	p += 4;
-	if (!expect(&p, end, ' ') || !parse_hex(&p, end, &off) || !expect(&p, end, ' ') ||
-	    !parse_hex(&p, end, &major) || !expect(&p, end, ':') ||
-	    !parse_hex(&p, end, &minor) || !expect(&p, end, ' ') ||
+	if (!expect(&p, end, ' ') || !symbolizer__parse_hex(&p, end, &off) || !expect(&p, end, ' ') ||
+	    !symbolizer__parse_hex(&p, end, &major) || !expect(&p, end, ':') ||
+	    !symbolizer__parse_hex(&p, end, &minor) || !expect(&p, end, ' ') ||
 	    !parse_dec(&p, end, &inode))
 		return 0;
 	if (perms[2] != 'x' || stop <= start)

@@ -177,6 +177,13 @@ static inline const char *proc_mapping__path(const struct proc_maps *m,
 #define PROC_MAPS_MAX_BYTES (64u << 20) /* a process with ~1M mappings; more is junk */
 #define PROC_MAPS_MAX_MAPPINGS (1u << 20)
 
+/*
+ * Parse hex digits (no "0x") at *@p, before @end, and advance past them. Shared by the
+ * maps, kallsyms and perf-map parsers. @return false when there are none or more than
+ * 16 (*@p is then unchanged).
+ */
+bool symbolizer__parse_hex(const char **p, const char *end, uint64_t *out);
+
 /* ---- kallsyms.c ---- */
 
 struct kallsyms;
