@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * agent.h - smolder's sampling side: the BPF sampler (perf-event driven stack
- * sampling of target processes or of every process) and the collector that turns
- * its raw samples into symbolized profile samples.
+ * agent.h - smolder's sampling side: the sampler (perf-event driven stack sampling of
+ * target processes or of every process, with BPF or perf_event_open), the unwinder,
+ * the collector that turns raw samples into symbolized profile samples, and the
+ * session, the run loop that `record` and the node agent share.
  *
  * Error contract: int functions return 0 or a negative errno; pointer functions
  * return NULL with errno set.
@@ -17,8 +18,21 @@
 #include <sys/types.h>
 
 #include "profile.h"
-#include "sampler.h"
+#include "sample_record.h"
 #include "symbolizer.h"
+
+/* ---- messages: agent/ code does not print ---- */
+
+enum agent_log_level {
+	AGENT_LOG_NOTE,  /* something the user should know (a fallback, a limit hit) */
+	AGENT_LOG_DEBUG, /* detail for -v, such as libbpf's own messages */
+};
+
+/* Receives one line (no newline) per message. */
+typedef void (*agent_log_fn)(enum agent_log_level level, const char *line, void *ctx);
+
+/* Send agent/'s messages, and libbpf's, to @fn (NULL: drop them). Process-wide. */
+void agent__set_log(agent_log_fn fn, void *ctx);
 
 /* ---- sampler ---- */
 
@@ -48,6 +62,11 @@ struct sampler_stats {
 };
 
 struct sampler;
+
+/* Check @opts as sampler__open will (rate, stack snapshot size, ring size), so that a
+ * command line can refuse bad values before it starts anything.
+ * @return 0, or -EINVAL with one line for the user in @msg. */
+int sampler_opts_check(const struct sampler_opts *opts, char *msg, size_t msglen);
 
 /* Called for each raw sample; a negative errno return stops the drain with it. */
 typedef int (*sampler_fn)(const struct smolder_sample *s, void *ctx);
@@ -192,26 +211,116 @@ enum unwind_mode {
 			 code that has no unwind tables) */
 };
 
+/* How the collector turns a raw sample into frames: one struct, so that what the
+ * symbolizer and the unwinder are created with agrees with it (session.c). */
+struct collector_opts {
+	enum unwind_mode unwind;
+	bool inline_frames; /* also show functions inlined at each user frame, from
+			       DWARF, as "NAME (inlined)" (the symbolizer must have been
+			       created with symbolizer_opts.inline_frames) */
+};
+
 /*
  * Create a collector adding to @profile, resolving names with @sym and unwinding
  * with @unwinder (all borrowed; they must outlive the collector; @unwinder may be
  * NULL with UNWIND_FP). NULL with errno set on failure.
  */
 struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
-				 struct unwinder *unwinder, enum unwind_mode mode);
+				 struct unwinder *unwinder, const struct collector_opts *opts);
 void collector__free(struct collector *c);
-
-/* Also show functions inlined at each user frame, from DWARF, as "NAME (inlined)"
- * (the symbolizer must have been created with inline_frames). */
-void collector__set_inline(struct collector *c, bool on);
 
 /* Name kernel frames with @k (borrowed) instead of the symbolizer's /proc/kallsyms. */
 void collector__set_ksym(struct collector *c, struct ksym *k);
+
+/* Add from now on to @profile (borrowed), a new one after a flush: what the collector
+ * remembered of the old profile's ids is dropped. @return 0 or -ENOMEM. */
+int collector__reset(struct collector *c, struct profile *profile);
 
 /* Symbolize @s and add it to the profile. @return 0 or a negative errno. */
 int collector__add(struct collector *c, const struct smolder_sample *s);
 
 /* Distinct processes seen so far. */
 size_t collector__process_count(const struct collector *c);
+
+/* ---- session: the run loop shared by `record` and the node agent ---- */
+
+struct session;
+
+/* Hand over the profile of an interval (the session's; do not keep it). @last: the
+ * run is ending. A negative errno return is reported by session__run, which still
+ * flushes the rest at the end. */
+typedef int (*session_flush_fn)(struct profile *p, bool last, void *ctx);
+/* About once a second while sampling: seconds since the start, samples so far. */
+typedef void (*session_progress_fn)(double seconds, uint64_t samples, void *ctx);
+
+struct session_opts {
+	struct sampler_opts sampler;     /* .all: every process; .kernel_stacks also
+					    decides whether kernel frames are named */
+	struct collector_opts collector;
+	const pid_t *pids;               /* processes to sample, with the children they
+					    fork from now on */
+	size_t npids;
+	bool children;                   /* also the children @pids have already */
+	char *const *cmd;                /* or: run this command (NULL-terminated argv)
+					    and sample it from its first instruction */
+	double duration;                 /* seconds; 0: until session__stop, or until
+					    every target has exited */
+	double flush_interval;           /* seconds between flushes; 0: one at the end */
+	session_flush_fn flush;          /* required */
+	session_progress_fn progress;    /* optional */
+	void *ctx;                       /* for flush and progress */
+};
+
+#define SESSION_MAX_BUSY 8
+
+struct session_stats {
+	const char *backend;     /* "bpf" or "perf" */
+	double seconds;          /* sampled for */
+	uint64_t samples;        /* added to profiles, over every flush */
+	uint64_t lost;           /* dropped by the kernel side (ring full) */
+	uint64_t truncated;      /* stacks cut short */
+	uint64_t pre_exec;       /* samples of the command before its exec: they show
+				    smolder's fork, not the command, and are dropped */
+	size_t processes;        /* distinct processes sampled */
+	struct sampler_stats sampler;
+	/* Children the targets had when sampling began, which were not followed
+	 * (see session_opts.children) and used CPU meanwhile: the processes the user
+	 * probably meant when the targets themselves never ran. */
+	struct {
+		pid_t pid, parent;
+		char comm[SMOLDER_COMM_LEN];
+		double cpu_seconds;
+	} busy_children[SESSION_MAX_BUSY];
+	size_t nbusy_children;
+};
+
+/*
+ * Open everything a run needs (sampler, symbolizer, unwinder, collector), start
+ * following the targets, and start the command if there is one.
+ * @return the session, or NULL with errno set and one line for the user in @msg
+ * (no such process, no permission, BPF unavailable and no fallback, ...).
+ */
+struct session *session__open(const struct session_opts *opts, char *msg, size_t msglen);
+
+/*
+ * Sample until the duration has passed, session__stop is called, or every target has
+ * exited, flushing each interval and always at the end (also after a failure: what
+ * was collected is handed over).
+ * @return 0, or a negative errno with one line in @msg: reading samples failed, or
+ * a flush did.
+ */
+int session__run(struct session *s, char *msg, size_t msglen);
+
+/* End the run at the next wakeup (within ~100 ms). Async-signal-safe. */
+void session__stop(struct session *s);
+
+void session__stats(const struct session *s, struct session_stats *out);
+
+/* The command's exit status as waitpid gives it, when it has exited; -1 otherwise. */
+int session__child_status(const struct session *s);
+
+/* Free the session; a command it started that still runs is ended (SIGTERM, then
+ * SIGKILL after 5 s). */
+void session__free(struct session *s);
 
 #endif /* SMOLDER_AGENT_H */

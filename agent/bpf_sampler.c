@@ -7,17 +7,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "log.h"
+#include "perf_events.h"
+#include "procfs.h"
 #include "sampler_backend.h"
 #include "sampler.skel.h"
 
@@ -38,36 +39,6 @@ struct bpf_sampler {
 	uint64_t bytes, records; /* read from the ring buffer */
 };
 
-/*
- * libbpf's own messages: warnings explain verifier and attach failures, so they are
- * kept, but only shown if the open fails for good: a fallback to perf_event_open
- * should say one line, not libbpf's. Debug chatter is dropped. Bounded.
- */
-static char libbpf_log[8192];
-static size_t libbpf_log_len;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (level == LIBBPF_DEBUG || libbpf_log_len >= sizeof(libbpf_log) - 1)
-		return 0;
-	n = vsnprintf(libbpf_log + libbpf_log_len, sizeof(libbpf_log) - libbpf_log_len, fmt, ap);
-	if (n > 0)
-		libbpf_log_len += (size_t)n < sizeof(libbpf_log) - libbpf_log_len
-					  ? (size_t)n
-					  : sizeof(libbpf_log) - 1 - libbpf_log_len;
-	return n;
-}
-
-void bpf_sampler__flush_log(bool print)
-{
-	if (print && libbpf_log_len)
-		fputs(libbpf_log, stderr);
-	libbpf_log_len = 0;
-	libbpf_log[0] = '\0';
-}
-
 static int perf_event_open_cpu_clock(unsigned int freq, int cpu)
 {
 	struct perf_event_attr attr = {
@@ -77,7 +48,7 @@ static int perf_event_open_cpu_clock(unsigned int freq, int cpu)
 		.freq = 1,
 		.sample_freq = freq,
 	};
-	return syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return perf_events_open(&attr, -1, cpu);
 }
 
 static void explain_load_failure(int err, char *msg, size_t len)
@@ -91,30 +62,6 @@ static void explain_load_failure(int err, char *msg, size_t len)
 			 "support (needs CONFIG_BPF_SYSCALL and BTF, kernel 5.8 or later)");
 	else
 		snprintf(msg, len, "cannot load the BPF sampler: %s", strerror(err));
-}
-
-static void explain_perf_failure(int err, unsigned int freq, char *msg, size_t len)
-{
-	char buf[32] = "";
-	FILE *f;
-
-	if (err == EACCES || err == EPERM) {
-		snprintf(msg, len, "cannot open cpu-clock perf events: permission denied "
-			 "(run as root, grant CAP_PERFMON, or lower "
-			 "kernel.perf_event_paranoid)");
-		return;
-	}
-	if (err == EINVAL && (f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re"))) {
-		if (fgets(buf, sizeof(buf), f) && (unsigned int)atoi(buf) < freq) {
-			fclose(f);
-			snprintf(msg, len, "-F %u is above kernel.perf_event_max_sample_rate "
-				 "(%d): lower -F or raise the sysctl", freq, atoi(buf));
-			return;
-		}
-		fclose(f);
-	}
-	snprintf(msg, len, "cannot open cpu-clock perf events: %s (is "
-		 "CONFIG_PERF_EVENTS enabled?)", strerror(err));
 }
 
 /*
@@ -146,14 +93,15 @@ static int on_record(void *ctx, void *data, size_t size)
 	return s->fn(data, s->fn_ctx);
 }
 
-struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
+static void bpf_sampler__free(void *backend);
+
+static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
 {
 	int cpus[MAX_CPUS];
 	struct bpf_sampler *s;
 	int err, n;
 
-	libbpf_set_print(libbpf_print);
-	bpf_sampler__flush_log(false);
+	agent_log_route_libbpf();
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(msg, msglen, "out of memory");
@@ -171,14 +119,8 @@ struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg
 	s->skel->rodata->filter_targets = !opts->all;
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->self_tgid = getpid();
-	if (opts->stack_bytes % 8 || opts->stack_bytes > SMOLDER_MAX_STACK_BYTES) {
-		err = EINVAL;
-		snprintf(msg, msglen, "bad stack snapshot size %u: must be a multiple of 8 "
-			 "up to %d", opts->stack_bytes, SMOLDER_MAX_STACK_BYTES);
-		goto fail;
-	}
 	s->skel->rodata->stack_bytes = opts->stack_bytes;
-	n = sampler_online_cpus(cpus, MAX_CPUS);
+	n = procfs_online_cpus(cpus, MAX_CPUS);
 	if (n < 0) {
 		err = -n;
 		snprintf(msg, msglen, "cannot read the online CPUs from "
@@ -189,8 +131,7 @@ struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg
 					opts->ringbuf_bytes ? opts->ringbuf_bytes
 							    : ringbuf_size(opts, n));
 	if (err) {
-		snprintf(msg, msglen, "bad ring buffer size %zu: must be a power of two "
-			 "multiple of the page size", opts->ringbuf_bytes);
+		snprintf(msg, msglen, "cannot size the BPF ring buffer: %s", strerror(err));
 		goto fail;
 	}
 	/* Following forks only matters when there are targets; exits and execs
@@ -221,8 +162,9 @@ struct bpf_sampler *bpf_sampler__open(const struct sampler_opts *opts, char *msg
 	for (int i = 0; i < n; i++) {
 		int fd = perf_event_open_cpu_clock(opts->freq, cpus[i]);
 		if (fd < 0) {
-			err = errno;
-			explain_perf_failure(err, opts->freq, msg, msglen);
+			err = -fd;
+			perf_events_explain(err, opts->freq, opts->all, opts->kernel_stacks,
+					    msg, msglen);
 			goto fail;
 		}
 		s->perf_fds[s->ncpus++] = fd;
@@ -249,8 +191,10 @@ fail:
 	return NULL;
 }
 
-void bpf_sampler__free(struct bpf_sampler *s)
+static void bpf_sampler__free(void *backend)
 {
+	struct bpf_sampler *s = backend;
+
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
@@ -264,33 +208,35 @@ void bpf_sampler__free(struct bpf_sampler *s)
 	free(s);
 }
 
-int bpf_sampler__add_target(struct bpf_sampler *s, pid_t pid)
+static int bpf_sampler__add_target(void *backend, pid_t pid)
 {
+	struct bpf_sampler *s = backend;
 	__u32 key = pid;
 	__u8 one = 1;
 	int fd = bpf_map__fd(s->skel->maps.targets);
 
-	if (pid <= 0 || !sampler_process_alive(pid))
+	if (pid <= 0 || !procfs_process_alive(pid))
 		return -ESRCH;
 	if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 		return errno == E2BIG ? -ENOSPC : -errno;
 	/* It may have exited between the check and the insert, past the exit hook. */
-	if (!sampler_process_alive(pid)) {
+	if (!procfs_process_alive(pid)) {
 		bpf_map_delete_elem(fd, &key);
 		return -ESRCH;
 	}
 	return 0;
 }
 
-int bpf_sampler__prune_targets(struct bpf_sampler *s)
+static int bpf_sampler__prune_targets(void *backend)
 {
+	struct bpf_sampler *s = backend;
 	int fd = bpf_map__fd(s->skel->maps.targets);
 	__u32 key, next, dead[256];
 	int live = 0, ndead = 0;
 	void *prev = NULL;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (sampler_process_alive(next))
+		if (procfs_process_alive(next))
 			live++;
 		else if (ndead < (int)(sizeof(dead) / sizeof(dead[0])))
 			dead[ndead++] = next;
@@ -304,8 +250,9 @@ int bpf_sampler__prune_targets(struct bpf_sampler *s)
 	return live;
 }
 
-int bpf_sampler__drain(struct bpf_sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+static int bpf_sampler__drain(void *backend, int timeout_ms, sampler_fn fn, void *ctx)
 {
+	struct bpf_sampler *s = backend;
 	int err, err2;
 
 	s->fn = fn;
@@ -323,8 +270,9 @@ int bpf_sampler__drain(struct bpf_sampler *s, int timeout_ms, sampler_fn fn, voi
 	return s->handed;
 }
 
-int bpf_sampler__stats(const struct bpf_sampler *s, struct sampler_stats *out)
+static int bpf_sampler__stats(const void *backend, struct sampler_stats *out)
 {
+	const struct bpf_sampler *s = backend;
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(s->skel->maps.counters);
 	__u64 *vals;
@@ -346,3 +294,13 @@ int bpf_sampler__stats(const struct bpf_sampler *s, struct sampler_stats *out)
 	out->records = s->records;
 	return 0;
 }
+
+const struct sampler_ops bpf_sampler_ops = {
+	.name = "bpf",
+	.open = bpf_sampler__open,
+	.free = bpf_sampler__free,
+	.add_target = bpf_sampler__add_target,
+	.prune_targets = bpf_sampler__prune_targets,
+	.drain = bpf_sampler__drain,
+	.stats = bpf_sampler__stats,
+};

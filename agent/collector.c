@@ -56,11 +56,23 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
-				 struct unwinder *unwinder, enum unwind_mode mode)
+/* The frames every stack may need, interned in the current profile. */
+static int intern_fixed_frames(struct collector *c)
 {
+	int err = profile__intern_frame(c->profile, "[truncated]", FRAME_UNKNOWN,
+					&c->truncated_frame);
+
+	if (!err)
+		err = profile__intern_frame(c->profile, "[unknown]", FRAME_UNKNOWN,
+					    &c->unknown_frame);
+	return err;
+}
+
+struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
+				 struct unwinder *unwinder, const struct collector_opts *opts)
+{
+	enum unwind_mode mode = opts->unwind;
 	struct collector *c;
-	int err;
 
 	if (mode != UNWIND_FP && !unwinder) {
 		errno = EINVAL;
@@ -73,16 +85,14 @@ struct collector *collector__new(struct profile *profile, struct symbolizer *sym
 	c->sym = sym;
 	c->unwinder = unwinder;
 	c->mode = mode;
+	c->inline_frames = opts->inline_frames;
 	c->cache = calloc(ADDR_CACHE_SLOTS, sizeof(*c->cache));
 	c->pids = calloc(PID_SET_SLOTS, sizeof(*c->pids));
 	c->procinfo = procinfo__new(0);
 	if (!c->cache || !c->pids || !c->procinfo)
 		goto nomem;
 	c->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	err = profile__intern_frame(profile, "[truncated]", FRAME_UNKNOWN, &c->truncated_frame);
-	if (!err)
-		err = profile__intern_frame(profile, "[unknown]", FRAME_UNKNOWN, &c->unknown_frame);
-	if (err)
+	if (intern_fixed_frames(c))
 		goto nomem;
 	return c;
 nomem:
@@ -144,8 +154,8 @@ size_t collector__process_count(const struct collector *c)
 }
 
 /*
- * The label set of @pid's samples (DESIGN.md's labels; pid, tid and comm are sample
- * fields). Read from /proc at the process's first sample and interned once, so a
+ * The label set of @pid's samples (docs/format.md's labels; pid, tid and comm are
+ * sample fields). Read from /proc at the process's first sample and interned once, so a
  * process that exits right after still has its labels.
  */
 static int process_labels(struct collector *c, pid_t pid, uint32_t *set)
@@ -242,9 +252,14 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 	return 0;
 }
 
-void collector__set_inline(struct collector *c, bool on)
+int collector__reset(struct collector *c, struct profile *profile)
 {
-	c->inline_frames = on;
+	/* Frame and label-set ids are the old profile's: forget every one. */
+	memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
+	c->cache_len = 0;
+	memset(c->labels, 0, sizeof(c->labels));
+	c->profile = profile;
+	return intern_fixed_frames(c);
 }
 
 void collector__set_ksym(struct collector *c, struct ksym *k)

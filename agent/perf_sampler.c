@@ -53,6 +53,9 @@
 #endif
 
 #include "agent.h"
+#include "perf_events.h"
+#include "perf_ring.h"
+#include "procfs.h"
 #include "sampler_backend.h"
 
 #define MAX_CPUS 4096
@@ -77,14 +80,6 @@
 /* Threads of one target attached per add_target. */
 #define MAX_THREADS 16384
 
-struct ring {
-	int fd;            /* the dummy event that owns the mapping; -1 if none */
-	void *base;        /* struct perf_event_mmap_page, then the data pages */
-	size_t map_len;
-	unsigned char *data;
-	uint64_t data_size; /* a power of two */
-};
-
 struct pevent {
 	int fd;     /* a sampling event, or the dummy that pins its thread's context */
 	pid_t tgid; /* the target it was opened for */
@@ -105,7 +100,7 @@ struct perf_sampler {
 	struct perf_event_attr attr; /* the sampling events' template */
 	int cpus[MAX_CPUS];
 	int ncpus;
-	struct ring *rings;       /* one per entry of cpus[] */
+	struct perf_ring *rings;  /* one per entry of cpus[] */
 	struct pollfd *ring_pfds; /* the owners, for drain */
 	uint64_t *heads;          /* each ring's head, read once per drain */
 	struct pevent *events;    /* sampling events */
@@ -172,76 +167,6 @@ static void forget_seen(struct perf_sampler *s, uint32_t pid)
 		}
 		return;
 	}
-}
-
-static int sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
-{
-	return (int)syscall(__NR_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-/* An integer sysctl under /proc/sys/kernel, or @def when it cannot be read. */
-static long read_sysctl(const char *name, long def)
-{
-	char path[128], buf[32];
-	long v = def;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-	f = fopen(path, "re");
-	if (!f)
-		return def;
-	if (fgets(buf, sizeof(buf), f))
-		v = strtol(buf, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-static void explain_perf_failure(int err, const struct sampler_opts *opts, char *msg,
-				 size_t len)
-{
-	long paranoid = read_sysctl("perf_event_paranoid", 2);
-	long max_rate;
-
-	if (err == EACCES || err == EPERM) {
-		if (opts->all && paranoid > 0)
-			snprintf(msg, len, "cannot open cpu-clock perf events on every CPU: "
-				 "permission denied (-a needs kernel.perf_event_paranoid <= 0, "
-				 "now %ld, or root or CAP_PERFMON)", paranoid);
-		else if (opts->kernel_stacks && paranoid >= 2)
-			snprintf(msg, len, "cannot open cpu-clock perf events: permission denied "
-				 "(kernel.perf_event_paranoid is %ld: kernel stacks need <= 1, "
-				 "or run as root or with CAP_PERFMON; --no-kernel works up to 2)",
-				 paranoid);
-		else
-			snprintf(msg, len, "cannot open cpu-clock perf events: permission denied "
-				 "(run as root, grant CAP_PERFMON, or lower "
-				 "kernel.perf_event_paranoid, now %ld)", paranoid);
-		return;
-	}
-	max_rate = read_sysctl("perf_event_max_sample_rate", -1);
-	if (err == EINVAL && max_rate >= 0 && (unsigned long)max_rate < opts->freq) {
-		snprintf(msg, len, "-F %u is above kernel.perf_event_max_sample_rate "
-			 "(%ld): lower -F or raise the sysctl", opts->freq, max_rate);
-		return;
-	}
-	if (err == ENOENT || err == ENODEV || err == EOPNOTSUPP || err == ENOSYS) {
-		snprintf(msg, len, "cannot open cpu-clock perf events: %s (is "
-			 "CONFIG_PERF_EVENTS enabled?)", strerror(err));
-		return;
-	}
-	snprintf(msg, len, "cannot open cpu-clock perf events: %s", strerror(err));
-}
-
-/* EMFILE: perf record's answer, raise the soft limit on descriptors to the hard one.
- * @return true if it was raised (worth retrying). */
-static bool raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
-		return false;
-	rl.rlim_cur = rl.rlim_max;
-	return setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
 /* ---- tables: targets (tgids) and comms (tids) ---- */
@@ -385,25 +310,9 @@ static void comm_get(struct perf_sampler *s, uint32_t pid, uint32_t tid,
 
 /* ---- rings ---- */
 
-static void ring_unmap(struct ring *r)
-{
-	if (r->base)
-		munmap(r->base, r->map_len);
-	r->base = NULL;
-	r->data = NULL;
-}
-
-static void ring_close(struct ring *r)
-{
-	ring_unmap(r);
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-}
-
 /* The owner of CPU @cpu's ring: a dummy event on smolder's own thread, which counts
  * nothing and never exits; its watermark decides when poll wakes up. */
-static int ring_open_owner(struct ring *r, int cpu, size_t data_size)
+static int ring_open_owner(int cpu, size_t data_size)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -419,25 +328,7 @@ static int ring_open_owner(struct ring *r, int cpu, size_t data_size)
 		.wakeup_watermark = (__u32)(data_size / 4),
 	};
 
-	r->fd = sys_perf_event_open(&attr, 0, cpu);
-	if (r->fd < 0 && errno == EMFILE && raise_nofile())
-		r->fd = sys_perf_event_open(&attr, 0, cpu);
-	return r->fd < 0 ? -errno : 0;
-}
-
-static int ring_map(struct ring *r, size_t data_size)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	void *p;
-
-	p = mmap(NULL, page + data_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	r->base = p;
-	r->map_len = page + data_size;
-	r->data = (unsigned char *)p + page;
-	r->data_size = data_size;
-	return 0;
+	return perf_events_open(&attr, 0, cpu);
 }
 
 /*
@@ -479,19 +370,23 @@ static int rings_open(struct perf_sampler *s, const struct sampler_opts *opts,
 
 	for (;;) {
 		for (int i = 0; i < s->ncpus && !err; i++) {
-			err = ring_open_owner(&s->rings[i], s->cpus[i], data_size);
-			if (err) {
-				explain_perf_failure(-err, opts, msg, msglen);
-				return err;
+			int fd = ring_open_owner(s->cpus[i], data_size);
+
+			if (fd < 0) {
+				perf_events_explain(-fd, opts->freq, opts->all,
+						    opts->kernel_stacks, msg, msglen);
+				return fd;
 			}
-			err = ring_map(&s->rings[i], data_size);
+			err = perf_ring__map(&s->rings[i], fd, data_size);
+			if (err)
+				close(fd);
 		}
 		if (!err) {
 			s->attr.wakeup_watermark = (__u32)(data_size / 4);
 			return 0;
 		}
 		for (int i = 0; i < s->ncpus; i++)
-			ring_close(&s->rings[i]);
+			perf_ring__close(&s->rings[i]);
 		if (err != -EPERM || data_size <= FLOOR_RING_BYTES)
 			break;
 		data_size /= 2;
@@ -511,11 +406,9 @@ static int event_open(struct perf_sampler *s, pid_t tid, int idx)
 {
 	int fd, err;
 
-	fd = sys_perf_event_open(&s->attr, tid, s->cpus[idx]);
-	if (fd < 0 && errno == EMFILE && raise_nofile())
-		fd = sys_perf_event_open(&s->attr, tid, s->cpus[idx]);
+	fd = perf_events_open(&s->attr, tid, s->cpus[idx]);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* Disabled until redirected: a sample taken before would have no ring. */
 	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, s->rings[idx].fd) ||
 	    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
@@ -570,11 +463,7 @@ static int pin_open(pid_t tid)
 		/* Enabled: a disabled event does not stop the cloning (measured). */
 		.exclude_kernel = 1,
 	};
-	int fd = sys_perf_event_open(&attr, tid, -1);
-
-	if (fd < 0 && errno == EMFILE && raise_nofile())
-		fd = sys_perf_event_open(&attr, tid, -1);
-	return fd < 0 ? -errno : fd;
+	return perf_events_open(&attr, tid, -1);
 }
 
 /* Close the events from index @from on (the ones one add_target call opened). */
@@ -582,27 +471,6 @@ static void events_close_from(struct perf_sampler *s, size_t from)
 {
 	while (s->nevents > from)
 		close(s->events[--s->nevents].fd);
-}
-
-/* The threads of @pid now, into @tids. @return their count or a negative errno. */
-static int list_threads(pid_t pid, pid_t *tids, int max)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while ((de = readdir(dir)) && n < max) {
-		long tid = strtol(de->d_name, NULL, 10);
-		if (tid > 0)
-			tids[n++] = (pid_t)tid;
-	}
-	closedir(dir);
-	return n;
 }
 
 /* ---- the x86_64 user registers, in perf's numbering and libunwind's order ---- */
@@ -633,7 +501,9 @@ static uint64_t user_regs_mask(int *reg_index)
 
 /* ---- open / free ---- */
 
-struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
+static void perf_sampler__free(void *backend);
+
+static void *perf_sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
 {
 	struct perf_sampler *s;
 	size_t data_size;
@@ -648,18 +518,7 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 	}
 	s->self = getpid();
 	s->all = opts->all;
-	if (opts->stack_bytes % 8 || opts->stack_bytes > SMOLDER_MAX_STACK_BYTES) {
-		err = EINVAL;
-		snprintf(msg, msglen, "bad stack snapshot size %u: must be a multiple of 8 "
-			 "up to %d", opts->stack_bytes, SMOLDER_MAX_STACK_BYTES);
-		goto fail;
-	}
-	if (!opts->freq) {
-		err = EINVAL;
-		snprintf(msg, msglen, "bad sampling frequency 0: -F must be at least 1");
-		goto fail;
-	}
-	n = sampler_online_cpus(s->cpus, MAX_CPUS);
+	n = procfs_online_cpus(s->cpus, MAX_CPUS);
 	if (n < 0) {
 		err = -n;
 		snprintf(msg, msglen, "cannot read the online CPUs from "
@@ -670,7 +529,7 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 
 	/* Kernel and user entries share this limit (the BPF side has 127 of each); ask
 	 * for both halves, but never more than the sysctl, or the open fails. */
-	max_stack = read_sysctl("perf_event_max_stack", SMOLDER_MAX_STACK_DEPTH);
+	max_stack = procfs_kernel_sysctl("perf_event_max_stack", SMOLDER_MAX_STACK_DEPTH);
 	if (max_stack > 2 * SMOLDER_MAX_STACK_DEPTH)
 		max_stack = 2 * SMOLDER_MAX_STACK_DEPTH;
 	if (max_stack < 1)
@@ -714,7 +573,7 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 	s->stack_bytes = opts->stack_bytes;
 
 	s->rec = calloc(1, sizeof(*s->rec) + s->stack_bytes);
-	s->bounce = malloc(1u << 16); /* header.size is 16 bits */
+	s->bounce = malloc(PERF_RING_MAX_RECORD);
 	s->comms = calloc(COMM_SLOTS, sizeof(*s->comms));
 	s->rings = calloc((size_t)n, sizeof(*s->rings));
 	/* Before any failure can reach perf_sampler__free, which closes ring fds:
@@ -739,17 +598,18 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 		struct perf_event_attr probe = s->attr;
 
 		probe.inherit = 0;
-		fd = sys_perf_event_open(&probe, 0, s->cpus[0]);
-		if (fd < 0 && (errno == EACCES || errno == EPERM) && !opts->kernel_stacks) {
+		fd = perf_events_open(&probe, 0, s->cpus[0]);
+		if ((fd == -EACCES || fd == -EPERM) && !opts->kernel_stacks) {
 			/* perf_event_paranoid 2 allows user-mode sampling only. No
 			 * kernel frames were asked for, so take it; the time the
 			 * targets spend in the kernel then goes unsampled. */
 			s->attr.exclude_kernel = probe.exclude_kernel = 1;
-			fd = sys_perf_event_open(&probe, 0, s->cpus[0]);
+			fd = perf_events_open(&probe, 0, s->cpus[0]);
 		}
 		if (fd < 0) {
-			err = errno;
-			explain_perf_failure(err, opts, msg, msglen);
+			err = -fd;
+			perf_events_explain(err, opts->freq, opts->all, opts->kernel_stacks,
+					    msg, msglen);
 			goto fail;
 		}
 		close(fd);
@@ -773,7 +633,8 @@ struct perf_sampler *perf_sampler__open(const struct sampler_opts *opts, char *m
 			fd = event_open(s, -1, i);
 			if (fd < 0) {
 				err = -fd;
-				explain_perf_failure(err, opts, msg, msglen);
+				perf_events_explain(err, opts->freq, opts->all,
+						    opts->kernel_stacks, msg, msglen);
 				goto fail;
 			}
 			s->events[s->nevents++] = (struct pevent){ fd, -1, -1 };
@@ -787,13 +648,15 @@ fail:
 	return NULL;
 }
 
-void perf_sampler__free(struct perf_sampler *s)
+static void perf_sampler__free(void *backend)
 {
+	struct perf_sampler *s = backend;
+
 	if (!s)
 		return;
 	events_close_from(s, 0);
 	for (int i = 0; s->rings && i < s->ncpus; i++)
-		ring_close(&s->rings[i]);
+		perf_ring__close(&s->rings[i]);
 	free(s->events);
 	free(s->event_pfds);
 	free(s->rings);
@@ -808,15 +671,16 @@ void perf_sampler__free(struct perf_sampler *s)
 
 /* ---- targets ---- */
 
-int perf_sampler__add_target(struct perf_sampler *s, pid_t pid)
+static int perf_sampler__add_target(void *backend, pid_t pid)
 {
+	struct perf_sampler *s = backend;
 	size_t first = s->nevents;
 	pid_t *tids = NULL;
 	int err, n, opened = 0;
 
 	if (s->all)
 		return 0; /* every process is sampled already */
-	if (pid <= 0 || !sampler_process_alive(pid))
+	if (pid <= 0 || !procfs_process_alive(pid))
 		return -ESRCH;
 	if (target_has(s, pid))
 		return 0; /* a second set of events would count its samples twice */
@@ -830,7 +694,7 @@ int perf_sampler__add_target(struct perf_sampler *s, pid_t pid)
 	tids = malloc(MAX_THREADS * sizeof(*tids));
 	if (!tids)
 		return -ENOMEM;
-	n = list_threads(pid, tids, MAX_THREADS);
+	n = procfs_threads(pid, tids, MAX_THREADS);
 	if (n < 0) {
 		err = n;
 		goto cleanup;
@@ -865,7 +729,7 @@ int perf_sampler__add_target(struct perf_sampler *s, pid_t pid)
 		}
 	}
 	/* It may have exited meanwhile, and then nothing would ever end the run. */
-	err = opened && sampler_process_alive(pid) ? 0 : -ESRCH;
+	err = opened && procfs_process_alive(pid) ? 0 : -ESRCH;
 
 cleanup:
 	if (err) {
@@ -885,8 +749,9 @@ cleanup:
  * redirected event may consume the ring's pending wakeup; the drain then sleeps
  * until its timeout before reading, as it does anyway on a quiet machine.
  */
-int perf_sampler__prune_targets(struct perf_sampler *s)
+static int perf_sampler__prune_targets(void *backend)
 {
+	struct perf_sampler *s = backend;
 	uint32_t dead[PRUNE_BATCH];
 	size_t ndead = 0, live = 0, running = 0;
 
@@ -902,7 +767,7 @@ int perf_sampler__prune_targets(struct perf_sampler *s)
 				running++;
 				continue;
 			}
-			if (sampler_process_alive(s->events[i].tgid))
+			if (procfs_process_alive(s->events[i].tgid))
 				continue;
 			close(s->events[i].fd);
 			s->events[i] = s->events[--s->nevents];
@@ -913,7 +778,7 @@ int perf_sampler__prune_targets(struct perf_sampler *s)
 
 		if (!pid)
 			continue;
-		if (sampler_process_alive((pid_t)pid))
+		if (procfs_process_alive((pid_t)pid))
 			live++;
 		else if (ndead < PRUNE_BATCH)
 			dead[ndead++] = pid;
@@ -930,18 +795,6 @@ int perf_sampler__prune_targets(struct perf_sampler *s)
 }
 
 /* ---- reading the rings ---- */
-
-/* Copy @len bytes at ring position @pos, which may wrap around the end. */
-static void ring_copy(const struct ring *r, uint64_t pos, void *dst, size_t len)
-{
-	size_t off = (size_t)(pos & (r->data_size - 1));
-	size_t first = r->data_size - off;
-
-	if (first > len)
-		first = len;
-	memcpy(dst, r->data + off, first);
-	memcpy((unsigned char *)dst + first, r->data, len - first);
-}
 
 /* A bounds-checked reader over one record. */
 struct cursor {
@@ -1129,61 +982,43 @@ static void on_fork(struct perf_sampler *s, const unsigned char *rec, size_t siz
  * second ring happens to be read first.
  * @return samples handed over, or the first negative errno from @fn.
  */
-static int ring_walk(struct perf_sampler *s, struct ring *r, uint64_t head, bool sideband,
-		     sampler_fn fn, void *ctx)
+static int ring_walk(struct perf_sampler *s, struct perf_ring *r, uint64_t head,
+		     bool sideband, sampler_fn fn, void *ctx)
 {
-	struct perf_event_mmap_page *meta = r->base;
-	uint64_t tail = meta->data_tail; /* only this process writes it */
+	uint64_t tail = perf_ring__tail(r);
+	const struct perf_event_header *hdr;
 	int handed = 0, err;
 
-	while (tail != head) {
-		struct perf_event_header hdr;
-		const unsigned char *rec;
-		uint64_t avail = head - tail;
-		size_t off = (size_t)(tail & (r->data_size - 1));
+	while ((hdr = perf_ring__next(r, head, &tail, s->bounce))) {
+		const unsigned char *rec = (const unsigned char *)hdr;
 		bool is_sample = false;
 
-		if (avail < sizeof(hdr) || avail > r->data_size) {
-			tail = head; /* nothing sane left: resynchronise at the head */
-			break;
-		}
-		ring_copy(r, tail, &hdr, sizeof(hdr));
-		if (hdr.size < sizeof(hdr) || hdr.size > avail) {
-			tail = head;
-			break;
-		}
-		if (off + hdr.size <= r->data_size) {
-			rec = r->data + off;
-		} else {
-			ring_copy(r, tail, s->bounce, hdr.size);
-			rec = s->bounce;
-		}
-		tail += hdr.size;
 		if (sideband) {
 			/* pid, tid, comm, then sample_id: pid/tid, time, cpu. */
-			if (hdr.type == PERF_RECORD_COMM && hdr.size >= sizeof(hdr) + 8 + 24) {
+			if (hdr->type == PERF_RECORD_COMM &&
+			    hdr->size >= sizeof(*hdr) + 8 + 24) {
 				uint32_t tid;
 				uint64_t time;
 
-				memcpy(&tid, rec + sizeof(hdr) + 4, 4);
-				memcpy(&time, rec + hdr.size - 16, 8);
-				if (hdr.misc & PERF_RECORD_MISC_COMM_EXEC) {
+				memcpy(&tid, rec + sizeof(*hdr) + 4, 4);
+				memcpy(&time, rec + hdr->size - 16, 8);
+				if (hdr->misc & PERF_RECORD_MISC_COMM_EXEC) {
 					uint32_t pid;
-					memcpy(&pid, rec + sizeof(hdr), 4);
+					memcpy(&pid, rec + sizeof(*hdr), 4);
 					forget_seen(s, pid);
 				}
-				comm_set(s, tid, (const char *)rec + sizeof(hdr) + 8,
-					 hdr.size - sizeof(hdr) - 8 - 24, time);
-			} else if (hdr.type == PERF_RECORD_FORK) {
-				on_fork(s, rec, hdr.size);
+				comm_set(s, tid, (const char *)rec + sizeof(*hdr) + 8,
+					 hdr->size - sizeof(*hdr) - 8 - 24, time);
+			} else if (hdr->type == PERF_RECORD_FORK) {
+				on_fork(s, rec, hdr->size);
 			}
 			continue;
 		}
-		if (hdr.type == PERF_RECORD_SAMPLE) {
-			is_sample = parse_sample(s, rec, hdr.size);
-			s->bytes += hdr.size;
-		} else if (hdr.type == PERF_RECORD_LOST) {
-			struct cursor c = { rec + sizeof(hdr), rec + hdr.size };
+		if (hdr->type == PERF_RECORD_SAMPLE) {
+			is_sample = parse_sample(s, rec, hdr->size);
+			s->bytes += hdr->size;
+		} else if (hdr->type == PERF_RECORD_LOST) {
+			struct cursor c = { rec + sizeof(*hdr), rec + hdr->size };
 			uint64_t id_lost[2];
 
 			if (take(&c, id_lost, sizeof(id_lost))) {
@@ -1193,7 +1028,7 @@ static int ring_walk(struct perf_sampler *s, struct ring *r, uint64_t head, bool
 		}
 		/* Everything is copied out of the record: give its room back before
 		 * the callback's (possibly slow) unwinding. */
-		__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+		perf_ring__release(r, tail);
 		if (is_sample) {
 			err = fn(s->rec, ctx);
 			if (err < 0)
@@ -1202,21 +1037,20 @@ static int ring_walk(struct perf_sampler *s, struct ring *r, uint64_t head, bool
 		}
 	}
 	if (!sideband)
-		__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+		perf_ring__release(r, tail); /* also past a resynchronisation */
 	return handed;
 }
 
-int perf_sampler__drain(struct perf_sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+static int perf_sampler__drain(void *backend, int timeout_ms, sampler_fn fn, void *ctx)
 {
+	struct perf_sampler *s = backend;
 	int handed = 0, err = 0, n;
 
 	/* Wakes at the watermark or at the timeout; every ring is read either way. */
 	if (poll(s->ring_pfds, (nfds_t)s->ncpus, timeout_ms) < 0)
 		err = -errno;
 	for (int i = 0; i < s->ncpus; i++) {
-		struct perf_event_mmap_page *meta = s->rings[i].base;
-
-		s->heads[i] = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+		s->heads[i] = perf_ring__head(&s->rings[i]);
 		ring_walk(s, &s->rings[i], s->heads[i], true, fn, ctx);
 	}
 	for (int i = 0; i < s->ncpus; i++) {
@@ -1230,11 +1064,23 @@ int perf_sampler__drain(struct perf_sampler *s, int timeout_ms, sampler_fn fn, v
 	return handed;
 }
 
-int perf_sampler__stats(const struct perf_sampler *s, struct sampler_stats *out)
+static int perf_sampler__stats(const void *backend, struct sampler_stats *out)
 {
+	const struct perf_sampler *s = backend;
+
 	memset(out, 0, sizeof(*out));
 	memcpy(out->counter, s->counter, sizeof(out->counter));
 	out->bytes = s->bytes;
 	out->records = s->counter[SMOLDER_CNT_SAMPLES] - s->counter[SMOLDER_CNT_LOST];
 	return 0;
 }
+
+const struct sampler_ops perf_sampler_ops = {
+	.name = "perf",
+	.open = perf_sampler__open,
+	.free = perf_sampler__free,
+	.add_target = perf_sampler__add_target,
+	.prune_targets = perf_sampler__prune_targets,
+	.drain = perf_sampler__drain,
+	.stats = perf_sampler__stats,
+};

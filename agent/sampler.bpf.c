@@ -14,7 +14,13 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
-#include "sampler.h"
+#include "sample_record.h"
+
+/* The user registers are read from x86_64's pt_regs below, in libunwind's x86_64
+ * order (sample_record.h); another architecture needs its own copy of them. */
+#if !defined(__TARGET_ARCH_x86)
+#error "sampler.bpf.c reads x86_64 registers: build with -D__TARGET_ARCH_x86"
+#endif
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_record.c - `smolder record`: sample target processes (or every process) for
- * a while and write a flame graph or folded stacks. Ends at -d, on SIGINT/SIGTERM,
- * or when every target has exited, and always writes what it collected.
+ * a while and write a flame graph, folded stacks, pprof or a .smolder file, or append
+ * a batch per interval to a store. The run loop is agent/'s session; this file parses
+ * the flags, writes what each flush hands over and prints. Ends at -d, on SIGINT,
+ * SIGTERM or SIGHUP, or when every target has exited, and always writes what it
+ * collected.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,18 +23,19 @@
 #include "cli.h"
 #include "flamegraph.h"
 #include "profile.h"
-#include "symbolizer.h"
+#include "store.h"
 
 #define DEFAULT_FREQ 99
 #define DEFAULT_STACK_BYTES 16384
 #define DEFAULT_OUTPUT "smolder.svg"
 #define MAX_PIDS 1024
-#define DRAIN_INTERVAL_MS 100
-#define PRUNE_INTERVAL_NS 250000000LL
+#define MAX_FLUSH_SECONDS 86400
 
 static const char record_usage[] =
 	"usage: smolder record (-p PID[,PID..] | -a | -- CMD [ARGS..]) [options]\n"
 	"  -p, --pid PID[,PID..]   sample these processes (and children they fork)\n"
+	"      --children          with -p, also the children those processes have now\n"
+	"                          (children they fork later are always followed)\n"
 	"  -a, --all-cpus          sample every process on the machine\n"
 	"  -F, --freq HZ           samples per second per CPU (default 99)\n"
 	"  -d, --duration SECONDS  stop after this long (default: until Ctrl-C or exit)\n"
@@ -47,21 +51,28 @@ static const char record_usage[] =
 	"      --inline            show functions inlined into each frame, from DWARF\n"
 	"                          debug information, as \"NAME (inlined)\"\n"
 	"  -o, --output FILE       where to write (default " DEFAULT_OUTPUT "; - for stdout)\n"
+	"      --store DIR         instead, append the samples to the store in DIR, one\n"
+	"                          batch per --flush interval (see smolder flamegraph)\n"
+	"      --flush SECONDS     with --store: seconds between batches (default 10)\n"
+	"  -v, --verbose           also print libbpf's and the sampler's detail\n"
 	"      --format FORMAT     svg, folded, pprof (gzip profile.proto) or smolder\n"
 	"                          (default: from -o's suffix: .svg .folded .pb.gz\n"
 	"                          .smolder; else svg)\n";
 
-static volatile sig_atomic_t stop_signal;
+static struct session *running; /* for the signal handler */
 
 static void on_stop_signal(int sig)
 {
-	stop_signal = sig;
+	(void)sig;
+	if (running)
+		session__stop(running);
 }
 
 struct record_opts {
 	pid_t pids[MAX_PIDS];
 	size_t npids;
 	bool all;
+	bool children;
 	unsigned int freq;
 	double duration; /* seconds; 0 = until stopped */
 	bool kernel;
@@ -71,33 +82,11 @@ struct record_opts {
 	bool inline_frames;
 	const char *output;
 	enum output_format format;
+	const char *store_dir;
+	double flush;     /* seconds between store batches */
+	bool verbose;
 	char **cmd; /* NULL-terminated argv after -- */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* The process (thread group) @tid belongs to, from /proc; 0 when unknown. */
-static pid_t thread_group(pid_t tid)
-{
-	char path[64], line[256];
-	pid_t tgid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
 
 static int parse_pids(struct record_opts *o, const char *arg)
 {
@@ -127,7 +116,7 @@ static int parse_pids(struct record_opts *o, const char *arg)
 static int parse_args(struct record_opts *o, int argc, char **argv)
 {
 	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES, OPT_SAMPLER,
-	       OPT_INLINE };
+	       OPT_INLINE, OPT_CHILDREN, OPT_STORE, OPT_FLUSH };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all-cpus", no_argument, NULL, 'a' },
@@ -140,6 +129,10 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		{ "inline", no_argument, NULL, OPT_INLINE },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "children", no_argument, NULL, OPT_CHILDREN },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "flush", required_argument, NULL, OPT_FLUSH },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -155,7 +148,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, which starts the command to run. */
-	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:aF:d:o:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pids(o, optarg))
@@ -167,11 +160,11 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		case 'F': {
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v == 0 || v > 100000) {
-				cli_error("-F takes a rate from 1 to 100000 Hz, not '%s'", optarg);
+			if (errno || *end || end == optarg || v > UINT_MAX) {
+				cli_error("-F takes a rate in Hz, not '%s'", optarg);
 				return -EINVAL;
 			}
-			o->freq = (unsigned int)v;
+			o->freq = (unsigned int)v; /* its range: sampler_opts_check */
 			break;
 		}
 		case 'd':
@@ -213,13 +206,12 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		case OPT_STACK_BYTES: {
 			errno = 0;
 			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v == 0 || v % 8 ||
-			    v > SMOLDER_MAX_STACK_BYTES) {
-				cli_error("--stack-bytes takes a multiple of 8 from 8 to %d, "
-					  "not '%s'", SMOLDER_MAX_STACK_BYTES, optarg);
+			if (errno || *end || end == optarg || v == 0 || v > UINT_MAX) {
+				cli_error("--stack-bytes takes a number of bytes, not '%s'",
+					  optarg);
 				return -EINVAL;
 			}
-			o->stack_bytes = (unsigned int)v;
+			o->stack_bytes = (unsigned int)v; /* its range: sampler_opts_check */
 			break;
 		}
 		case OPT_INLINE:
@@ -227,6 +219,25 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			break;
 		case OPT_NO_KERNEL:
 			o->kernel = false;
+			break;
+		case OPT_CHILDREN:
+			o->children = true;
+			break;
+		case OPT_STORE:
+			o->store_dir = optarg;
+			break;
+		case OPT_FLUSH:
+			errno = 0;
+			o->flush = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(o->flush >= 0.1) ||
+			    o->flush > MAX_FLUSH_SECONDS) {
+				cli_error("--flush takes seconds from 0.1 to %d, not '%s'",
+					  MAX_FLUSH_SECONDS, optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'v':
+			o->verbose = true;
 			break;
 		case OPT_FORMAT:
 			o->format = cli_parse_format(optarg);
@@ -256,6 +267,20 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			  "(see 'smolder record --help')");
 		return -EINVAL;
 	}
+	if (o->children && !o->npids) {
+		cli_error("--children goes with -p PID (see 'smolder record --help')");
+		return -EINVAL;
+	}
+	if (o->store_dir && (o->output || o->format != FORMAT_NONE)) {
+		cli_error("--store writes to the store; leave out -o and --format");
+		return -EINVAL;
+	}
+	if (o->flush && !o->store_dir) {
+		cli_error("--flush goes with --store DIR (see 'smolder record --help')");
+		return -EINVAL;
+	}
+	if (o->store_dir && !o->flush)
+		o->flush = 10;
 	if (!o->output)
 		o->output = DEFAULT_OUTPUT;
 	if (o->format == FORMAT_NONE)
@@ -263,106 +288,6 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 	if (o->format == FORMAT_NONE)
 		o->format = FORMAT_SVG;
 	return 0;
-}
-
-/*
- * Fork the command stopped before exec; it runs once start_child() lets it go,
- * which is after sampling is attached, so its first instructions are sampled.
- */
-struct child {
-	pid_t pid;
-	int go_fd;   /* write a byte: exec now */
-	int err_fd;  /* the child writes errno here if exec fails; EOF means it ran */
-	bool reaped;
-	int status;
-};
-
-static int fork_child(struct child *ch, char **cmd)
-{
-	int go[2], errp[2];
-
-	int err;
-
-	if (pipe2(go, O_CLOEXEC)) {
-		err = errno;
-		cli_error("cannot start %s: %s", cmd[0], strerror(err));
-		return -err;
-	}
-	if (pipe2(errp, O_CLOEXEC)) {
-		err = errno;
-		close(go[0]);
-		close(go[1]);
-		cli_error("cannot start %s: %s", cmd[0], strerror(err));
-		return -err;
-	}
-	ch->pid = fork();
-	if (ch->pid < 0) {
-		err = errno;
-		close(go[0]);
-		close(go[1]);
-		close(errp[0]);
-		close(errp[1]);
-		cli_error("cannot start %s: %s", cmd[0], strerror(err));
-		return -err;
-	}
-	if (ch->pid == 0) {
-		char b;
-		int e;
-
-		close(go[1]);
-		close(errp[0]);
-		signal(SIGPIPE, SIG_DFL);
-		if (read(go[0], &b, 1) != 1)
-			_exit(127); /* the parent gave up before starting us */
-		execvp(cmd[0], cmd);
-		e = errno;
-		if (write(errp[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(go[0]);
-	close(errp[1]);
-	ch->go_fd = go[1];
-	ch->err_fd = errp[0];
-	return 0;
-}
-
-static int start_child(struct child *ch, const char *name)
-{
-	int e = 0;
-	ssize_t n;
-
-	if (write(ch->go_fd, "g", 1) != 1) {
-		cli_error("cannot start %s: %s", name, strerror(errno));
-		return -EIO;
-	}
-	close(ch->go_fd);
-	ch->go_fd = -1;
-	n = read(ch->err_fd, &e, sizeof(e));
-	close(ch->err_fd);
-	ch->err_fd = -1;
-	if (n == sizeof(e)) {
-		cli_error("cannot run %s: %s", name, strerror(e));
-		waitpid(ch->pid, NULL, 0);
-		ch->reaped = true;
-		return -e;
-	}
-	return 0;
-}
-
-struct run {
-	struct collector *collector;
-	int err;
-};
-
-static int on_sample(const struct smolder_sample *s, void *ctx)
-{
-	struct run *r = ctx;
-	int err = collector__add(r->collector, s);
-
-	if (err && !r->err)
-		r->err = err;
-	return err;
 }
 
 static void describe_targets(const struct record_opts *o, char *buf, size_t len)
@@ -382,264 +307,228 @@ static void describe_targets(const struct record_opts *o, char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%d", i ? "," : "", o->pids[i]);
 }
 
-/* Write @p to @out (opened before sampling, so a bad -o fails at once) and commit it. */
-static int write_output(const struct record_opts *o, struct cli_output *out,
-			const struct profile *p, double seconds, uint64_t lost, int64_t start_wall)
+
+/* What a flush writes to: the -o file (one flush, at the end) or the store. */
+struct record_run {
+	const struct record_opts *o;
+	struct session *session;
+	struct cli_output out;
+	bool out_open;
+	struct store *store;
+	bool tty;
+};
+
+static void print_log(enum agent_log_level level, const char *line, void *ctx)
 {
+	const struct record_opts *o = ctx;
+
+	if (level == AGENT_LOG_NOTE || o->verbose)
+		cli_error("%s", line);
+}
+
+static void on_progress(double seconds, uint64_t samples, void *ctx)
+{
+	struct record_run *r = ctx;
+
+	if (r->tty)
+		fprintf(stderr, "\rsmolder: recording, %.0f s, %llu samples ", seconds,
+			(unsigned long long)samples);
+}
+
+/* Write the whole run's profile @p to -o, which was opened before sampling so that a
+ * bad path failed at once, and commit it. */
+static int write_output(struct record_run *r, const struct profile *p)
+{
+	const struct record_opts *o = r->o;
 	char targets[256], subtitle[512], when[64];
+	struct session_stats st;
+	struct profile_info info;
 	struct tm tm;
-	time_t t = (time_t)start_wall;
+	time_t t;
 	int err;
 
+	profile__info(p, &info);
+	t = (time_t)(info.start_ns / 1000000000ull);
 	if (o->format == FORMAT_FOLDED) {
-		err = profile__write_folded(p, out->f);
+		err = profile__write_folded(p, r->out.f);
 	} else if (o->format == FORMAT_PPROF) {
-		err = profile__write_pprof(p, out->f);
+		err = profile__write_pprof(p, r->out.f);
 	} else if (o->format == FORMAT_SMOLDER) {
-		err = profile__write_file(p, out->f, 0);
+		err = profile__write_file(p, r->out.f, 0);
 	} else {
+		session__stats(r->session, &st);
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		describe_targets(o, targets, sizeof(targets));
 		snprintf(subtitle, sizeof(subtitle),
 			 "%s, %u Hz, %.1f s from %s, %zu samples, %llu lost", targets,
-			 o->freq, seconds, when, profile__sample_count(p),
-			 (unsigned long long)lost);
+			 o->freq, st.seconds, when, profile__sample_count(p),
+			 (unsigned long long)profile__counts(p)->lost);
 		struct flamegraph_opts fo = { .title = "CPU Flame Graph", .subtitle = subtitle };
-		err = flamegraph__write_svg(p, &fo, out->f);
+		err = flamegraph__write_svg(p, &fo, r->out.f);
 	}
+	r->out_open = false; /* committed or aborted below */
 	if (err) {
 		cli_error("cannot write %s: %s", o->output, strerror(-err));
-		cli_output_abort(out);
+		cli_output_abort(&r->out);
 		return err;
 	}
-	return cli_output_commit(out);
+	return cli_output_commit(&r->out);
+}
+
+static int on_flush(struct profile *p, bool last, void *ctx)
+{
+	struct record_run *r = ctx;
+	int err;
+
+	if (!r->store)
+		return last ? write_output(r, p) : 0;
+	if (!profile__sample_count(p) && !profile__counts(p)->lost)
+		return 0; /* nothing to store for this interval */
+	err = store__append(r->store, p);
+	if (err)
+		cli_error("cannot append to the store in %s: %s", r->o->store_dir,
+			  strerror(-err));
+	return err;
+}
+
+/* The closing notes: what the counters say the user should know. */
+static void print_notes(const struct record_opts *o, const struct session_stats *st)
+{
+	const uint64_t *cnt = st->sampler.counter;
+
+	if (cnt[SMOLDER_CNT_TARGETS_FULL])
+		cli_error("note: %llu child processes of targets were not followed: more "
+			  "than %d targets at once",
+			  (unsigned long long)cnt[SMOLDER_CNT_TARGETS_FULL], SMOLDER_MAX_TARGETS);
+	if (cnt[SMOLDER_CNT_KSTACK_TRUNC])
+		cli_error("note: %llu kernel stacks were deeper than %d frames and were cut",
+			  (unsigned long long)cnt[SMOLDER_CNT_KSTACK_TRUNC],
+			  SMOLDER_MAX_STACK_DEPTH);
+	if (cnt[SMOLDER_CNT_STACK_SHORT] || cnt[SMOLDER_CNT_STACK_ERR])
+		cli_error("note: %llu user-stack copies were cut short and %llu failed "
+			  "(unreadable stack memory); such stacks end in [truncated] or fall "
+			  "back to frame pointers",
+			  (unsigned long long)cnt[SMOLDER_CNT_STACK_SHORT],
+			  (unsigned long long)cnt[SMOLDER_CNT_STACK_ERR]);
+	if (st->pre_exec)
+		cli_error("note: %llu samples of %s before its exec were left out (they "
+			  "show smolder starting it)", (unsigned long long)st->pre_exec,
+			  o->cmd[0]);
+	if (st->samples || !o->npids)
+		return;
+	/* The targets never ran: a shell waiting for its child, say. Name the
+	 * children that did run, so the user can rerun with the right one. */
+	if (!st->nbusy_children) {
+		cli_error("note: the target%s used no CPU while sampled: nothing to show",
+			  o->npids > 1 ? "s" : "");
+		return;
+	}
+	char list[512];
+	size_t off = 0;
+
+	for (size_t i = 0; i < st->nbusy_children && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d (%s, %.1f s CPU)",
+					i ? ", " : "", st->busy_children[i].pid,
+					st->busy_children[i].comm,
+					st->busy_children[i].cpu_seconds);
+	cli_error("note: the target%s used no CPU while sampled, but %s child%s did: %s; "
+		  "rerun with -p %d, or add --children", o->npids > 1 ? "s" : "",
+		  o->npids > 1 ? "their" : "its", st->nbusy_children > 1 ? "ren" : "", list,
+		  st->busy_children[0].pid);
 }
 
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o;
-	struct sampler_opts so;
-	struct sampler *sampler = NULL;
-	struct symbolizer *sym = NULL;
-	struct unwinder *unwinder = NULL;
-	struct ksym *ksym = NULL;
-	struct profile *profile = NULL;
-	struct sampler_stats stats;
-	struct child child = { .pid = 0, .go_fd = -1, .err_fd = -1 };
-	struct run run = { 0 };
+	struct record_run run = { .o = &o, .tty = isatty(STDERR_FILENO) };
+	struct session_opts so;
+	struct session_stats st;
 	struct sigaction sa = { .sa_handler = on_stop_signal };
-	struct cli_output out = { 0 };
-	bool out_open = false;
-	char msg[512], note[768];
-	int64_t start, deadline = 0, next_prune = 0, next_progress = 0, start_wall;
-	bool tty = isatty(STDERR_FILENO);
+	char msg[512];
 	int ret = EXIT_FAIL, err;
 
 	if (parse_args(&o, argc, argv))
 		return EXIT_USAGE;
+	agent__set_log(print_log, &o);
 
-	for (size_t i = 0; i < o.npids; i++) {
-		pid_t tgid;
+	so = (struct session_opts){
+		.sampler = {
+			.backend = o.backend,
+			.freq = o.freq,
+			.all = o.all,
+			.kernel_stacks = o.kernel,
+			.stack_bytes = o.unwind == UNWIND_FP ? 0 : o.stack_bytes,
+		},
+		.collector = { .unwind = o.unwind, .inline_frames = o.inline_frames },
+		.pids = o.pids,
+		.npids = o.npids,
+		.children = o.children,
+		.cmd = o.cmd,
+		.duration = o.duration,
+		.flush_interval = o.store_dir ? o.flush : 0,
+		.flush = on_flush,
+		.progress = on_progress,
+		.ctx = &run,
+	};
+	if (sampler_opts_check(&so.sampler, msg, sizeof(msg))) {
+		cli_error("%s", msg);
+		return EXIT_USAGE;
+	}
 
-		if (kill(o.pids[i], 0) && errno == ESRCH) {
-			cli_error("no process with PID %d (is it running? check 'ps -p %d')",
-				  o.pids[i], o.pids[i]);
+	/* Open the output first: a bad -o or store should fail now, not after the run. */
+	if (o.store_dir) {
+		run.store = store__open(o.store_dir, NULL);
+		if (!run.store) {
+			cli_error("cannot open the store in %s: %s", o.store_dir,
+				  errno == EBUSY ? "another smolder writes to it" : strerror(errno));
 			return EXIT_FAIL;
 		}
-		/* Targets are processes: a thread ID means its process. */
-		tgid = thread_group(o.pids[i]);
-		if (tgid > 0 && tgid != o.pids[i]) {
-			cli_error("note: %d is a thread of process %d: sampling process %d",
-				  o.pids[i], tgid, tgid);
-			o.pids[i] = tgid;
-		}
+	} else {
+		if (cli_output_open(&run.out, o.output))
+			return EXIT_FAIL;
+		run.out_open = true;
 	}
 
-	/* Open the output first: a bad -o should fail now, not after the run. */
-	if (cli_output_open(&out, o.output))
-		return EXIT_FAIL;
-	out_open = true;
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	profile = profile__new();
-	struct symbolizer_opts symo = { .inline_frames = o.inline_frames };
-	sym = symbolizer__new(&symo);
-	if (!profile || !sym) {
-		cli_error("out of memory");
-		goto cleanup;
-	}
-	if (o.unwind != UNWIND_FP) {
-		unwinder = unwinder__new(sym, NULL);
-		if (!unwinder) {
-			cli_error("out of memory");
-			goto cleanup;
-		}
-	}
-	run.collector = collector__new(profile, sym, unwinder, o.unwind);
-	if (!run.collector) {
-		cli_error("out of memory");
-		goto cleanup;
-	}
-	collector__set_inline(run.collector, o.inline_frames);
-	/* Kernel frames named by the kernel itself when BPF allows it: reading
-	 * /proc/kallsyms instead would be most of a short run's CPU. */
-	if (o.kernel && (ksym = ksym__new()))
-		collector__set_ksym(run.collector, ksym);
-
-	so = (struct sampler_opts){
-		.backend = o.backend,
-		.freq = o.freq,
-		.all = o.all,
-		.kernel_stacks = o.kernel,
-		.stack_bytes = o.unwind == UNWIND_FP ? 0 : o.stack_bytes,
-	};
-	sampler = sampler__open(&so, msg, sizeof(msg), note, sizeof(note));
-	if (!sampler) {
+	run.session = session__open(&so, msg, sizeof(msg));
+	if (!run.session) {
 		cli_error("%s", msg);
 		goto cleanup;
 	}
-	if (note[0])
-		cli_error("%s", note);
+	running = run.session;
+	/* SIGHUP (a closed terminal) ends the run like Ctrl-C: what was collected is
+	 * still written. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
-	if (o.cmd) {
-		if (fork_child(&child, o.cmd))
-			goto cleanup;
-		err = sampler__add_target(sampler, child.pid);
-		if (err) {
-			cli_error("cannot follow %s: %s", o.cmd[0], strerror(-err));
-			goto cleanup;
-		}
-		if (start_child(&child, o.cmd[0]))
-			goto cleanup;
-	}
-	for (size_t i = 0; i < o.npids; i++) {
-		err = sampler__add_target(sampler, o.pids[i]);
-		if (err == -ESRCH) {
-			cli_error("no process with PID %d (it exited before sampling started)",
-				  o.pids[i]);
-			goto cleanup;
-		}
-		if (err) {
-			cli_error("cannot follow PID %d: %s", o.pids[i], strerror(-err));
-			goto cleanup;
-		}
-		/* Read its mappings now: it may exit before its first sample is read. */
-		symbolizer__load_process(sym, o.pids[i]);
-	}
-
-	start = now_ns();
-	start_wall = time(NULL);
-	if (o.duration > 0)
-		deadline = start + (int64_t)(o.duration * 1e9);
-	while (!stop_signal) {
-		int64_t now;
-
-		err = sampler__drain(sampler, DRAIN_INTERVAL_MS, on_sample, &run);
-		if (err < 0 && err != -EINTR && !run.err) {
-			cli_error("reading samples failed: %s", strerror(-err));
-			run.err = err; /* what was read is still written; the exit code says 1 */
-			break;
-		}
-		if (run.err) {
-			cli_error("recording samples failed: %s", strerror(-run.err));
-			break;
-		}
-		if (child.pid && !child.reaped && waitpid(child.pid, &child.status, WNOHANG) > 0)
-			child.reaped = true;
-		now = now_ns();
-		if (deadline && now >= deadline)
-			break;
-		if (!o.all && now >= next_prune) {
-			if (sampler__prune_targets(sampler) == 0)
-				break; /* every target has exited */
-			next_prune = now + PRUNE_INTERVAL_NS;
-		}
-		if (tty && now >= next_progress) {
-			fprintf(stderr, "\rsmolder: recording, %.0f s, %zu samples ",
-				(now - start) / 1e9, profile__sample_count(profile));
-			next_progress = now + 1000000000LL;
-		}
-	}
-	/* What is still in the ring buffer was collected too. */
-	if (!run.err)
-		sampler__drain(sampler, 0, on_sample, &run);
-	double seconds = (now_ns() - start) / 1e9;
-	if (tty)
+	err = session__run(run.session, msg, sizeof(msg));
+	running = NULL;
+	if (run.tty)
 		fputs("\r\033[K", stderr);
-
-	memset(&stats, 0, sizeof(stats));
-	if (sampler__stats(sampler, &stats) == 0) {
-		struct profile_counts c = { .lost = stats.counter[SMOLDER_CNT_LOST] };
-		uint64_t short_copies = stats.counter[SMOLDER_CNT_STACK_SHORT];
-		uint64_t failed_copies = stats.counter[SMOLDER_CNT_STACK_ERR];
-
-		profile__add_counts(profile, &c);
-		if (stats.counter[SMOLDER_CNT_TARGETS_FULL])
-			cli_error("note: %llu child processes of targets were not followed: "
-				  "more than %d targets at once",
-				  (unsigned long long)stats.counter[SMOLDER_CNT_TARGETS_FULL],
-				  SMOLDER_MAX_TARGETS);
-		if (stats.counter[SMOLDER_CNT_KSTACK_TRUNC])
-			cli_error("note: %llu kernel stacks were deeper than %d frames and "
-				  "were cut",
-				  (unsigned long long)stats.counter[SMOLDER_CNT_KSTACK_TRUNC],
-				  SMOLDER_MAX_STACK_DEPTH);
-		if (short_copies || failed_copies)
-			cli_error("note: %llu user-stack copies were cut short and %llu failed "
-				  "(unreadable stack memory); such stacks end in [truncated] "
-				  "or fall back to frame pointers",
-				  (unsigned long long)short_copies,
-				  (unsigned long long)failed_copies);
-	}
-	struct profile_info info = {
-		.period_ns = 1000000000ull / o.freq,
-		.start_ns = (uint64_t)start_wall * 1000000000ull,
-		.end_ns = (uint64_t)time(NULL) * 1000000000ull,
-	};
-	profile__set_info(profile, &info);
-	out_open = false; /* write_output commits or aborts it */
-	if (write_output(&o, &out, profile, seconds, profile__counts(profile)->lost, start_wall))
-		goto cleanup;
-	fprintf(stderr, "smolder: %zu samples (%llu lost, %llu truncated) from %zu process%s "
-		"in %.1f s, %.1f KiB per sample from the kernel, wrote %s\n",
-		profile__sample_count(profile),
-		(unsigned long long)profile__counts(profile)->lost,
-		(unsigned long long)profile__counts(profile)->truncated,
-		collector__process_count(run.collector),
-		collector__process_count(run.collector) == 1 ? "" : "es", seconds,
-		stats.records ? stats.bytes / 1024.0 / stats.records : 0.0,
-		!strcmp(o.output, "-") ? "to stdout" : o.output);
-	ret = run.err ? EXIT_FAIL : EXIT_OK;
+	if (err)
+		cli_error("%s", msg);
+	session__stats(run.session, &st);
+	print_notes(&o, &st);
+	if (run.out_open)
+		goto cleanup; /* the final flush never ran */
+	fprintf(stderr, "smolder: %llu samples (%llu lost, %llu truncated) from %zu process%s "
+		"in %.1f s, %.1f KiB per sample from the kernel, %s %s\n",
+		(unsigned long long)st.samples, (unsigned long long)st.lost,
+		(unsigned long long)st.truncated, st.processes,
+		st.processes == 1 ? "" : "es", st.seconds,
+		st.sampler.records ? st.sampler.bytes / 1024.0 / st.sampler.records : 0.0,
+		o.store_dir ? "stored in" : "wrote",
+		o.store_dir ? o.store_dir : !strcmp(o.output, "-") ? "to stdout" : o.output);
+	ret = err ? EXIT_FAIL : EXIT_OK;
 
 cleanup:
-	if (child.pid > 0 && !child.reaped) {
-		/* We stopped first (-d or a signal): end the command we started. */
-		if (child.go_fd >= 0)
-			close(child.go_fd);
-		else
-			kill(child.pid, SIGTERM);
-		/* A command that ignores SIGTERM gets SIGKILL after 5 s, not an
-		 * endless wait after its profile is written. */
-		for (int i = 0; i < 500 && waitpid(child.pid, NULL, WNOHANG) == 0; i++)
-			usleep(10000);
-		if (waitpid(child.pid, NULL, WNOHANG) == 0) {
-			kill(child.pid, SIGKILL);
-			waitpid(child.pid, NULL, 0);
-		}
-	}
-	if (out_open)
-		cli_output_abort(&out);
-	if (child.err_fd >= 0)
-		close(child.err_fd);
-	sampler__free(sampler);
-	collector__free(run.collector);
-	ksym__free(ksym);
-	unwinder__free(unwinder);
-	symbolizer__free(sym);
-	profile__free(profile);
+	running = NULL;
+	session__free(run.session);
+	if (run.out_open)
+		cli_output_abort(&run.out);
+	store__close(run.store);
+	agent__set_log(NULL, NULL);
 	return ret;
 }

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 OR GPL-2.0-only OR BSD-2-Clause */
 /*
- * sampler.h - what the BPF sampler and its loader share: the ring-buffer record,
- * the counters and the limits. Nothing else belongs here.
+ * sample_record.h - the layout of what the BPF sampler (sampler.bpf.c) hands to user
+ * space, shared by the BPF program and its loaders: the ring-buffer record, the
+ * counters and the limits. The perf_event backend writes the same record. Nothing
+ * else belongs here.
  */
-#ifndef SMOLDER_SAMPLER_H
-#define SMOLDER_SAMPLER_H
+#ifndef SMOLDER_SAMPLE_RECORD_H
+#define SMOLDER_SAMPLE_RECORD_H
+
+/* The record carries user registers in one architecture's numbering: x86_64 is the
+ * only one smolder supports so far. (__TARGET_ARCH_x86 when compiled for BPF.) */
+#if !defined(__x86_64__) && !defined(__TARGET_ARCH_x86)
+#error "smolder supports x86_64 only: sample_record.h's register layout needs a port"
+#endif
 
 #define SMOLDER_MAX_STACK_DEPTH 127 /* the kernel's default perf_event_max_stack */
 #define SMOLDER_COMM_LEN 16
@@ -64,4 +72,4 @@ enum smolder_counter {
 	SMOLDER_CNT_MAX,
 };
 
-#endif /* SMOLDER_SAMPLER_H */
+#endif /* SMOLDER_SAMPLE_RECORD_H */

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * session.c - the run loop that `smolder record` and the node agent share: open the
+ * sampler, symbolizer, unwinder and collector from one set of options; follow the
+ * target processes (or start the command to profile); then drain samples into a
+ * profile, hand the profile to the caller every flush interval and at the end, and
+ * stop at the duration, on session__stop, or when every target has exited.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "procfs.h"
+
+#define DRAIN_INTERVAL_MS 100
+#define PRUNE_INTERVAL_NS 250000000LL
+#define PROGRESS_INTERVAL_NS 1000000000LL
+#define CHILD_TERM_WAIT_MS 5000
+/* Children of the targets watched for the "never ran" hint; the rest are ignored. */
+#define MAX_WATCHED 64
+
+/* The command being profiled: forked stopped before exec, started once sampling is
+ * attached, so its first instructions are sampled. */
+struct child {
+	pid_t pid;
+	int go_fd;      /* write a byte: exec now */
+	int err_fd;     /* the child writes errno here if exec fails; EOF means it ran */
+	bool reaped;
+	int status;
+	uint64_t exec_ns; /* CLOCK_MONOTONIC when its exec was seen to succeed */
+};
+
+struct watched {
+	pid_t pid, parent;
+	uint64_t ticks; /* CPU time when sampling began */
+};
+
+struct session {
+	struct session_opts opts;
+	struct sampler *sampler;
+	struct symbolizer *sym;
+	struct unwinder *unwinder;
+	struct ksym *ksym;
+	struct collector *collector;
+	struct profile *profile; /* the current interval's */
+	struct child child;
+	char self_comm[SMOLDER_COMM_LEN + 1];
+	struct watched watched[MAX_WATCHED];
+	size_t nwatched;
+	volatile sig_atomic_t stop;
+	int sample_err;
+	int64_t start_ns, end_ns, interval_start_wall;
+	uint64_t samples, pre_exec, truncated_before; /* over earlier intervals */
+	uint64_t lost_reported;                       /* lost counted into profiles */
+	struct sampler_stats last_stats;
+};
+
+static int64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- the command ---- */
+
+static int child_fork(struct child *ch, char *const *cmd, char *msg, size_t msglen)
+{
+	int go[2], errp[2], err;
+
+	if (pipe2(go, O_CLOEXEC))
+		goto fail;
+	if (pipe2(errp, O_CLOEXEC)) {
+		err = errno;
+		close(go[0]);
+		close(go[1]);
+		errno = err;
+		goto fail;
+	}
+	ch->pid = fork();
+	if (ch->pid < 0) {
+		err = errno;
+		close(go[0]);
+		close(go[1]);
+		close(errp[0]);
+		close(errp[1]);
+		errno = err;
+		goto fail;
+	}
+	if (ch->pid == 0) {
+		char b;
+		int e;
+
+		close(go[1]);
+		close(errp[0]);
+		signal(SIGPIPE, SIG_DFL);
+		if (read(go[0], &b, 1) != 1)
+			_exit(127); /* the parent gave up before starting us */
+		execvp(cmd[0], cmd);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(errp[1]);
+	ch->go_fd = go[1];
+	ch->err_fd = errp[0];
+	return 0;
+fail:
+	err = errno;
+	snprintf(msg, msglen, "cannot start %s: %s", cmd[0], strerror(err));
+	return -err;
+}
+
+static int child_start(struct child *ch, const char *name, char *msg, size_t msglen)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(ch->go_fd, "g", 1) != 1) {
+		e = errno;
+		snprintf(msg, msglen, "cannot start %s: %s", name, strerror(e));
+		return -e;
+	}
+	close(ch->go_fd);
+	ch->go_fd = -1;
+	/* EOF once the exec has closed the pipe: from here on every sample of the
+	 * child is the command's. */
+	n = read(ch->err_fd, &e, sizeof(e));
+	ch->exec_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+	close(ch->err_fd);
+	ch->err_fd = -1;
+	if (n == sizeof(e)) {
+		snprintf(msg, msglen, "cannot run %s: %s", name, strerror(e));
+		waitpid(ch->pid, NULL, 0);
+		ch->reaped = true;
+		return -e;
+	}
+	return 0;
+}
+
+static void child_end(struct child *ch)
+{
+	if (ch->pid <= 0 || ch->reaped)
+		return;
+	/* We stopped first (duration or a signal): end the command we started. */
+	if (ch->go_fd >= 0)
+		close(ch->go_fd); /* never started: it exits on EOF */
+	else
+		kill(ch->pid, SIGTERM);
+	/* A command that ignores SIGTERM gets SIGKILL, not an endless wait. */
+	for (int i = 0; i < CHILD_TERM_WAIT_MS / 10; i++) {
+		if (waitpid(ch->pid, &ch->status, WNOHANG) != 0) {
+			ch->reaped = true;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(ch->pid, SIGKILL);
+	waitpid(ch->pid, &ch->status, 0);
+	ch->reaped = true;
+}
+
+/*
+ * A sample of the forked command taken before its exec shows smolder's own code (and
+ * the execve itself) under smolder's name: not the command, so it is dropped (and
+ * counted). After the exec was seen to succeed every sample is the command's; before
+ * that, its name tells: exec renames the task.
+ */
+static bool pre_exec_sample(const struct session *s, const struct smolder_sample *rec)
+{
+	if (!s->child.pid || rec->pid != (uint32_t)s->child.pid)
+		return false;
+	if (s->child.exec_ns && rec->time_ns >= s->child.exec_ns)
+		return false;
+	return strncmp(rec->comm, s->self_comm, SMOLDER_COMM_LEN) == 0;
+}
+
+/* ---- targets ---- */
+
+/* Remember the children @pid has now and their CPU time, for the hint given when
+ * the targets never ran; with @follow, sample them too (and theirs, recursively). */
+static int take_children(struct session *s, pid_t pid, bool follow, int depth,
+			 char *msg, size_t msglen)
+{
+	pid_t kids[MAX_WATCHED];
+	int n = procfs_children(pid, kids, MAX_WATCHED);
+
+	for (int i = 0; i < n; i++) {
+		uint64_t ticks;
+		int err;
+
+		if (follow) {
+			err = sampler__add_target(s->sampler, kids[i]);
+			if (err && err != -ESRCH) {
+				snprintf(msg, msglen, "cannot follow PID %d, a child of %d: %s",
+					 kids[i], pid, strerror(-err));
+				return err;
+			}
+			symbolizer__load_process(s->sym, kids[i]);
+			if (depth < 8)
+				take_children(s, kids[i], follow, depth + 1, msg, msglen);
+		} else if (s->nwatched < MAX_WATCHED &&
+			   procfs_cpu_ticks(kids[i], &ticks, NULL) == 0) {
+			s->watched[s->nwatched++] = (struct watched){ kids[i], pid, ticks };
+		}
+	}
+	return 0;
+}
+
+static int add_targets(struct session *s, char *msg, size_t msglen)
+{
+	const struct session_opts *o = &s->opts;
+	int err;
+
+	for (size_t i = 0; i < o->npids; i++) {
+		pid_t pid = o->pids[i], tgid = procfs_thread_group(pid);
+
+		/* Targets are processes: a thread ID means its process. */
+		if (tgid > 0 && tgid != pid) {
+			agent_log(AGENT_LOG_NOTE, "note: %d is a thread of process %d: "
+				  "sampling process %d", pid, tgid, tgid);
+			pid = tgid;
+		}
+		err = sampler__add_target(s->sampler, pid);
+		if (err == -ESRCH) {
+			snprintf(msg, msglen, "no process with PID %d (is it running? check "
+				 "'ps -p %d')", pid, pid);
+			return err;
+		}
+		if (err) {
+			snprintf(msg, msglen, "cannot follow PID %d: %s", pid, strerror(-err));
+			return err;
+		}
+		/* Read its mappings now: it may exit before its first sample is read. */
+		symbolizer__load_process(s->sym, pid);
+		err = take_children(s, pid, o->children, 0, msg, msglen);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- open / free ---- */
+
+struct session *session__open(const struct session_opts *opts, char *msg, size_t msglen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct symbolizer_opts symo = { 0 };
+	char note[768];
+	int err = ENOMEM;
+
+	if (!s) {
+		snprintf(msg, msglen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->opts = *opts;
+	s->child = (struct child){ .go_fd = -1, .err_fd = -1 };
+	prctl(PR_GET_NAME, s->self_comm);
+
+	/* The symbolizer keeps DWARF open exactly when the collector asks for inline
+	 * frames: one setting, not two that must agree. */
+	symo.inline_frames = opts->collector.inline_frames;
+	s->sym = symbolizer__new(&symo);
+	s->profile = profile__new();
+	if (!s->sym || !s->profile)
+		goto nomem;
+	if (opts->collector.unwind != UNWIND_FP) {
+		s->unwinder = unwinder__new(s->sym, NULL);
+		if (!s->unwinder)
+			goto nomem;
+	}
+	s->collector = collector__new(s->profile, s->sym, s->unwinder, &opts->collector);
+	if (!s->collector)
+		goto nomem;
+	/* Kernel frames named by the kernel itself when BPF allows it: reading
+	 * /proc/kallsyms instead would be most of a short run's CPU. */
+	if (opts->sampler.kernel_stacks && (s->ksym = ksym__new()))
+		collector__set_ksym(s->collector, s->ksym);
+
+	s->sampler = sampler__open(&opts->sampler, msg, msglen, note, sizeof(note));
+	if (!s->sampler) {
+		err = errno;
+		goto fail;
+	}
+	if (note[0])
+		agent_log(AGENT_LOG_NOTE, "%s", note);
+
+	if (opts->cmd) {
+		err = -child_fork(&s->child, opts->cmd, msg, msglen);
+		if (err)
+			goto fail;
+		err = -sampler__add_target(s->sampler, s->child.pid);
+		if (err) {
+			snprintf(msg, msglen, "cannot follow %s: %s", opts->cmd[0], strerror(err));
+			goto fail;
+		}
+		err = -child_start(&s->child, opts->cmd[0], msg, msglen);
+		if (err)
+			goto fail;
+	}
+	err = -add_targets(s, msg, msglen);
+	if (err)
+		goto fail;
+	return s;
+
+nomem:
+	snprintf(msg, msglen, "out of memory");
+	err = ENOMEM;
+fail:
+	session__free(s);
+	errno = err;
+	return NULL;
+}
+
+void session__free(struct session *s)
+{
+	if (!s)
+		return;
+	child_end(&s->child);
+	if (s->child.go_fd >= 0)
+		close(s->child.go_fd);
+	if (s->child.err_fd >= 0)
+		close(s->child.err_fd);
+	sampler__free(s->sampler);
+	collector__free(s->collector);
+	ksym__free(s->ksym);
+	unwinder__free(s->unwinder);
+	symbolizer__free(s->sym);
+	profile__free(s->profile);
+	free(s);
+}
+
+/* ---- the loop ---- */
+
+static int on_sample(const struct smolder_sample *rec, void *ctx)
+{
+	struct session *s = ctx;
+	int err;
+
+	if (pre_exec_sample(s, rec)) {
+		s->pre_exec++;
+		return 0;
+	}
+	err = collector__add(s->collector, rec);
+	if (err && !s->sample_err)
+		s->sample_err = err;
+	return err;
+}
+
+/*
+ * Hand the current profile over, with its time range, period and the samples lost
+ * since the last flush; then start a new one unless this is the last.
+ */
+static int flush(struct session *s, bool last)
+{
+	struct sampler_stats st;
+	struct profile *next = NULL;
+	int64_t wall = now_ns(CLOCK_REALTIME);
+	int err, ferr;
+
+	if (sampler__stats(s->sampler, &st) == 0) {
+		struct profile_counts c = { .lost = st.counter[SMOLDER_CNT_LOST] - s->lost_reported };
+
+		profile__add_counts(s->profile, &c);
+		s->lost_reported = st.counter[SMOLDER_CNT_LOST];
+		s->last_stats = st;
+	}
+	struct profile_info info = {
+		.period_ns = 1000000000ull / s->opts.sampler.freq,
+		.start_ns = (uint64_t)s->interval_start_wall,
+		.end_ns = (uint64_t)wall,
+	};
+	profile__set_info(s->profile, &info);
+	err = s->opts.flush(s->profile, last, s->opts.ctx);
+	if (last)
+		return err;
+
+	next = profile__new();
+	if (!next)
+		return err ? err : -ENOMEM;
+	s->samples += profile__sample_count(s->profile);
+	s->truncated_before += profile__counts(s->profile)->truncated;
+	profile__free(s->profile);
+	s->profile = next;
+	s->interval_start_wall = wall;
+	ferr = collector__reset(s->collector, next);
+	return err ? err : ferr;
+}
+
+int session__run(struct session *s, char *msg, size_t msglen)
+{
+	const struct session_opts *o = &s->opts;
+	int64_t deadline = 0, next_prune = 0, next_progress = 0, next_flush = 0, now;
+	int err = 0, ferr;
+
+	s->start_ns = now_ns(CLOCK_MONOTONIC);
+	s->interval_start_wall = now_ns(CLOCK_REALTIME);
+	if (o->duration > 0)
+		deadline = s->start_ns + (int64_t)(o->duration * 1e9);
+	if (o->flush_interval > 0)
+		next_flush = s->start_ns + (int64_t)(o->flush_interval * 1e9);
+	while (!s->stop) {
+		int n = sampler__drain(s->sampler, DRAIN_INTERVAL_MS, on_sample, s);
+
+		if (s->sample_err) {
+			err = s->sample_err;
+			snprintf(msg, msglen, "recording samples failed: %s", strerror(-err));
+			break;
+		}
+		if (n < 0 && n != -EINTR) {
+			err = n;
+			snprintf(msg, msglen, "reading samples failed: %s", strerror(-err));
+			break;
+		}
+		if (s->child.pid && !s->child.reaped &&
+		    waitpid(s->child.pid, &s->child.status, WNOHANG) > 0)
+			s->child.reaped = true;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (deadline && now >= deadline)
+			break;
+		if (!o->sampler.all && now >= next_prune) {
+			if (sampler__prune_targets(s->sampler) == 0)
+				break; /* every target has exited */
+			next_prune = now + PRUNE_INTERVAL_NS;
+		}
+		if (next_flush && now >= next_flush) {
+			ferr = flush(s, false);
+			if (ferr && !err) {
+				err = ferr;
+				snprintf(msg, msglen, "flushing a profile failed: %s",
+					 strerror(-err));
+			}
+			next_flush = now + (int64_t)(o->flush_interval * 1e9);
+		}
+		if (o->progress && now >= next_progress) {
+			o->progress((now - s->start_ns) / 1e9,
+				    s->samples + profile__sample_count(s->profile), o->ctx);
+			next_progress = now + PROGRESS_INTERVAL_NS;
+		}
+	}
+	/* What is still in the ring buffer was collected too. */
+	if (!s->sample_err)
+		sampler__drain(s->sampler, 0, on_sample, s);
+	s->end_ns = now_ns(CLOCK_MONOTONIC);
+	s->samples += profile__sample_count(s->profile);
+	s->truncated_before += profile__counts(s->profile)->truncated;
+	ferr = flush(s, true);
+	if (ferr && !err) {
+		err = ferr;
+		snprintf(msg, msglen, "writing the profile failed: %s", strerror(-err));
+	}
+	return err;
+}
+
+void session__stop(struct session *s)
+{
+	s->stop = 1;
+}
+
+int session__child_status(const struct session *s)
+{
+	return s->child.pid > 0 && s->child.reaped ? s->child.status : -1;
+}
+
+void session__stats(const struct session *s, struct session_stats *out)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+
+	memset(out, 0, sizeof(*out));
+	out->backend = sampler__backend(s->sampler);
+	out->seconds = ((s->end_ns ? s->end_ns : now_ns(CLOCK_MONOTONIC)) - s->start_ns) / 1e9;
+	out->samples = s->samples;
+	out->truncated = s->truncated_before;
+	out->pre_exec = s->pre_exec;
+	out->processes = collector__process_count(s->collector);
+	out->sampler = s->last_stats;
+	out->lost = s->last_stats.counter[SMOLDER_CNT_LOST];
+	for (size_t i = 0; i < s->nwatched && out->nbusy_children < SESSION_MAX_BUSY; i++) {
+		const struct watched *w = &s->watched[i];
+		uint64_t ticks;
+
+		if (procfs_cpu_ticks(w->pid, &ticks, out->busy_children[out->nbusy_children].comm) ||
+		    ticks <= w->ticks)
+			continue;
+		out->busy_children[out->nbusy_children].pid = w->pid;
+		out->busy_children[out->nbusy_children].parent = w->parent;
+		out->busy_children[out->nbusy_children].cpu_seconds =
+			(double)(ticks - w->ticks) / (hz > 0 ? hz : 100);
+		out->nbusy_children++;
+	}
+}
