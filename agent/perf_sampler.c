@@ -282,17 +282,12 @@ static void comm_get(struct perf_sampler *s, uint32_t pid, uint32_t tid,
 		     char out[SMOLDER_COMM_LEN])
 {
 	struct comm_slot *c = comm_slot(s, tid, false);
-	char path[64], buf[SMOLDER_COMM_LEN + 1];
-	ssize_t n = -1;
-	int fd;
+	char name[48], buf[SMOLDER_COMM_LEN + 1];
+	ssize_t n;
 
 	if (!c || !c->valid) {
-		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, buf, SMOLDER_COMM_LEN);
-			close(fd);
-		}
+		snprintf(name, sizeof(name), "task/%u/comm", tid);
+		n = procfs_read((pid_t)pid, name, buf, sizeof(buf));
 		if (n <= 0) {
 			/* Gone already: not remembered, so a later sample tries again. */
 			memset(out, 0, SMOLDER_COMM_LEN);

@@ -14,25 +14,26 @@
 
 #include "procfs.h"
 
-/* Read /proc/@pid/@name (its first @size - 1 bytes) into @buf, NUL-terminated.
- * @return the length, or a negative errno (-ESRCH when the process is gone). */
-static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t size)
+ssize_t procfs_read(pid_t pid, const char *name, char *buf, size_t size)
 {
 	char path[96];
-	ssize_t n;
+	ssize_t n = 0, total = 0;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = errno == ESRCH ? -ESRCH : -errno;
+	/* Files such as environ come in page-sized reads. */
+	while ((size_t)total < size - 1 &&
+	       (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
+		total += n;
+	if (n < 0 && !total)
+		total = errno == ESRCH ? -ESRCH : -errno;
 	close(fd);
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
+	if (total >= 0)
+		buf[total] = '\0';
+	return total;
 }
 
 /* The fields of /proc/PID/stat after comm, which may itself hold ") ". */
@@ -58,7 +59,7 @@ bool procfs_process_alive(pid_t pid)
 	char buf[4096]; /* "Threads:" is a thousand bytes into status */
 	char *f;
 
-	if (pid <= 0 || read_proc(pid, "stat", buf, sizeof(buf)) <= 0)
+	if (pid <= 0 || procfs_read(pid, "stat", buf, sizeof(buf)) <= 0)
 		return false;
 	f = stat_fields(buf, NULL);
 	if (!f || *f == 'X' || *f == 'x')
@@ -67,7 +68,7 @@ bool procfs_process_alive(pid_t pid)
 		return true;
 	/* A zombie leader whose other threads still run (it called pthread_exit):
 	 * the process is alive until its last thread exits. */
-	if (read_proc(pid, "status", buf, sizeof(buf)) <= 0)
+	if (procfs_read(pid, "status", buf, sizeof(buf)) <= 0)
 		return false;
 	char *threads = strstr(buf, "\nThreads:");
 	return threads && atoi(threads + 9) > 1;
@@ -78,7 +79,7 @@ pid_t procfs_thread_group(pid_t tid)
 	char buf[4096];
 	char *tgid;
 
-	if (tid <= 0 || read_proc(tid, "status", buf, sizeof(buf)) <= 0)
+	if (tid <= 0 || procfs_read(tid, "status", buf, sizeof(buf)) <= 0)
 		return 0;
 	tgid = strstr(buf, "\nTgid:");
 	return tgid ? (pid_t)atoi(tgid + 6) : 0;
@@ -115,7 +116,7 @@ int procfs_children(pid_t pid, pid_t *pids, int max)
 	/* /proc/PID/task/TID/children lists the children each thread created. */
 	for (int i = 0; i < nt && n < max; i++) {
 		snprintf(name, sizeof(name), "task/%d/children", tids[i]);
-		if (read_proc(pid, name, buf, sizeof(buf)) <= 0)
+		if (procfs_read(pid, name, buf, sizeof(buf)) <= 0)
 			continue;
 		for (char *p = buf, *end; n < max; p = end) {
 			long c = strtol(p, &end, 10);
@@ -132,7 +133,7 @@ int procfs_cpu_ticks(pid_t pid, uint64_t *ticks, char *comm)
 {
 	char buf[1024];
 	unsigned long long utime, stime;
-	ssize_t len = read_proc(pid, "stat", buf, sizeof(buf));
+	ssize_t len = procfs_read(pid, "stat", buf, sizeof(buf));
 	char *f;
 
 	if (len < 0)

@@ -14,6 +14,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Read up to @size - 1 bytes of /proc/@pid/@name (e.g. "environ", "task/7/comm")
+ * into @buf, NUL-terminated. @return the length, -ESRCH when the process (or the
+ * file) is gone, or a negative errno. */
+ssize_t procfs_read(pid_t pid, const char *name, char *buf, size_t size);
+
 /* Is @pid a live process: not gone, not a zombie (a zombie leader whose other threads
  * still run counts as alive)? */
 bool procfs_process_alive(pid_t pid);

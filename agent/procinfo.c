@@ -16,37 +16,23 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "list.h"
+#include "procfs.h"
 
 #define DEFAULT_MAX_PROCESSES 4096
 #define ENVIRON_MAX (256u << 10) /* only this much of an environment is searched */
 
 struct procinfo_entry {
 	struct process_info info;
-	struct procinfo_entry *prev, *next; /* LRU, most recent first */
+	struct list_node lru;
 	struct procinfo_entry *hnext;
 };
 
 struct procinfo {
 	struct procinfo_entry **buckets;
 	size_t mask, n, max;
-	struct procinfo_entry *head, *tail;
+	struct list_node lru; /* most recent first */
 };
-
-/* Read up to @size - 1 bytes of a small /proc file; NUL-terminated. -errno or length. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-	ssize_t n, total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)total < size - 1 &&
-	       (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
-		total += n;
-	close(fd);
-	buf[total] = '\0';
-	return total;
-}
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -140,8 +126,7 @@ static void read_info(pid_t pid, struct process_info *info)
 
 	/* cgroup v2: the "0::" line; on v1 hosts use the systemd (name=systemd) or
 	 * the first line, which carries the same path layout. */
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (read_small(path, buf, sizeof(buf)) > 0) {
+	if (procfs_read(pid, "cgroup", buf, sizeof(buf)) > 0) {
 		char *line = buf, *best = NULL;
 		for (char *nl; line && *line; line = nl) {
 			nl = strchr(line, '\n');
@@ -161,8 +146,7 @@ static void read_info(pid_t pid, struct process_info *info)
 	}
 
 	env = malloc(ENVIRON_MAX);
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	if (env && (n = read_small(path, env, ENVIRON_MAX)) > 0) {
+	if (env && (n = procfs_read(pid, "environ", env, ENVIRON_MAX)) > 0) {
 		const char *svc = env_lookup(env, (size_t)n, "SMOLDER_SERVICE");
 		if (svc && *svc)
 			snprintf(info->service, sizeof(info->service), "%.255s", svc);
@@ -179,8 +163,7 @@ static void read_info(pid_t pid, struct process_info *info)
 		if (base && base[1])
 			snprintf(info->service, sizeof(info->service), "%.255s", base + 1);
 		else {
-			snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-			if (read_small(path, buf, sizeof(buf)) > 0) {
+			if (procfs_read(pid, "comm", buf, sizeof(buf)) > 0) {
 				buf[strcspn(buf, "\n")] = '\0';
 				snprintf(info->service, sizeof(info->service), "%.255s", buf);
 			}
@@ -202,6 +185,7 @@ struct procinfo *procinfo__new(size_t max_processes)
 	if (!pi->buckets)
 		goto nomem;
 	pi->mask = nb - 1;
+	list_init(&pi->lru);
 	return pi;
 nomem:
 	if (pi)
@@ -209,29 +193,6 @@ nomem:
 	free(pi);
 	errno = ENOMEM;
 	return NULL;
-}
-
-static void lru_unlink(struct procinfo *pi, struct procinfo_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		pi->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		pi->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push(struct procinfo *pi, struct procinfo_entry *e)
-{
-	e->next = pi->head;
-	if (pi->head)
-		pi->head->prev = e;
-	pi->head = e;
-	if (!pi->tail)
-		pi->tail = e;
 }
 
 static void hash_remove(struct procinfo *pi, struct procinfo_entry *e)
@@ -250,13 +211,12 @@ const struct process_info *procinfo__get(struct procinfo *pi, pid_t pid)
 
 	for (e = pi->buckets[(uint32_t)pid & pi->mask]; e; e = e->hnext)
 		if (e->info.pid == pid) {
-			lru_unlink(pi, e);
-			lru_push(pi, e);
+			list_move_front(&pi->lru, &e->lru);
 			return &e->info;
 		}
 	if (pi->n >= pi->max) {
-		e = pi->tail;
-		lru_unlink(pi, e);
+		e = container_of(list_last(&pi->lru), struct procinfo_entry, lru);
+		list_del(&e->lru);
 		hash_remove(pi, e);
 		pi->n--;
 	} else {
@@ -265,10 +225,9 @@ const struct process_info *procinfo__get(struct procinfo *pi, pid_t pid)
 			return NULL;
 	}
 	read_info(pid, &e->info);
-	e->prev = e->next = NULL;
 	e->hnext = pi->buckets[(uint32_t)pid & pi->mask];
 	pi->buckets[(uint32_t)pid & pi->mask] = e;
-	lru_push(pi, e);
+	list_add_front(&pi->lru, &e->lru);
 	pi->n++;
 	return &e->info;
 }
@@ -277,7 +236,7 @@ void procinfo__forget(struct procinfo *pi, pid_t pid)
 {
 	for (struct procinfo_entry *e = pi->buckets[(uint32_t)pid & pi->mask]; e; e = e->hnext)
 		if (e->info.pid == pid) {
-			lru_unlink(pi, e);
+			list_del(&e->lru);
 			hash_remove(pi, e);
 			free(e);
 			pi->n--;
@@ -289,11 +248,10 @@ void procinfo__free(struct procinfo *pi)
 {
 	if (!pi)
 		return;
-	while (pi->head) {
-		struct procinfo_entry *e = pi->head;
-		pi->head = e->next;
-		free(e);
-	}
+	struct list_node *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &pi->lru)
+		free(container_of(pos, struct procinfo_entry, lru));
 	free(pi->buckets);
 	free(pi);
 }

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,13 +80,23 @@ static pid_t spawn_sleep(const char *service)
 		execve("/bin/sleep", argv, service ? envp : envp + 1);
 		_exit(127);
 	}
-	/* Wait until it has exec'd: its exe link then names sleep. */
-	for (int i = 0; i < 200; i++) {
+	/* Wait until its exec has finished: the exe link names sleep as soon as the
+	 * exec starts, but the new environment is in place only once it runs, so
+	 * wait for sleep to be asleep too (state S in /proc/PID/stat). */
+	for (int i = 0; i < 1000; i++) {
 		char path[64], buf[256];
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 		ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-		if (n > 0 && (buf[n] = '\0', strstr(buf, "sleep")))
-			break;
+		if (n > 0 && (buf[n] = '\0', strstr(buf, "sleep"))) {
+			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+			FILE *f = fopen(path, "re");
+			char *rp = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			bool asleep = rp && rp[1] == ' ' && rp[2] == 'S';
+			if (f)
+				fclose(f);
+			if (asleep)
+				break;
+		}
 		usleep(5000);
 	}
 	return pid;
