@@ -9,7 +9,7 @@
 
 #include "profile.h"
 
-/* Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 bad usage. */
+/* Exit codes (README, "Usage"): 0 ok, 1 runtime failure, 2 bad usage. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 enum output_format { FORMAT_NONE, FORMAT_SVG, FORMAT_FOLDED, FORMAT_PPROF, FORMAT_SMOLDER };

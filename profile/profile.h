@@ -37,8 +37,9 @@ enum frame_kind {
 	FRAME_UNKNOWN = 3, /* "[unknown]" or "[lib+0xOFF]": no symbol was found */
 };
 
-/* One key=value label (DESIGN.md: exe, build_id, cgroup, container_id, pod_uid, unit,
- * service, ...; pid, tid and comm are first-class sample fields, not labels). */
+/* One key=value label (docs/format.md §4.1: exe, build_id, cgroup, container_id,
+ * pod_uid, unit, service, ...; pid, tid and comm are first-class sample fields, not
+ * labels). */
 struct profile_label {
 	const char *key;
 	const char *value;
@@ -221,7 +222,7 @@ int profile__merge(struct profile *dst, const struct profile *src,
 		   const struct profile_filter *f);
 
 /*
- * Parse a TIME (DESIGN.md): RFC 3339 ("2026-11-23T15:04:05Z", fraction and +hh:mm
+ * Parse a TIME (docs/format.md §4.2): RFC 3339 ("2026-11-23T15:04:05Z", fraction and +hh:mm
  * offsets allowed), unix seconds ("1795000000", fraction allowed), or relative to
  * @now_ns ("now", "-15m", "-2h", "-30s", "-1d", "-1w").
  * @return 0 and *@out_ns, or -EINVAL.
