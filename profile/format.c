@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "profile_internal.h"
+#include "varint.h"
 
 static const unsigned char smolder_magic[8] = { 'S', 'M', 'O', 'L', 'D', 'E', 'R', 0 };
 #define SKIPPABLE_MAGIC 0x184D2A5Eu
@@ -105,7 +106,7 @@ static void encode_samples(const struct profile *p, size_t s0, size_t s1, struct
 
 	wbuf_varint(w, s1 - s0);
 	for (size_t i = s0; i < s1; i++) {
-		wbuf_varint(w, zigzag((int64_t)(s[i].time_ns - prev)));
+		wbuf_varint(w, varint_zigzag((int64_t)(s[i].time_ns - prev)));
 		prev = s[i].time_ns;
 	}
 	for (size_t i = s0; i < s1; i++)
@@ -113,7 +114,7 @@ static void encode_samples(const struct profile *p, size_t s0, size_t s1, struct
 	for (size_t i = s0; i < s1; i++)
 		wbuf_varint(w, (uint32_t)s[i].pid);
 	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, zigzag((int64_t)s[i].tid - (int64_t)s[i].pid));
+		wbuf_varint(w, varint_zigzag((int64_t)s[i].tid - (int64_t)s[i].pid));
 	for (size_t i = s0; i < s1; i++)
 		wbuf_varint(w, s[i].comm);
 	for (size_t i = s0; i < s1; i++)
@@ -375,7 +376,7 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	if (!s)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		t += (uint64_t)unzigzag(rbuf_varint(r));
+		t += (uint64_t)varint_unzigzag(rbuf_varint(r));
 		s[i].time_ns = t;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -383,7 +384,7 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	for (size_t i = 0; i < n; i++)
 		s[i].pid = (int32_t)rbuf_bounded(r, (uint64_t)UINT32_MAX + 1);
 	for (size_t i = 0; i < n; i++)
-		s[i].tid = (int32_t)((int64_t)s[i].pid + unzigzag(rbuf_varint(r)));
+		s[i].tid = (int32_t)((int64_t)s[i].pid + varint_unzigzag(rbuf_varint(r)));
 	for (size_t i = 0; i < n; i++)
 		s[i].comm = MAP(r, d->strings, comm);
 	for (size_t i = 0; i < n; i++) {

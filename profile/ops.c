@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "profile_internal.h"
+#include "varint.h"
 
 /* ---- filters ---- */
 
@@ -371,37 +372,24 @@ void wbuf_bytes(struct wbuf *w, const void *data, size_t n)
 
 void wbuf_varint(struct wbuf *w, uint64_t v)
 {
-	unsigned char b[10];
-	size_t n = 0;
-	do {
-		b[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	wbuf_bytes(w, b, n);
+	uint8_t b[VARINT_MAX];
+
+	wbuf_bytes(w, b, varint_put_uleb(b, v));
 }
 
 uint64_t rbuf_varint(struct rbuf *r)
 {
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (r->err || r->pos >= r->len) {
-			r->err = -EINVAL;
-			return 0;
-		}
-		unsigned char c = r->b[r->pos++];
-		if (shift == 63 && (c & 0x7e)) {
-			r->err = -EINVAL; /* overflows 64 bits */
-			return 0;
-		}
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return v;
+	const uint8_t *p = r->b + r->pos;
+	uint64_t v;
+
+	if (r->err)
+		return 0;
+	if (!varint_get_uleb(&p, r->b + r->len, &v)) {
+		r->err = -EINVAL; /* ran past the end, or overflows 64 bits */
+		return 0;
 	}
-	r->err = -EINVAL;
-	return 0;
+	r->pos = (size_t)(p - r->b);
+	return v;
 }
 
 uint64_t rbuf_bounded(struct rbuf *r, uint64_t limit)

@@ -5,6 +5,7 @@
 
 #include "intern.h"
 #include "profile.h"
+#include "vec.h"
 
 struct pstring {
 	uint32_t off; /* into profile.chars */
@@ -46,9 +47,6 @@ struct psample {
 	uint32_t labels; /* 0 none, else label set id (index + 1) */
 };
 
-/* A growable array of fixed-size items; len/cap counted in items. */
-#define VEC(type) struct { type *v; size_t len, cap; }
-
 struct profile {
 	char *chars; /* NUL-terminated strings back to back */
 	size_t chars_len, chars_cap;
@@ -65,25 +63,6 @@ struct profile {
 	struct profile_counts counts;
 	struct profile_info info;
 };
-
-/* Grow @vec to hold at least @need items. @return 0 or -ENOMEM. */
-#define VEC_RESERVE(vec, need)                                                      \
-	({                                                                          \
-		int __err = 0;                                                      \
-		if ((need) > (vec).cap) {                                           \
-			size_t __cap = (vec).cap ? (vec).cap * 2 : 64;              \
-			while (__cap < (need))                                      \
-				__cap *= 2;                                         \
-			void *__v = realloc((vec).v, __cap * sizeof(*(vec).v));     \
-			if (__v) {                                                  \
-				(vec).v = __v;                                      \
-				(vec).cap = __cap;                                  \
-			} else {                                                    \
-				__err = -ENOMEM;                                    \
-			}                                                           \
-		}                                                                   \
-		__err;                                                              \
-	})
 
 /* Intern a string of @len bytes (need not be NUL-terminated). @return 0 or -ENOMEM. */
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id);
@@ -104,7 +83,8 @@ void profile__sample_at(const struct profile *p, size_t i, struct profile_sample
 /* Widen @p's time range to cover [start, end] (0s ignored). */
 void profile__widen_range(struct profile *p, uint64_t start, uint64_t end);
 
-/* Little-endian unsigned LEB128 varints, the integer encoding of docs/format.md. */
+/* Little-endian unsigned LEB128 varints (lib/varint.h), the integer encoding of
+ * docs/format.md; signed values go through varint_zigzag(). */
 struct wbuf {
 	unsigned char *b;
 	size_t len, cap;
@@ -123,8 +103,6 @@ uint64_t rbuf_varint(struct rbuf *r);
 /* A varint that must be < @limit (else the buffer turns bad). */
 uint64_t rbuf_bounded(struct rbuf *r, uint64_t limit);
 const unsigned char *rbuf_bytes(struct rbuf *r, size_t n);
-static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static inline int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 /* The negative errno of a failed write to @f (errno as stdio left it, else -EIO). */
 int profile__stdio_error(FILE *f);
