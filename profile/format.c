@@ -61,7 +61,7 @@ static void encode_tables(const struct profile *p, const struct chunk_marks *m, 
 	wbuf_varint(w, p->strings.len - m->strings);
 	for (size_t i = m->strings; i < p->strings.len; i++) {
 		wbuf_varint(w, p->strings.v[i].len);
-		wbuf_bytes(w, p->chars + p->strings.v[i].off, p->strings.v[i].len);
+		wbuf_bytes(w, p->chars.v + p->strings.v[i].off, p->strings.v[i].len);
 	}
 	wbuf_varint(w, p->mappings.len - m->mappings);
 	for (size_t i = m->mappings; i < p->mappings.len; i++) {
@@ -142,22 +142,22 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 	err = raw.err;
 	if (err)
 		goto cleanup;
-	if (raw.len > PROFILE_CHUNK_MAX_BYTES) {
+	if (raw.buf.len > PROFILE_CHUNK_MAX_BYTES) {
 		/* Callers keep chunks far below this; a reader would refuse it. */
 		err = -E2BIG;
 		goto cleanup;
 	}
-	bound = ZSTD_compressBound(raw.len);
+	bound = ZSTD_compressBound(raw.buf.len);
 	err = wbuf_reserve(out, bound);
 	if (err)
 		goto cleanup;
 	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
-	n = ZSTD_compress2(cctx, out->b + out->len, bound, raw.b, raw.len);
+	n = ZSTD_compress2(cctx, out->buf.v + out->buf.len, bound, raw.buf.v, raw.buf.len);
 	if (ZSTD_isError(n)) {
 		err = -EIO;
 		goto cleanup;
 	}
-	out->len += n;
+	out->buf.len += n;
 	m->strings = p->strings.len;
 	m->mappings = p->mappings.len;
 	m->frames = p->frames.len;
@@ -165,7 +165,7 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 	m->labelsets = p->labelsets.len;
 	m->counts = p->counts;
 cleanup:
-	free(raw.b);
+	VEC_FREE(raw.buf);
 	return err;
 }
 
@@ -209,18 +209,18 @@ int profile__write_file(const struct profile *p, FILE *out, size_t chunk_samples
 		if (err)
 			goto cleanup;
 		errno = 0;
-		if (fwrite(w.b, 1, w.len, out) != w.len) {
+		if (fwrite(w.buf.v, 1, w.buf.len, out) != w.buf.len) {
 			err = profile__stdio_error(out);
 			goto cleanup;
 		}
-		w.len = 0;
+		w.buf.len = 0;
 		s0 = s1;
 	} while (s0 < p->samples.len);
 	errno = 0;
 	if (fflush(out) == EOF || ferror(out))
 		err = profile__stdio_error(out);
 cleanup:
-	free(w.b);
+	VEC_FREE(w.buf);
 	profile__free_cctx(cctx);
 	return err;
 }
@@ -470,8 +470,8 @@ int profile__decode(struct profile *p, const void *buf, size_t len,
 		 * holds nothing yet: a torn tail, not a foreign file. */
 		struct wbuf pre = { 0 };
 		profile__encode_preamble(&pre);
-		bool prefix = !pre.err && !memcmp(pre.b, buf, len < 16 ? len : 16);
-		free(pre.b);
+		bool prefix = !pre.err && !memcmp(pre.buf.v, buf, len < 16 ? len : 16);
+		VEC_FREE(pre.buf);
 		if (!prefix)
 			return -EINVAL;
 		if (stats)

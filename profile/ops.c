@@ -76,7 +76,7 @@ static int map_string(struct merge *m, uint32_t id, uint32_t *out)
 {
 	if (m->strings[id] == UNMAPPED) {
 		const struct pstring *ps = &m->src->strings.v[id];
-		int err = profile__intern_string(m->dst, m->src->chars + ps->off, ps->len,
+		int err = profile__intern_string(m->dst, m->src->chars.v + ps->off, ps->len,
 						 &m->strings[id]);
 		if (err)
 			return err;
@@ -344,21 +344,9 @@ int profile__stdio_error(FILE *f)
 
 int wbuf_reserve(struct wbuf *w, size_t n)
 {
-	if (w->err)
-		return w->err;
-	if (w->len + n > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 4096;
-		while (cap < w->len + n)
-			cap *= 2;
-		unsigned char *b = realloc(w->b, cap);
-		if (!b) {
-			w->err = -ENOMEM;
-			return w->err;
-		}
-		w->b = b;
-		w->cap = cap;
-	}
-	return 0;
+	if (!w->err)
+		w->err = VEC_RESERVE(w->buf, w->buf.len + n);
+	return w->err;
 }
 
 void wbuf_bytes(struct wbuf *w, const void *data, size_t n)
@@ -366,8 +354,8 @@ void wbuf_bytes(struct wbuf *w, const void *data, size_t n)
 	if (wbuf_reserve(w, n))
 		return;
 	if (n)
-		memcpy(w->b + w->len, data, n);
-	w->len += n;
+		memcpy(w->buf.v + w->buf.len, data, n);
+	w->buf.len += n;
 }
 
 void wbuf_varint(struct wbuf *w, uint64_t v)

@@ -373,7 +373,7 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 	if (!o.strings)
 		goto cleanup;
 	for (size_t i = 0; i < o.strtab->strings.len; i++)
-		o.strings[i] = o.strtab->chars + o.strtab->strings.v[i].off;
+		o.strings[i] = o.strtab->chars.v + o.strtab->strings.v[i].off;
 	msg.n_string_table = o.strtab->strings.len;
 	msg.string_table = o.strings;
 

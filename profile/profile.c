@@ -24,7 +24,7 @@ void profile__free(struct profile *p)
 {
 	if (!p)
 		return;
-	free(p->chars);
+	VEC_FREE(p->chars);
 	free(p->strings.v);
 	free(p->frames.v);
 	free(p->stack_frames.v);
@@ -51,7 +51,7 @@ static int string_eq(uint32_t id, const void *key, void *ctx)
 	const struct profile *p = ctx;
 	const struct string_key *k = key;
 	const struct pstring *ps = &p->strings.v[id];
-	return ps->len == k->len && memcmp(p->chars + ps->off, k->s, k->len) == 0;
+	return ps->len == k->len && memcmp(p->chars.v + ps->off, k->s, k->len) == 0;
 }
 
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id)
@@ -62,35 +62,27 @@ int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_
 
 	if (intern_table__find(&p->string_index, h, &key, string_eq, p, id))
 		return 0;
-	if (len > UINT32_MAX || p->chars_len + len + 1 > UINT32_MAX)
+	if (len > UINT32_MAX || p->chars.len + len + 1 > UINT32_MAX)
 		return -ENOMEM;
-	if (p->chars_len + len + 1 > p->chars_cap) {
-		size_t cap = p->chars_cap ? p->chars_cap * 2 : 4096;
-		while (cap < p->chars_len + len + 1)
-			cap *= 2;
-		char *chars = realloc(p->chars, cap);
-		if (!chars)
-			return -ENOMEM;
-		p->chars = chars;
-		p->chars_cap = cap;
-	}
-	err = VEC_RESERVE(p->strings, p->strings.len + 1);
+	err = VEC_RESERVE(p->chars, p->chars.len + len + 1);
+	if (!err)
+		err = VEC_RESERVE(p->strings, p->strings.len + 1);
 	if (err)
 		return err;
-	memcpy(p->chars + p->chars_len, s, len);
-	p->chars[p->chars_len + len] = '\0';
+	memcpy(p->chars.v + p->chars.len, s, len);
+	p->chars.v[p->chars.len + len] = '\0';
 	*id = p->strings.len;
 	err = intern_table__insert(&p->string_index, h, *id);
 	if (err)
 		return err;
-	p->strings.v[p->strings.len++] = (struct pstring){ p->chars_len, len };
-	p->chars_len += len + 1;
+	p->strings.v[p->strings.len++] = (struct pstring){ p->chars.len, len };
+	p->chars.len += len + 1;
 	return 0;
 }
 
 const char *profile__string(const struct profile *p, uint32_t id)
 {
-	return p->chars + p->strings.v[id].off;
+	return p->chars.v + p->strings.v[id].off;
 }
 
 static int frame_eq(uint32_t id, const void *key, void *ctx)

@@ -48,8 +48,7 @@ struct psample {
 };
 
 struct profile {
-	char *chars; /* NUL-terminated strings back to back */
-	size_t chars_len, chars_cap;
+	VEC(char) chars; /* NUL-terminated strings back to back */
 	VEC(struct pstring) strings;
 	VEC(struct pframe) frames;
 	VEC(uint32_t) stack_frames;
@@ -86,8 +85,7 @@ void profile__widen_range(struct profile *p, uint64_t start, uint64_t end);
 /* Little-endian unsigned LEB128 varints (lib/varint.h), the integer encoding of
  * docs/format.md; signed values go through varint_zigzag(). */
 struct wbuf {
-	unsigned char *b;
-	size_t len, cap;
+	VEC(unsigned char) buf;
 	int err; /* sticky: -ENOMEM once a write failed */
 };
 /* Make room for @n more bytes (len unchanged). @return 0 or -ENOMEM (sticky). */
