@@ -13,23 +13,6 @@
 #define FOLDED_MAX_LINE (1u << 20)
 #define FOLDED_MAX_FRAMES 8192
 
-struct agg {
-	uint32_t comm, stack;
-	uint64_t weight;
-};
-
-struct agg_set {
-	VEC(struct agg) items;
-	struct intern_table index;
-};
-
-static int agg_eq(uint32_t id, const void *key, void *ctx)
-{
-	const struct agg_set *set = ctx;
-	const struct agg *k = key;
-	return set->items.v[id].comm == k->comm && set->items.v[id].stack == k->stack;
-}
-
 /* Text builder: a NUL-terminated string in a growable buffer. */
 struct buf {
 	VEC(char) s;
@@ -76,28 +59,13 @@ static int cmp_lines(const void *a, const void *b)
 
 int profile__write_folded(const struct profile *p, FILE *out)
 {
-	struct agg_set set = { 0 };
+	struct sample_aggs set = { 0 };
 	char **lines = NULL;
 	size_t nlines = 0;
-	int err = 0;
+	int err = profile__aggregate(p, false, &set);
 
-	for (size_t i = 0; i < p->samples.len; i++) {
-		const struct psample *s = &p->samples.v[i];
-		struct agg key = { s->comm, s->stack, s->weight };
-		uint64_t h = ((uint64_t)s->comm << 32 | s->stack) * 0x9e3779b97f4a7c15ULL;
-		uint32_t id;
-
-		if (intern_table__find(&set.index, h, &key, agg_eq, &set, &id)) {
-			set.items.v[id].weight += s->weight;
-			continue;
-		}
-		err = VEC_RESERVE(set.items, set.items.len + 1);
-		if (!err)
-			err = intern_table__insert(&set.index, h, set.items.len);
-		if (err)
-			goto cleanup;
-		set.items.v[set.items.len++] = key;
-	}
+	if (err)
+		goto cleanup;
 
 	lines = calloc(set.items.len ? set.items.len : 1, sizeof(*lines));
 	if (!lines) {
@@ -105,7 +73,7 @@ int profile__write_folded(const struct profile *p, FILE *out)
 		goto cleanup;
 	}
 	for (size_t i = 0; i < set.items.len; i++) {
-		const struct agg *a = &set.items.v[i];
+		const struct sample_agg *a = &set.items.v[i];
 		const struct pstack *st = &p->stacks.v[a->stack];
 		const char *comm = profile__string(p, a->comm);
 		struct buf b = { 0 };
@@ -147,8 +115,7 @@ cleanup:
 	for (size_t i = 0; i < nlines; i++)
 		free(lines[i]);
 	free(lines);
-	free(set.items.v);
-	intern_table__free(&set.index);
+	sample_aggs__free(&set);
 	return err;
 }
 

@@ -397,18 +397,8 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	for (size_t i = 0; i < n && !err; i++) {
 		if (f) {
 			struct profile_sample ps;
-			const struct pstack *st = &p->stacks.v[s[i].stack];
-			ps = (struct profile_sample){
-				.frames = p->stack_frames.v + st->off,
-				.nframes = st->len,
-				.comm = profile__string(p, s[i].comm),
-				.time_ns = s[i].time_ns,
-				.pid = s[i].pid,
-				.tid = s[i].tid,
-				.weight = s[i].weight,
-				.label_set = s[i].labels,
-				.stack = s[i].stack,
-			};
+
+			profile__view_sample(p, &s[i], &ps);
 			if (!profile__sample_matches(p, &ps, f))
 				continue;
 		}

@@ -163,7 +163,7 @@ int profile__merge(struct profile *dst, const struct profile *src,
 		struct profile_sample s;
 		struct psample ps = src->samples.v[i];
 
-		profile__sample_at(src, i, &s);
+		profile__view_sample(src, &ps, &s);
 		if (!profile__sample_matches(src, &s, f))
 			continue;
 		if (m.stacks[ps.stack] == UNMAPPED) {
@@ -201,6 +201,51 @@ cleanup:
 	free(m.labels);
 	free(m.scratch);
 	return err;
+}
+
+/* ---- aggregation ---- */
+
+#define SAMPLE_AGG_KEY_LEN offsetof(struct sample_agg, weight)
+
+static int agg_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct sample_aggs *a = ctx;
+	return !memcmp(&a->items.v[id], key, SAMPLE_AGG_KEY_LEN);
+}
+
+int profile__aggregate(const struct profile *p, bool with_labels, struct sample_aggs *out)
+{
+	for (size_t i = 0; i < p->samples.len; i++) {
+		const struct psample *s = &p->samples.v[i];
+		struct sample_agg key = { .stack = s->stack, .comm = s->comm, .weight = s->weight };
+		uint64_t h;
+		uint32_t id;
+		int err;
+
+		if (with_labels) {
+			key.labels = s->labels;
+			key.pid = s->pid;
+			key.tid = s->tid;
+		}
+		h = intern_hash(&key, SAMPLE_AGG_KEY_LEN, 5);
+		if (intern_table__find(&out->index, h, &key, agg_eq, out, &id)) {
+			out->items.v[id].weight += s->weight;
+			continue;
+		}
+		err = VEC_RESERVE(out->items, out->items.len + 1);
+		if (!err)
+			err = intern_table__insert(&out->index, h, out->items.len);
+		if (err)
+			return err;
+		out->items.v[out->items.len++] = key;
+	}
+	return 0;
+}
+
+void sample_aggs__free(struct sample_aggs *a)
+{
+	VEC_FREE(a->items);
+	intern_table__free(&a->index);
 }
 
 /* ---- TIME ---- */
@@ -400,11 +445,27 @@ const unsigned char *rbuf_bytes(struct rbuf *r, size_t n)
 
 /* ---- files ---- */
 
+int profile__grow_bounded(unsigned char **buf, size_t *cap, size_t first, size_t max)
+{
+	size_t n;
+	unsigned char *b;
+
+	if (*cap >= max)
+		return -EFBIG;
+	n = !*cap ? first : *cap > max / 2 ? max : *cap * 2;
+	b = realloc(*buf, n);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = n;
+	return 0;
+}
+
 int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0, alloc = 0;
+	size_t n = 0, cap = 0, first;
 	struct stat st;
 	int err = 0;
 
@@ -422,24 +483,11 @@ int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *le
 		err = -EFBIG;
 		goto cleanup;
 	}
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	/* A regular file fits at once; one byte more shows that it did not grow. */
+	first = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
 	for (;;) {
-		if (n == cap) {
-			if (cap >= max) {
-				err = -EFBIG;
-				goto cleanup;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
-		}
-		if (alloc < cap) {
-			unsigned char *b = realloc(buf, cap);
-			if (!b) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = b;
-			alloc = cap;
-		}
+		if (n == cap && (err = profile__grow_bounded(&buf, &cap, first, max)))
+			goto cleanup;
 		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0) {
 			if (errno == EINTR)

@@ -516,9 +516,9 @@ void profile__info(const struct profile *p, struct profile_info *out)
 		out->end_ns = hi;
 }
 
-void profile__sample_at(const struct profile *p, size_t i, struct profile_sample *out)
+void profile__view_sample(const struct profile *p, const struct psample *ps,
+			  struct profile_sample *out)
 {
-	const struct psample *ps = &p->samples.v[i];
 	const struct pstack *st = &p->stacks.v[ps->stack];
 	*out = (struct profile_sample){
 		.frames = p->stack_frames.v + st->off,
@@ -538,7 +538,7 @@ int profile__for_each_sample(const struct profile *p,
 {
 	for (size_t i = 0; i < p->samples.len; i++) {
 		struct profile_sample s;
-		profile__sample_at(p, i, &s);
+		profile__view_sample(p, &p->samples.v[i], &s);
 		int ret = fn(&s, ctx);
 		if (ret)
 			return ret;

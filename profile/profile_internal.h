@@ -77,8 +77,26 @@ int profile__push_sample(struct profile *p, const struct psample *s);
 int profile__intern_pframe(struct profile *p, const struct pframe *key, uint32_t *id);
 /* Intern a raw mapping (ids known valid); id is index + 1. @return 0 or -ENOMEM. */
 int profile__intern_pmapping(struct profile *p, const struct pmapping *key, uint32_t *id);
-/* Fill @out for sample @i. */
-void profile__sample_at(const struct profile *p, size_t i, struct profile_sample *out);
+/* Fill @out for sample @ps, which need not be one of @p's samples yet (its ids must be). */
+void profile__view_sample(const struct profile *p, const struct psample *ps,
+			  struct profile_sample *out);
+/* Samples summed by what they share: (stack, comm), and with @with_labels also the
+ * label set, pid and tid (what tells pprof samples apart). Items are in the order
+ * their first sample came; weight is the sum. */
+struct sample_agg {
+	uint32_t stack, comm, labels;
+	int32_t pid, tid;
+	uint32_t pad; /* zero: the fields above are hashed as bytes */
+	uint64_t weight;
+};
+struct sample_aggs {
+	VEC(struct sample_agg) items;
+	struct intern_table index;
+};
+/* Add @p's samples to @out (zeroed, or from an earlier call with the same
+ * @with_labels). @return 0 or -ENOMEM. */
+int profile__aggregate(const struct profile *p, bool with_labels, struct sample_aggs *out);
+void sample_aggs__free(struct sample_aggs *a);
 /* Widen @p's time range to cover [start, end] (0s ignored). */
 void profile__widen_range(struct profile *p, uint64_t start, uint64_t end);
 
@@ -104,6 +122,11 @@ const unsigned char *rbuf_bytes(struct rbuf *r, size_t n);
 
 /* The negative errno of a failed write to @f (errno as stdio left it, else -EIO). */
 int profile__stdio_error(FILE *f);
+
+/* Grow *@buf, full at *@cap bytes, to @first bytes when it has none, else to twice
+ * *@cap but at most @max. For input of unknown size that must stay bounded.
+ * @return 0, -EFBIG (*@cap is @max already) or -ENOMEM (*@buf unchanged). */
+int profile__grow_bounded(unsigned char **buf, size_t *cap, size_t first, size_t max);
 
 /* Read a whole file (or stdin for "-") into memory, at most @max bytes.
  * @return 0, or -errno, -EFBIG. */

@@ -78,6 +78,12 @@ static bool parse_seg_name(const char *name, uint64_t *start, uint64_t *seq, boo
 	return true;
 }
 
+/* An open segment's name (or path) -> the name it has once sealed: cut ".part". */
+static void strip_part_suffix(char *name)
+{
+	name[strlen(name) - strlen(PART_SUFFIX)] = '\0';
+}
+
 static int cmp_seg(const void *a, const void *b)
 {
 	const struct seg *x = a, *y = b;
@@ -286,8 +292,8 @@ static int recover_part(struct store *s, const struct seg *part)
 	close(fd);
 	if (err)
 		return err;
-	memcpy(sealed, part->name, strlen(part->name) - strlen(PART_SUFFIX));
-	sealed[strlen(part->name) - strlen(PART_SUFFIX)] = '\0';
+	strcpy(sealed, part->name);
+	strip_part_suffix(sealed);
 	if (renameat(s->dirfd, part->name, s->dirfd, sealed) || fsync(s->dirfd))
 		return -errno;
 	index_add(s, sealed, sg.end_ns, sg.samples); /* advisory: may fail on a full disk */
@@ -389,7 +395,6 @@ void store__close(struct store *s)
 int store__seal(struct store *s)
 {
 	char sealed[NAME_LEN];
-	size_t len;
 	int err = 0;
 
 	if (s->opts.read_only)
@@ -398,9 +403,8 @@ int store__seal(struct store *s)
 		return 0;
 	if (fsync(s->fd))
 		err = -errno;
-	len = strlen(s->name) - strlen(PART_SUFFIX);
-	memcpy(sealed, s->name, len);
-	sealed[len] = '\0';
+	strcpy(sealed, s->name);
+	strip_part_suffix(sealed);
 	if (!err && (renameat(s->dirfd, s->name, s->dirfd, sealed) || fsync(s->dirfd)))
 		err = -errno;
 	close_segment(s);
@@ -572,7 +576,7 @@ int store__query(struct store *s, const struct profile_filter *f, struct profile
 		err = profile__read_file(out, path, f, &rs);
 		if (err == -ENOENT && !segs[i].sealed) {
 			/* Sealed (renamed) since we listed it. */
-			path[strlen(path) - strlen(PART_SUFFIX)] = '\0';
+			strip_part_suffix(path);
 			err = profile__read_file(out, path, f, &rs);
 		}
 		if (err == -ENOENT) { /* deleted by retention meanwhile */
