@@ -70,7 +70,7 @@ struct record_opts {
 	unsigned int stack_bytes;
 	bool inline_frames;
 	const char *output;
-	enum output_format format;
+	enum profile_format format;
 	char **cmd; /* NULL-terminated argv after -- */
 };
 
@@ -229,8 +229,8 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			o->kernel = false;
 			break;
 		case OPT_FORMAT:
-			o->format = cli_parse_format(optarg);
-			if (o->format == FORMAT_NONE) {
+			o->format = profile__format_from_name(optarg);
+			if (o->format == PROFILE_FORMAT_NONE) {
 				cli_error("--format takes svg, folded, pprof or smolder, not '%s'",
 					  optarg);
 				return -EINVAL;
@@ -258,10 +258,10 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 	}
 	if (!o->output)
 		o->output = DEFAULT_OUTPUT;
-	if (o->format == FORMAT_NONE)
-		o->format = cli_format_from_name(o->output);
-	if (o->format == FORMAT_NONE)
-		o->format = FORMAT_SVG;
+	if (o->format == PROFILE_FORMAT_NONE)
+		o->format = profile__format_from_suffix(o->output);
+	if (o->format == PROFILE_FORMAT_NONE)
+		o->format = PROFILE_FORMAT_SVG;
 	return 0;
 }
 
@@ -391,11 +391,11 @@ static int write_output(const struct record_opts *o, struct cli_output *out,
 	time_t t = (time_t)start_wall;
 	int err;
 
-	if (o->format == FORMAT_FOLDED) {
+	if (o->format == PROFILE_FORMAT_FOLDED) {
 		err = profile__write_folded(p, out->f);
-	} else if (o->format == FORMAT_PPROF) {
+	} else if (o->format == PROFILE_FORMAT_PPROF) {
 		err = profile__write_pprof(p, out->f);
-	} else if (o->format == FORMAT_SMOLDER) {
+	} else if (o->format == PROFILE_FORMAT_SMOLDER) {
 		err = profile__write_file(p, out->f, 0);
 	} else {
 		gmtime_r(&t, &tm);

@@ -509,6 +509,46 @@ cleanup:
 	return err;
 }
 
+enum profile_format profile__format_from_name(const char *name)
+{
+	static const char *const names[] = {
+		[PROFILE_FORMAT_SVG] = "svg",
+		[PROFILE_FORMAT_FOLDED] = "folded",
+		[PROFILE_FORMAT_PPROF] = "pprof",
+		[PROFILE_FORMAT_SMOLDER] = "smolder",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] && !strcmp(name, names[i]))
+			return (enum profile_format)i;
+	return PROFILE_FORMAT_NONE;
+}
+
+enum profile_format profile__format_from_suffix(const char *path)
+{
+	static const struct {
+		const char *suffix;
+		enum profile_format format;
+	} suffixes[] = {
+		{ ".svg", PROFILE_FORMAT_SVG },
+		{ ".folded", PROFILE_FORMAT_FOLDED },
+		{ ".txt", PROFILE_FORMAT_FOLDED },
+		{ ".collapsed", PROFILE_FORMAT_FOLDED },
+		{ ".pb.gz", PROFILE_FORMAT_PPROF },
+		{ ".pprof", PROFILE_FORMAT_PPROF },
+		{ ".smolder", PROFILE_FORMAT_SMOLDER },
+	};
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i].suffix);
+
+		if (n >= k && !strcmp(path + n - k, suffixes[i].suffix))
+			return suffixes[i].format;
+	}
+	return PROFILE_FORMAT_NONE;
+}
+
 enum profile_format profile__detect_format(const void *buf, size_t len)
 {
 	const unsigned char *b = buf;
