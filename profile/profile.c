@@ -226,23 +226,29 @@ size_t profile__mapping_count(const struct profile *p)
 	return p->mappings.len;
 }
 
-struct labels_key {
-	const uint32_t *pairs;
+/* The key of a stack or a label set: a run of ids (frame ids, key/value string ids). */
+struct ids_key {
+	const uint32_t *ids;
 	size_t n;
 };
+
+/* Is the run @run[0..@len) the key's? */
+static int ids_eq(const uint32_t *run, size_t len, const struct ids_key *k)
+{
+	/* memcmp with a NULL pointer is undefined even for zero bytes. */
+	return len == k->n && (!len || !memcmp(run, k->ids, len * sizeof(*run)));
+}
 
 static int labels_eq(uint32_t id, const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct labels_key *k = key;
 	const struct plabels *ls = &p->labelsets.v[id];
-	return ls->len == k->n &&
-	       !memcmp(p->label_pairs.v + ls->off, k->pairs, k->n * 2 * sizeof(uint32_t));
+	return ids_eq(p->label_pairs.v + ls->off, 2 * (size_t)ls->len, key);
 }
 
 int profile__intern_label_ids(struct profile *p, const uint32_t *pairs, size_t n, uint32_t *id)
 {
-	struct labels_key key = { pairs, n };
+	struct ids_key key = { pairs, 2 * n };
 	uint64_t h;
 	uint32_t idx;
 	int err;
@@ -358,25 +364,16 @@ size_t profile__frame_count(const struct profile *p)
 	return p->frames.len;
 }
 
-struct stack_key {
-	const uint32_t *frames;
-	size_t n;
-};
-
 static int stack_eq(uint32_t id, const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct stack_key *k = key;
 	const struct pstack *st = &p->stacks.v[id];
-	/* memcmp with a NULL pointer is undefined even for zero bytes. */
-	return st->len == k->n &&
-	       (!k->n || !memcmp(p->stack_frames.v + st->off, k->frames,
-				 k->n * sizeof(uint32_t)));
+	return ids_eq(p->stack_frames.v + st->off, st->len, key);
 }
 
 int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id)
 {
-	struct stack_key key = { frames, n };
+	struct ids_key key = { frames, n };
 	uint64_t h = intern_hash(frames, n * sizeof(*frames), 2);
 	int err;
 
