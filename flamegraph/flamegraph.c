@@ -144,7 +144,8 @@ static size_t count_units(const char *str)
 static void put_label(struct svg *s, const char *name, double width_px)
 {
 	double fit = width_px / (FONT_SIZE * FONT_WIDTH);
-	size_t chars = fit >= SIZE_MAX ? SIZE_MAX : (size_t)fit;
+	/* (double)SIZE_MAX rounds up to 2^64: anything below it converts. */
+	size_t chars = fit >= (double)SIZE_MAX ? SIZE_MAX : (size_t)fit;
 
 	if (chars < 3)
 		return;
