@@ -12,8 +12,6 @@
 /* Exit codes (README, "Usage"): 0 ok, 1 runtime failure, 2 bad usage. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-enum output_format { FORMAT_NONE, FORMAT_SVG, FORMAT_FOLDED, FORMAT_PPROF, FORMAT_SMOLDER };
-
 int cmd_record(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
@@ -23,11 +21,6 @@ int cmd_deploy(int argc, char **argv);
 
 /* Print "smolder: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Parse a --format value. FORMAT_NONE when unknown. */
-enum output_format cli_parse_format(const char *s);
-/* Format implied by an output file name's suffix; FORMAT_NONE when none is. */
-enum output_format cli_format_from_name(const char *path);
 
 /*
  * An output file written safely: to PATH.tmp.XXXXXX beside it, renamed into place

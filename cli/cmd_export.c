@@ -16,8 +16,6 @@
 #include "profile.h"
 #include "store.h"
 
-enum export_format { EXPORT_NONE, EXPORT_PPROF, EXPORT_FOLDED, EXPORT_SMOLDER };
-
 static const char export_usage[] =
 	"usage: smolder export (--store DIR | FILE..) [filters] --format pprof|folded|smolder\n"
 	"                      -o FILE\n"
@@ -34,29 +32,11 @@ static const char export_usage[] =
 	"                          (default: from -o's suffix: .pb.gz/.pprof, .folded, .smolder)\n"
 	"  -o, --output FILE       where to write (default: standard output)\n";
 
-static enum export_format parse_format(const char *s)
+/* SVG is the flamegraph command's. */
+static bool exportable(enum profile_format f)
 {
-	if (!strcmp(s, "pprof"))
-		return EXPORT_PPROF;
-	if (!strcmp(s, "folded"))
-		return EXPORT_FOLDED;
-	if (!strcmp(s, "smolder"))
-		return EXPORT_SMOLDER;
-	return EXPORT_NONE;
-}
-
-static enum export_format format_from_name(const char *path)
-{
-	size_t n = strlen(path);
-#define ENDS(sfx) (n >= strlen(sfx) && !strcmp(path + n - strlen(sfx), sfx))
-	if (ENDS(".pb.gz") || ENDS(".pprof") || ENDS(".pb"))
-		return EXPORT_PPROF;
-	if (ENDS(".smolder"))
-		return EXPORT_SMOLDER;
-	if (ENDS(".folded") || ENDS(".txt") || ENDS(".collapsed"))
-		return EXPORT_FOLDED;
-#undef ENDS
-	return EXPORT_NONE;
+	return f == PROFILE_FORMAT_PPROF || f == PROFILE_FORMAT_FOLDED ||
+	       f == PROFILE_FORMAT_SMOLDER;
 }
 
 int cmd_export(int argc, char **argv)
@@ -71,7 +51,7 @@ int cmd_export(int argc, char **argv)
 		{ 0 },
 	};
 	struct cli_inputs in;
-	enum export_format format = EXPORT_NONE;
+	enum profile_format format = PROFILE_FORMAT_NONE;
 	const char *output = "-";
 	struct cli_output out;
 	struct profile *p;
@@ -86,8 +66,8 @@ int cmd_export(int argc, char **argv)
 			output = optarg;
 			break;
 		case OPT_FORMAT:
-			format = parse_format(optarg);
-			if (format == EXPORT_NONE) {
+			format = profile__format_from_name(optarg);
+			if (!exportable(format)) {
 				cli_error("--format takes pprof, folded or smolder, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
@@ -117,9 +97,14 @@ int cmd_export(int argc, char **argv)
 	}
 	if (cli_inputs_check(&in, "export", argc - optind))
 		return EXIT_USAGE;
-	if (format == EXPORT_NONE)
-		format = format_from_name(output);
-	if (format == EXPORT_NONE) {
+	if (format == PROFILE_FORMAT_NONE)
+		format = profile__format_from_suffix(output);
+	if (format == PROFILE_FORMAT_SVG) {
+		cli_error("export writes pprof, folded or smolder; for an SVG use 'smolder "
+			  "flamegraph -o %s'", output);
+		return EXIT_USAGE;
+	}
+	if (!exportable(format)) {
 		cli_error("export needs --format pprof|folded|smolder (or an -o name ending in "
 			  ".pb.gz, .folded or .smolder)");
 		return EXIT_USAGE;
@@ -134,9 +119,9 @@ int cmd_export(int argc, char **argv)
 		goto cleanup;
 	if (cli_output_open(&out, output))
 		goto cleanup;
-	err = format == EXPORT_PPROF   ? profile__write_pprof(p, out.f)
-	      : format == EXPORT_FOLDED ? profile__write_folded(p, out.f)
-					: profile__write_file(p, out.f, 0);
+	err = format == PROFILE_FORMAT_PPROF    ? profile__write_pprof(p, out.f)
+	      : format == PROFILE_FORMAT_FOLDED ? profile__write_folded(p, out.f)
+						: profile__write_file(p, out.f, 0);
 	if (err) {
 		cli_error("cannot write %s: %s", output, strerror(-err));
 		cli_output_abort(&out);

@@ -90,7 +90,7 @@ int cmd_flamegraph(int argc, char **argv)
 	};
 	struct flamegraph_opts fo = { 0 };
 	struct cli_inputs in;
-	enum output_format format = FORMAT_NONE;
+	enum profile_format format = PROFILE_FORMAT_NONE;
 	const char *output = "-";
 	char subtitle[512];
 	struct cli_output out;
@@ -126,8 +126,8 @@ int cmd_flamegraph(int argc, char **argv)
 			output = optarg;
 			break;
 		case OPT_FORMAT:
-			format = cli_parse_format(optarg);
-			if (format != FORMAT_SVG && format != FORMAT_FOLDED) {
+			format = profile__format_from_name(optarg);
+			if (format != PROFILE_FORMAT_SVG && format != PROFILE_FORMAT_FOLDED) {
 				cli_error("--format takes svg or folded, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
@@ -157,10 +157,10 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 	if (cli_inputs_check(&in, "flamegraph", argc - optind))
 		return EXIT_USAGE;
-	if (format == FORMAT_NONE)
-		format = cli_format_from_name(output);
-	if (format != FORMAT_FOLDED) /* anything else -o names (x.pb.gz) still gets SVG */
-		format = FORMAT_SVG;
+	if (format == PROFILE_FORMAT_NONE)
+		format = profile__format_from_suffix(output);
+	if (format != PROFILE_FORMAT_FOLDED) /* anything else -o names (x.pb.gz) still gets SVG */
+		format = PROFILE_FORMAT_SVG;
 
 	p = profile__new();
 	if (!p) {
@@ -180,7 +180,7 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 	if (cli_output_open(&out, output))
 		goto cleanup;
-	err = format == FORMAT_FOLDED ? profile__write_folded(p, out.f)
+	err = format == PROFILE_FORMAT_FOLDED ? profile__write_folded(p, out.f)
 				      : flamegraph__write_svg(p, &fo, out.f);
 	if (err) {
 		cli_error("cannot write %s: %s", output, strerror(-err));

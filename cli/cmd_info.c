@@ -215,10 +215,16 @@ static int info_store(const char *dir, struct profile *p)
 static int info_file(const char *path, struct profile *p)
 {
 	struct profile_read_stats rs = { 0 };
-	enum profile_format fmt = PROFILE_FORMAT_UNKNOWN;
+	enum profile_format fmt = PROFILE_FORMAT_NONE;
 	size_t bad = 0;
 	int err = profile__load(p, path, NULL, &fmt, &rs, &bad);
-	static const char *const names[] = { "unknown", "smolder", "pprof (gzip)", "folded" };
+	static const char *const names[] = {
+		[PROFILE_FORMAT_NONE] = "unknown",
+		[PROFILE_FORMAT_SVG] = "svg",
+		[PROFILE_FORMAT_FOLDED] = "folded",
+		[PROFILE_FORMAT_PPROF] = "pprof (gzip)",
+		[PROFILE_FORMAT_SMOLDER] = "smolder",
+	};
 
 	if (err == -EINVAL && bad)
 		cli_error("%s:%zu: not a profile (not smolder, pprof or folded stacks)", path, bad);

@@ -81,7 +81,7 @@ struct record_opts {
 	unsigned int stack_bytes;
 	bool inline_frames;
 	const char *output;
-	enum output_format format;
+	enum profile_format format;
 	const char *store_dir;
 	double flush;     /* seconds between store batches */
 	bool verbose;
@@ -240,8 +240,8 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			o->verbose = true;
 			break;
 		case OPT_FORMAT:
-			o->format = cli_parse_format(optarg);
-			if (o->format == FORMAT_NONE) {
+			o->format = profile__format_from_name(optarg);
+			if (o->format == PROFILE_FORMAT_NONE) {
 				cli_error("--format takes svg, folded, pprof or smolder, not '%s'",
 					  optarg);
 				return -EINVAL;
@@ -271,7 +271,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		cli_error("--children goes with -p PID (see 'smolder record --help')");
 		return -EINVAL;
 	}
-	if (o->store_dir && (o->output || o->format != FORMAT_NONE)) {
+	if (o->store_dir && (o->output || o->format != PROFILE_FORMAT_NONE)) {
 		cli_error("--store writes to the store; leave out -o and --format");
 		return -EINVAL;
 	}
@@ -283,10 +283,10 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		o->flush = 10;
 	if (!o->output)
 		o->output = DEFAULT_OUTPUT;
-	if (o->format == FORMAT_NONE)
-		o->format = cli_format_from_name(o->output);
-	if (o->format == FORMAT_NONE)
-		o->format = FORMAT_SVG;
+	if (o->format == PROFILE_FORMAT_NONE)
+		o->format = profile__format_from_suffix(o->output);
+	if (o->format == PROFILE_FORMAT_NONE)
+		o->format = PROFILE_FORMAT_SVG;
 	return 0;
 }
 
@@ -349,11 +349,11 @@ static int write_output(struct record_run *r, const struct profile *p)
 
 	profile__info(p, &info);
 	t = (time_t)(info.start_ns / 1000000000ull);
-	if (o->format == FORMAT_FOLDED) {
+	if (o->format == PROFILE_FORMAT_FOLDED) {
 		err = profile__write_folded(p, r->out.f);
-	} else if (o->format == FORMAT_PPROF) {
+	} else if (o->format == PROFILE_FORMAT_PPROF) {
 		err = profile__write_pprof(p, r->out.f);
-	} else if (o->format == FORMAT_SMOLDER) {
+	} else if (o->format == PROFILE_FORMAT_SMOLDER) {
 		err = profile__write_file(p, r->out.f, 0);
 	} else {
 		session__stats(r->session, &st);

@@ -42,39 +42,6 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-enum output_format cli_parse_format(const char *s)
-{
-	if (!strcmp(s, "svg"))
-		return FORMAT_SVG;
-	if (!strcmp(s, "folded"))
-		return FORMAT_FOLDED;
-	if (!strcmp(s, "pprof"))
-		return FORMAT_PPROF;
-	if (!strcmp(s, "smolder"))
-		return FORMAT_SMOLDER;
-	return FORMAT_NONE;
-}
-
-enum output_format cli_format_from_name(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-	size_t n = strlen(path);
-
-	if (n >= 6 && !strcmp(path + n - 6, ".pb.gz"))
-		return FORMAT_PPROF;
-	if (!dot || strchr(dot, '/'))
-		return FORMAT_NONE;
-	if (!strcmp(dot, ".pprof"))
-		return FORMAT_PPROF;
-	if (!strcmp(dot, ".smolder"))
-		return FORMAT_SMOLDER;
-	if (!strcmp(dot, ".svg"))
-		return FORMAT_SVG;
-	if (!strcmp(dot, ".folded") || !strcmp(dot, ".txt") || !strcmp(dot, ".collapsed"))
-		return FORMAT_FOLDED;
-	return FORMAT_NONE;
-}
-
 int cli_output_open(struct cli_output *o, const char *path)
 {
 	int fd, err;

@@ -14,6 +14,7 @@
 
 #include "flamegraph.h"
 #include "flamegraph_internal.h"
+#include "hash.h"
 
 #define DEFAULT_WIDTH 1200
 #define DEFAULT_MIN_WIDTH_PX 0.1
@@ -31,8 +32,7 @@
 /* Output is built in a buffer and written in large pieces. */
 struct svg {
 	FILE *out;
-	char *buf;
-	size_t len, cap;
+	VEC(char) buf;
 	int err; /* first error; later writes are skipped */
 };
 
@@ -48,27 +48,15 @@ struct layout {
 
 static void svg_reserve(struct svg *s, size_t n)
 {
-	size_t cap = s->cap ? s->cap : FLUSH_AT * 2;
-	char *buf;
-
-	if (s->len + n <= s->cap)
-		return;
-	while (cap < s->len + n)
-		cap *= 2;
-	buf = realloc(s->buf, cap);
-	if (!buf) {
-		s->err = -ENOMEM;
-		return;
-	}
-	s->buf = buf;
-	s->cap = cap;
+	if (!s->err)
+		s->err = VEC_RESERVE(s->buf, s->buf.len + n);
 }
 
 static void svg_flush(struct svg *s)
 {
-	if (!s->err && s->len && fwrite(s->buf, 1, s->len, s->out) != s->len)
+	if (!s->err && s->buf.len && fwrite(s->buf.v, 1, s->buf.len, s->out) != s->buf.len)
 		s->err = -EIO;
-	s->len = 0;
+	s->buf.len = 0;
 }
 
 static void put(struct svg *s, const char *str, size_t n)
@@ -78,9 +66,9 @@ static void put(struct svg *s, const char *str, size_t n)
 	svg_reserve(s, n);
 	if (s->err)
 		return;
-	memcpy(s->buf + s->len, str, n);
-	s->len += n;
-	if (s->len >= FLUSH_AT)
+	memcpy(s->buf.v + s->buf.len, str, n);
+	s->buf.len += n;
+	if (s->buf.len >= FLUSH_AT)
 		svg_flush(s);
 }
 
@@ -111,9 +99,9 @@ __attribute__((format(printf, 2, 3))) static void putf(struct svg *s, const char
 	if (s->err)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(s->buf + s->len, n + 1, fmt, ap);
+	vsnprintf(s->buf.v + s->buf.len, n + 1, fmt, ap);
 	va_end(ap);
-	s->len += n;
+	s->buf.len += n;
 }
 
 /* Write @str escaped; at most @max_units units of it, then @tail. */
@@ -156,7 +144,8 @@ static size_t count_units(const char *str)
 static void put_label(struct svg *s, const char *name, double width_px)
 {
 	double fit = width_px / (FONT_SIZE * FONT_WIDTH);
-	size_t chars = fit >= SIZE_MAX ? SIZE_MAX : (size_t)fit;
+	/* (double)SIZE_MAX rounds up to 2^64: anything below it converts. */
+	size_t chars = fit >= (double)SIZE_MAX ? SIZE_MAX : (size_t)fit;
 
 	if (chars < 3)
 		return;
@@ -188,11 +177,10 @@ static void format_count(uint64_t v, char out[32])
  */
 static void frame_color(const struct fg_name *n, unsigned rgb[3])
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	/* Plain FNV-1a (seed 0): changing it would recolour every graph. */
+	uint64_t h = hash_fnv1a_str(n->bare, 0);
 	unsigned v0, v1, v2;
 
-	for (const char *c = n->bare; *c; c++)
-		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
 	h ^= h >> 32;
 	v0 = h & 0xff;
 	v1 = (h >> 8) & 0xff;
@@ -270,7 +258,7 @@ static void put_controls(struct svg *s, const struct layout *l)
 static void put_frame(struct svg *s, const struct stacktree *t, const struct layout *l,
 		      const struct fg_frame *f)
 {
-	const struct fg_name *name = &t->names[f->name];
+	const struct fg_name *name = &t->names.v[f->name];
 	double x = XPAD + f->offset * l->px_per_weight;
 	double w = f->weight * l->px_per_weight;
 	double y;
@@ -370,7 +358,7 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 	err = finish(&s);
 
 cleanup:
-	free(s.buf);
+	VEC_FREE(s.buf);
 	free(frames);
 	stacktree__free(&t);
 	return err;

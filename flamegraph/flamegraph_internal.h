@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "vec.h"
 
 /*
  * Escaping works one unit at a time: a unit is one character of the output text (an
@@ -49,8 +50,7 @@ struct stacktree {
 	size_t nodes_cap, nnodes;
 	uint64_t total;  /* the root's weight */
 	uint32_t root_name;
-	struct fg_name *names;
-	size_t nnames, names_cap;
+	VEC(struct fg_name) names;
 	uint32_t *name_slots; /* open addressing over names: index + 1, 0 empty */
 	size_t name_slots_cap;
 };

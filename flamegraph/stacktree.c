@@ -17,11 +17,19 @@
 #include <sys/mman.h>
 
 #include "flamegraph_internal.h"
+#include "hash.h"
+#include "vec.h"
 
 #define NO_NAME UINT32_MAX
 #define HUGE_PAGE_SIZE (2u << 20)
 /* Keys of the prefix cache: frame ids as they are, comms tagged above 32 bits. */
 #define COMM_KEY(name) ((1ULL << 32) | (name))
+
+/* One step of a sample's path: its cache key and the node it reached. */
+struct path_step {
+	uint64_t key;
+	uint32_t node;
+};
 
 struct builder {
 	struct stacktree *t;
@@ -30,41 +38,13 @@ struct builder {
 	size_t nframes;
 	const char *last_comm; /* comms are interned, so pointer equality is the fast path */
 	uint32_t last_comm_name;
-	/* The previous sample's path, depth by depth. */
-	struct path_step {
-		uint64_t key;
-		uint32_t node;
-	} *path;
-	size_t path_len, path_cap;
+	VEC(struct path_step) path; /* the previous sample's, depth by depth */
 };
-
-static uint64_t hash_str(const char *s, uint64_t seed)
-{
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
-}
-
-static uint64_t mix64(uint64_t h)
-{
-	h *= 0x9e3779b97f4a7c15ULL;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return h ^ (h >> 32);
-}
-
-/* Map a hash onto [0, @cap) for any @cap, not only powers of two. */
-static size_t reduce(uint64_t h, size_t cap)
-{
-	return (size_t)(((unsigned __int128)h * cap) >> 64);
-}
 
 /* Slot of (@parent, @name) in a table of @cap slots. */
 static size_t node_slot(uint32_t parent, uint32_t name, size_t cap)
 {
-	return reduce(mix64((uint64_t)parent << 32 | name), cap);
+	return hash_reduce(hash_mix64((uint64_t)parent << 32 | name), cap);
 }
 
 static const char *kind_suffix(enum frame_kind kind)
@@ -76,23 +56,6 @@ static const char *kind_suffix(enum frame_kind kind)
 	}
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t item)
-{
-	size_t n = *cap ? *cap : 64;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	nv = realloc(*v, n * item);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = n;
-	return 0;
-}
-
 static int name_slots_grow(struct stacktree *t)
 {
 	size_t cap = t->name_slots_cap ? t->name_slots_cap * 2 : 256;
@@ -100,8 +63,8 @@ static int name_slots_grow(struct stacktree *t)
 
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; i < t->nnames; i++) {
-		size_t j = t->names[i].hash & (cap - 1);
+	for (size_t i = 0; i < t->names.len; i++) {
+		size_t j = t->names.v[i].hash & (cap - 1);
 
 		while (slots[j])
 			j = (j + 1) & (cap - 1);
@@ -118,7 +81,8 @@ static int intern_name(struct stacktree *t, const char *bare, enum frame_kind ki
 		       uint32_t *id)
 {
 	const char *suffix = kind_suffix(kind);
-	uint64_t h = hash_str(suffix, hash_str(bare, 0));
+	/* The display text's hash; the slots take its low bits, so mix it. */
+	uint64_t h = hash_mix64(hash_fnv1a_more(hash_fnv1a_str(bare, 0), suffix, strlen(suffix)));
 	struct fg_name *n;
 	size_t j;
 	int err;
@@ -126,7 +90,7 @@ static int intern_name(struct stacktree *t, const char *bare, enum frame_kind ki
 	if (t->name_slots_cap) {
 		for (j = h & (t->name_slots_cap - 1); t->name_slots[j];
 		     j = (j + 1) & (t->name_slots_cap - 1)) {
-			n = &t->names[t->name_slots[j] - 1];
+			n = &t->names.v[t->name_slots[j] - 1];
 			if (n->hash == h && !strcmp(kind_suffix(n->kind), suffix) &&
 			    !strcmp(n->bare, bare)) {
 				*id = t->name_slots[j] - 1;
@@ -135,18 +99,18 @@ static int intern_name(struct stacktree *t, const char *bare, enum frame_kind ki
 		}
 	}
 	/* name1 = index + 1 must fit 32 bits. */
-	if (t->nnames >= UINT32_MAX - 1)
+	if (t->names.len >= UINT32_MAX - 1)
 		return -ENOMEM;
-	if ((t->nnames + 1) * 2 > t->name_slots_cap) {
+	if ((t->names.len + 1) * 2 > t->name_slots_cap) {
 		err = name_slots_grow(t);
 		if (err)
 			return err;
 	}
-	err = grow((void **)&t->names, &t->names_cap, t->nnames + 1, sizeof(*t->names));
+	err = VEC_RESERVE(t->names, t->names.len + 1);
 	if (err)
 		return err;
 
-	n = &t->names[t->nnames];
+	n = &t->names.v[t->names.len];
 	n->bare = bare;
 	n->kind = kind;
 	n->hash = h;
@@ -162,8 +126,8 @@ static int intern_name(struct stacktree *t, const char *bare, enum frame_kind ki
 	for (j = h & (t->name_slots_cap - 1); t->name_slots[j];
 	     j = (j + 1) & (t->name_slots_cap - 1))
 		;
-	t->name_slots[j] = t->nnames + 1;
-	*id = t->nnames++;
+	t->name_slots[j] = t->names.len + 1;
+	*id = t->names.len++;
 	return 0;
 }
 
@@ -220,7 +184,7 @@ static int add_sample(const struct profile_sample *s, void *ctx)
 	bool same = true; /* still on the previous sample's path */
 	int err;
 
-	err = grow((void **)&b->path, &b->path_cap, depth, sizeof(*b->path));
+	err = VEC_RESERVE(b->path, depth);
 	if (err)
 		return err;
 	t->total += s->weight;
@@ -239,9 +203,9 @@ static int add_sample(const struct profile_sample *s, void *ctx)
 		} else {
 			key = s->frames[d - has_comm];
 		}
-		if (same && d < b->path_len && b->path[d].key == key) {
+		if (same && d < b->path.len && b->path.v[d].key == key) {
 			/* Just touched by the previous sample: still in cache. */
-			cur = b->path[d].node;
+			cur = b->path.v[d].node;
 			t->nodes[cur].weight += s->weight;
 			continue;
 		}
@@ -253,9 +217,9 @@ static int add_sample(const struct profile_sample *s, void *ctx)
 		err = child_add(t, cur, name, s->weight, &cur);
 		if (err)
 			return err;
-		b->path[d] = (struct path_step){ .key = key, .node = cur };
+		b->path.v[d] = (struct path_step){ .key = key, .node = cur };
 	}
-	b->path_len = depth;
+	b->path.len = depth;
 	return 0;
 }
 
@@ -279,7 +243,9 @@ struct bound {
 
 static size_t bound_slot(const struct bound_key *k, size_t cap)
 {
-	return reduce(mix64((uintptr_t)k->comm ^ mix64((uintptr_t)k->frames ^ k->nframes)), cap);
+	return hash_reduce(hash_mix64((uintptr_t)k->comm ^
+				      hash_mix64((uintptr_t)k->frames ^ k->nframes)),
+			   cap);
 }
 
 static int bound_grow(struct bound *b)
@@ -380,16 +346,16 @@ cleanup:
 	if (err)
 		stacktree__free(t);
 	free(b.frame_name);
-	free(b.path);
+	VEC_FREE(b.path);
 	return err;
 }
 
 void stacktree__free(struct stacktree *t)
 {
-	for (size_t i = 0; i < t->nnames; i++)
-		if (t->names[i].text != t->names[i].bare)
-			free((char *)t->names[i].text);
-	free(t->names);
+	for (size_t i = 0; i < t->names.len; i++)
+		if (t->names.v[i].text != t->names.v[i].bare)
+			free((char *)t->names.v[i].text);
+	VEC_FREE(t->names);
 	free(t->name_slots);
 	if (t->nodes)
 		munmap(t->nodes, t->nodes_cap * sizeof(*t->nodes));
@@ -408,7 +374,8 @@ struct wide {
 struct kid {
 	uint32_t parent; /* index into the wide array */
 	uint32_t node;
-	const char *name;
+	uint32_t name;    /* index into stacktree.names */
+	const char *text; /* its display text */
 };
 
 /*
@@ -454,33 +421,21 @@ static int cmp_kid(const void *a, const void *b)
 
 	if (x->parent != y->parent)
 		return x->parent < y->parent ? -1 : 1;
-	c = strcmp(x->name, y->name);
-	/* Two names print alike only when one had a literal "_[k]"; keep the order stable. */
+	c = strcmp(x->text, y->text);
 	if (c)
 		return c;
-	return x->node < y->node ? -1 : x->node > y->node;
-}
-
-static int push_frame(struct fg_frame **v, size_t *len, size_t *cap, struct fg_frame f)
-{
-	int err = grow((void **)v, cap, *len + 1, sizeof(**v));
-
-	if (err)
-		return err;
-	(*v)[(*len)++] = f;
-	return 0;
+	/* Two names print alike only when one had a literal "_[k]": order them by when
+	 * they were first seen, which the profile decides and the hash does not. */
+	return x->name < y->name ? -1 : x->name > y->name;
 }
 
 int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_frame **out,
 		      size_t *nout)
 {
-	struct wide *wide = NULL;
-	size_t nwide = 0, cap_wide = 0;
+	VEC(struct wide) wide = { 0 };
 	struct wide_index *ix = NULL;
-	struct kid *kids = NULL;
-	size_t nkids = 0, cap_kids = 0;
-	struct fg_frame *work = NULL, *done = NULL;
-	size_t nwork = 0, cap_work = 0, ndone = 0, cap_done = 0;
+	VEC(struct kid) kids = { 0 };
+	VEC(struct fg_frame) work = { 0 }, done = { 0 };
 	int err = 0;
 
 	*out = NULL;
@@ -490,31 +445,27 @@ int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_fr
 
 	/* Every frame wide enough, in slot order; a parent is never lighter than its
 	 * child, so all of them hang from the root through wide frames. */
-	err = grow((void **)&wide, &cap_wide, 1, sizeof(*wide));
-	if (err)
-		goto cleanup;
-	wide[nwide++] = (struct wide){ .node = FG_ROOT };
-	for (size_t i = 0; i < t->nodes_cap; i++) {
+	err = VEC_PUSH(wide, (struct wide){ .node = FG_ROOT });
+	for (size_t i = 0; !err && i < t->nodes_cap; i++) {
 		if (!t->nodes[i].name1 || (double)t->nodes[i].weight < min_weight)
 			continue;
-		err = grow((void **)&wide, &cap_wide, nwide + 1, sizeof(*wide));
-		if (err)
-			goto cleanup;
-		wide[nwide++] = (struct wide){ .node = i };
+		err = VEC_PUSH(wide, (struct wide){ .node = i });
 	}
+	if (err)
+		goto cleanup;
 	ix = calloc(1, sizeof(*ix));
 	if (!ix) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	ix->cap = nwide * 2;
+	ix->cap = wide.len * 2;
 	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
 	if (!ix->slots) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < nwide; i++)
-		wide_add(ix, wide[i].node, i);
+	for (size_t i = 0; i < wide.len; i++)
+		wide_add(ix, wide.v[i].node, i);
 
 	/* All children of wide frames, grouped by parent and sorted by name. */
 	for (size_t i = 0; i < t->nodes_cap; i++) {
@@ -523,19 +474,20 @@ int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_fr
 
 		if (!n->name1)
 			continue;
-		parent = wide_find(ix, wide, n->parent);
+		parent = wide_find(ix, wide.v, n->parent);
 		if (parent == SIZE_MAX)
 			continue;
-		err = grow((void **)&kids, &cap_kids, nkids + 1, sizeof(*kids));
+		err = VEC_PUSH(kids, ((struct kid){ parent, i, n->name1 - 1,
+						     t->names.v[n->name1 - 1].text }));
 		if (err)
 			goto cleanup;
-		kids[nkids++] = (struct kid){ parent, i, t->names[n->name1 - 1].text };
 	}
-	qsort(kids, nkids, sizeof(*kids), cmp_kid);
-	for (size_t i = 0; i < nkids; i++) {
-		struct wide *w = &wide[kids[i].parent];
+	if (kids.len)
+		qsort(kids.v, kids.len, sizeof(*kids.v), cmp_kid);
+	for (size_t i = 0; i < kids.len; i++) {
+		struct wide *w = &wide.v[kids.v[i].parent];
 
-		if (i == 0 || kids[i - 1].parent != kids[i].parent)
+		if (i == 0 || kids.v[i - 1].parent != kids.v[i].parent)
 			w->kids_start = i;
 		w->kids_end = i + 1;
 	}
@@ -543,48 +495,46 @@ int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_fr
 	/* Depth first from the root. Children are placed left to right from their
 	 * parent's left edge (what is left at the right is the parent's own weight); the
 	 * work list is a stack, so each family is reversed once pushed. */
-	err = push_frame(&work, &nwork, &cap_work,
-			 (struct fg_frame){ .node = FG_ROOT, .name = t->root_name,
-					    .weight = t->total });
-	while (!err && nwork) {
-		struct fg_frame cur = work[--nwork];
-		const struct wide *w = &wide[wide_find(ix, wide, cur.node)];
+	err = VEC_PUSH(work, ((struct fg_frame){ .node = FG_ROOT, .name = t->root_name,
+						  .weight = t->total }));
+	while (!err && work.len) {
+		struct fg_frame cur = work.v[--work.len];
+		const struct wide *w = &wide.v[wide_find(ix, wide.v, cur.node)];
 		uint64_t offset = cur.offset;
-		size_t first = nwork;
+		size_t first = work.len;
 
-		err = push_frame(&done, &ndone, &cap_done, cur);
+		err = VEC_PUSH(done, cur);
 		for (size_t k = w->kids_start; !err && k < w->kids_end; k++) {
-			const struct fg_node *n = &t->nodes[kids[k].node];
+			const struct fg_node *n = &t->nodes[kids.v[k].node];
 
 			if ((double)n->weight >= min_weight)
-				err = push_frame(&work, &nwork, &cap_work,
-						 (struct fg_frame){ .node = kids[k].node,
-								    .name = n->name1 - 1,
-								    .depth = cur.depth + 1,
-								    .offset = offset,
-								    .weight = n->weight });
+				err = VEC_PUSH(work, ((struct fg_frame){ .node = kids.v[k].node,
+									  .name = n->name1 - 1,
+									  .depth = cur.depth + 1,
+									  .offset = offset,
+									  .weight = n->weight }));
 			offset += n->weight;
 		}
-		for (size_t i = first, j = nwork; i + 1 < j; i++, j--) {
-			struct fg_frame tmp = work[i];
+		for (size_t i = first, j = work.len; i + 1 < j; i++, j--) {
+			struct fg_frame tmp = work.v[i];
 
-			work[i] = work[j - 1];
-			work[j - 1] = tmp;
+			work.v[i] = work.v[j - 1];
+			work.v[j - 1] = tmp;
 		}
 	}
 
 cleanup:
-	free(wide);
+	VEC_FREE(wide);
 	if (ix)
 		free(ix->slots);
 	free(ix);
-	free(kids);
-	free(work);
+	VEC_FREE(kids);
+	VEC_FREE(work);
 	if (err) {
-		free(done);
+		VEC_FREE(done);
 		return err;
 	}
-	*out = done;
-	*nout = ndone;
+	*out = done.v;
+	*nout = done.len;
 	return 0;
 }

@@ -13,61 +13,37 @@
 #define FOLDED_MAX_LINE (1u << 20)
 #define FOLDED_MAX_FRAMES 8192
 
-struct agg {
-	uint32_t comm, stack;
-	uint64_t weight;
-};
-
-struct agg_set {
-	VEC(struct agg) items;
-	struct intern_table index;
-};
-
-static int agg_eq(uint32_t id, const void *key, void *ctx)
-{
-	const struct agg_set *set = ctx;
-	const struct agg *k = key;
-	return set->items.v[id].comm == k->comm && set->items.v[id].stack == k->stack;
-}
-
-/* Text builder with an owned, growable buffer. */
+/* Text builder: a NUL-terminated string in a growable buffer. */
 struct buf {
-	char *s;
-	size_t len, cap;
+	VEC(char) s;
 };
 
 static int buf_put(struct buf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *ns = realloc(b->s, cap);
-		if (!ns)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	int err = VEC_RESERVE(b->s, b->s.len + n + 1);
+
+	if (err)
+		return err;
+	memcpy(b->s.v + b->s.len, s, n);
+	b->s.len += n;
+	b->s.v[b->s.len] = '\0';
 	return 0;
 }
 
 /* A frame name as folded text shows it: one line, its kind as a suffix. */
 static int put_frame(struct buf *b, const char *name, enum frame_kind kind)
 {
-	size_t start = b->len;
+	size_t start = b->s.len;
 	int err = buf_put(b, name, strlen(name));
 	if (err)
 		return err;
 	/* A ';' would split the frame in two when read back (JVM signatures carry
 	 * them): it becomes ':'; a line break would end the line. */
-	for (size_t i = start; i < b->len; i++) {
-		if (b->s[i] == '\n' || b->s[i] == '\r')
-			b->s[i] = ' ';
-		else if (b->s[i] == ';')
-			b->s[i] = ':';
+	for (size_t i = start; i < b->s.len; i++) {
+		if (b->s.v[i] == '\n' || b->s.v[i] == '\r')
+			b->s.v[i] = ' ';
+		else if (b->s.v[i] == ';')
+			b->s.v[i] = ':';
 	}
 	if (kind == FRAME_KERNEL)
 		return buf_put(b, "_[k]", 4);
@@ -83,28 +59,13 @@ static int cmp_lines(const void *a, const void *b)
 
 int profile__write_folded(const struct profile *p, FILE *out)
 {
-	struct agg_set set = { 0 };
+	struct sample_aggs set = { 0 };
 	char **lines = NULL;
 	size_t nlines = 0;
-	int err = 0;
+	int err = profile__aggregate(p, false, &set);
 
-	for (size_t i = 0; i < p->samples.len; i++) {
-		const struct psample *s = &p->samples.v[i];
-		struct agg key = { s->comm, s->stack, s->weight };
-		uint64_t h = ((uint64_t)s->comm << 32 | s->stack) * 0x9e3779b97f4a7c15ULL;
-		uint32_t id;
-
-		if (intern_table__find(&set.index, h, &key, agg_eq, &set, &id)) {
-			set.items.v[id].weight += s->weight;
-			continue;
-		}
-		err = VEC_RESERVE(set.items, set.items.len + 1);
-		if (!err)
-			err = intern_table__insert(&set.index, h, set.items.len);
-		if (err)
-			goto cleanup;
-		set.items.v[set.items.len++] = key;
-	}
+	if (err)
+		goto cleanup;
 
 	lines = calloc(set.items.len ? set.items.len : 1, sizeof(*lines));
 	if (!lines) {
@@ -112,7 +73,7 @@ int profile__write_folded(const struct profile *p, FILE *out)
 		goto cleanup;
 	}
 	for (size_t i = 0; i < set.items.len; i++) {
-		const struct agg *a = &set.items.v[i];
+		const struct sample_agg *a = &set.items.v[i];
 		const struct pstack *st = &p->stacks.v[a->stack];
 		const char *comm = profile__string(p, a->comm);
 		struct buf b = { 0 };
@@ -136,7 +97,7 @@ int profile__write_folded(const struct profile *p, FILE *out)
 					 (unsigned long long)a->weight);
 			err = buf_put(&b, count, n);
 		}
-		lines[nlines++] = b.s;
+		lines[nlines++] = b.s.v;
 		if (err)
 			goto cleanup;
 	}
@@ -154,8 +115,7 @@ cleanup:
 	for (size_t i = 0; i < nlines; i++)
 		free(lines[i]);
 	free(lines);
-	free(set.items.v);
-	intern_table__free(&set.index);
+	sample_aggs__free(&set);
 	return err;
 }
 
@@ -191,8 +151,7 @@ static enum frame_kind folded_kind(const char *s, size_t *len)
  * instead of being hashed and looked up again, which is most of the reading cost.
  */
 struct folded_reader {
-	char *prev;        /* the previous line's stack text (comm;frames), unmodified */
-	size_t prev_len, prev_cap;
+	VEC(char) prev;    /* the previous line's stack text (comm;frames), unmodified */
 	size_t nelems;     /* elements of the previous line: comm, then frames */
 	size_t *ends;      /* ends[k]: offset of the ';' after element k (or the end) */
 	uint32_t *frames;  /* frame ids of elements 1..nelems-1 */
@@ -228,24 +187,17 @@ static int read_line(struct profile *p, struct folded_reader *rd, char *line, si
 
 	/* Elements whose text and following ';' lie in the prefix shared with the
 	 * previous line are the same elements. */
-	while (common < stack_len && common < rd->prev_len && line[common] == rd->prev[common])
+	while (common < stack_len && common < rd->prev.len && line[common] == rd->prev.v[common])
 		common++;
 	while (reuse < rd->nelems && rd->ends[reuse] < common)
 		reuse++;
-	if (common == stack_len && common == rd->prev_len)
+	if (common == stack_len && common == rd->prev.len)
 		reuse = rd->nelems;
-	if (stack_len + 1 > rd->prev_cap) {
-		size_t cap = rd->prev_cap ? rd->prev_cap : 256;
-		while (cap < stack_len + 1)
-			cap *= 2;
-		char *prev = realloc(rd->prev, cap);
-		if (!prev)
-			return -ENOMEM;
-		rd->prev = prev;
-		rd->prev_cap = cap;
-	}
-	memcpy(rd->prev, line, stack_len);
-	rd->prev_len = stack_len;
+	err = VEC_RESERVE(rd->prev, stack_len + 1);
+	if (err)
+		return err;
+	memcpy(rd->prev.v, line, stack_len);
+	rd->prev.len = stack_len;
 
 	n = reuse ? reuse - 1 : 0; /* frames already known */
 	pos = reuse ? rd->ends[reuse - 1] + 1 : 0;
@@ -306,7 +258,7 @@ int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 		}
 		err = read_line(p, &rd, line, (size_t)len);
 		if (err < 0) {
-			rd.nelems = rd.prev_len = 0; /* the line was not taken whole */
+			rd.nelems = rd.prev.len = 0; /* the line was not taken whole */
 			break;
 		}
 		err = 0;
@@ -319,6 +271,6 @@ cleanup:
 	free(line);
 	free(rd.frames);
 	free(rd.ends);
-	free(rd.prev);
+	VEC_FREE(rd.prev);
 	return err;
 }

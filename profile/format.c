@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "profile_internal.h"
+#include "varint.h"
 
 static const unsigned char smolder_magic[8] = { 'S', 'M', 'O', 'L', 'D', 'E', 'R', 0 };
 #define SKIPPABLE_MAGIC 0x184D2A5Eu
@@ -60,7 +61,7 @@ static void encode_tables(const struct profile *p, const struct chunk_marks *m, 
 	wbuf_varint(w, p->strings.len - m->strings);
 	for (size_t i = m->strings; i < p->strings.len; i++) {
 		wbuf_varint(w, p->strings.v[i].len);
-		wbuf_bytes(w, p->chars + p->strings.v[i].off, p->strings.v[i].len);
+		wbuf_bytes(w, p->chars.v + p->strings.v[i].off, p->strings.v[i].len);
 	}
 	wbuf_varint(w, p->mappings.len - m->mappings);
 	for (size_t i = m->mappings; i < p->mappings.len; i++) {
@@ -105,7 +106,7 @@ static void encode_samples(const struct profile *p, size_t s0, size_t s1, struct
 
 	wbuf_varint(w, s1 - s0);
 	for (size_t i = s0; i < s1; i++) {
-		wbuf_varint(w, zigzag((int64_t)(s[i].time_ns - prev)));
+		wbuf_varint(w, varint_zigzag((int64_t)(s[i].time_ns - prev)));
 		prev = s[i].time_ns;
 	}
 	for (size_t i = s0; i < s1; i++)
@@ -113,7 +114,7 @@ static void encode_samples(const struct profile *p, size_t s0, size_t s1, struct
 	for (size_t i = s0; i < s1; i++)
 		wbuf_varint(w, (uint32_t)s[i].pid);
 	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, zigzag((int64_t)s[i].tid - (int64_t)s[i].pid));
+		wbuf_varint(w, varint_zigzag((int64_t)s[i].tid - (int64_t)s[i].pid));
 	for (size_t i = s0; i < s1; i++)
 		wbuf_varint(w, s[i].comm);
 	for (size_t i = s0; i < s1; i++)
@@ -141,22 +142,22 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 	err = raw.err;
 	if (err)
 		goto cleanup;
-	if (raw.len > PROFILE_CHUNK_MAX_BYTES) {
+	if (raw.buf.len > PROFILE_CHUNK_MAX_BYTES) {
 		/* Callers keep chunks far below this; a reader would refuse it. */
 		err = -E2BIG;
 		goto cleanup;
 	}
-	bound = ZSTD_compressBound(raw.len);
+	bound = ZSTD_compressBound(raw.buf.len);
 	err = wbuf_reserve(out, bound);
 	if (err)
 		goto cleanup;
 	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
-	n = ZSTD_compress2(cctx, out->b + out->len, bound, raw.b, raw.len);
+	n = ZSTD_compress2(cctx, out->buf.v + out->buf.len, bound, raw.buf.v, raw.buf.len);
 	if (ZSTD_isError(n)) {
 		err = -EIO;
 		goto cleanup;
 	}
-	out->len += n;
+	out->buf.len += n;
 	m->strings = p->strings.len;
 	m->mappings = p->mappings.len;
 	m->frames = p->frames.len;
@@ -164,7 +165,7 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 	m->labelsets = p->labelsets.len;
 	m->counts = p->counts;
 cleanup:
-	free(raw.b);
+	VEC_FREE(raw.buf);
 	return err;
 }
 
@@ -208,18 +209,18 @@ int profile__write_file(const struct profile *p, FILE *out, size_t chunk_samples
 		if (err)
 			goto cleanup;
 		errno = 0;
-		if (fwrite(w.b, 1, w.len, out) != w.len) {
+		if (fwrite(w.buf.v, 1, w.buf.len, out) != w.buf.len) {
 			err = profile__stdio_error(out);
 			goto cleanup;
 		}
-		w.len = 0;
+		w.buf.len = 0;
 		s0 = s1;
 	} while (s0 < p->samples.len);
 	errno = 0;
 	if (fflush(out) == EOF || ferror(out))
 		err = profile__stdio_error(out);
 cleanup:
-	free(w.b);
+	VEC_FREE(w.buf);
 	profile__free_cctx(cctx);
 	return err;
 }
@@ -375,7 +376,7 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	if (!s)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		t += (uint64_t)unzigzag(rbuf_varint(r));
+		t += (uint64_t)varint_unzigzag(rbuf_varint(r));
 		s[i].time_ns = t;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -383,7 +384,7 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	for (size_t i = 0; i < n; i++)
 		s[i].pid = (int32_t)rbuf_bounded(r, (uint64_t)UINT32_MAX + 1);
 	for (size_t i = 0; i < n; i++)
-		s[i].tid = (int32_t)((int64_t)s[i].pid + unzigzag(rbuf_varint(r)));
+		s[i].tid = (int32_t)((int64_t)s[i].pid + varint_unzigzag(rbuf_varint(r)));
 	for (size_t i = 0; i < n; i++)
 		s[i].comm = MAP(r, d->strings, comm);
 	for (size_t i = 0; i < n; i++) {
@@ -396,18 +397,8 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	for (size_t i = 0; i < n && !err; i++) {
 		if (f) {
 			struct profile_sample ps;
-			const struct pstack *st = &p->stacks.v[s[i].stack];
-			ps = (struct profile_sample){
-				.frames = p->stack_frames.v + st->off,
-				.nframes = st->len,
-				.comm = profile__string(p, s[i].comm),
-				.time_ns = s[i].time_ns,
-				.pid = s[i].pid,
-				.tid = s[i].tid,
-				.weight = s[i].weight,
-				.label_set = s[i].labels,
-				.stack = s[i].stack,
-			};
+
+			profile__view_sample(p, &s[i], &ps);
 			if (!profile__sample_matches(p, &ps, f))
 				continue;
 		}
@@ -469,8 +460,8 @@ int profile__decode(struct profile *p, const void *buf, size_t len,
 		 * holds nothing yet: a torn tail, not a foreign file. */
 		struct wbuf pre = { 0 };
 		profile__encode_preamble(&pre);
-		bool prefix = !pre.err && !memcmp(pre.b, buf, len < 16 ? len : 16);
-		free(pre.b);
+		bool prefix = !pre.err && !memcmp(pre.buf.v, buf, len < 16 ? len : 16);
+		VEC_FREE(pre.buf);
 		if (!prefix)
 			return -EINVAL;
 		if (stats)

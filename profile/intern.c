@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "hash.h"
 #include "intern.h"
 
 void intern_table__free(struct intern_table *t)
@@ -77,14 +78,6 @@ int intern_table__insert(struct intern_table *t, uint64_t h, uint32_t id)
 
 uint64_t intern_hash(const void *data, size_t len, uint64_t seed)
 {
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	/* Probes start at the low bits: mix so that they depend on every byte. */
+	return hash_mix64(hash_fnv1a(data, len, seed));
 }

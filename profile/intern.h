@@ -35,7 +35,8 @@ int intern_table__find(const struct intern_table *t, uint64_t h, const void *key
 /* Insert @id under hash @h (the caller checked it is absent). @return 0 or -ENOMEM. */
 int intern_table__insert(struct intern_table *t, uint64_t h, uint32_t id);
 
-/* 64-bit FNV-1a with a final mix; good enough for interning, not for adversaries. */
+/* 64-bit FNV-1a seeded with @seed, then fmix64 (lib/hash.h); good enough for
+ * interning, not for adversaries. */
 uint64_t intern_hash(const void *data, size_t len, uint64_t seed);
 
 #endif /* SMOLDER_PROFILE_INTERN_H */

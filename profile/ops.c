@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "profile_internal.h"
+#include "varint.h"
 
 /* ---- filters ---- */
 
@@ -75,7 +76,7 @@ static int map_string(struct merge *m, uint32_t id, uint32_t *out)
 {
 	if (m->strings[id] == UNMAPPED) {
 		const struct pstring *ps = &m->src->strings.v[id];
-		int err = profile__intern_string(m->dst, m->src->chars + ps->off, ps->len,
+		int err = profile__intern_string(m->dst, m->src->chars.v + ps->off, ps->len,
 						 &m->strings[id]);
 		if (err)
 			return err;
@@ -162,7 +163,7 @@ int profile__merge(struct profile *dst, const struct profile *src,
 		struct profile_sample s;
 		struct psample ps = src->samples.v[i];
 
-		profile__sample_at(src, i, &s);
+		profile__view_sample(src, &ps, &s);
 		if (!profile__sample_matches(src, &s, f))
 			continue;
 		if (m.stacks[ps.stack] == UNMAPPED) {
@@ -200,6 +201,51 @@ cleanup:
 	free(m.labels);
 	free(m.scratch);
 	return err;
+}
+
+/* ---- aggregation ---- */
+
+#define SAMPLE_AGG_KEY_LEN offsetof(struct sample_agg, weight)
+
+static int agg_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct sample_aggs *a = ctx;
+	return !memcmp(&a->items.v[id], key, SAMPLE_AGG_KEY_LEN);
+}
+
+int profile__aggregate(const struct profile *p, bool with_labels, struct sample_aggs *out)
+{
+	for (size_t i = 0; i < p->samples.len; i++) {
+		const struct psample *s = &p->samples.v[i];
+		struct sample_agg key = { .stack = s->stack, .comm = s->comm, .weight = s->weight };
+		uint64_t h;
+		uint32_t id;
+		int err;
+
+		if (with_labels) {
+			key.labels = s->labels;
+			key.pid = s->pid;
+			key.tid = s->tid;
+		}
+		h = intern_hash(&key, SAMPLE_AGG_KEY_LEN, 5);
+		if (intern_table__find(&out->index, h, &key, agg_eq, out, &id)) {
+			out->items.v[id].weight += s->weight;
+			continue;
+		}
+		err = VEC_RESERVE(out->items, out->items.len + 1);
+		if (!err)
+			err = intern_table__insert(&out->index, h, out->items.len);
+		if (err)
+			return err;
+		out->items.v[out->items.len++] = key;
+	}
+	return 0;
+}
+
+void sample_aggs__free(struct sample_aggs *a)
+{
+	VEC_FREE(a->items);
+	intern_table__free(&a->index);
 }
 
 /* ---- TIME ---- */
@@ -343,21 +389,9 @@ int profile__stdio_error(FILE *f)
 
 int wbuf_reserve(struct wbuf *w, size_t n)
 {
-	if (w->err)
-		return w->err;
-	if (w->len + n > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 4096;
-		while (cap < w->len + n)
-			cap *= 2;
-		unsigned char *b = realloc(w->b, cap);
-		if (!b) {
-			w->err = -ENOMEM;
-			return w->err;
-		}
-		w->b = b;
-		w->cap = cap;
-	}
-	return 0;
+	if (!w->err)
+		w->err = VEC_RESERVE(w->buf, w->buf.len + n);
+	return w->err;
 }
 
 void wbuf_bytes(struct wbuf *w, const void *data, size_t n)
@@ -365,43 +399,30 @@ void wbuf_bytes(struct wbuf *w, const void *data, size_t n)
 	if (wbuf_reserve(w, n))
 		return;
 	if (n)
-		memcpy(w->b + w->len, data, n);
-	w->len += n;
+		memcpy(w->buf.v + w->buf.len, data, n);
+	w->buf.len += n;
 }
 
 void wbuf_varint(struct wbuf *w, uint64_t v)
 {
-	unsigned char b[10];
-	size_t n = 0;
-	do {
-		b[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	wbuf_bytes(w, b, n);
+	uint8_t b[VARINT_MAX];
+
+	wbuf_bytes(w, b, varint_put_uleb(b, v));
 }
 
 uint64_t rbuf_varint(struct rbuf *r)
 {
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (r->err || r->pos >= r->len) {
-			r->err = -EINVAL;
-			return 0;
-		}
-		unsigned char c = r->b[r->pos++];
-		if (shift == 63 && (c & 0x7e)) {
-			r->err = -EINVAL; /* overflows 64 bits */
-			return 0;
-		}
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return v;
+	const uint8_t *p = r->b + r->pos;
+	uint64_t v;
+
+	if (r->err)
+		return 0;
+	if (!varint_get_uleb(&p, r->b + r->len, &v)) {
+		r->err = -EINVAL; /* ran past the end, or overflows 64 bits */
+		return 0;
 	}
-	r->err = -EINVAL;
-	return 0;
+	r->pos = (size_t)(p - r->b);
+	return v;
 }
 
 uint64_t rbuf_bounded(struct rbuf *r, uint64_t limit)
@@ -424,11 +445,27 @@ const unsigned char *rbuf_bytes(struct rbuf *r, size_t n)
 
 /* ---- files ---- */
 
+int profile__grow_bounded(unsigned char **buf, size_t *cap, size_t first, size_t max)
+{
+	size_t n;
+	unsigned char *b;
+
+	if (*cap >= max)
+		return -EFBIG;
+	n = !*cap ? first : *cap > max / 2 ? max : *cap * 2;
+	b = realloc(*buf, n);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = n;
+	return 0;
+}
+
 int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0, alloc = 0;
+	size_t n = 0, cap = 0, first;
 	struct stat st;
 	int err = 0;
 
@@ -446,24 +483,11 @@ int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *le
 		err = -EFBIG;
 		goto cleanup;
 	}
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	/* A regular file fits at once; one byte more shows that it did not grow. */
+	first = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
 	for (;;) {
-		if (n == cap) {
-			if (cap >= max) {
-				err = -EFBIG;
-				goto cleanup;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
-		}
-		if (alloc < cap) {
-			unsigned char *b = realloc(buf, cap);
-			if (!b) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = b;
-			alloc = cap;
-		}
+		if (n == cap && (err = profile__grow_bounded(&buf, &cap, first, max)))
+			goto cleanup;
 		ssize_t r = read(fd, buf + n, cap - n);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -483,6 +507,46 @@ cleanup:
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return err;
+}
+
+enum profile_format profile__format_from_name(const char *name)
+{
+	static const char *const names[] = {
+		[PROFILE_FORMAT_SVG] = "svg",
+		[PROFILE_FORMAT_FOLDED] = "folded",
+		[PROFILE_FORMAT_PPROF] = "pprof",
+		[PROFILE_FORMAT_SMOLDER] = "smolder",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] && !strcmp(name, names[i]))
+			return (enum profile_format)i;
+	return PROFILE_FORMAT_NONE;
+}
+
+enum profile_format profile__format_from_suffix(const char *path)
+{
+	static const struct {
+		const char *suffix;
+		enum profile_format format;
+	} suffixes[] = {
+		{ ".svg", PROFILE_FORMAT_SVG },
+		{ ".folded", PROFILE_FORMAT_FOLDED },
+		{ ".txt", PROFILE_FORMAT_FOLDED },
+		{ ".collapsed", PROFILE_FORMAT_FOLDED },
+		{ ".pb.gz", PROFILE_FORMAT_PPROF },
+		{ ".pprof", PROFILE_FORMAT_PPROF },
+		{ ".smolder", PROFILE_FORMAT_SMOLDER },
+	};
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i].suffix);
+
+		if (n >= k && !strcmp(path + n - k, suffixes[i].suffix))
+			return suffixes[i].format;
+	}
+	return PROFILE_FORMAT_NONE;
 }
 
 enum profile_format profile__detect_format(const void *buf, size_t len)

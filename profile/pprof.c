@@ -27,29 +27,10 @@ typedef Perftools__Profiles__ValueType PValueType;
 
 /* ---- writer ---- */
 
-struct agg {
-	uint32_t stack, comm, labels;
-	int32_t pid, tid;
-	uint32_t pad; /* zero: hashed as bytes */
-	uint64_t weight;
-};
-#define AGG_KEY_LEN offsetof(struct agg, weight)
-
-struct agg_set {
-	VEC(struct agg) items;
-	struct intern_table index;
-};
-
-static int agg_eq(uint32_t id, const void *key, void *ctx)
-{
-	const struct agg_set *set = ctx;
-	return !memcmp(&set->items.v[id], key, AGG_KEY_LEN);
-}
-
 /* Everything the message tree points into, freed in one place. */
 struct pprof_out {
 	struct profile *strtab; /* its strings are the string table, its frames the functions */
-	struct agg_set set;
+	struct sample_aggs set;
 	PSample *samples;
 	PSample **sample_ptrs;
 	uint64_t *loc_ids;
@@ -79,8 +60,7 @@ static int str_id(struct pprof_out *o, const char *s, int64_t *id)
 static void pprof_out_free(struct pprof_out *o)
 {
 	profile__free(o->strtab);
-	free(o->set.items.v);
-	intern_table__free(&o->set.index);
+	sample_aggs__free(&o->set);
 	free(o->samples);
 	free(o->sample_ptrs);
 	free(o->loc_ids);
@@ -97,29 +77,6 @@ static void pprof_out_free(struct pprof_out *o)
 	free(o->function_ptrs);
 	free(o->strings);
 	free(o->packed);
-}
-
-static int aggregate(const struct profile *p, struct agg_set *set)
-{
-	for (size_t i = 0; i < p->samples.len; i++) {
-		const struct psample *s = &p->samples.v[i];
-		struct agg key = { s->stack, s->comm, s->labels, s->pid, s->tid, 0, s->weight };
-		uint64_t h = intern_hash(&key, AGG_KEY_LEN, 5);
-		uint32_t id;
-		int err;
-
-		if (intern_table__find(&set->index, h, &key, agg_eq, set, &id)) {
-			set->items.v[id].weight += s->weight;
-			continue;
-		}
-		err = VEC_RESERVE(set->items, set->items.len + 1);
-		if (!err)
-			err = intern_table__insert(&set->index, h, set->items.len);
-		if (err)
-			return err;
-		set->items.v[set->items.len++] = key;
-	}
-	return 0;
 }
 
 static int gzip_write(const uint8_t *data, size_t len, FILE *out)
@@ -197,7 +154,7 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 	msg.time_nanos = (int64_t)info.start_ns;
 	msg.duration_nanos = info.end_ns > info.start_ns ? (int64_t)(info.end_ns - info.start_ns) : 0;
 
-	err = aggregate(p, &o.set);
+	err = profile__aggregate(p, true, &o.set);
 	if (err)
 		goto cleanup;
 
@@ -300,7 +257,7 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 	/* Samples. */
 	size_t ns = o.set.items.len;
 	for (size_t i = 0; i < ns; i++) {
-		const struct agg *a = &o.set.items.v[i];
+		const struct sample_agg *a = &o.set.items.v[i];
 		nlocids += p->stacks.v[a->stack].len;
 		nlabels += 3 + profile__label_set_len(p, a->labels);
 	}
@@ -319,7 +276,7 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 		goto cleanup;
 	size_t li = 0, lab = 0;
 	for (size_t i = 0; i < ns; i++) {
-		const struct agg *a = &o.set.items.v[i];
+		const struct sample_agg *a = &o.set.items.v[i];
 		const struct pstack *st = &p->stacks.v[a->stack];
 		PSample *s = &o.samples[i];
 
@@ -373,7 +330,7 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 	if (!o.strings)
 		goto cleanup;
 	for (size_t i = 0; i < o.strtab->strings.len; i++)
-		o.strings[i] = o.strtab->chars + o.strtab->strings.v[i].off;
+		o.strings[i] = o.strtab->chars.v + o.strtab->strings.v[i].off;
 	msg.n_string_table = o.strtab->strings.len;
 	msg.string_table = o.strings;
 
@@ -402,21 +359,9 @@ static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size
 	zs.next_in = (unsigned char *)in;
 	zs.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
 	while (zr != Z_STREAM_END) {
-		if (n == cap) {
-			if (cap >= PROFILE_PPROF_MAX_BYTES) {
-				err = -EFBIG;
-				goto cleanup;
-			}
-			cap = cap ? cap * 2 : 1u << 16;
-			if (cap > PROFILE_PPROF_MAX_BYTES)
-				cap = PROFILE_PPROF_MAX_BYTES;
-			unsigned char *b = realloc(buf, cap);
-			if (!b) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = b;
-		}
+		if (n == cap &&
+		    (err = profile__grow_bounded(&buf, &cap, 1u << 16, PROFILE_PPROF_MAX_BYTES)))
+			goto cleanup;
 		zs.next_out = buf + n;
 		zs.avail_out = (uInt)(cap - n);
 		zr = inflate(&zs, Z_NO_FLUSH);

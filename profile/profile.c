@@ -24,7 +24,7 @@ void profile__free(struct profile *p)
 {
 	if (!p)
 		return;
-	free(p->chars);
+	VEC_FREE(p->chars);
 	free(p->strings.v);
 	free(p->frames.v);
 	free(p->stack_frames.v);
@@ -51,7 +51,7 @@ static int string_eq(uint32_t id, const void *key, void *ctx)
 	const struct profile *p = ctx;
 	const struct string_key *k = key;
 	const struct pstring *ps = &p->strings.v[id];
-	return ps->len == k->len && memcmp(p->chars + ps->off, k->s, k->len) == 0;
+	return ps->len == k->len && memcmp(p->chars.v + ps->off, k->s, k->len) == 0;
 }
 
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id)
@@ -62,35 +62,27 @@ int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_
 
 	if (intern_table__find(&p->string_index, h, &key, string_eq, p, id))
 		return 0;
-	if (len > UINT32_MAX || p->chars_len + len + 1 > UINT32_MAX)
+	if (len > UINT32_MAX || p->chars.len + len + 1 > UINT32_MAX)
 		return -ENOMEM;
-	if (p->chars_len + len + 1 > p->chars_cap) {
-		size_t cap = p->chars_cap ? p->chars_cap * 2 : 4096;
-		while (cap < p->chars_len + len + 1)
-			cap *= 2;
-		char *chars = realloc(p->chars, cap);
-		if (!chars)
-			return -ENOMEM;
-		p->chars = chars;
-		p->chars_cap = cap;
-	}
-	err = VEC_RESERVE(p->strings, p->strings.len + 1);
+	err = VEC_RESERVE(p->chars, p->chars.len + len + 1);
+	if (!err)
+		err = VEC_RESERVE(p->strings, p->strings.len + 1);
 	if (err)
 		return err;
-	memcpy(p->chars + p->chars_len, s, len);
-	p->chars[p->chars_len + len] = '\0';
+	memcpy(p->chars.v + p->chars.len, s, len);
+	p->chars.v[p->chars.len + len] = '\0';
 	*id = p->strings.len;
 	err = intern_table__insert(&p->string_index, h, *id);
 	if (err)
 		return err;
-	p->strings.v[p->strings.len++] = (struct pstring){ p->chars_len, len };
-	p->chars_len += len + 1;
+	p->strings.v[p->strings.len++] = (struct pstring){ p->chars.len, len };
+	p->chars.len += len + 1;
 	return 0;
 }
 
 const char *profile__string(const struct profile *p, uint32_t id)
 {
-	return p->chars + p->strings.v[id].off;
+	return p->chars.v + p->strings.v[id].off;
 }
 
 static int frame_eq(uint32_t id, const void *key, void *ctx)
@@ -234,23 +226,29 @@ size_t profile__mapping_count(const struct profile *p)
 	return p->mappings.len;
 }
 
-struct labels_key {
-	const uint32_t *pairs;
+/* The key of a stack or a label set: a run of ids (frame ids, key/value string ids). */
+struct ids_key {
+	const uint32_t *ids;
 	size_t n;
 };
+
+/* Is the run @run[0..@len) the key's? */
+static int ids_eq(const uint32_t *run, size_t len, const struct ids_key *k)
+{
+	/* memcmp with a NULL pointer is undefined even for zero bytes. */
+	return len == k->n && (!len || !memcmp(run, k->ids, len * sizeof(*run)));
+}
 
 static int labels_eq(uint32_t id, const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct labels_key *k = key;
 	const struct plabels *ls = &p->labelsets.v[id];
-	return ls->len == k->n &&
-	       !memcmp(p->label_pairs.v + ls->off, k->pairs, k->n * 2 * sizeof(uint32_t));
+	return ids_eq(p->label_pairs.v + ls->off, 2 * (size_t)ls->len, key);
 }
 
 int profile__intern_label_ids(struct profile *p, const uint32_t *pairs, size_t n, uint32_t *id)
 {
-	struct labels_key key = { pairs, n };
+	struct ids_key key = { pairs, 2 * n };
 	uint64_t h;
 	uint32_t idx;
 	int err;
@@ -366,25 +364,16 @@ size_t profile__frame_count(const struct profile *p)
 	return p->frames.len;
 }
 
-struct stack_key {
-	const uint32_t *frames;
-	size_t n;
-};
-
 static int stack_eq(uint32_t id, const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct stack_key *k = key;
 	const struct pstack *st = &p->stacks.v[id];
-	/* memcmp with a NULL pointer is undefined even for zero bytes. */
-	return st->len == k->n &&
-	       (!k->n || !memcmp(p->stack_frames.v + st->off, k->frames,
-				 k->n * sizeof(uint32_t)));
+	return ids_eq(p->stack_frames.v + st->off, st->len, key);
 }
 
 int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id)
 {
-	struct stack_key key = { frames, n };
+	struct ids_key key = { frames, n };
 	uint64_t h = intern_hash(frames, n * sizeof(*frames), 2);
 	int err;
 
@@ -524,9 +513,9 @@ void profile__info(const struct profile *p, struct profile_info *out)
 		out->end_ns = hi;
 }
 
-void profile__sample_at(const struct profile *p, size_t i, struct profile_sample *out)
+void profile__view_sample(const struct profile *p, const struct psample *ps,
+			  struct profile_sample *out)
 {
-	const struct psample *ps = &p->samples.v[i];
 	const struct pstack *st = &p->stacks.v[ps->stack];
 	*out = (struct profile_sample){
 		.frames = p->stack_frames.v + st->off,
@@ -546,7 +535,7 @@ int profile__for_each_sample(const struct profile *p,
 {
 	for (size_t i = 0; i < p->samples.len; i++) {
 		struct profile_sample s;
-		profile__sample_at(p, i, &s);
+		profile__view_sample(p, &p->samples.v[i], &s);
 		int ret = fn(&s, ctx);
 		if (ret)
 			return ret;

@@ -324,12 +324,28 @@ int profile__decode_pprof(struct profile *p, const void *buf, size_t len,
 
 /* ---- any of the formats ---- */
 
+/*
+ * The formats smolder reads or writes, one set for every command. SVG is written only
+ * (flamegraph.h); the others are read too.
+ */
 enum profile_format {
-	PROFILE_FORMAT_UNKNOWN = 0,
-	PROFILE_FORMAT_SMOLDER,
-	PROFILE_FORMAT_PPROF, /* gzip */
+	PROFILE_FORMAT_NONE = 0, /* not given, not known */
+	PROFILE_FORMAT_SVG,
 	PROFILE_FORMAT_FOLDED,
+	PROFILE_FORMAT_PPROF,    /* gzip profile.proto */
+	PROFILE_FORMAT_SMOLDER,
 };
+
+/* The format called @name ("svg", "folded", "pprof" or "smolder", as --format takes
+ * them), or PROFILE_FORMAT_NONE. */
+enum profile_format profile__format_from_name(const char *name);
+
+/*
+ * The format the suffix of file name @path stands for, or PROFILE_FORMAT_NONE:
+ * ".svg"; ".folded", ".txt", ".collapsed"; ".pb.gz", ".pprof"; ".smolder". Every
+ * command that picks its output format from -o goes by these rules.
+ */
+enum profile_format profile__format_from_suffix(const char *path);
 
 /* Tell a file's format from its first bytes: smolder magic, gzip magic, else folded. */
 enum profile_format profile__detect_format(const void *buf, size_t len);

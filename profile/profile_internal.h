@@ -5,6 +5,7 @@
 
 #include "intern.h"
 #include "profile.h"
+#include "vec.h"
 
 struct pstring {
 	uint32_t off; /* into profile.chars */
@@ -46,12 +47,8 @@ struct psample {
 	uint32_t labels; /* 0 none, else label set id (index + 1) */
 };
 
-/* A growable array of fixed-size items; len/cap counted in items. */
-#define VEC(type) struct { type *v; size_t len, cap; }
-
 struct profile {
-	char *chars; /* NUL-terminated strings back to back */
-	size_t chars_len, chars_cap;
+	VEC(char) chars; /* NUL-terminated strings back to back */
 	VEC(struct pstring) strings;
 	VEC(struct pframe) frames;
 	VEC(uint32_t) stack_frames;
@@ -65,25 +62,6 @@ struct profile {
 	struct profile_counts counts;
 	struct profile_info info;
 };
-
-/* Grow @vec to hold at least @need items. @return 0 or -ENOMEM. */
-#define VEC_RESERVE(vec, need)                                                      \
-	({                                                                          \
-		int __err = 0;                                                      \
-		if ((need) > (vec).cap) {                                           \
-			size_t __cap = (vec).cap ? (vec).cap * 2 : 64;              \
-			while (__cap < (need))                                      \
-				__cap *= 2;                                         \
-			void *__v = realloc((vec).v, __cap * sizeof(*(vec).v));     \
-			if (__v) {                                                  \
-				(vec).v = __v;                                      \
-				(vec).cap = __cap;                                  \
-			} else {                                                    \
-				__err = -ENOMEM;                                    \
-			}                                                           \
-		}                                                                   \
-		__err;                                                              \
-	})
 
 /* Intern a string of @len bytes (need not be NUL-terminated). @return 0 or -ENOMEM. */
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id);
@@ -99,15 +77,33 @@ int profile__push_sample(struct profile *p, const struct psample *s);
 int profile__intern_pframe(struct profile *p, const struct pframe *key, uint32_t *id);
 /* Intern a raw mapping (ids known valid); id is index + 1. @return 0 or -ENOMEM. */
 int profile__intern_pmapping(struct profile *p, const struct pmapping *key, uint32_t *id);
-/* Fill @out for sample @i. */
-void profile__sample_at(const struct profile *p, size_t i, struct profile_sample *out);
+/* Fill @out for sample @ps, which need not be one of @p's samples yet (its ids must be). */
+void profile__view_sample(const struct profile *p, const struct psample *ps,
+			  struct profile_sample *out);
+/* Samples summed by what they share: (stack, comm), and with @with_labels also the
+ * label set, pid and tid (what tells pprof samples apart). Items are in the order
+ * their first sample came; weight is the sum. */
+struct sample_agg {
+	uint32_t stack, comm, labels;
+	int32_t pid, tid;
+	uint32_t pad; /* zero: the fields above are hashed as bytes */
+	uint64_t weight;
+};
+struct sample_aggs {
+	VEC(struct sample_agg) items;
+	struct intern_table index;
+};
+/* Add @p's samples to @out (zeroed, or from an earlier call with the same
+ * @with_labels). @return 0 or -ENOMEM. */
+int profile__aggregate(const struct profile *p, bool with_labels, struct sample_aggs *out);
+void sample_aggs__free(struct sample_aggs *a);
 /* Widen @p's time range to cover [start, end] (0s ignored). */
 void profile__widen_range(struct profile *p, uint64_t start, uint64_t end);
 
-/* Little-endian unsigned LEB128 varints, the integer encoding of docs/format.md. */
+/* Little-endian unsigned LEB128 varints (lib/varint.h), the integer encoding of
+ * docs/format.md; signed values go through varint_zigzag(). */
 struct wbuf {
-	unsigned char *b;
-	size_t len, cap;
+	VEC(unsigned char) buf;
 	int err; /* sticky: -ENOMEM once a write failed */
 };
 /* Make room for @n more bytes (len unchanged). @return 0 or -ENOMEM (sticky). */
@@ -123,11 +119,14 @@ uint64_t rbuf_varint(struct rbuf *r);
 /* A varint that must be < @limit (else the buffer turns bad). */
 uint64_t rbuf_bounded(struct rbuf *r, uint64_t limit);
 const unsigned char *rbuf_bytes(struct rbuf *r, size_t n);
-static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static inline int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 /* The negative errno of a failed write to @f (errno as stdio left it, else -EIO). */
 int profile__stdio_error(FILE *f);
+
+/* Grow *@buf, full at *@cap bytes, to @first bytes when it has none, else to twice
+ * *@cap but at most @max. For input of unknown size that must stay bounded.
+ * @return 0, -EFBIG (*@cap is @max already) or -ENOMEM (*@buf unchanged). */
+int profile__grow_bounded(unsigned char **buf, size_t *cap, size_t first, size_t max);
 
 /* Read a whole file (or stdin for "-") into memory, at most @max bytes.
  * @return 0, or -errno, -EFBIG. */

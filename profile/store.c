@@ -78,6 +78,12 @@ static bool parse_seg_name(const char *name, uint64_t *start, uint64_t *seq, boo
 	return true;
 }
 
+/* An open segment's name (or path) -> the name it has once sealed: cut ".part". */
+static void strip_part_suffix(char *name)
+{
+	name[strlen(name) - strlen(PART_SUFFIX)] = '\0';
+}
+
 static int cmp_seg(const void *a, const void *b)
 {
 	const struct seg *x = a, *y = b;
@@ -118,8 +124,7 @@ static int list_segments(struct store *s, struct seg **out, size_t *count)
 {
 	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct seg *segs = NULL;
-	size_t n = 0, cap = 0;
+	VEC(struct seg) segs = { 0 };
 	struct dirent *e;
 	int err = 0;
 
@@ -138,31 +143,24 @@ static int list_segments(struct store *s, struct seg **out, size_t *count)
 			continue;
 		if (fstatat(s->dirfd, e->d_name, &st, 0))
 			continue; /* deleted or renamed since readdir */
-		if (n == MAX_SEGMENTS) {
+		if (segs.len == MAX_SEGMENTS) {
 			err = -E2BIG;
 			goto cleanup;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct seg *ns = realloc(segs, cap * sizeof(*segs));
-			if (!ns) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			segs = ns;
-		}
 		strcpy(sg.name, e->d_name);
 		sg.bytes = (uint64_t)st.st_size;
-		segs[n++] = sg;
+		err = VEC_PUSH(segs, sg);
+		if (err)
+			goto cleanup;
 	}
-	if (n)
-		qsort(segs, n, sizeof(*segs), cmp_seg);
-	apply_index(s, segs, n);
-	*out = segs;
-	*count = n;
-	segs = NULL;
+	if (segs.len)
+		qsort(segs.v, segs.len, sizeof(*segs.v), cmp_seg);
+	apply_index(s, segs.v, segs.len);
+	*out = segs.v;
+	*count = segs.len;
+	segs.v = NULL;
 cleanup:
-	free(segs);
+	free(segs.v);
 	closedir(d);
 	return err;
 }
@@ -294,8 +292,8 @@ static int recover_part(struct store *s, const struct seg *part)
 	close(fd);
 	if (err)
 		return err;
-	memcpy(sealed, part->name, strlen(part->name) - strlen(PART_SUFFIX));
-	sealed[strlen(part->name) - strlen(PART_SUFFIX)] = '\0';
+	strcpy(sealed, part->name);
+	strip_part_suffix(sealed);
 	if (renameat(s->dirfd, part->name, s->dirfd, sealed) || fsync(s->dirfd))
 		return -errno;
 	index_add(s, sealed, sg.end_ns, sg.samples); /* advisory: may fail on a full disk */
@@ -397,7 +395,6 @@ void store__close(struct store *s)
 int store__seal(struct store *s)
 {
 	char sealed[NAME_LEN];
-	size_t len;
 	int err = 0;
 
 	if (s->opts.read_only)
@@ -406,9 +403,8 @@ int store__seal(struct store *s)
 		return 0;
 	if (fsync(s->fd))
 		err = -errno;
-	len = strlen(s->name) - strlen(PART_SUFFIX);
-	memcpy(sealed, s->name, len);
-	sealed[len] = '\0';
+	strcpy(sealed, s->name);
+	strip_part_suffix(sealed);
 	if (!err && (renameat(s->dirfd, s->name, s->dirfd, sealed) || fsync(s->dirfd)))
 		err = -errno;
 	close_segment(s);
@@ -443,7 +439,7 @@ static int open_segment(struct store *s, uint64_t part_start)
 		err = w.err;
 		goto fail_unlink;
 	}
-	if (write(s->fd, w.b, w.len) != (ssize_t)w.len) {
+	if (write(s->fd, w.buf.v, w.buf.len) != (ssize_t)w.buf.len) {
 		err = errno && errno != EINTR ? -errno : -EIO;
 		goto fail_unlink;
 	}
@@ -451,16 +447,16 @@ static int open_segment(struct store *s, uint64_t part_start)
 		err = -errno;
 		goto fail_unlink;
 	}
-	free(w.b);
 	s->next_seq++;
 	s->part_start = part_start;
-	s->valid_len = w.len;
+	s->valid_len = w.buf.len;
+	VEC_FREE(w.buf);
 	s->samples = s->min_ns = s->max_ns = 0;
 	return 0;
 fail_unlink:
 	unlinkat(s->dirfd, s->name, 0);
 fail:
-	free(w.b);
+	VEC_FREE(w.buf);
 	close_segment(s);
 	return err;
 }
@@ -529,7 +525,7 @@ int store__append(struct store *s, const struct profile *batch)
 	}
 	s->dict->samples.len = 0;
 	if (!err)
-		err = write_all(s->fd, w.b, w.len, (off_t)s->valid_len);
+		err = write_all(s->fd, w.buf.v, w.buf.len, (off_t)s->valid_len);
 	if (!err && fdatasync(s->fd))
 		err = -errno;
 	if (err) {
@@ -542,7 +538,7 @@ int store__append(struct store *s, const struct profile *batch)
 			store__seal(s);
 		goto cleanup;
 	}
-	s->valid_len += w.len;
+	s->valid_len += w.buf.len;
 	s->samples += nsamples;
 	for (size_t i = 0; i < batch->samples.len; i++) {
 		uint64_t ts = batch->samples.v[i].time_ns;
@@ -554,7 +550,7 @@ int store__append(struct store *s, const struct profile *batch)
 	if (info.end_ns > s->max_ns)
 		s->max_ns = info.end_ns;
 cleanup:
-	free(w.b);
+	VEC_FREE(w.buf);
 	return err;
 }
 
@@ -580,7 +576,7 @@ int store__query(struct store *s, const struct profile_filter *f, struct profile
 		err = profile__read_file(out, path, f, &rs);
 		if (err == -ENOENT && !segs[i].sealed) {
 			/* Sealed (renamed) since we listed it. */
-			path[strlen(path) - strlen(PART_SUFFIX)] = '\0';
+			strip_part_suffix(path);
 			err = profile__read_file(out, path, f, &rs);
 		}
 		if (err == -ENOENT) { /* deleted by retention meanwhile */
