@@ -182,23 +182,6 @@ void procinfo__forget(struct procinfo *pi, pid_t pid);
 /* Fill @info's cgroup, container_id, pod_uid and unit from a cgroup path. */
 void procinfo__parse_cgroup(const char *cgroup_path, struct process_info *info);
 
-/* ---- kernel symbols from the kernel (bpf_snprintf %pS), not /proc/kallsyms ---- */
-
-struct ksym;
-
-/* Load the BPF helper program. NULL with errno set when BPF cannot be used (callers
- * then fall back to the symbolizer's /proc/kallsyms). */
-struct ksym *ksym__new(void);
-void ksym__free(struct ksym *k);
-
-/*
- * Name kernel address @addr: *@name (valid until the next call), *@offset from the
- * symbol, *@module "[kernel]" or "[modname]". @return 0, -ENOENT when no symbol
- * covers it, or a negative errno.
- */
-int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
-		  const char **module);
-
 /* ---- collector: raw samples -> symbolized profile samples ---- */
 
 struct collector;
@@ -228,9 +211,6 @@ struct collector_opts {
 struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
 				 struct unwinder *unwinder, const struct collector_opts *opts);
 void collector__free(struct collector *c);
-
-/* Name kernel frames with @k (borrowed) instead of the symbolizer's /proc/kallsyms. */
-void collector__set_ksym(struct collector *c, struct ksym *k);
 
 /* Add from now on to @profile (borrowed), a new one after a flush: what the collector
  * remembered of the old profile's ids is dropped. @return 0 or -ENOMEM. */

@@ -38,7 +38,6 @@ struct collector {
 	struct unwinder *unwinder;
 	enum unwind_mode mode;
 	bool inline_frames;
-	struct ksym *ksym;
 	struct addr_slot *cache;
 	size_t cache_len;
 	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
@@ -217,11 +216,7 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 		}
 	}
 
-	if (kernel && c->ksym) {
-		err = ksym__resolve(c->ksym, addr, &sym.name, &sym.offset, &sym.module);
-		if (err == -ENOENT)
-			err = 0; /* no symbol: "[unknown]" below */
-	} else if (kernel) {
+	if (kernel) {
 		err = symbolizer__resolve_kernel(c->sym, addr, &sym);
 	} else {
 		err = symbolizer__resolve_user(c->sym, pid, addr, &sym);
@@ -260,11 +255,6 @@ int collector__reset(struct collector *c, struct profile *profile)
 	memset(c->labels, 0, sizeof(c->labels));
 	c->profile = profile;
 	return intern_fixed_frames(c);
-}
-
-void collector__set_ksym(struct collector *c, struct ksym *k)
-{
-	c->ksym = k;
 }
 
 /*

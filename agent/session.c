@@ -49,7 +49,6 @@ struct session {
 	struct sampler *sampler;
 	struct symbolizer *sym;
 	struct unwinder *unwinder;
-	struct ksym *ksym;
 	struct collector *collector;
 	struct profile *profile; /* the current interval's */
 	struct child child;
@@ -285,10 +284,6 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	s->collector = collector__new(s->profile, s->sym, s->unwinder, &opts->collector);
 	if (!s->collector)
 		goto nomem;
-	/* Kernel frames named by the kernel itself when BPF allows it: reading
-	 * /proc/kallsyms instead would be most of a short run's CPU. */
-	if (opts->sampler.kernel_stacks && (s->ksym = ksym__new()))
-		collector__set_ksym(s->collector, s->ksym);
 
 	s->sampler = sampler__open(&opts->sampler, msg, msglen, note, sizeof(note));
 	if (!s->sampler) {
@@ -336,7 +331,6 @@ void session__free(struct session *s)
 		close(s->child.err_fd);
 	sampler__free(s->sampler);
 	collector__free(s->collector);
-	ksym__free(s->ksym);
 	unwinder__free(s->unwinder);
 	symbolizer__free(s->sym);
 	profile__free(s->profile);

@@ -192,7 +192,8 @@ struct symbolizer {
 
 	bool kloaded;
 	int kerr;
-	struct kallsyms *ksyms;
+	struct ksym *kbpf;       /* the kernel's own names, when BPF can be loaded */
+	struct kallsyms *ksyms;  /* else /proc/kallsyms */
 	char *kallsyms_path;
 };
 
@@ -1226,9 +1227,17 @@ int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned t
 	return 0;
 }
 
+/*
+ * The kernel names its own addresses (ksym.c) when BPF can be loaded: parsing all of
+ * /proc/kallsyms instead costs tens of milliseconds, most of a short run's CPU, to
+ * name the few hundred addresses a profile holds. kallsyms is the fallback (and what
+ * tests point at a fixture file).
+ */
 static int kernel_load(struct symbolizer *s)
 {
 	s->kloaded = true;
+	if (!s->kallsyms_path && (s->kbpf = ksym__new()))
+		return 0;
 	s->ksyms = kallsyms__load(s->kallsyms_path ? s->kallsyms_path : "/proc/kallsyms");
 	s->kerr = s->ksyms ? 0 : -errno;
 	return s->kerr;
@@ -1247,6 +1256,15 @@ int symbolizer__resolve_kernel(struct symbolizer *s, uint64_t addr, struct symbo
 		kernel_load(s);
 	if (s->kerr)
 		return s->kerr;
+	out->module_offset = addr;
+	out->kind = SYMBOL_KERNEL;
+	if (s->kbpf) {
+		int err = ksym__resolve(s->kbpf, addr, &out->name, &out->offset, &out->module);
+
+		if (err == -ENOENT)
+			err = 0; /* no symbol covers it: name NULL */
+		return err;
+	}
 	out->name = kallsyms__lookup(s->ksyms, addr, &out->offset, &module);
 	out->module = module;
 	out->module_offset = addr;
@@ -1266,6 +1284,8 @@ int symbolizer__set_kallsyms_path(struct symbolizer *s, const char *path)
 	s->kallsyms_path = copy;
 	kallsyms__free(s->ksyms);
 	s->ksyms = NULL;
+	ksym__free(s->kbpf);
+	s->kbpf = NULL;
 	s->kloaded = false;
 	s->kerr = 0;
 	return 0;
@@ -1287,6 +1307,7 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->proc_buckets);
 	free(s->acache);
 	kallsyms__free(s->ksyms);
+	ksym__free(s->kbpf);
 	free(s->kallsyms_path);
 	free(s->debug_dirs_buf);
 	free(s);

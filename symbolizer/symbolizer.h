@@ -9,7 +9,8 @@
  * .gnu_debuglink (checked by CRC) under the debug directories, or in the debuginfod
  * client's cache. Addresses in anonymous executable memory are looked up in the
  * process's JIT map (/tmp/perf-PID.map, read inside the process's mount namespace and
- * re-read as it grows). Kernel addresses are resolved through /proc/kallsyms.
+ * re-read as it grows). Kernel addresses are named by the kernel itself (a BPF program
+ * calling bpf_snprintf's %pS) where BPF can be loaded, else through /proc/kallsyms.
  *
  * Files are identified by build-id, not by path: a process's mapped files are opened
  * (through /proc/PID/root, or /proc/PID/map_files when deleted) when its mappings are
@@ -110,10 +111,11 @@ int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
 			     struct symbol *out);
 
 /*
- * Resolve kernel address @addr through /proc/kallsyms (read once, at first use).
- * @return 0 (out->name may be NULL), -EPERM when kallsyms hides addresses
- * (kptr_restrict), or another negative errno if it is unreadable; a failure is
- * remembered and returned again without re-reading.
+ * Resolve kernel address @addr: by the kernel's own symbol lookup through a small BPF
+ * program when one can be loaded (root or CAP_BPF), else through /proc/kallsyms (read
+ * once, at first use). @return 0 (out->name may be NULL), -EPERM when kallsyms hides
+ * addresses (kptr_restrict), or another negative errno if it is unreadable; a
+ * failure is remembered and returned again without re-reading.
  */
 int symbolizer__resolve_kernel(struct symbolizer *s, uint64_t addr, struct symbol *out);
 

@@ -209,6 +209,23 @@ const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *
 
 size_t kallsyms__count(const struct kallsyms *k);
 
+/* ---- ksym.c: kernel names from the kernel (bpf_snprintf %pS) ---- */
+
+struct ksym;
+
+/* Load the BPF helper program. NULL with errno set when BPF cannot be used (the
+ * symbolizer then reads /proc/kallsyms). */
+struct ksym *ksym__new(void);
+void ksym__free(struct ksym *k);
+
+/*
+ * Name kernel address @addr: *@name (valid until the next call), *@offset from the
+ * symbol, *@module "[kernel]" or "[modname]". @return 0, -ENOENT when no symbol
+ * covers it, or a negative errno.
+ */
+int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
+		  const char **module);
+
 /* ---- inline.c ---- */
 
 #define SYMBOLIZER_MAX_INLINE 32
@@ -227,8 +244,8 @@ int inline_dwarf__frames(struct inline_dwarf *d, uint64_t vaddr, const char **na
 
 /* ---- symbolizer.c ---- */
 
-/* Read kernel symbols from @path instead of /proc/kallsyms (tests). Drops what was
- * loaded. @return 0 or -ENOMEM. */
+/* Read kernel symbols from @path instead of /proc/kallsyms or the kernel's own lookup
+ * (tests). Drops what was loaded. @return 0 or -ENOMEM. */
 int symbolizer__set_kallsyms_path(struct symbolizer *s, const char *path);
 
 #endif /* SMOLDER_SYMBOLIZER_INT_H */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ksym.c - kernel symbol names from the kernel itself, one address at a time, through
- * ksym.bpf.c. Callers cache the answers (the collector caches every address), so a
- * profile asks once per distinct kernel address.
+ * ksym.bpf.c: symbolizer__resolve_kernel's first choice, before /proc/kallsyms.
+ * Callers cache the answers (the collector caches every address), so a profile asks
+ * once per distinct kernel address.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +13,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
 #include "ksym.h"
+#include "symbolizer_int.h"
 #include "ksym.skel.h"
 
 struct ksym {
