@@ -680,52 +680,90 @@ int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
 	return n;
 }
 
-int symbolizer__find_mapping(struct symbolizer *s, pid_t pid, uint64_t addr,
-			     struct symbolizer_mapping *out)
+/* The mapping of @pid with an ELF image that contains @addr (maps re-read within the
+ * rate limit when none does), or NULL with *@err set. */
+static const struct proc_mapping *elf_mapping_at(struct symbolizer *s, pid_t pid,
+						 uint64_t addr, struct proc **pp, int *err)
 {
 	const struct proc_mapping *pm;
 	struct proc *p;
+
+	p = proc_get(s, pid, err);
+	if (!p)
+		return NULL;
+	pm = proc_maps__find(&p->maps, addr);
+	if (!pm && reread_allowed(p) && proc_reload(s, p) == 0)
+		pm = proc_maps__find(&p->maps, addr);
+	if (!pm || pm->kind != PROC_MAPPING_FILE) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	*pp = p;
+	return pm;
+}
+
+static void mapping_facts(const struct proc *p, const struct proc_mapping *pm,
+			  struct symbolizer_mapping *out)
+{
+	const struct map_ident *id = &p->ids[pm - p->maps.maps];
+	const char *path;
+	size_t len;
+
+	out->start = pm->start;
+	out->end = pm->end;
+	out->pgoff = pm->pgoff;
+	out->dev = pm->dev;
+	out->inode = pm->inode;
+	path = proc_mapping__path(&p->maps, pm);
+	len = strnlen(path, sizeof(out->path) - 1);
+	memcpy(out->path, path, len);
+	out->path[len] = '\0';
+	out->build_id_len = 0;
+	if (id->key.kind == KEY_BUILD_ID && id->key.bid_len <= sizeof(out->build_id)) {
+		out->build_id_len = id->key.bid_len;
+		memcpy(out->build_id, id->key.bid, out->build_id_len);
+	}
+}
+
+int symbolizer__mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
+			   struct symbolizer_mapping *out)
+{
+	const struct proc_mapping *pm;
+	struct proc *p = NULL;
 	int err = 0;
 
 	if (!s || !out)
 		return -EINVAL;
-	p = proc_get(s, pid, &err);
-	if (!p)
+	pm = elf_mapping_at(s, pid, addr, &p, &err);
+	if (!pm)
 		return err;
-	pm = proc_maps__find(&p->maps, addr);
-	if (!pm && reread_allowed(p) && proc_reload(s, p) == 0)
-		pm = proc_maps__find(&p->maps, addr);
-	if (!pm || pm->kind != PROC_MAPPING_FILE)
-		return -ENOENT;
-	*out = (struct symbolizer_mapping){
-		.start = pm->start,
-		.end = pm->end,
-		.pgoff = pm->pgoff,
-		.dev = pm->dev,
-		.inode = pm->inode,
-		.path = proc_mapping__path(&p->maps, pm),
-		.index = (int)(pm - p->maps.maps),
-	};
-	if (p->ids && p->ids[out->index].key.kind == KEY_BUILD_ID &&
-	    p->ids[out->index].key.bid_len <= sizeof(out->build_id)) {
-		out->build_id_len = p->ids[out->index].key.bid_len;
-		memcpy(out->build_id, p->ids[out->index].key.bid, out->build_id_len);
-	}
+	mapping_facts(p, pm, out);
 	return 0;
 }
 
-int symbolizer__open_mapping(struct symbolizer *s, pid_t pid,
-			     const struct symbolizer_mapping *m)
+int symbolizer__open_mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
+				struct symbolizer_mapping *out)
 {
-	struct proc *p;
+	const struct proc_mapping *pm;
+	struct proc *p = NULL;
+	int err = 0, fd, n;
 
-	if (!s || !m)
+	if (!s || !out)
 		return -EINVAL;
-	p = proc_find(s, pid);
-	if (!p || !p->loaded || m->index < 0 || (size_t)m->index >= p->maps.n ||
-	    p->maps.maps[m->index].start != m->start)
-		return -ESTALE;
-	return open_mapped_file(pid, &p->maps, &p->maps.maps[m->index]);
+	pm = elf_mapping_at(s, pid, addr, &p, &err);
+	if (!pm)
+		return err;
+	fd = open_mapped_file(pid, &p->maps, pm);
+	if (fd < 0)
+		return fd;
+	mapping_facts(p, pm, out);
+	/* Not identified when the maps were read (the file could not be opened then):
+	 * the open file says. */
+	if (!out->build_id_len) {
+		n = elf_read_build_id_fd(fd, out->build_id, sizeof(out->build_id));
+		out->build_id_len = n > 0 ? (size_t)n : 0;
+	}
+	return fd;
 }
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)

@@ -421,6 +421,66 @@ static void test_resolve_user_unknown_pid_is_esrch(void **state)
 	symbolizer__free(s);
 }
 
+/* ---- mappings, for the unwinder ---- */
+
+static void assert_build_id_of(const struct symbolizer_mapping *m, const char *path)
+{
+	char want[2 * SYMBOLIZER_BUILD_ID_MAX + 1], got[2 * SYMBOLIZER_BUILD_ID_MAX + 1];
+	int n = symbolizer__read_build_id(path, want, sizeof(want));
+
+	assert_true(n > 0);
+	assert_int_equal(m->build_id_len, (size_t)n);
+	for (int i = 0; i < n; i++)
+		snprintf(got + 2 * i, 3, "%02x", m->build_id[i]);
+	assert_string_equal(got, want);
+}
+
+static void test_open_mapping_at_opens_the_mapped_file(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer_mapping m, m2;
+	struct fixture f;
+	struct stat st;
+	uint64_t alpha;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	pid = f.pid;
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	assert_int_equal(symbolizer__mapping_at(s, pid, alpha, &m), 0);
+	assert_true(m.start <= alpha && alpha < m.end);
+	if (!ends_with(m.path, "/symtab_fixture_pie"))
+		fail_msg("mapping path %s", m.path);
+	assert_build_id_of(&m, FIXTURE_PIE);
+
+	/* Other calls in between (another module, another address) do not matter:
+	 * each call names its mapping by address. */
+	assert_resolves(s, pid, fixture_addr(&f, "getpid"), "getpid", 0, "/libc.so.6");
+	fd = symbolizer__open_mapping_at(s, pid, alpha, &m2);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_ino, m2.inode);
+	assert_int_equal((uint64_t)st.st_dev, m2.dev);
+	close(fd);
+	assert_int_equal(m2.start, m.start);
+	assert_int_equal(m2.pgoff, m.pgoff);
+	assert_string_equal(m2.path, m.path);
+	assert_build_id_of(&m2, FIXTURE_PIE);
+
+	/* No ELF image there. */
+	assert_int_equal(symbolizer__mapping_at(s, pid, 0x10, &m), -ENOENT);
+	assert_int_equal(symbolizer__open_mapping_at(s, pid, 0x10, &m), -ENOENT);
+
+	/* What was returned is a copy: it outlives the process and its cache entry. */
+	fixture_stop(&f);
+	symbolizer__forget_process(s, pid);
+	assert_true(ends_with(m2.path, "/symtab_fixture_pie"));
+	symbolizer__free(s);
+}
+
 /* ---- bounded caches ---- */
 
 static void test_elf_cache_eviction_keeps_answers(void **state)
@@ -787,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
 		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),
 		cmocka_unit_test(test_resolve_user_unknown_pid_is_esrch),
+		cmocka_unit_test(test_open_mapping_at_opens_the_mapped_file),
 		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_process_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_elf_symtab_open_and_to_vaddr),
