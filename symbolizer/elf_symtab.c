@@ -100,6 +100,11 @@ static uint8_t count_underscores(const char *name, uint32_t len)
 {
 	uint32_t i = 0;
 
+	/* The vDSO's public names (clock_gettime) are weak aliases nobody calls: libc
+	 * looks the vDSO up by its __vdso_ names, and "clock_gettime" would read like
+	 * libc's wrapper, which is its caller. perf names these frames __vdso_ too. */
+	if (len > 7 && !memcmp(name, "__vdso_", 7))
+		return 0;
 	while (i < len && i < 255 && name[i] == '_')
 		i++;
 	return (uint8_t)i;

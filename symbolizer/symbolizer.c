@@ -94,6 +94,7 @@ struct symbolizer {
 	uint64_t lookups, hits;
 
 	struct elf_cache elf;
+	struct vdso_cache vdso;
 
 	struct proc **proc_buckets;
 	size_t proc_mask, nprocs;
@@ -169,6 +170,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	if (!eo.debuginfod_timeout_ms)
 		eo.debuginfod_timeout_ms = 10000;
 	list_init(&s->proc_lru);
+	vdso_cache__init(&s->vdso);
 	s->next_gen = 1;
 
 	nb = bucket_count(s->max_procs);
@@ -193,15 +195,30 @@ nomem:
 
 /* ---- mapped files ---- */
 
-/* Open the file behind mapping @pm of @pid, as the process sees it. @return fd or -errno. */
-static int open_mapped_file(pid_t pid, const struct proc_maps *maps,
+/* The vDSO is no file, but has an ELF image like one (vdso.c). */
+static bool is_vdso(const struct proc_maps *maps, const struct proc_mapping *pm)
+{
+	return pm->kind == PROC_MAPPING_PSEUDO && !strcmp(proc_mapping__path(maps, pm), "[vdso]");
+}
+
+static bool has_elf_image(const struct proc_maps *maps, const struct proc_mapping *pm)
+{
+	return pm->kind == PROC_MAPPING_FILE || is_vdso(maps, pm);
+}
+
+/* Open the ELF image behind mapping @pm of @p, as the process sees it.
+ * @return fd or -errno. */
+static int open_mapped_file(struct symbolizer *s, const struct proc *p,
 			    const struct proc_mapping *pm)
 {
-	const char *path = proc_mapping__path(maps, pm);
+	const char *path = proc_mapping__path(&p->maps, pm);
+	pid_t pid = p->pid;
 	char buf[4096 + 64];
 	struct stat st;
 	int fd;
 
+	if (is_vdso(&p->maps, pm))
+		return vdso_cache__open(&s->vdso, pid, pm->start, pm->end);
 	if (pm->deleted) {
 		/* The path now names another file or nothing: only the process's own
 		 * reference to the mapped file is right. */
@@ -234,16 +251,22 @@ static int open_mapped_file(pid_t pid, const struct proc_maps *maps,
  * @fd_out gets the open file when the caller may keep it, else it is closed.
  * @return 0 or a negative errno (the file could not be opened).
  */
-static int identify(struct proc *p, const struct proc_mapping *pm, struct file_key *k,
-		    int *fd_out)
+static int identify(struct symbolizer *s, struct proc *p, const struct proc_mapping *pm,
+		    struct file_key *k, int *fd_out)
 {
 	int fd;
 
 	memset(k, 0, sizeof(*k));
-	fd = open_mapped_file(p->pid, &p->maps, pm);
+	fd = open_mapped_file(s, p, pm);
 	if (fd < 0)
 		return fd;
 	file_key__read(k, fd, pm->dev, pm->inode);
+	/* vDSO images differ (64-bit, 32-bit) but share the path and no inode: only
+	 * a build-id tells them apart. */
+	if (k->kind != KEY_BUILD_ID && is_vdso(&p->maps, pm)) {
+		close(fd);
+		return -ENOEXEC;
+	}
 	*fd_out = fd;
 	return 0;
 }
@@ -257,7 +280,7 @@ static void ident_capture(struct symbolizer *s, struct proc *p, size_t i)
 	struct map_ident *id = &p->ids[i];
 	int fd = -1;
 
-	if (identify(p, pm, &id->key, &fd) != 0) {
+	if (identify(s, p, pm, &id->key, &fd) != 0) {
 		id->key.kind = KEY_NONE;
 		id->retry_ns = now_ns() + ELF_RETRY_NS;
 		return;
@@ -282,7 +305,7 @@ static void ident_all(struct symbolizer *s, struct proc *p, const struct proc_ma
 		const struct proc_mapping *pm = &p->maps.maps[i];
 		bool done = false;
 
-		if (pm->kind != PROC_MAPPING_FILE)
+		if (!has_elf_image(&p->maps, pm))
 			continue;
 		/* Both lists are sorted by start: walk the old one alongside. */
 		while (old_ids && o < old->n && old->maps[o].start < pm->start)
@@ -292,7 +315,7 @@ static void ident_all(struct symbolizer *s, struct proc *p, const struct proc_ma
 			p->ids[i] = old_ids[o];
 			continue;
 		}
-		for (j = i; j-- > 0 && i - j <= 8;) {
+		for (j = i; pm->kind == PROC_MAPPING_FILE && j-- > 0 && i - j <= 8;) {
 			const struct proc_mapping *q = &p->maps.maps[j];
 
 			if (q->kind == PROC_MAPPING_FILE && q->dev == pm->dev &&
@@ -337,7 +360,7 @@ static struct elf_entry *elf_get(struct symbolizer *s, struct proc *p,
 	}
 	/* Evicted since it was identified, or failed before: open it again, and use it
 	 * only if it is still the file that was identified. */
-	if (identify(p, pm, &k, &fd) != 0) {
+	if (identify(s, p, pm, &k, &fd) != 0) {
 		if (e)
 			e->retry_ns = now_ns() + ELF_RETRY_NS;
 		return e;
@@ -539,7 +562,9 @@ static bool resolve_in_mapping(struct symbolizer *s, struct proc *p,
 		out->kind = SYMBOL_JIT;
 		return true;
 	case PROC_MAPPING_PSEUDO:
-		/* [vdso], [vsyscall]: the bracketed name is the best frame name there is. */
+		if (is_vdso(&p->maps, pm))
+			break; /* an ELF image, as a file's */
+		/* [vsyscall]: the bracketed name is the best frame name there is. */
 		if (path[0] == '[' && strncmp(path, "[anon:", 6) != 0) {
 			out->name = path;
 			out->offset = addr - pm->start;
@@ -559,21 +584,27 @@ static bool resolve_in_mapping(struct symbolizer *s, struct proc *p,
 	/* Until the ELF says otherwise, the file offset is what locates the address. */
 	out->module_offset = addr - pm->start + pm->pgoff;
 	e = elf_get(s, p, pm);
-	if (!e || !e->t)
-		return true;
-	if (elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
-		return true;
+	if (!e || !e->t || elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
+		goto unnamed;
 	out->module_offset = vaddr;
 	out->name = elf_symtab__lookup_idx(e->t, vaddr, &out->offset, &idx);
-	if (!out->name) {
-		out->offset = 0;
-		return true;
-	}
+	if (!out->name)
+		goto unnamed;
 	if (!s->raw_names) {
 		before = elf_symtab__mem_bytes(e->t);
 		out->name = elf_symtab__demangled(e->t, idx);
 		/* Demangled names are memory of the table: account for them. */
 		elf_cache__grow(&s->elf, e, elf_symtab__mem_bytes(e->t) - before);
+	}
+	return true;
+unnamed:
+	out->name = NULL;
+	out->offset = 0;
+	/* Outside the vDSO's functions (or its image unreadable): its bracketed name is
+	 * still better than none, as for the other pseudo mappings. */
+	if (pm->kind == PROC_MAPPING_PSEUDO) {
+		out->name = path;
+		out->offset = addr - pm->start;
 	}
 	return true;
 }
@@ -644,7 +675,7 @@ int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
 	if (!p)
 		return err;
 	pm = proc_maps__find(&p->maps, addr);
-	if (!pm || pm->kind != PROC_MAPPING_FILE)
+	if (!pm || !has_elf_image(&p->maps, pm))
 		return 0;
 	e = elf_get(s, p, pm);
 	if (!e || !e->t || elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
@@ -656,7 +687,7 @@ int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
 		 * without DWARF is remembered, so most files cost one try. */
 		if (e->dw_failed)
 			return 0;
-		fd = open_mapped_file(p->pid, &p->maps, pm);
+		fd = open_mapped_file(s, p, pm);
 		if (fd < 0)
 			return 0;
 		e->dw = inline_dwarf__open(fd, elf_symtab__debug_path(e->t));
@@ -694,7 +725,7 @@ static const struct proc_mapping *elf_mapping_at(struct symbolizer *s, pid_t pid
 	pm = proc_maps__find(&p->maps, addr);
 	if (!pm && reread_allowed(p) && proc_reload(s, p) == 0)
 		pm = proc_maps__find(&p->maps, addr);
-	if (!pm || pm->kind != PROC_MAPPING_FILE) {
+	if (!pm || !has_elf_image(&p->maps, pm)) {
 		*err = -ENOENT;
 		return NULL;
 	}
@@ -753,7 +784,7 @@ int symbolizer__open_mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
 	pm = elf_mapping_at(s, pid, addr, &p, &err);
 	if (!pm)
 		return err;
-	fd = open_mapped_file(pid, &p->maps, pm);
+	fd = open_mapped_file(s, p, pm);
 	if (fd < 0)
 		return fd;
 	mapping_facts(p, pm, out);
@@ -862,6 +893,7 @@ void symbolizer__free(struct symbolizer *s)
 	while (s->proc_lru.next && !list_empty(&s->proc_lru))
 		proc_remove(s, container_of(list_first(&s->proc_lru), struct proc, lru));
 	elf_cache__release(&s->elf);
+	vdso_cache__release(&s->vdso);
 	free(s->proc_buckets);
 	free(s->acache);
 	kallsyms__free(s->ksyms);

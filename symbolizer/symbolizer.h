@@ -4,7 +4,7 @@
  *
  * User addresses are resolved through /proc/PID/maps to a mapped ELF file, then,
  * after removing the mapping's load bias, through the symbols of every source the file
- * has, merged: its .symtab and .dynsym, its MiniDebugInfo (.gnu_debugdata), and a
+ * has, merged (the vDSO counts as a file: its image is read from memory): its .symtab and .dynsym, its MiniDebugInfo (.gnu_debugdata), and a
  * separate debug file found by build-id (DIR/.build-id/xx/rest.debug) or by
  * .gnu_debuglink (checked by CRC) under the debug directories, or in the debuginfod
  * client's cache. Addresses in anonymous executable memory are looked up in the
@@ -61,7 +61,8 @@ enum symbol_kind {
  */
 struct symbol {
 	const char *name;   /* function name, or NULL when no symbol covers the address;
-			       for a pseudo mapping its bracketed name ("[vdso]") */
+			       in a pseudo mapping without one its bracketed name
+			       ("[vdso]", "[vsyscall]") */
 	uint64_t offset;    /* address - symbol start (when name != NULL) */
 	const char *module; /* mapped file path as the process sees it (without
 			       " (deleted)"), "[vdso]"-like pseudo names, "[anon]" for
@@ -174,13 +175,15 @@ void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
 #define SYMBOLIZER_PATH_MAX 4096
 
 /*
- * An executable mapping of a process with an ELF image behind it: a mapped file. It
- * holds copies only, so it stays valid whatever is called on the symbolizer next.
+ * An executable mapping of a process with an ELF image behind it: a mapped file, or
+ * the vDSO (path "[vdso]", dev and inode 0, identified by its build-id; the image is
+ * offered as a file too). It holds copies only, so it stays valid whatever is called
+ * on the symbolizer next.
  */
 struct symbolizer_mapping {
 	uint64_t start, end; /* [start, end) */
 	uint64_t pgoff;      /* file offset mapped at start */
-	uint64_t dev, inode; /* identity of the mapped file */
+	uint64_t dev, inode; /* identity of the mapped file; 0 for the vDSO */
 	char path[SYMBOLIZER_PATH_MAX]; /* as /proc/PID/maps shows it, without
 					   " (deleted)"; cut to fit, NUL-terminated */
 	uint8_t build_id[SYMBOLIZER_BUILD_ID_MAX]; /* GNU build-id of the image, when read */
@@ -201,8 +204,9 @@ int symbolizer__mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
 
 /*
  * Open the ELF image mapped at @addr in @pid as the process sees it (through
- * /proc/PID/root, or /proc/PID/map_files for a deleted file), and describe that
- * mapping in @out as symbolizer__mapping_at does. The descriptor is the caller's to
+ * /proc/PID/root, or /proc/PID/map_files for a deleted file; for the vDSO a copy of
+ * its image in memory), and describe that mapping in @out as symbolizer__mapping_at
+ * does. The descriptor is the caller's to
  * close; read it with pread or mmap. It stays valid after the process exits; @out
  * describes the image opened even if the process's maps changed since an earlier
  * symbolizer__mapping_at (each call stands alone: nothing carries over between them).

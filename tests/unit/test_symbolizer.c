@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -337,6 +338,108 @@ static void test_resolve_user_vdso_is_named(void **state)
 	assert_int_equal(sym.module_offset, 0x10);
 	fixture_stop(&f);
 	symbolizer__free(s);
+}
+
+/* The vDSO is no file, but its functions are named like a library's, from its image. */
+static void test_resolve_user_names_vdso_functions(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct fixture f;
+	struct symbol sym;
+	uint64_t fn;
+
+	(void)state;
+	assert_non_null(s);
+	fixture_start(&f, FIXTURE_PIE);
+	fn = fixture_addr(&f, "__vdso_clock_gettime");
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, fn + 3, &sym), 0);
+	assert_non_null(sym.name);
+	/* The __vdso_ name, not its public alias, which would read like libc's wrapper. */
+	assert_string_equal(sym.name, "__vdso_clock_gettime");
+	assert_int_equal(sym.offset, 3);
+	assert_string_equal(sym.module, "[vdso]");
+	assert_int_equal(sym.kind, SYMBOL_NATIVE);
+	/* The vDSO is linked at 0: its ELF addresses are offsets into the mapping. */
+	assert_int_equal(sym.module_offset, fn + 3 - fixture_addr(&f, "vdso"));
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+/* The unwinder gets the vDSO's image as a file: the same bytes every 64-bit process
+ * maps, smolder's own among them. */
+static void test_open_mapping_at_gives_the_vdso_image(void **state)
+{
+	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer_mapping m;
+	uint8_t bid[SYMBOLIZER_BUILD_ID_MAX];
+	struct fixture f;
+	uint8_t *image;
+	struct stat st;
+	int fd, n;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(own);
+	fixture_start(&f, FIXTURE_PIE);
+	fd = symbolizer__open_mapping_at(s, f.pid, fixture_addr(&f, "__vdso_clock_gettime"), &m);
+	assert_true(fd >= 0);
+	assert_string_equal(m.path, "[vdso]");
+	assert_int_equal(m.start, fixture_addr(&f, "vdso"));
+	assert_int_equal(m.pgoff, 0);
+	assert_int_equal(m.inode, 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, m.end - m.start);
+	image = malloc((size_t)st.st_size);
+	assert_non_null(image);
+	assert_int_equal(pread(fd, image, (size_t)st.st_size, 0), st.st_size);
+	assert_memory_equal(image, own, (size_t)st.st_size);
+	/* Identified by its build-id, as files are. */
+	n = elf_read_build_id_fd(fd, bid, sizeof(bid));
+	assert_true(n > 0);
+	assert_int_equal(m.build_id_len, (size_t)n);
+	assert_memory_equal(m.build_id, bid, (size_t)n);
+	/* Read-only: the image is shared by every caller. */
+	assert_int_equal(pwrite(fd, "x", 1, 0), -1);
+	close(fd);
+	free(image);
+	assert_int_equal(symbolizer__mapping_at(s, f.pid, m.start + 1, &m), 0);
+	assert_string_equal(m.path, "[vdso]");
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+/* A vDSO unlike smolder's own (here: a range of another size) is read from the
+ * target's memory, and kept once for every process that has it. */
+static void test_vdso_cache_reads_other_images_from_the_target(void **state)
+{
+	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	struct vdso_cache v;
+	struct fixture f;
+	uint8_t page[4096];
+	uint64_t start;
+	int fd;
+
+	(void)state;
+	fixture_start(&f, FIXTURE_PIE);
+	start = fixture_addr(&f, "vdso");
+	vdso_cache__init(&v);
+	fd = vdso_cache__open(&v, f.pid, start, start + sizeof(page));
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, page, sizeof(page), 0), (ssize_t)sizeof(page));
+	assert_memory_equal(page, own, sizeof(page));
+	close(fd);
+	assert_int_equal(v.n, 2); /* smolder's own and this one */
+	fd = vdso_cache__open(&v, f.pid, start, start + sizeof(page));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(v.n, 2);
+	/* Not a plausible vDSO. */
+	assert_int_equal(vdso_cache__open(&v, f.pid, start, start), -ENOEXEC);
+	fixture_stop(&f);
+	/* The process is gone: an image not known yet cannot be read. */
+	assert_true(vdso_cache__open(&v, f.pid, start, start + 3 * sizeof(page)) < 0);
+	vdso_cache__release(&v);
 }
 
 static void test_resolve_user_outside_mappings_has_no_module(void **state)
@@ -843,6 +946,9 @@ int main(void)
 		cmocka_unit_test(test_resolve_user_nopie_function),
 		cmocka_unit_test(test_resolve_user_libc_function),
 		cmocka_unit_test(test_resolve_user_vdso_is_named),
+		cmocka_unit_test(test_resolve_user_names_vdso_functions),
+		cmocka_unit_test(test_open_mapping_at_gives_the_vdso_image),
+		cmocka_unit_test(test_vdso_cache_reads_other_images_from_the_target),
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
 		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),
