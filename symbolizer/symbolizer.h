@@ -228,8 +228,10 @@ int symbolizer__read_build_id(const char *path, char *hex, size_t size);
  * and tests) ---- */
 
 /* Parse @path's function symbols (STT_FUNC, STT_GNU_IFUNC and untyped global symbols
- * in code, from .symtab, .dynsym and MiniDebugInfo, merged). No separate debug file
- * is looked for. NULL + errno on error (ENOENT, EACCES, ENOEXEC for a file that is not
+ * in code, from .symtab, .dynsym and MiniDebugInfo, merged), plus "name@plt" for x86
+ * PLT stubs no symbol covers (from .rela.plt / .rel.plt and the GLOB_DAT slots
+ * .plt.got uses, as perf and objdump name them). No separate debug file is looked
+ * for. NULL + errno on error (ENOENT, EACCES, ENOEXEC for a file that is not
  * a valid, complete ELF executable or shared object). */
 struct elf_symtab *elf_symtab__open(const char *path);
 
