@@ -243,6 +243,16 @@ static void assert_open_fails_enoexec(const char *path)
 	assert_int_equal(errno, ENOEXEC);
 }
 
+/* A symbolizer with the defaults and a running PIE fixture. */
+static struct symbolizer *new_with_fixture(struct fixture *f)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+
+	assert_non_null(s);
+	fixture_start(f, FIXTURE_PIE);
+	return s;
+}
+
 /* ---- user space: PIE, non-PIE, libc ---- */
 
 static void test_resolve_user_pie_removes_load_bias(void **state)
@@ -344,14 +354,13 @@ static void test_resolve_user_vdso_is_named(void **state)
 /* The vDSO is no file, but its functions are named like a library's, from its image. */
 static void test_resolve_user_names_vdso_functions(void **state)
 {
-	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer *s;
 	struct fixture f;
 	struct symbol sym;
 	uint64_t fn;
 
 	(void)state;
-	assert_non_null(s);
-	fixture_start(&f, FIXTURE_PIE);
+	s = new_with_fixture(&f);
 	fn = fixture_addr(&f, "__vdso_clock_gettime");
 	assert_int_equal(symbolizer__resolve_user(s, f.pid, fn + 3, &sym), 0);
 	assert_non_null(sym.name);
@@ -371,7 +380,7 @@ static void test_resolve_user_names_vdso_functions(void **state)
 static void test_open_mapping_at_gives_the_vdso_image(void **state)
 {
 	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
-	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer *s;
 	struct symbolizer_mapping m;
 	uint8_t bid[SYMBOLIZER_BUILD_ID_MAX];
 	struct fixture f;
@@ -380,9 +389,8 @@ static void test_open_mapping_at_gives_the_vdso_image(void **state)
 	int fd, n;
 
 	(void)state;
-	assert_non_null(s);
 	assert_non_null(own);
-	fixture_start(&f, FIXTURE_PIE);
+	s = new_with_fixture(&f);
 	fd = symbolizer__open_mapping_at(s, f.pid, fixture_addr(&f, "__vdso_clock_gettime"), &m);
 	assert_true(fd >= 0);
 	assert_string_equal(m.path, "[vdso]");
@@ -541,7 +549,7 @@ static void assert_build_id_of(const struct symbolizer_mapping *m, const char *p
 
 static void test_open_mapping_at_opens_the_mapped_file(void **state)
 {
-	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer *s;
 	struct symbolizer_mapping m, m2;
 	struct fixture f;
 	struct stat st;
@@ -550,11 +558,9 @@ static void test_open_mapping_at_opens_the_mapped_file(void **state)
 	int fd;
 
 	(void)state;
-	assert_non_null(s);
-	fixture_start(&f, FIXTURE_PIE);
-	pid = f.pid;
+	s = new_with_fixture(&f);
 	alpha = fixture_addr(&f, "smolder_fixture_alpha");
-	assert_int_equal(symbolizer__mapping_at(s, pid, alpha, &m), 0);
+	assert_int_equal(symbolizer__mapping_at(s, f.pid, alpha, &m), 0);
 	assert_true(m.start <= alpha && alpha < m.end);
 	if (!ends_with(m.path, "/symtab_fixture_pie"))
 		fail_msg("mapping path %s", m.path);
@@ -562,8 +568,8 @@ static void test_open_mapping_at_opens_the_mapped_file(void **state)
 
 	/* Other calls in between (another module, another address) do not matter:
 	 * each call names its mapping by address. */
-	assert_resolves(s, pid, fixture_addr(&f, "getpid"), "getpid", 0, "/libc.so.6");
-	fd = symbolizer__open_mapping_at(s, pid, alpha, &m2);
+	assert_resolves(s, f.pid, fixture_addr(&f, "getpid"), "getpid", 0, "/libc.so.6");
+	fd = symbolizer__open_mapping_at(s, f.pid, alpha, &m2);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal((uint64_t)st.st_ino, m2.inode);
@@ -575,10 +581,11 @@ static void test_open_mapping_at_opens_the_mapped_file(void **state)
 	assert_build_id_of(&m2, FIXTURE_PIE);
 
 	/* No ELF image there. */
-	assert_int_equal(symbolizer__mapping_at(s, pid, 0x10, &m), -ENOENT);
-	assert_int_equal(symbolizer__open_mapping_at(s, pid, 0x10, &m), -ENOENT);
+	assert_int_equal(symbolizer__mapping_at(s, f.pid, 0x10, &m), -ENOENT);
+	assert_int_equal(symbolizer__open_mapping_at(s, f.pid, 0x10, &m), -ENOENT);
 
 	/* What was returned is a copy: it outlives the process and its cache entry. */
+	pid = f.pid;
 	fixture_stop(&f);
 	symbolizer__forget_process(s, pid);
 	assert_true(ends_with(m2.path, "/symtab_fixture_pie"));
