@@ -556,10 +556,12 @@ static void lru_push_elf(struct unwinder *u, struct unwind_elf *e)
 }
 
 /*
- * The ELF file behind @m, loaded if needed. Entries are only evicted between
- * unwinds (see unwinder__unwind), so pointers held by a context stay valid.
+ * The ELF file behind @m (the mapping at @addr), loaded if needed; a load refreshes
+ * @m to describe the file opened. Entries are only evicted between unwinds (see
+ * unwinder__unwind), so pointers held by a context stay valid.
  */
-static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolizer_mapping *m)
+static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
+				  struct symbolizer_mapping *m)
 {
 	struct unwinder *u = ctx->u;
 	struct unwind_elf *e;
@@ -573,7 +575,7 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolize
 			lru_push_elf(u, e);
 			return e;
 		}
-	fd = symbolizer__open_mapping(u->sym, ctx->pid, m);
+	fd = symbolizer__open_mapping_at(u->sym, ctx->pid, addr, m);
 	if (fd < 0)
 		return NULL;
 	e = elf_load(fd, m);
@@ -610,9 +612,9 @@ static struct ctx_elf *ctx_elf_at(struct unwind_ctx *ctx, uint64_t addr)
 			return &ctx->elfs[i];
 	if (ctx->nelfs == CTX_MAX_ELFS)
 		return NULL;
-	if (symbolizer__find_mapping(ctx->u->sym, ctx->pid, addr, &m))
+	if (symbolizer__mapping_at(ctx->u->sym, ctx->pid, addr, &m))
 		return NULL;
-	e = elf_get(ctx, &m);
+	e = elf_get(ctx, addr, &m);
 	if (!e)
 		return NULL;
 	/* The load bias: which segment maps the mapping's file offset. */

@@ -8,7 +8,9 @@
  * .symtab, as Fedora ships), and a separate debug file found by build-id or by
  * .gnu_debuglink (debuginfo.c finds it; its identity is checked here). The PT_LOAD
  * segments, which turn addresses into ELF virtual addresses, are always the file's
- * own. Names are demangled lazily, per symbol, at first lookup.
+ * own. Names are demangled lazily, per symbol, at first lookup. PLT stubs, which no
+ * symbol table lists, are named "SYM@plt" from the relocations of the GOT slots they
+ * jump through, as perf and objdump name them.
  *
  * The input is untrusted (any file a process maps, and later a fuzzer's bytes): every
  * loop is bounded by a section's data size, every index is checked, and a file whose
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "symbolizer_int.h"
+#include "vec.h"
 
 #define BUILD_ID_NOTE_MAX (64u << 10) /* notes larger than this are not build-ids */
 
@@ -69,6 +72,7 @@ struct cand {
 	const char *name;
 	uint32_t name_len;
 	uint8_t notype;    /* STT_NOTYPE label: worse than any STT_FUNC at the same address */
+	uint8_t plt;       /* a PLT stub, named "name@plt": worse than any real symbol */
 	uint8_t bind_rank; /* 0 global, 1 weak, 2 local */
 	uint8_t underscores;
 };
@@ -78,6 +82,8 @@ struct cands {
 	size_t n, cap;
 };
 
+#define PLT_SUFFIX "@plt"
+#define PLT_SUFFIX_LEN 4
 /* Names are offsets in a uint32 arena; a file with more than this is not one we map. */
 #define ARENA_MAX ((size_t)UINT32_MAX)
 /* How many preceding symbols lookup checks for one that encloses the address (nested
@@ -100,6 +106,11 @@ static uint8_t count_underscores(const char *name, uint32_t len)
 {
 	uint32_t i = 0;
 
+	/* The vDSO's public names (clock_gettime) are weak aliases nobody calls: libc
+	 * looks the vDSO up by its __vdso_ names, and "clock_gettime" would read like
+	 * libc's wrapper, which is its caller. perf names these frames __vdso_ too. */
+	if (len > 7 && !memcmp(name, "__vdso_", 7))
+		return 0;
 	while (i < len && i < 255 && name[i] == '_')
 		i++;
 	return (uint8_t)i;
@@ -190,13 +201,15 @@ static int collect_symbols(Elf *e, size_t shnum, Elf_Scn *scn, const GElf_Shdr *
 
 		cd = &c[(*n)++];
 		(*added)++;
-		cd->start = sym.st_value;
-		cd->size = sym.st_size;
-		cd->name = name;
-		cd->name_len = (uint32_t)len;
-		cd->notype = type == STT_NOTYPE;
-		cd->bind_rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
-		cd->underscores = count_underscores(name, (uint32_t)len);
+		*cd = (struct cand){
+			.start = sym.st_value,
+			.size = sym.st_size,
+			.name = name,
+			.name_len = (uint32_t)len,
+			.notype = type == STT_NOTYPE,
+			.bind_rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2,
+			.underscores = count_underscores(name, (uint32_t)len),
+		};
 	}
 	return 0;
 }
@@ -216,6 +229,8 @@ static int cand_cmp(const void *pa, const void *pb)
 
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
+	if (a->plt != b->plt)
+		return a->plt - b->plt;
 	if (a->notype != b->notype)
 		return a->notype - b->notype;
 	if ((a->size == 0) != (b->size == 0))
@@ -301,13 +316,13 @@ static int build_table(Elf *e, struct elf_symtab *t, struct cand *c, size_t n)
 				c[k - 1].size = c[i].size;
 			continue;
 		}
-		if (c[i].notype && c[i].start < cover_end)
+		if ((c[i].notype || c[i].plt) && c[i].start < cover_end)
 			continue;
-		if (!c[i].notype && c[i].size > 0 && c[i].start + c[i].size > cover_end)
+		if (!c[i].notype && !c[i].plt && c[i].size > 0 && c[i].start + c[i].size > cover_end)
 			cover_end = c[i].start + c[i].size;
-		if (arena + c[i].name_len + 1 > ARENA_MAX)
+		if (arena + c[i].name_len + 1 + PLT_SUFFIX_LEN > ARENA_MAX)
 			break; /* cannot be a real file; keep what fits */
-		arena += c[i].name_len + 1;
+		arena += c[i].name_len + 1 + (c[i].plt ? PLT_SUFFIX_LEN : 0);
 		c[k++] = c[i];
 	}
 
@@ -329,8 +344,12 @@ static int build_table(Elf *e, struct elf_symtab *t, struct cand *c, size_t n)
 		t->syms[i].size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
 		t->syms[i].name = (uint32_t)t->strs_len;
 		memcpy(t->strs + t->strs_len, c[i].name, c[i].name_len);
-		t->strs[t->strs_len + c[i].name_len] = '\0';
-		t->strs_len += c[i].name_len + 1;
+		t->strs_len += c[i].name_len;
+		if (c[i].plt) {
+			memcpy(t->strs + t->strs_len, PLT_SUFFIX, PLT_SUFFIX_LEN);
+			t->strs_len += PLT_SUFFIX_LEN;
+		}
+		t->strs[t->strs_len++] = '\0';
 	}
 	t->nsyms = k;
 	return 0;
@@ -534,6 +553,274 @@ static Elf_Scn *find_section(Elf *e, const char *name, GElf_Shdr *out)
 			return scn;
 	}
 	return NULL;
+}
+
+/* ---- PLT stubs: "name@plt" ---- */
+
+/*
+ * x86 PLT stubs are 16 bytes (.plt, after a 16-byte header, and .plt.sec, which IBT
+ * builds call instead); .plt.got stubs 8 or 16 (sh_entsize). Each one jumps through a
+ * GOT slot that a relocation names: JUMP_SLOT in .rela.plt / .rel.plt, GLOB_DAT in
+ * .rela.dyn / .rel.dyn for .plt.got. The stub's jump is decoded to find its slot,
+ * which is right whatever order the linker chose; stubs that do not jump through the
+ * GOT (IBT's lazy-binding half of .plt) are named by position, as perf does.
+ */
+#define PLT_STUB 16
+
+/* A GOT slot and the function a relocation binds to it. */
+struct plt_slot {
+	uint64_t got;
+	const char *name; /* into the file's .dynstr; NULL: no named symbol */
+	uint32_t len;
+};
+
+struct plt_relocs {
+	VEC(struct plt_slot) slots;  /* named JUMP_SLOT / GLOB_DAT slots, sorted by got */
+	VEC(struct plt_slot) jmprel; /* .rela.plt in file order, unnamed ones included */
+	uint64_t gotplt;             /* .got.plt: the i386 PIC stubs' %ebx */
+	bool have_gotplt;
+};
+
+static int slot_cmp(const void *pa, const void *pb)
+{
+	const struct plt_slot *a = pa, *b = pb;
+
+	return a->got < b->got ? -1 : a->got > b->got;
+}
+
+/* Data of section @scn when its bytes lie inside the file (@size bytes). */
+static Elf_Data *section_data(Elf_Scn *scn, const GElf_Shdr *sh, uint64_t size)
+{
+	Elf_Data *d;
+
+	if (sh->sh_type == SHT_NOBITS || (sh->sh_flags & SHF_COMPRESSED) ||
+	    sh->sh_offset > size || sh->sh_size > size - sh->sh_offset)
+		return NULL;
+	d = elf_getdata(scn, NULL);
+	return d && d->d_buf ? d : NULL;
+}
+
+/* The symbol and string data of dynamic symbol table @ndx, checked. */
+static bool dynsym_data(Elf *e, size_t shnum, size_t ndx, uint64_t size, Elf_Data **syms,
+			Elf_Data **strs)
+{
+	GElf_Shdr sh, strsh;
+	Elf_Scn *scn, *strscn;
+
+	if (ndx == 0 || ndx >= shnum || !(scn = elf_getscn(e, ndx)) || !gelf_getshdr(scn, &sh) ||
+	    sh.sh_type != SHT_DYNSYM || sh.sh_link == 0 || sh.sh_link >= shnum ||
+	    !(strscn = elf_getscn(e, sh.sh_link)) || !gelf_getshdr(strscn, &strsh) ||
+	    strsh.sh_type != SHT_STRTAB)
+		return false;
+	*syms = section_data(scn, &sh, size);
+	*strs = section_data(strscn, &strsh, size);
+	return *syms && *strs && (*strs)->d_size > 0;
+}
+
+/* Read relocation section @scn (SHT_RELA or SHT_REL) into @r. @jmprel: it is
+ * .rela.plt / .rel.plt, whose order the stubs follow. @return 0 or -ENOMEM. */
+static int read_plt_relocs(Elf *e, size_t shnum, Elf_Scn *scn, const GElf_Shdr *sh,
+			   uint64_t size, bool jmprel, struct plt_relocs *r)
+{
+	Elf_Data *d = section_data(scn, sh, size), *syms, *strs;
+	bool rela = sh->sh_type == SHT_RELA;
+	size_t i, max;
+
+	if (!d || !dynsym_data(e, shnum, sh->sh_link, size, &syms, &strs))
+		return 0;
+	/* An upper bound for either class; gelf_getrel[a] checks each index. */
+	max = d->d_size / (rela ? sizeof(Elf32_Rela) : sizeof(Elf32_Rel));
+	for (i = 0; i < max && i < INT_MAX; i++) {
+		struct plt_slot slot = { 0 };
+		unsigned type;
+		GElf_Rela ra;
+		GElf_Rel rl;
+		GElf_Sym sym;
+
+		if (rela ? !gelf_getrela(d, (int)i, &ra) : !gelf_getrel(d, (int)i, &rl))
+			break;
+		if (!rela) {
+			ra.r_offset = rl.r_offset;
+			ra.r_info = rl.r_info;
+		}
+		/* libelf widens 32-bit r_info, so GELF_R_* fit both classes. x86-64's and
+		 * i386's JUMP_SLOT (7) and GLOB_DAT (6) have the same numbers. */
+		type = (unsigned)GELF_R_TYPE(ra.r_info);
+		slot.got = ra.r_offset;
+		if ((type == R_X86_64_JUMP_SLOT || type == R_X86_64_GLOB_DAT) &&
+		    gelf_getsym(syms, (int)GELF_R_SYM(ra.r_info), &sym) && sym.st_name != 0 &&
+		    sym.st_name < strs->d_size && GELF_ST_TYPE(sym.st_info) != STT_OBJECT) {
+			const char *name = (const char *)strs->d_buf + sym.st_name;
+			size_t len = strnlen(name, strs->d_size - sym.st_name);
+
+			if (len > 0 && len < strs->d_size - sym.st_name && len < ARENA_MAX / 2) {
+				slot.name = name;
+				slot.len = (uint32_t)len;
+				if (VEC_PUSH(r->slots, slot))
+					return -ENOMEM;
+			}
+		}
+		if (jmprel && VEC_PUSH(r->jmprel, slot))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The GOT slot the x86 stub at @p (@len bytes, at ELF address @at) jumps through, or
+ * 0 when it has no indirect jump: "jmp *disp32(%rip)" (ff 25) on x86-64, "jmp *abs32"
+ * (ff 25) or "jmp *disp32(%ebx)" (ff a3) on i386, possibly after endbr and bnd. */
+static uint64_t stub_target(const uint8_t *p, size_t len, uint64_t at, bool x86_64,
+			    const struct plt_relocs *r)
+{
+	for (size_t i = 0; i + 6 <= len; i++) {
+		uint32_t u;
+		int32_t disp;
+
+		if (p[i] != 0xff || (p[i + 1] != 0x25 && !(p[i + 1] == 0xa3 && !x86_64)))
+			continue;
+		memcpy(&u, p + i + 2, 4); /* x86 is little-endian, and so are we */
+		disp = (int32_t)u;
+		if (x86_64)
+			return at + i + 6 + (uint64_t)(int64_t)disp;
+		if (p[i + 1] == 0x25)
+			return u;
+		return r->have_gotplt ? (uint32_t)(r->gotplt + (uint64_t)(int64_t)disp) : 0;
+	}
+	return 0;
+}
+
+static const struct plt_slot *find_slot(const struct plt_relocs *r, uint64_t got)
+{
+	struct plt_slot key = { .got = got };
+
+	if (!got || !r->slots.len)
+		return NULL;
+	return bsearch(&key, r->slots.v, r->slots.len, sizeof(key), slot_cmp);
+}
+
+static void add_stub(struct cands *v, uint64_t at, size_t size, const struct plt_slot *s)
+{
+	struct cand *cd = &v->c[v->n++];
+
+	*cd = (struct cand){
+		.start = at,
+		.size = size,
+		.name = s->name,
+		.name_len = s->len,
+		.plt = 1,
+		.underscores = count_underscores(s->name, s->len),
+	};
+}
+
+/*
+ * Name the stubs of PLT section @scn. @header: stubs before the first that follows
+ * .rela.plt's order (1 for .plt's header, 0 for .plt.sec, -1: .plt.got, whose order
+ * follows nothing). @return 0 or -ENOMEM.
+ */
+static int add_plt_section(Elf_Scn *scn, const GElf_Shdr *sh, uint64_t size, size_t stub,
+			   int header, bool x86_64, const struct plt_relocs *r, struct cands *v)
+{
+	Elf_Data *d = section_data(scn, sh, size);
+	size_t n, k, named = 0;
+	const uint8_t *p;
+	int err;
+
+	if (!d || !(sh->sh_flags & SHF_EXECINSTR))
+		return 0;
+	p = d->d_buf;
+	n = d->d_size / stub;
+	/* n <= the file's size / 8: checked by section_data. */
+	err = cands_reserve(v, n);
+	if (err)
+		return err;
+	for (k = 0; k < n; k++) {
+		uint64_t at = sh->sh_addr + k * stub;
+		const struct plt_slot *s = find_slot(r, stub_target(p + k * stub, stub, at, x86_64, r));
+
+		if (s) {
+			add_stub(v, at, stub, s);
+			named++;
+		}
+	}
+	if (named || header < 0)
+		return 0;
+	/* No stub jumps through the GOT: name them by position. */
+	for (k = (size_t)header; k < n && k - (size_t)header < r->jmprel.len; k++) {
+		const struct plt_slot *s = &r->jmprel.v[k - (size_t)header];
+
+		if (s->name)
+			add_stub(v, sh->sh_addr + k * stub, stub, s);
+	}
+	return 0;
+}
+
+/* Relocation and PLT sections, by name: each is read once at most, so a crafted file
+ * with many copies cannot multiply the work. */
+enum { PLT_RELA_PLT, PLT_REL_PLT, PLT_RELA_DYN, PLT_REL_DYN, PLT_PLT, PLT_PLT_SEC,
+       PLT_PLT_GOT, PLT_GOT_PLT, PLT_NSECTIONS };
+static const char *const plt_section_names[PLT_NSECTIONS] = {
+	".rela.plt", ".rel.plt", ".rela.dyn", ".rel.dyn", ".plt", ".plt.sec", ".plt.got",
+	".got.plt",
+};
+
+/*
+ * Add a "name@plt" candidate for every PLT stub of @e whose GOT slot a relocation
+ * names. Best effort: a damaged or unusual PLT gives fewer names, never an error
+ * but -ENOMEM.
+ */
+static int add_plt_symbols(Elf *e, uint64_t size, struct cands *v)
+{
+	Elf_Scn *found[PLT_NSECTIONS] = { 0 };
+	GElf_Shdr shdrs[PLT_NSECTIONS];
+	struct plt_relocs r = { 0 };
+	size_t shnum, shstrndx, seen, i;
+	bool x86_64;
+	GElf_Ehdr eh;
+	Elf_Scn *scn;
+	int err = 0;
+
+	if (!gelf_getehdr(e, &eh) || (eh.e_machine != EM_X86_64 && eh.e_machine != EM_386) ||
+	    elf_getshdrnum(e, &shnum) != 0 || elf_getshdrstrndx(e, &shstrndx) != 0)
+		return 0;
+	x86_64 = eh.e_machine == EM_X86_64;
+	for (scn = NULL, seen = 0; seen < shnum && (scn = elf_nextscn(e, scn)); seen++) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)))
+			continue;
+		for (i = 0; i < PLT_NSECTIONS; i++)
+			if (!found[i] && !strcmp(name, plt_section_names[i])) {
+				found[i] = scn;
+				shdrs[i] = sh;
+			}
+	}
+	for (i = PLT_RELA_PLT; i <= PLT_REL_DYN && !err; i++)
+		if (found[i] && shdrs[i].sh_type == (i == PLT_RELA_PLT || i == PLT_RELA_DYN ? SHT_RELA
+											 : SHT_REL))
+			err = read_plt_relocs(e, shnum, found[i], &shdrs[i], size,
+					      i == PLT_RELA_PLT || i == PLT_REL_PLT, &r);
+	if (err || !r.slots.len)
+		goto out;
+	qsort(r.slots.v, r.slots.len, sizeof(*r.slots.v), slot_cmp);
+	if (found[PLT_GOT_PLT]) {
+		r.gotplt = shdrs[PLT_GOT_PLT].sh_addr;
+		r.have_gotplt = true;
+	}
+	if (found[PLT_PLT])
+		err = add_plt_section(found[PLT_PLT], &shdrs[PLT_PLT], size, PLT_STUB, 1, x86_64,
+				      &r, v);
+	if (!err && found[PLT_PLT_SEC])
+		err = add_plt_section(found[PLT_PLT_SEC], &shdrs[PLT_PLT_SEC], size, PLT_STUB, 0,
+				      x86_64, &r, v);
+	if (!err && found[PLT_PLT_GOT])
+		err = add_plt_section(found[PLT_PLT_GOT], &shdrs[PLT_PLT_GOT], size,
+				      shdrs[PLT_PLT_GOT].sh_entsize == 16 ? 16 : 8, -1, x86_64,
+				      &r, v);
+out:
+	VEC_FREE(r.slots);
+	VEC_FREE(r.jmprel);
+	return err;
 }
 
 /* .gnu_debuglink: a file name, NUL, padding to 4, then the debug file's CRC-32 in the
@@ -771,6 +1058,9 @@ static struct elf_symtab *symtab_from_elf(Elf *e, uint64_t size, const struct de
 	b.have_link = read_debuglink(e, b.link, sizeof(b.link), &b.link_crc);
 
 	err = collect_file(e, size, &b.v, &b.t->sources);
+	if (err)
+		goto cleanup;
+	err = add_plt_symbols(e, size, &b.v);
 	if (err)
 		goto cleanup;
 	add_minidebuginfo(&b, e);

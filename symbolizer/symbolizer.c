@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * symbolizer.c - the caches that make per-sample symbolization cheap: processes'
- * mappings (hash by pid, LRU) with the identity of each mapped file, parsed ELF symbol
- * tables (hash by build-id, LRU, bounded by count and bytes), JIT perf maps per
- * process, an address -> result cache, and the kernel's symbols.
+ * symbolizer.c - processes and the public API: each process's mappings (hash by pid,
+ * LRU) with the identity of each mapped file, an address -> result cache, and the
+ * kernel's symbols. The parsed ELF tables (elf_cache.c) and JIT perf maps (jitmap.c)
+ * hang off it.
  *
  * Identity: when a process's maps are read, each mapped file is opened as the process
  * sees it and its build-id read (a few syscalls, once per file per process). The ELF
  * cache is keyed by that build-id (files without one: by dev/inode/path), so the same
  * library in many containers is parsed once, and a binary replaced on disk never
- * answers for the old one. A file whose table is not cached yet stays open (bounded by
- * MAX_PENDING_FDS) until it is parsed, so a process that exits a few milliseconds
+ * answers for the old one. A file whose table is not cached yet stays open (bounded,
+ * see elf_cache.c) until it is parsed, so a process that exits a few milliseconds
  * after its first sample is still symbolized.
  *
  * The hot path is a repeated address of a known process: a pid hash lookup, an LRU
@@ -34,15 +34,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cache_int.h"
+#include "hash.h"
+#include "list.h"
 #include "symbolizer.h"
 #include "symbolizer_int.h"
 
 #define DEFAULT_MAX_ELF_FILES 256
 #define DEFAULT_MAX_PROCESSES 4096
-#define MAX_BUCKETS (1u << 16)
 /* 8192 x 64 bytes = 512 KiB: holds the hot addresses of many processes at once. */
 #define ADDR_CACHE_BITS 13
 /*
@@ -55,81 +56,8 @@
  */
 #define REREAD_INTERVAL_NS (100ull * 1000 * 1000)
 #define REREAD_BURST 4
-/* An ELF file that could not be opened (process gone, no permission) is retried after
- * this long; one that is not valid ELF (ENOEXEC) never is, until evicted. */
-#define ELF_RETRY_NS (5ull * 1000 * 1000 * 1000)
 #define DEFAULT_MAX_BYTES ((size_t)256 << 20)
-/* Files kept open between identification and parsing; past this they are parsed at
- * once (slower first sample) rather than kept. */
-#define MAX_PENDING_FDS 128
-/* A JIT map is re-read on a miss at most this often; misses are not cached, so new
- * code is named within this long of its first sample. */
-#define JIT_RECHECK_NS (20ull * 1000 * 1000)
-/* One re-read of a JIT map reads at most this much (the rest on the next miss). */
-#define JIT_READ_CHUNK ((size_t)16 << 20)
 #define MAX_DEBUG_DIRS 16
-
-struct lru {
-	struct lru *prev, *next;
-};
-
-static void lru_init(struct lru *h)
-{
-	h->prev = h->next = h;
-}
-
-static void lru_del(struct lru *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = n->next = n;
-}
-
-/* Insert @n at the head (most recently used). */
-static void lru_add(struct lru *h, struct lru *n)
-{
-	n->next = h->next;
-	n->prev = h;
-	h->next->prev = n;
-	h->next = n;
-}
-
-static void lru_touch(struct lru *h, struct lru *n)
-{
-	if (h->next == n)
-		return;
-	lru_del(n);
-	lru_add(h, n);
-}
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
-/* What identifies a mapped file: its build-id, or, without one, dev/inode/path. */
-struct file_key {
-	uint8_t kind; /* KEY_* */
-	uint8_t bid_len;
-	uint8_t bid[DEBUGINFO_BUILD_ID_MAX];
-	uint64_t dev, ino;
-};
-
-enum { KEY_NONE = 0, KEY_BUILD_ID, KEY_INODE };
-
-struct elf_entry {
-	struct lru lru; /* first: the LRU tail is cast back to the entry */
-	struct elf_entry *hnext;
-	uint64_t hash;
-	struct file_key key;
-	char *path;            /* part of the key when kind is KEY_INODE */
-	struct elf_symtab *t;  /* NULL: not parsed yet (fd >= 0) or failed (err) */
-	int fd;                /* opened at identification, waiting to be parsed; or -1 */
-	char *map_path;        /* path as the process saw it (debuglink lookups) */
-	pid_t pid;             /* whose root to search for debug files first */
-	int err;
-	uint64_t retry_ns;
-	size_t bytes;          /* accounted in symbolizer.elf_bytes */
-	struct inline_dwarf *dw; /* inline.c; NULL until asked */
-	bool dw_failed;        /* no DWARF: not tried again while cached */
-};
 
 /* Per mapping of a process: which file it is. */
 struct map_ident {
@@ -137,16 +65,8 @@ struct map_ident {
 	uint64_t retry_ns;
 };
 
-struct jit_map {
-	struct perfmap *m;
-	uint64_t off;        /* bytes of the file consumed */
-	uint64_t ino, dev;   /* which file: a new one starts over */
-	uint64_t next_ns;    /* next re-read allowed */
-	bool tried;
-};
-
 struct proc {
-	struct lru lru;
+	struct list_node lru;
 	struct proc *hnext;
 	pid_t pid;
 	bool loaded;     /* maps were read at least once */
@@ -155,10 +75,7 @@ struct proc {
 	uint64_t tat_ns; /* token bucket: theoretical arrival time of the next re-read */
 	struct proc_maps maps;
 	struct map_ident *ids; /* parallel to maps.maps */
-	struct jit_map jit;
-	pid_t nspid;     /* pid in its own namespace (names its perf map); 0: unknown */
-	uid_t uid;       /* its real uid (owner a perf map must have, or root) */
-	bool status_read;
+	struct jitmap jit;
 };
 
 struct addr_entry {
@@ -169,23 +86,19 @@ struct addr_entry {
 };
 
 struct symbolizer {
-	size_t max_elf, max_procs, max_bytes;
+	size_t max_procs;
 	char *debug_dirs_buf;
 	const char *debug_dirs[MAX_DEBUG_DIRS];
 	size_t ndebug_dirs;
-	bool raw_names, no_jit, debuginfod, inline_frames;
-	unsigned debuginfod_timeout_ms;
-	size_t elf_bytes, pending_fds;
-	uint64_t lookups, hits, elf_parses, elf_evictions, debug_files;
+	bool raw_names, no_jit, inline_frames;
+	uint64_t lookups, hits;
 
-	struct elf_entry **elf_buckets;
-	size_t elf_mask, nelf;
-	struct lru elf_lru;
-	uint64_t elf_epoch;
+	struct elf_cache elf;
+	struct vdso_cache vdso;
 
 	struct proc **proc_buckets;
 	size_t proc_mask, nprocs;
-	struct lru proc_lru;
+	struct list_node proc_lru;
 	uint64_t next_gen;
 
 	struct addr_entry *acache;
@@ -196,34 +109,6 @@ struct symbolizer {
 	struct kallsyms *ksyms;  /* else /proc/kallsyms */
 	char *kallsyms_path;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	/* Coarse is enough for rate limits and served from the vDSO. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static size_t bucket_count(size_t max)
-{
-	size_t n = 16;
-
-	while (n < max && n < MAX_BUCKETS)
-		n <<= 1;
-	return n;
-}
 
 /* Split a colon-separated list of debug directories (SMOLDER_DEBUG_DIRS). */
 static int set_debug_dirs_env(struct symbolizer *s, const char *env)
@@ -267,38 +152,41 @@ static int set_debug_dirs(struct symbolizer *s, const struct symbolizer_opts *op
 
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 {
+	struct elf_cache_opts eo = { 0 };
 	struct symbolizer *s;
 	size_t nb;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->max_elf = opts && opts->max_elf_files ? opts->max_elf_files : DEFAULT_MAX_ELF_FILES;
 	s->max_procs = opts && opts->max_processes ? opts->max_processes
 						   : DEFAULT_MAX_PROCESSES;
-	s->max_bytes = opts && opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
 	if (opts) {
 		s->raw_names = opts->raw_names;
 		s->no_jit = opts->no_jit;
-		s->debuginfod = opts->debuginfod;
 		s->inline_frames = opts->inline_frames;
-		s->debuginfod_timeout_ms = opts->debuginfod_timeout_ms;
+		eo.debuginfod = opts->debuginfod;
+		eo.debuginfod_timeout_ms = opts->debuginfod_timeout_ms;
 	}
-	if (!s->debuginfod_timeout_ms)
-		s->debuginfod_timeout_ms = 10000;
-	lru_init(&s->elf_lru);
-	lru_init(&s->proc_lru);
+	if (!eo.debuginfod_timeout_ms)
+		eo.debuginfod_timeout_ms = 10000;
+	list_init(&s->proc_lru);
+	vdso_cache__init(&s->vdso);
 	s->next_gen = 1;
 
-	nb = bucket_count(s->max_elf);
-	s->elf_buckets = calloc(nb, sizeof(*s->elf_buckets));
-	s->elf_mask = nb - 1;
 	nb = bucket_count(s->max_procs);
 	s->proc_buckets = calloc(nb, sizeof(*s->proc_buckets));
 	s->proc_mask = nb - 1;
 	s->acache = calloc(1u << ADDR_CACHE_BITS, sizeof(*s->acache));
-	if (!s->elf_buckets || !s->proc_buckets || !s->acache ||
-	    set_debug_dirs(s, opts) != 0) {
+	if (!s->proc_buckets || !s->acache || set_debug_dirs(s, opts) != 0)
+		goto nomem;
+	/* The directory strings are the symbolizer's copies, which outlive the cache. */
+	eo.debug_dirs = s->debug_dirs;
+	eo.ndebug_dirs = s->ndebug_dirs;
+	if (elf_cache__init(&s->elf,
+			    opts && opts->max_elf_files ? opts->max_elf_files : DEFAULT_MAX_ELF_FILES,
+			    opts && opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES, &eo) != 0) {
+nomem:
 		symbolizer__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -306,17 +194,32 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	return s;
 }
 
-/* ---- ELF cache ---- */
+/* ---- mapped files ---- */
 
-/* Open the file behind mapping @pm of @pid, as the process sees it. @return fd or -errno. */
-static int open_mapped_file(pid_t pid, const struct proc_maps *maps,
+/* The vDSO is no file, but has an ELF image like one (vdso.c). */
+static bool is_vdso(const struct proc_maps *maps, const struct proc_mapping *pm)
+{
+	return pm->kind == PROC_MAPPING_PSEUDO && !strcmp(proc_mapping__path(maps, pm), "[vdso]");
+}
+
+static bool has_elf_image(const struct proc_maps *maps, const struct proc_mapping *pm)
+{
+	return pm->kind == PROC_MAPPING_FILE || is_vdso(maps, pm);
+}
+
+/* Open the ELF image behind mapping @pm of @p, as the process sees it.
+ * @return fd or -errno. */
+static int open_mapped_file(struct symbolizer *s, const struct proc *p,
 			    const struct proc_mapping *pm)
 {
-	const char *path = proc_mapping__path(maps, pm);
+	const char *path = proc_mapping__path(&p->maps, pm);
+	pid_t pid = p->pid;
 	char buf[4096 + 64];
 	struct stat st;
 	int fd;
 
+	if (is_vdso(&p->maps, pm))
+		return vdso_cache__open(&s->vdso, pid, pm->start, pm->end);
 	if (pm->deleted) {
 		/* The path now names another file or nothing: only the process's own
 		 * reference to the mapped file is right. */
@@ -344,192 +247,26 @@ static int open_mapped_file(pid_t pid, const struct proc_maps *maps,
 	return fd;
 }
 
-
-static void elf_entry_free(struct symbolizer *s, struct elf_entry *e)
-{
-	if (e->fd >= 0) {
-		close(e->fd);
-		s->pending_fds--;
-	}
-	inline_dwarf__free(e->dw);
-	elf_symtab__free(e->t);
-	free(e->path);
-	free(e->map_path);
-	free(e);
-}
-
-static void elf_unlink(struct symbolizer *s, struct elf_entry *e)
-{
-	struct elf_entry **pp = &s->elf_buckets[e->hash & s->elf_mask];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = e->hnext;
-	lru_del(&e->lru);
-	s->nelf--;
-	s->elf_bytes -= e->bytes;
-	/* Names handed out from this table may be in the address cache. */
-	s->elf_epoch++;
-}
-
-static void elf_evict(struct symbolizer *s, struct elf_entry *victim)
-{
-	elf_unlink(s, victim);
-	elf_entry_free(s, victim);
-	s->elf_evictions++;
-}
-
-/* Evict from the LRU tail until within the limits, sparing @keep. */
-static void elf_trim(struct symbolizer *s, const struct elf_entry *keep, size_t room)
-{
-	while (s->elf_lru.prev != &s->elf_lru &&
-	       (s->nelf + room > s->max_elf || s->elf_bytes > s->max_bytes)) {
-		struct elf_entry *victim = container_of(s->elf_lru.prev, struct elf_entry, lru);
-
-		if (victim == keep) {
-			/* The only other candidate is the one in use: let it be. */
-			if (victim->lru.prev == &s->elf_lru)
-				break;
-			victim = container_of(victim->lru.prev, struct elf_entry, lru);
-		}
-		elf_evict(s, victim);
-	}
-}
-
-static uint64_t key_hash(const struct file_key *k, const char *path)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	if (k->kind == KEY_BUILD_ID) {
-		for (size_t i = 0; i < k->bid_len; i++)
-			h = (h ^ k->bid[i]) * 0x100000001b3ull;
-		return mix64(h);
-	}
-	if (k->ino)
-		return mix64(k->dev * 0x9e3779b97f4a7c15ull ^ k->ino);
-	for (; *path; path++)
-		h = (h ^ (unsigned char)*path) * 0x100000001b3ull;
-	return mix64(h ^ k->dev);
-}
-
-static bool key_equal(const struct elf_entry *e, const struct file_key *k, const char *path)
-{
-	if (e->key.kind != k->kind)
-		return false;
-	if (k->kind == KEY_BUILD_ID)
-		return e->key.bid_len == k->bid_len && !memcmp(e->key.bid, k->bid, k->bid_len);
-	if (e->key.dev != k->dev || e->key.ino != k->ino)
-		return false;
-	return k->ino || !strcmp(e->path, path);
-}
-
-static struct elf_entry *elf_find(struct symbolizer *s, const struct file_key *k,
-				  const char *path)
-{
-	uint64_t h = key_hash(k, path);
-	struct elf_entry *e;
-
-	for (e = s->elf_buckets[h & s->elf_mask]; e; e = e->hnext)
-		if (e->hash == h && key_equal(e, k, path))
-			return e;
-	return NULL;
-}
-
-static struct elf_entry *elf_insert(struct symbolizer *s, const struct file_key *k,
-				    const char *path, pid_t pid)
-{
-	struct elf_entry *e;
-
-	elf_trim(s, NULL, 1);
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	e->fd = -1;
-	e->hash = key_hash(k, path);
-	e->key = *k;
-	e->pid = pid;
-	e->map_path = strdup(path);
-	if (k->kind != KEY_BUILD_ID)
-		e->path = strdup(path);
-	if (!e->map_path || (k->kind != KEY_BUILD_ID && !e->path)) {
-		free(e->map_path);
-		free(e->path);
-		free(e);
-		return NULL;
-	}
-	e->hnext = s->elf_buckets[e->hash & s->elf_mask];
-	s->elf_buckets[e->hash & s->elf_mask] = e;
-	lru_add(&s->elf_lru, &e->lru);
-	s->nelf++;
-	return e;
-}
-
-/* Parse @e from @fd (consumed: closed here). */
-static void elf_parse(struct symbolizer *s, struct elf_entry *e, int fd)
-{
-	char root[64];
-	struct debuginfo_opts o = {
-		.debug_dirs = s->ndebug_dirs ? s->debug_dirs : NULL,
-		.ndebug_dirs = s->ndebug_dirs,
-		.path = e->map_path,
-		.debuginfod = s->debuginfod,
-		.debuginfod_timeout_ms = s->debuginfod_timeout_ms,
-	};
-
-	/* Debug files are looked for in the process's own filesystem first (a
-	 * container's debug packages), then in ours. */
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)e->pid);
-	o.root = root;
-	e->t = elf_symtab__open_fd_opts(fd, &o);
-	e->err = e->t ? 0 : -errno;
-	close(fd);
-	s->elf_parses++;
-	if (e->t && (elf_symtab__sources(e->t) &
-		     (ELF_SRC_MINIDEBUG | ELF_SRC_DEBUG_BUILDID | ELF_SRC_DEBUGLINK |
-		      ELF_SRC_DEBUGINFOD)))
-		s->debug_files++;
-	e->bytes = elf_symtab__mem_bytes(e->t) + sizeof(*e);
-	s->elf_bytes += e->bytes;
-	e->retry_ns = now_ns() + ELF_RETRY_NS;
-	elf_trim(s, e, 0);
-}
-
-/* Make @e's table current if it can be: parse a waiting fd. */
-static void elf_ready(struct symbolizer *s, struct elf_entry *e)
-{
-	int fd;
-
-	if (e->t || e->fd < 0)
-		return;
-	fd = e->fd;
-	e->fd = -1;
-	s->pending_fds--;
-	elf_parse(s, e, fd);
-}
-
 /*
  * Identify mapping @pm of @p: open it as the process sees it and read its build-id.
  * @fd_out gets the open file when the caller may keep it, else it is closed.
  * @return 0 or a negative errno (the file could not be opened).
  */
-static int identify(struct proc *p, const struct proc_mapping *pm, struct file_key *k,
-		    int *fd_out)
+static int identify(struct symbolizer *s, struct proc *p, const struct proc_mapping *pm,
+		    struct file_key *k, int *fd_out)
 {
-	int fd, n;
+	int fd;
 
 	memset(k, 0, sizeof(*k));
-	fd = open_mapped_file(p->pid, &p->maps, pm);
+	fd = open_mapped_file(s, p, pm);
 	if (fd < 0)
 		return fd;
-	n = elf_read_build_id_fd(fd, k->bid, sizeof(k->bid));
-	if (n > 0) {
-		k->kind = KEY_BUILD_ID;
-		k->bid_len = (uint8_t)n;
-	} else {
-		k->kind = KEY_INODE;
-		k->dev = pm->dev;
-		k->ino = pm->inode;
+	file_key__read(k, fd, pm->dev, pm->inode);
+	/* vDSO images differ (64-bit, 32-bit) but share the path and no inode: only
+	 * a build-id tells them apart. */
+	if (k->kind != KEY_BUILD_ID && is_vdso(&p->maps, pm)) {
+		close(fd);
+		return -ENOEXEC;
 	}
 	*fd_out = fd;
 	return 0;
@@ -542,36 +279,14 @@ static void ident_capture(struct symbolizer *s, struct proc *p, size_t i)
 	const struct proc_mapping *pm = &p->maps.maps[i];
 	const char *path = proc_mapping__path(&p->maps, pm);
 	struct map_ident *id = &p->ids[i];
-	struct elf_entry *e;
 	int fd = -1;
 
-	if (identify(p, pm, &id->key, &fd) != 0) {
+	if (identify(s, p, pm, &id->key, &fd) != 0) {
 		id->key.kind = KEY_NONE;
 		id->retry_ns = now_ns() + ELF_RETRY_NS;
 		return;
 	}
-	e = elf_find(s, &id->key, path);
-	if (e) {
-		/* Known: a failed entry gets this fresh fd for another try. */
-		if (!e->t && e->fd < 0 && e->err != -ENOEXEC) {
-			e->pid = p->pid;
-			elf_parse(s, e, fd);
-		} else {
-			close(fd);
-		}
-		return;
-	}
-	e = elf_insert(s, &id->key, path, p->pid);
-	if (!e) {
-		close(fd);
-		return;
-	}
-	if (s->pending_fds < MAX_PENDING_FDS) {
-		e->fd = fd;
-		s->pending_fds++;
-	} else {
-		elf_parse(s, e, fd);
-	}
+	elf_cache__capture(&s->elf, &id->key, path, p->pid, fd);
 }
 
 static bool same_mapping(const struct proc_mapping *a, const struct proc_mapping *b)
@@ -591,7 +306,7 @@ static void ident_all(struct symbolizer *s, struct proc *p, const struct proc_ma
 		const struct proc_mapping *pm = &p->maps.maps[i];
 		bool done = false;
 
-		if (pm->kind != PROC_MAPPING_FILE)
+		if (!has_elf_image(&p->maps, pm))
 			continue;
 		/* Both lists are sorted by start: walk the old one alongside. */
 		while (old_ids && o < old->n && old->maps[o].start < pm->start)
@@ -601,7 +316,7 @@ static void ident_all(struct symbolizer *s, struct proc *p, const struct proc_ma
 			p->ids[i] = old_ids[o];
 			continue;
 		}
-		for (j = i; j-- > 0 && i - j <= 8;) {
+		for (j = i; pm->kind == PROC_MAPPING_FILE && j-- > 0 && i - j <= 8;) {
 			const struct proc_mapping *q = &p->maps.maps[j];
 
 			if (q->kind == PROC_MAPPING_FILE && q->dev == pm->dev &&
@@ -637,46 +352,27 @@ static struct elf_entry *elf_get(struct symbolizer *s, struct proc *p,
 		if (id->key.kind == KEY_NONE)
 			return NULL;
 	}
-	e = elf_find(s, &id->key, path);
+	e = elf_cache__lookup(&s->elf, &id->key, path);
 	if (e) {
-		lru_touch(&s->elf_lru, &e->lru);
-		elf_ready(s, e);
-		if (e->t || e->err == -ENOEXEC || now_ns() < e->retry_ns)
+		if (elf_entry__settled(e))
 			return e;
 		/* A failed open may work now (restored permission): only through a file
 		 * that is still the same one. */
 	}
 	/* Evicted since it was identified, or failed before: open it again, and use it
 	 * only if it is still the file that was identified. */
-	if (identify(p, pm, &k, &fd) != 0) {
+	if (identify(s, p, pm, &k, &fd) != 0) {
 		if (e)
 			e->retry_ns = now_ns() + ELF_RETRY_NS;
 		return e;
 	}
-	if (k.kind != id->key.kind || k.bid_len != id->key.bid_len ||
-	    memcmp(k.bid, id->key.bid, k.bid_len) != 0) {
+	if (!file_key__equal(&k, &id->key)) {
 		close(fd);
 		if (e)
 			e->retry_ns = now_ns() + ELF_RETRY_NS;
 		return e;
 	}
-	if (!e) {
-		e = elf_insert(s, &id->key, path, p->pid);
-		if (!e) {
-			close(fd);
-			return NULL;
-		}
-	}
-	e->pid = p->pid;
-	elf_symtab__free(e->t);
-	e->t = NULL;
-	s->elf_bytes -= e->bytes;
-	e->bytes = 0;
-	elf_parse(s, e, fd);
-	/* The earlier failure may sit in the address cache as "no name". */
-	if (e->t)
-		s->elf_epoch++;
-	return e;
+	return elf_cache__reparse(&s->elf, e, &id->key, path, p->pid, fd);
 }
 
 /* ---- processes ---- */
@@ -685,7 +381,7 @@ static struct proc *proc_find(struct symbolizer *s, pid_t pid)
 {
 	struct proc *p;
 
-	for (p = s->proc_buckets[mix64((uint64_t)pid) & s->proc_mask]; p; p = p->hnext)
+	for (p = s->proc_buckets[hash_mix64((uint64_t)pid) & s->proc_mask]; p; p = p->hnext)
 		if (p->pid == pid)
 			return p;
 	return NULL;
@@ -693,34 +389,34 @@ static struct proc *proc_find(struct symbolizer *s, pid_t pid)
 
 static void proc_remove(struct symbolizer *s, struct proc *p)
 {
-	struct proc **pp = &s->proc_buckets[mix64((uint64_t)p->pid) & s->proc_mask];
+	struct proc **pp = &s->proc_buckets[hash_mix64((uint64_t)p->pid) & s->proc_mask];
 
 	while (*pp && *pp != p)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = p->hnext;
-	lru_del(&p->lru);
+	list_del(&p->lru);
 	s->nprocs--;
 	proc_maps__release(&p->maps);
 	free(p->ids);
-	perfmap__free(p->jit.m);
+	jitmap__release(&p->jit);
 	free(p);
 }
 
 static struct proc *proc_create(struct symbolizer *s, pid_t pid)
 {
-	size_t b = mix64((uint64_t)pid) & s->proc_mask;
+	size_t b = hash_mix64((uint64_t)pid) & s->proc_mask;
 	struct proc *p;
 
-	if (s->nprocs >= s->max_procs && s->proc_lru.prev != &s->proc_lru)
-		proc_remove(s, container_of(s->proc_lru.prev, struct proc, lru));
+	if (s->nprocs >= s->max_procs && !list_empty(&s->proc_lru))
+		proc_remove(s, container_of(list_last(&s->proc_lru), struct proc, lru));
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
 	p->hnext = s->proc_buckets[b];
 	s->proc_buckets[b] = p;
-	lru_add(&s->proc_lru, &p->lru);
+	list_add_front(&s->proc_lru, &p->lru);
 	s->nprocs++;
 	return p;
 }
@@ -776,7 +472,7 @@ static struct proc *proc_get(struct symbolizer *s, pid_t pid, int *err)
 	struct proc *p = proc_find(s, pid);
 
 	if (p) {
-		lru_touch(&s->proc_lru, &p->lru);
+		list_move_front(&s->proc_lru, &p->lru);
 		/* Never read (it did not exist, or was not readable): retry within the
 		 * rate limit, so a pid that does not exist is not re-read per sample. */
 		if (!p->loaded && reread_allowed(p))
@@ -806,7 +502,7 @@ int symbolizer__load_process(struct symbolizer *s, pid_t pid)
 		return -EINVAL;
 	p = proc_find(s, pid);
 	if (p)
-		lru_touch(&s->proc_lru, &p->lru);
+		list_move_front(&s->proc_lru, &p->lru);
 	else if (!(p = proc_create(s, pid)))
 		return -ENOMEM;
 	return proc_reload(s, p);
@@ -824,150 +520,23 @@ void symbolizer__forget_process(struct symbolizer *s, pid_t pid)
 		proc_remove(s, p);
 }
 
-/* ---- JIT perf maps ---- */
-
-/* NSpid (the pid the process knows itself by, which names its perf map) and uid. */
-static void read_status(struct proc *p)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	p->status_read = true;
-	p->nspid = p->pid;
-	p->uid = (uid_t)-1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)p->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1
-									: NULL) {
-		if (!strncmp(line, "Uid:", 4)) {
-			p->uid = (uid_t)strtoul(line + 4, NULL, 10);
-		} else if (!strncmp(line, "NSpid:", 6)) {
-			/* "NSpid:\t4242\t7": the last one is the innermost namespace's. */
-			char *end = strchr(line, '\n'), *q = line + 6;
-			long last = 0;
-
-			while (q && (!end || q < end)) {
-				char *next;
-				long v = strtol(q, &next, 10);
-
-				if (next == q)
-					break;
-				last = v;
-				q = next;
-			}
-			if (last > 0)
-				p->nspid = (pid_t)last;
-		}
-	}
-}
-
-/* Open the perf map of @p, inside its mount namespace, else at our /tmp (after it
- * exited). Only a regular file owned by the process's user or root is read: the
- * process chooses what its /tmp/perf-PID.map is, and must not make us read another
- * file (a symlink to a secret) into names. */
-static int jit_open(struct proc *p, struct stat *st)
-{
-	char path[96];
-	int fd;
-
-	if (!p->status_read)
-		read_status(p);
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid, (int)p->nspid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0 && p->nspid == p->pid) {
-		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	}
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
-	    (st->st_uid != 0 && p->uid != (uid_t)-1 && st->st_uid != p->uid)) {
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
-}
-
-/* Read what was appended to @p's perf map since the last read. */
-static void jit_refresh(struct symbolizer *s, struct proc *p)
-{
-	struct jit_map *j = &p->jit;
-	struct stat st;
-	size_t want, consumed = 0;
-	char *buf;
-	ssize_t r;
-	int fd;
-
-	j->tried = true;
-	fd = jit_open(p, &st);
-	if (fd < 0)
-		return;
-	if (j->m && ((uint64_t)st.st_ino != j->ino || (uint64_t)st.st_dev != j->dev ||
-		     (uint64_t)st.st_size < j->off)) {
-		/* Another file (the pid was reused) or truncated: start over. Names of the
-		 * old map may sit in the address cache: a new generation retires them. */
-		perfmap__free(j->m);
-		j->m = NULL;
-		j->off = 0;
-		p->gen = s->next_gen++;
-	}
-	if (!j->m) {
-		j->m = perfmap__new();
-		j->ino = (uint64_t)st.st_ino;
-		j->dev = (uint64_t)st.st_dev;
-		if (!j->m)
-			goto out;
-	}
-	if ((uint64_t)st.st_size <= j->off)
-		goto out;
-	want = (uint64_t)st.st_size - j->off > JIT_READ_CHUNK ? JIT_READ_CHUNK
-								: (size_t)((uint64_t)st.st_size - j->off);
-	buf = malloc(want);
-	if (!buf)
-		goto out;
-	r = pread(fd, buf, want, (off_t)j->off);
-	if (r > 0) {
-		perfmap__parse(j->m, buf, (size_t)r, &consumed);
-		/* A full chunk without one newline is junk, not a line being written. */
-		if (consumed == 0 && (size_t)r == JIT_READ_CHUNK)
-			consumed = (size_t)r;
-		j->off += consumed;
-	}
-	free(buf);
-out:
-	close(fd);
-}
+/* ---- resolution ---- */
 
 static const char *jit_lookup(struct symbolizer *s, struct proc *p, uint64_t addr,
 			      uint64_t *off)
 {
-	const char *name = NULL;
-	uint64_t now;
+	const char *name;
+	bool restarted;
 
 	if (s->no_jit)
 		return NULL;
-	if (p->jit.m)
-		name = perfmap__lookup(p->jit.m, addr, off);
-	if (name)
-		return name;
-	now = now_ns();
-	if (p->jit.tried && now < p->jit.next_ns)
-		return NULL;
-	/* A big map (a JVM's) costs more to fold new lines into: check it less often. */
-	p->jit.next_ns = now + JIT_RECHECK_NS * (1 + perfmap__count(p->jit.m) / 65536);
-	jit_refresh(s, p);
-	return p->jit.m ? perfmap__lookup(p->jit.m, addr, off) : NULL;
+	name = jitmap__lookup(&p->jit, p->pid, addr, off, &restarted);
+	/* Names of the old map may sit in the address cache: a new generation retires
+	 * them. */
+	if (restarted)
+		p->gen = s->next_gen++;
+	return name;
 }
-
-/* ---- resolution ---- */
 
 /* @return false when the answer must not be cached (a JIT miss: the map grows). */
 static bool resolve_in_mapping(struct symbolizer *s, struct proc *p,
@@ -994,7 +563,9 @@ static bool resolve_in_mapping(struct symbolizer *s, struct proc *p,
 		out->kind = SYMBOL_JIT;
 		return true;
 	case PROC_MAPPING_PSEUDO:
-		/* [vdso], [vsyscall]: the bracketed name is the best frame name there is. */
+		if (is_vdso(&p->maps, pm))
+			break; /* an ELF image, as a file's */
+		/* [vsyscall]: the bracketed name is the best frame name there is. */
 		if (path[0] == '[' && strncmp(path, "[anon:", 6) != 0) {
 			out->name = path;
 			out->offset = addr - pm->start;
@@ -1014,29 +585,34 @@ static bool resolve_in_mapping(struct symbolizer *s, struct proc *p,
 	/* Until the ELF says otherwise, the file offset is what locates the address. */
 	out->module_offset = addr - pm->start + pm->pgoff;
 	e = elf_get(s, p, pm);
-	if (!e || !e->t)
-		return true;
-	if (elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
-		return true;
+	if (!e || !e->t || elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
+		goto unnamed;
 	out->module_offset = vaddr;
 	out->name = elf_symtab__lookup_idx(e->t, vaddr, &out->offset, &idx);
-	if (!out->name) {
-		out->offset = 0;
-		return true;
-	}
+	if (!out->name)
+		goto unnamed;
 	if (!s->raw_names) {
 		before = elf_symtab__mem_bytes(e->t);
 		out->name = elf_symtab__demangled(e->t, idx);
 		/* Demangled names are memory of the table: account for them. */
-		e->bytes += elf_symtab__mem_bytes(e->t) - before;
-		s->elf_bytes += elf_symtab__mem_bytes(e->t) - before;
+		elf_cache__grow(&s->elf, e, elf_symtab__mem_bytes(e->t) - before);
+	}
+	return true;
+unnamed:
+	out->name = NULL;
+	out->offset = 0;
+	/* Outside the vDSO's functions (or its image unreadable): its bracketed name is
+	 * still better than none, as for the other pseudo mappings. */
+	if (pm->kind == PROC_MAPPING_PSEUDO) {
+		out->name = path;
+		out->offset = addr - pm->start;
 	}
 	return true;
 }
 
 static struct addr_entry *acache_slot(struct symbolizer *s, uint64_t gen, uint64_t addr)
 {
-	uint64_t h = mix64(addr ^ (gen * 0x9e3779b97f4a7c15ull));
+	uint64_t h = hash_mix64(addr ^ (gen * 0x9e3779b97f4a7c15ull));
 
 	return &s->acache[h >> (64 - ADDR_CACHE_BITS)];
 }
@@ -1058,7 +634,7 @@ int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
 		return err;
 
 	slot = acache_slot(s, p->gen, addr);
-	if (slot->gen == p->gen && slot->addr == addr && slot->epoch == s->elf_epoch) {
+	if (slot->gen == p->gen && slot->addr == addr && slot->epoch == s->elf.epoch) {
 		*out = slot->sym;
 		s->hits++;
 		return 0;
@@ -1077,7 +653,7 @@ int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
 	slot = acache_slot(s, p->gen, addr);
 	slot->addr = addr;
 	slot->gen = p->gen;
-	slot->epoch = s->elf_epoch;
+	slot->epoch = s->elf.epoch;
 	slot->sym = *out;
 	return 0;
 }
@@ -1100,7 +676,7 @@ int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
 	if (!p)
 		return err;
 	pm = proc_maps__find(&p->maps, addr);
-	if (!pm || pm->kind != PROC_MAPPING_FILE)
+	if (!pm || !has_elf_image(&p->maps, pm))
 		return 0;
 	e = elf_get(s, p, pm);
 	if (!e || !e->t || elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
@@ -1112,7 +688,7 @@ int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
 		 * without DWARF is remembered, so most files cost one try. */
 		if (e->dw_failed)
 			return 0;
-		fd = open_mapped_file(p->pid, &p->maps, pm);
+		fd = open_mapped_file(s, p, pm);
 		if (fd < 0)
 			return 0;
 		e->dw = inline_dwarf__open(fd, elf_symtab__debug_path(e->t));
@@ -1136,63 +712,101 @@ int symbolizer__inline_frames(struct symbolizer *s, pid_t pid, uint64_t addr,
 	return n;
 }
 
-int symbolizer__find_mapping(struct symbolizer *s, pid_t pid, uint64_t addr,
-			     struct symbolizer_mapping *out)
+/* The mapping of @pid with an ELF image that contains @addr (maps re-read within the
+ * rate limit when none does), or NULL with *@err set. */
+static const struct proc_mapping *elf_mapping_at(struct symbolizer *s, pid_t pid,
+						 uint64_t addr, struct proc **pp, int *err)
 {
 	const struct proc_mapping *pm;
 	struct proc *p;
+
+	p = proc_get(s, pid, err);
+	if (!p)
+		return NULL;
+	pm = proc_maps__find(&p->maps, addr);
+	if (!pm && reread_allowed(p) && proc_reload(s, p) == 0)
+		pm = proc_maps__find(&p->maps, addr);
+	if (!pm || !has_elf_image(&p->maps, pm)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	*pp = p;
+	return pm;
+}
+
+static void mapping_facts(const struct proc *p, const struct proc_mapping *pm,
+			  struct symbolizer_mapping *out)
+{
+	const struct map_ident *id = &p->ids[pm - p->maps.maps];
+	const char *path;
+	size_t len;
+
+	out->start = pm->start;
+	out->end = pm->end;
+	out->pgoff = pm->pgoff;
+	out->dev = pm->dev;
+	out->inode = pm->inode;
+	path = proc_mapping__path(&p->maps, pm);
+	len = strnlen(path, sizeof(out->path) - 1);
+	memcpy(out->path, path, len);
+	out->path[len] = '\0';
+	out->build_id_len = 0;
+	if (id->key.kind == KEY_BUILD_ID && id->key.bid_len <= sizeof(out->build_id)) {
+		out->build_id_len = id->key.bid_len;
+		memcpy(out->build_id, id->key.bid, out->build_id_len);
+	}
+}
+
+int symbolizer__mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
+			   struct symbolizer_mapping *out)
+{
+	const struct proc_mapping *pm;
+	struct proc *p = NULL;
 	int err = 0;
 
 	if (!s || !out)
 		return -EINVAL;
-	p = proc_get(s, pid, &err);
-	if (!p)
+	pm = elf_mapping_at(s, pid, addr, &p, &err);
+	if (!pm)
 		return err;
-	pm = proc_maps__find(&p->maps, addr);
-	if (!pm && reread_allowed(p) && proc_reload(s, p) == 0)
-		pm = proc_maps__find(&p->maps, addr);
-	if (!pm || pm->kind != PROC_MAPPING_FILE)
-		return -ENOENT;
-	*out = (struct symbolizer_mapping){
-		.start = pm->start,
-		.end = pm->end,
-		.pgoff = pm->pgoff,
-		.dev = pm->dev,
-		.inode = pm->inode,
-		.path = proc_mapping__path(&p->maps, pm),
-		.index = (int)(pm - p->maps.maps),
-	};
-	if (p->ids && p->ids[out->index].key.kind == KEY_BUILD_ID &&
-	    p->ids[out->index].key.bid_len <= sizeof(out->build_id)) {
-		out->build_id_len = p->ids[out->index].key.bid_len;
-		memcpy(out->build_id, p->ids[out->index].key.bid, out->build_id_len);
-	}
+	mapping_facts(p, pm, out);
 	return 0;
 }
 
-int symbolizer__open_mapping(struct symbolizer *s, pid_t pid,
-			     const struct symbolizer_mapping *m)
+int symbolizer__open_mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
+				struct symbolizer_mapping *out)
 {
-	struct proc *p;
+	const struct proc_mapping *pm;
+	struct proc *p = NULL;
+	int err = 0, fd, n;
 
-	if (!s || !m)
+	if (!s || !out)
 		return -EINVAL;
-	p = proc_find(s, pid);
-	if (!p || !p->loaded || m->index < 0 || (size_t)m->index >= p->maps.n ||
-	    p->maps.maps[m->index].start != m->start)
-		return -ESTALE;
-	return open_mapped_file(pid, &p->maps, &p->maps.maps[m->index]);
+	pm = elf_mapping_at(s, pid, addr, &p, &err);
+	if (!pm)
+		return err;
+	fd = open_mapped_file(s, p, pm);
+	if (fd < 0)
+		return fd;
+	mapping_facts(p, pm, out);
+	/* Not identified when the maps were read (the file could not be opened then):
+	 * the open file says. */
+	if (!out->build_id_len) {
+		n = elf_read_build_id_fd(fd, out->build_id, sizeof(out->build_id));
+		out->build_id_len = n > 0 ? (size_t)n : 0;
+	}
+	return fd;
 }
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
-	const struct lru *n;
+	const struct list_node *n;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return;
-	out->elf_files = s->nelf;
-	out->elf_bytes = s->elf_bytes;
+	out->elf_files = s->elf.n;
+	out->elf_bytes = s->elf.bytes;
 	out->processes = s->nprocs;
 	for (n = s->proc_lru.next; n != &s->proc_lru; n = n->next) {
 		const struct proc *p = container_of(n, const struct proc, lru);
@@ -1209,9 +823,9 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	out->lookups = s->lookups;
 	out->hits = s->hits;
 	out->hit_rate = s->lookups ? (double)s->hits / (double)s->lookups : 0.0;
-	out->elf_parses = s->elf_parses;
-	out->elf_evictions = s->elf_evictions;
-	out->debug_files = s->debug_files;
+	out->elf_parses = s->elf.parses;
+	out->elf_evictions = s->elf.evictions;
+	out->debug_files = s->elf.debug_files;
 }
 
 int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms)
@@ -1295,15 +909,11 @@ void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	while (s->proc_lru.next && s->proc_lru.next != &s->proc_lru)
-		proc_remove(s, container_of(s->proc_lru.next, struct proc, lru));
-	while (s->elf_lru.next && s->elf_lru.next != &s->elf_lru) {
-		struct elf_entry *e = container_of(s->elf_lru.next, struct elf_entry, lru);
-
-		elf_unlink(s, e);
-		elf_entry_free(s, e);
-	}
-	free(s->elf_buckets);
+	/* A half-built symbolizer (symbolizer__new failing) has no list yet. */
+	while (s->proc_lru.next && !list_empty(&s->proc_lru))
+		proc_remove(s, container_of(list_first(&s->proc_lru), struct proc, lru));
+	elf_cache__release(&s->elf);
+	vdso_cache__release(&s->vdso);
 	free(s->proc_buckets);
 	free(s->acache);
 	kallsyms__free(s->ksyms);

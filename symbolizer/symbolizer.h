@@ -4,7 +4,7 @@
  *
  * User addresses are resolved through /proc/PID/maps to a mapped ELF file, then,
  * after removing the mapping's load bias, through the symbols of every source the file
- * has, merged: its .symtab and .dynsym, its MiniDebugInfo (.gnu_debugdata), and a
+ * has, merged (the vDSO counts as a file: its image is read from memory): its .symtab and .dynsym, its MiniDebugInfo (.gnu_debugdata), and a
  * separate debug file found by build-id (DIR/.build-id/xx/rest.debug) or by
  * .gnu_debuglink (checked by CRC) under the debug directories, or in the debuginfod
  * client's cache. Addresses in anonymous executable memory are looked up in the
@@ -62,7 +62,8 @@ enum symbol_kind {
  */
 struct symbol {
 	const char *name;   /* function name, or NULL when no symbol covers the address;
-			       for a pseudo mapping its bracketed name ("[vdso]") */
+			       in a pseudo mapping without one its bracketed name
+			       ("[vdso]", "[vsyscall]") */
 	uint64_t offset;    /* address - symbol start (when name != NULL) */
 	const char *module; /* mapped file path as the process sees it (without
 			       " (deleted)"), "[vdso]"-like pseudo names, "[anon]" for
@@ -123,7 +124,7 @@ int symbolizer__resolve_kernel(struct symbolizer *s, uint64_t addr, struct symbo
  * Read and cache @pid's mappings now (before it may exit), replacing what was cached,
  * and capture the identity (build-id) of each mapped file, keeping files not yet
  * parsed open so they can be parsed after the process has gone. Call it at a process's
- * first sample (resolve_user and find_mapping do the same implicitly for a process
+ * first sample (resolve_user and mapping_at do the same implicitly for a process
  * they have not seen), and at exec. On failure the old mappings stay.
  * @return 0, -ESRCH or another negative errno.
  */
@@ -173,35 +174,49 @@ void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
 /* ---- mappings, for the unwinder ---- */
 
 #define SYMBOLIZER_BUILD_ID_MAX 64
+#define SYMBOLIZER_PATH_MAX 4096
 
-/* An executable file mapping of a process. */
+/*
+ * An executable mapping of a process with an ELF image behind it: a mapped file, or
+ * the vDSO (path "[vdso]", dev and inode 0, identified by its build-id; the image is
+ * offered as a file too). It holds copies only, so it stays valid whatever is called
+ * on the symbolizer next.
+ */
 struct symbolizer_mapping {
 	uint64_t start, end; /* [start, end) */
 	uint64_t pgoff;      /* file offset mapped at start */
-	uint64_t dev, inode; /* identity of the mapped file */
-	const char *path;    /* as /proc/PID/maps shows it; valid until the next call */
-	uint8_t build_id[SYMBOLIZER_BUILD_ID_MAX]; /* GNU build-id of the file, when read */
+	uint64_t dev, inode; /* identity of the mapped file; 0 for the vDSO */
+	char path[SYMBOLIZER_PATH_MAX]; /* as /proc/PID/maps shows it, without
+					   " (deleted)"; cut to fit, NUL-terminated */
+	uint8_t build_id[SYMBOLIZER_BUILD_ID_MAX]; /* GNU build-id of the image, when read */
 	size_t build_id_len; /* 0: not known (no note, or the file could not be read) */
-	int index;           /* internal: which mapping, for symbolizer__open_mapping */
 };
 
 /*
- * The executable file mapping of @pid that contains @addr (maps are re-read, within
- * the rate limit, when no known mapping does).
- * @return 0, -ENOENT when no file mapping contains @addr (anonymous or JIT code),
- * -ESRCH when the process is gone and was never read, or another negative errno.
+ * The facts of the mapping of @pid that contains @addr and has an ELF image, into
+ * @out, without opening anything: what a caller that caches images by build-id (the
+ * unwinder) needs on every sample. Maps are re-read, within the rate limit, when no
+ * known mapping contains @addr.
+ * @return 0, -ENOENT when no mapping with an ELF image contains @addr (anonymous or
+ * JIT code), -ESRCH when the process is gone and was never read, or another negative
+ * errno.
  */
-int symbolizer__find_mapping(struct symbolizer *s, pid_t pid, uint64_t addr,
-			     struct symbolizer_mapping *out);
+int symbolizer__mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
+			   struct symbolizer_mapping *out);
 
 /*
- * Open the file behind @m (from symbolizer__find_mapping of the same @pid, with no
- * symbolizer call in between) as the process sees it: through /proc/PID/root, or
- * /proc/PID/map_files for deleted files. @return a file descriptor the caller
- * closes, or a negative errno.
+ * Open the ELF image mapped at @addr in @pid as the process sees it (through
+ * /proc/PID/root, or /proc/PID/map_files for a deleted file; for the vDSO a copy of
+ * its image in memory), and describe that mapping in @out as symbolizer__mapping_at
+ * does. The descriptor is the caller's to
+ * close; read it with pread or mmap. It stays valid after the process exits; @out
+ * describes the image opened even if the process's maps changed since an earlier
+ * symbolizer__mapping_at (each call stands alone: nothing carries over between them).
+ * @return the file descriptor, or a negative errno as symbolizer__mapping_at, or from
+ * opening the file (-ENOENT, -EACCES).
  */
-int symbolizer__open_mapping(struct symbolizer *s, pid_t pid,
-			     const struct symbolizer_mapping *m);
+int symbolizer__open_mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
+				struct symbolizer_mapping *out);
 
 /*
  * The GNU build-id of the ELF file at @path (e.g. /proc/PID/exe) as lowercase hex,
@@ -215,8 +230,10 @@ int symbolizer__read_build_id(const char *path, char *hex, size_t size);
  * and tests) ---- */
 
 /* Parse @path's function symbols (STT_FUNC, STT_GNU_IFUNC and untyped global symbols
- * in code, from .symtab, .dynsym and MiniDebugInfo, merged). No separate debug file
- * is looked for. NULL + errno on error (ENOENT, EACCES, ENOEXEC for a file that is not
+ * in code, from .symtab, .dynsym and MiniDebugInfo, merged), plus "name@plt" for x86
+ * PLT stubs no symbol covers (from .rela.plt / .rel.plt and the GLOB_DAT slots
+ * .plt.got uses, as perf and objdump name them). No separate debug file is looked
+ * for. NULL + errno on error (ENOENT, EACCES, ENOEXEC for a file that is not
  * a valid, complete ELF executable or shared object). */
 struct elf_symtab *elf_symtab__open(const char *path);
 

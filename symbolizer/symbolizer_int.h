@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * symbolizer_int.h - interfaces between the symbolizer's own files (ELF symbol tables,
- * /proc/PID/maps, kallsyms, the caches). Not part of the module's public API: tests and
- * fuzz harnesses include it to reach the parsers with in-memory input.
+ * /proc/PID/maps, kallsyms, vDSO images; the caches have cache_int.h). Not part of the
+ * module's public API: tests and fuzz harnesses include it to reach the parsers with
+ * in-memory input.
  *
  * Same error contract as symbolizer.h: 0 / negative errno, NULL + errno.
  */
@@ -241,6 +242,35 @@ void inline_dwarf__free(struct inline_dwarf *d);
  * @return how many (<= @max). Names live as long as @d. */
 int inline_dwarf__frames(struct inline_dwarf *d, uint64_t vaddr, const char **names,
 			 size_t max);
+
+/* ---- vdso.c: the vDSO's ELF image, as a file ---- */
+
+#define VDSO_MAX_IMAGES 4 /* 64-bit, 32-bit, x32: more is not a vDSO */
+
+struct vdso_image {
+	uint8_t *data;
+	size_t size;
+	int fd; /* a sealed memfd holding data */
+};
+
+struct vdso_cache {
+	struct vdso_image img[VDSO_MAX_IMAGES];
+	size_t n;
+	bool own_tried;
+	int own; /* index of smolder's own vDSO, or -1 */
+};
+
+void vdso_cache__init(struct vdso_cache *v);
+void vdso_cache__release(struct vdso_cache *v);
+
+/*
+ * Open the image of the vDSO that @pid maps at [@start, @end): smolder's own when it
+ * is the same, else read from the target's memory (kept for other processes with the
+ * same image). @return a read-only descriptor the caller closes, or a negative errno
+ * (-ENOEXEC: not a plausible vDSO, -ENOSPC: too many distinct images, or why the
+ * target's memory could not be read).
+ */
+int vdso_cache__open(struct vdso_cache *v, pid_t pid, uint64_t start, uint64_t end);
 
 /* ---- symbolizer.c ---- */
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -241,6 +243,16 @@ static void assert_open_fails_enoexec(const char *path)
 	assert_int_equal(errno, ENOEXEC);
 }
 
+/* A symbolizer with the defaults and a running PIE fixture. */
+static struct symbolizer *new_with_fixture(struct fixture *f)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+
+	assert_non_null(s);
+	fixture_start(f, FIXTURE_PIE);
+	return s;
+}
+
 /* ---- user space: PIE, non-PIE, libc ---- */
 
 static void test_resolve_user_pie_removes_load_bias(void **state)
@@ -339,6 +351,106 @@ static void test_resolve_user_vdso_is_named(void **state)
 	symbolizer__free(s);
 }
 
+/* The vDSO is no file, but its functions are named like a library's, from its image. */
+static void test_resolve_user_names_vdso_functions(void **state)
+{
+	struct symbolizer *s;
+	struct fixture f;
+	struct symbol sym;
+	uint64_t fn;
+
+	(void)state;
+	s = new_with_fixture(&f);
+	fn = fixture_addr(&f, "__vdso_clock_gettime");
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, fn + 3, &sym), 0);
+	assert_non_null(sym.name);
+	/* The __vdso_ name, not its public alias, which would read like libc's wrapper. */
+	assert_string_equal(sym.name, "__vdso_clock_gettime");
+	assert_int_equal(sym.offset, 3);
+	assert_string_equal(sym.module, "[vdso]");
+	assert_int_equal(sym.kind, SYMBOL_NATIVE);
+	/* The vDSO is linked at 0: its ELF addresses are offsets into the mapping. */
+	assert_int_equal(sym.module_offset, fn + 3 - fixture_addr(&f, "vdso"));
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+/* The unwinder gets the vDSO's image as a file: the same bytes every 64-bit process
+ * maps, smolder's own among them. */
+static void test_open_mapping_at_gives_the_vdso_image(void **state)
+{
+	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	struct symbolizer *s;
+	struct symbolizer_mapping m;
+	uint8_t bid[SYMBOLIZER_BUILD_ID_MAX];
+	struct fixture f;
+	uint8_t *image;
+	struct stat st;
+	int fd, n;
+
+	(void)state;
+	assert_non_null(own);
+	s = new_with_fixture(&f);
+	fd = symbolizer__open_mapping_at(s, f.pid, fixture_addr(&f, "__vdso_clock_gettime"), &m);
+	assert_true(fd >= 0);
+	assert_string_equal(m.path, "[vdso]");
+	assert_int_equal(m.start, fixture_addr(&f, "vdso"));
+	assert_int_equal(m.pgoff, 0);
+	assert_int_equal(m.inode, 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, m.end - m.start);
+	image = malloc((size_t)st.st_size);
+	assert_non_null(image);
+	assert_int_equal(pread(fd, image, (size_t)st.st_size, 0), st.st_size);
+	assert_memory_equal(image, own, (size_t)st.st_size);
+	/* Identified by its build-id, as files are. */
+	n = elf_read_build_id_fd(fd, bid, sizeof(bid));
+	assert_true(n > 0);
+	assert_int_equal(m.build_id_len, (size_t)n);
+	assert_memory_equal(m.build_id, bid, (size_t)n);
+	/* Read-only: the image is shared by every caller. */
+	assert_int_equal(pwrite(fd, "x", 1, 0), -1);
+	close(fd);
+	free(image);
+	assert_int_equal(symbolizer__mapping_at(s, f.pid, m.start + 1, &m), 0);
+	assert_string_equal(m.path, "[vdso]");
+	fixture_stop(&f);
+	symbolizer__free(s);
+}
+
+/* A vDSO unlike smolder's own (here: a range of another size) is read from the
+ * target's memory, and kept once for every process that has it. */
+static void test_vdso_cache_reads_other_images_from_the_target(void **state)
+{
+	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	struct vdso_cache v;
+	struct fixture f;
+	uint8_t page[4096];
+	uint64_t start;
+	int fd;
+
+	(void)state;
+	fixture_start(&f, FIXTURE_PIE);
+	start = fixture_addr(&f, "vdso");
+	vdso_cache__init(&v);
+	fd = vdso_cache__open(&v, f.pid, start, start + sizeof(page));
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, page, sizeof(page), 0), (ssize_t)sizeof(page));
+	assert_memory_equal(page, own, sizeof(page));
+	close(fd);
+	assert_int_equal(v.n, 2); /* smolder's own and this one */
+	fd = vdso_cache__open(&v, f.pid, start, start + sizeof(page));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(v.n, 2);
+	/* Not a plausible vDSO. */
+	assert_int_equal(vdso_cache__open(&v, f.pid, start, start), -ENOEXEC);
+	fixture_stop(&f);
+	/* The process is gone: an image not known yet cannot be read. */
+	assert_true(vdso_cache__open(&v, f.pid, start, start + 3 * sizeof(page)) < 0);
+	vdso_cache__release(&v);
+}
+
 static void test_resolve_user_outside_mappings_has_no_module(void **state)
 {
 	struct symbolizer *s = symbolizer__new(NULL);
@@ -418,6 +530,65 @@ static void test_resolve_user_unknown_pid_is_esrch(void **state)
 	/* Asked again (now from the negative cache): same answer. */
 	assert_int_equal(symbolizer__resolve_user(s, pid, 0x401000, &sym), -ESRCH);
 	assert_int_equal(symbolizer__load_process(s, pid), -ESRCH);
+	symbolizer__free(s);
+}
+
+/* ---- mappings, for the unwinder ---- */
+
+static void assert_build_id_of(const struct symbolizer_mapping *m, const char *path)
+{
+	char want[2 * SYMBOLIZER_BUILD_ID_MAX + 1], got[2 * SYMBOLIZER_BUILD_ID_MAX + 1];
+	int n = symbolizer__read_build_id(path, want, sizeof(want));
+
+	assert_true(n > 0);
+	assert_int_equal(m->build_id_len, (size_t)n);
+	for (int i = 0; i < n; i++)
+		snprintf(got + 2 * i, 3, "%02x", m->build_id[i]);
+	assert_string_equal(got, want);
+}
+
+static void test_open_mapping_at_opens_the_mapped_file(void **state)
+{
+	struct symbolizer *s;
+	struct symbolizer_mapping m, m2;
+	struct fixture f;
+	struct stat st;
+	uint64_t alpha;
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	s = new_with_fixture(&f);
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	assert_int_equal(symbolizer__mapping_at(s, f.pid, alpha, &m), 0);
+	assert_true(m.start <= alpha && alpha < m.end);
+	if (!ends_with(m.path, "/symtab_fixture_pie"))
+		fail_msg("mapping path %s", m.path);
+	assert_build_id_of(&m, FIXTURE_PIE);
+
+	/* Other calls in between (another module, another address) do not matter:
+	 * each call names its mapping by address. */
+	assert_resolves(s, f.pid, fixture_addr(&f, "getpid"), "getpid", 0, "/libc.so.6");
+	fd = symbolizer__open_mapping_at(s, f.pid, alpha, &m2);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_ino, m2.inode);
+	assert_int_equal((uint64_t)st.st_dev, m2.dev);
+	close(fd);
+	assert_int_equal(m2.start, m.start);
+	assert_int_equal(m2.pgoff, m.pgoff);
+	assert_string_equal(m2.path, m.path);
+	assert_build_id_of(&m2, FIXTURE_PIE);
+
+	/* No ELF image there. */
+	assert_int_equal(symbolizer__mapping_at(s, f.pid, 0x10, &m), -ENOENT);
+	assert_int_equal(symbolizer__open_mapping_at(s, f.pid, 0x10, &m), -ENOENT);
+
+	/* What was returned is a copy: it outlives the process and its cache entry. */
+	pid = f.pid;
+	fixture_stop(&f);
+	symbolizer__forget_process(s, pid);
+	assert_true(ends_with(m2.path, "/symtab_fixture_pie"));
 	symbolizer__free(s);
 }
 
@@ -622,6 +793,225 @@ static void test_elf_symtab_survives_corrupted_images(void **state)
 	free(image);
 }
 
+/* ---- PLT stubs ---- */
+
+#define PLT_DIR FIXTURES_DIR "/plt"
+
+/* Every stub objdump names in @lib (its NAME.plt reference) has that name here, at its
+ * start and inside it. @return how many stubs were checked; *@puts_at gets the
+ * address of puts@plt. */
+static int assert_plt_names(const char *lib, uint64_t *puts_at)
+{
+	char ref[256], want[128];
+	struct elf_symtab *t;
+	uint64_t addr, off;
+	int n = 0;
+	FILE *f;
+
+	snprintf(ref, sizeof(ref), "%s.plt", lib);
+	f = fopen(ref, "r");
+	if (!f)
+		fail_msg("no reference %s", ref);
+	t = elf_symtab__open(lib);
+	assert_non_null(t);
+	while (fscanf(f, "%" SCNx64 " %127s", &addr, want) == 2) {
+		const char *name = elf_symtab__lookup(t, addr, &off);
+
+		if (!name || strcmp(name, want) || off != 0)
+			fail_msg("%s: 0x%" PRIx64 " is %s+%" PRIu64 ", objdump says %s", lib, addr,
+				 name ? name : "(none)", name ? off : 0, want);
+		name = elf_symtab__lookup(t, addr + 5, &off);
+		assert_non_null(name);
+		assert_string_equal(name, want);
+		assert_int_equal(off, 5);
+		if (!strcmp(want, "puts@plt"))
+			*puts_at = addr;
+		n++;
+	}
+	fclose(f);
+	elf_symtab__free(t);
+	return n;
+}
+
+static void test_plt_stubs_are_named(void **state)
+{
+	static const char *const libs[] = {
+		PLT_DIR "/libplt_lazy.so", /* .plt after a header, .plt.got */
+		PLT_DIR "/libplt_ibt.so",  /* .plt.sec */
+		PLT_DIR "/libplt_i386.so", /* .rel.plt, %ebx-relative stubs */
+	};
+	struct elf_symtab *t;
+	uint64_t off;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		uint64_t puts_at = 0;
+
+		if (i == 2 && access(libs[i], F_OK) != 0) {
+			print_message("skipped %s: the compiler builds no 32-bit code\n", libs[i]);
+			continue;
+		}
+		/* plt_fixture.c calls six libc functions. */
+		assert_true(assert_plt_names(libs[i], &puts_at) >= 6);
+		assert_true(puts_at != 0);
+	}
+	/* IBT's lazy-binding stubs in .plt jump through no GOT slot: named by position. */
+	t = elf_symtab__open(PLT_DIR "/libplt_ibt.so");
+	assert_non_null(t);
+	{
+		GElf_Shdr sh;
+		uint64_t plt = 0, plt_size = 0;
+		Elf_Scn *scn = NULL;
+		size_t shstrndx;
+		Elf *e;
+		int fd = open(PLT_DIR "/libplt_ibt.so", O_RDONLY);
+
+		assert_true(fd >= 0);
+		elf_version(EV_CURRENT);
+		e = elf_begin(fd, ELF_C_READ, NULL);
+		assert_int_equal(elf_getshdrstrndx(e, &shstrndx), 0);
+		while ((scn = elf_nextscn(e, scn)))
+			if (gelf_getshdr(scn, &sh) &&
+			    !strcmp(elf_strptr(e, shstrndx, sh.sh_name), ".plt")) {
+				plt = sh.sh_addr;
+				plt_size = sh.sh_size;
+			}
+		elf_end(e);
+		close(fd);
+		assert_true(plt_size >= 16 * 7);
+		for (uint64_t a = plt + 16; a < plt + plt_size; a += 16) {
+			const char *name = elf_symtab__lookup(t, a + 4, &off);
+
+			assert_non_null(name);
+			assert_true(ends_with(name, "@plt"));
+		}
+		/* The header is no stub. */
+		assert_null(elf_symtab__lookup(t, plt + 4, &off));
+	}
+	elf_symtab__free(t);
+}
+
+/* A real symbol where a stub is wins over the synthetic name; the other stubs keep
+ * theirs. */
+static void test_plt_real_symbols_win(void **state)
+{
+	struct elf_symtab *t = elf_symtab__open(PLT_DIR "/libplt_named.so");
+	char want[128];
+	uint64_t first, second, off;
+	FILE *f = fopen(PLT_DIR "/libplt_lazy.so.plt", "r");
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(f);
+	/* The lazy layout's first stub follows the 16-byte header: .plt + 16. */
+	assert_int_equal(fscanf(f, "%" SCNx64 " %127s", &first, want), 2);
+	assert_int_equal(fscanf(f, "%" SCNx64 " %127s", &second, want), 2);
+	fclose(f);
+	assert_string_equal(elf_symtab__lookup(t, first + 5, &off), "plt_fixture_stub");
+	assert_int_equal(off, 5);
+	assert_string_equal(elf_symtab__lookup(t, second + 1, &off), want);
+	elf_symtab__free(t);
+}
+
+/* The section header called @name in the 64-bit ELF image @img (parsed by hand, so
+ * the test can corrupt it), or NULL. */
+static Elf64_Shdr *shdr_named(char *img, size_t len, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff), *strs;
+
+	assert_true(eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(*sh) <= len);
+	strs = &sh[eh->e_shstrndx];
+	for (int i = 0; i < eh->e_shnum; i++)
+		if (!strcmp(img + strs->sh_offset + sh[i].sh_name, name))
+			return &sh[i];
+	return NULL;
+}
+
+/* Parse @img; it may be refused, but must not be read out of bounds (ASan builds). */
+static void open_mem_survives(const char *img, size_t len, size_t *parsed)
+{
+	struct elf_symtab *t = elf_symtab__open_mem(img, len);
+	uint64_t off;
+
+	if (!t) {
+		assert_true(errno == ENOEXEC || errno == ENOMEM);
+		return;
+	}
+	(*parsed)++;
+	for (uint64_t a = 0x1000; a < 0x1200; a += 4) {
+		const char *n = elf_symtab__lookup(t, a, &off);
+
+		if (n)
+			assert_true(strlen(n) > 0);
+	}
+	elf_symtab__free(t);
+}
+
+/* Relocations, symbols and stubs come from the file: lies in any of them give fewer
+ * names, never a read out of bounds. */
+static void test_plt_survives_malformed_relocations(void **state)
+{
+	static const char *const targets[] = { ".rela.plt", ".rela.dyn", ".plt", ".plt.got",
+					       ".dynsym", ".dynstr", ".got.plt" };
+	size_t len, parsed = 0;
+	char *image = read_whole(PLT_DIR "/libplt_lazy.so", &len);
+	char *copy = malloc(len);
+	Elf64_Shdr *sh;
+
+	(void)state;
+	assert_non_null(copy);
+	/* Header lies, one at a time. */
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		static const uint64_t sizes[] = { 0, 1, 7, 0x7fffffff, UINT64_MAX };
+
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			memcpy(copy, image, len);
+			sh = shdr_named(copy, len, targets[i]);
+			assert_non_null(sh);
+			sh->sh_size = sizes[k];
+			open_mem_survives(copy, len, &parsed);
+
+			memcpy(copy, image, len);
+			sh = shdr_named(copy, len, targets[i]);
+			sh->sh_offset = len - 1 - k;
+			open_mem_survives(copy, len, &parsed);
+
+			memcpy(copy, image, len);
+			sh = shdr_named(copy, len, targets[i]);
+			sh->sh_link = (uint32_t)(k ? sizes[k] : i);
+			sh->sh_entsize = sizes[k];
+			sh->sh_addr = UINT64_MAX - k * 8;
+			open_mem_survives(copy, len, &parsed);
+		}
+	}
+	/* Relocations whose symbol index and type are garbage. */
+	memcpy(copy, image, len);
+	sh = shdr_named(copy, len, ".rela.plt");
+	for (uint64_t o = 0; o + sizeof(Elf64_Rela) <= sh->sh_size; o += sizeof(Elf64_Rela)) {
+		Elf64_Rela *r = (Elf64_Rela *)(copy + sh->sh_offset + o);
+
+		r->r_info = ELF64_R_INFO(0xffffff - o, R_X86_64_JUMP_SLOT);
+	}
+	open_mem_survives(copy, len, &parsed);
+	/* Random bytes in the PLT's sections. */
+	srand(7);
+	for (int n = 0; n < 3000; n++) {
+		memcpy(copy, image, len);
+		for (int k = 0; k < 1 + n % 8; k++) {
+			Elf64_Shdr *victim = shdr_named(copy, len, targets[(size_t)rand() % 7]);
+			size_t at = victim->sh_offset + (size_t)rand() % (victim->sh_size ? victim->sh_size : 1);
+
+			if (at < len)
+				copy[at] = (char)rand();
+		}
+		open_mem_survives(copy, len, &parsed);
+	}
+	assert_true(parsed > 0);
+	free(copy);
+	free(image);
+}
+
 /* ---- /proc/PID/maps ---- */
 
 static void test_proc_maps_parse_keeps_executable_mappings(void **state)
@@ -783,16 +1173,23 @@ int main(void)
 		cmocka_unit_test(test_resolve_user_nopie_function),
 		cmocka_unit_test(test_resolve_user_libc_function),
 		cmocka_unit_test(test_resolve_user_vdso_is_named),
+		cmocka_unit_test(test_resolve_user_names_vdso_functions),
+		cmocka_unit_test(test_open_mapping_at_gives_the_vdso_image),
+		cmocka_unit_test(test_vdso_cache_reads_other_images_from_the_target),
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
 		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),
 		cmocka_unit_test(test_resolve_user_unknown_pid_is_esrch),
+		cmocka_unit_test(test_open_mapping_at_opens_the_mapped_file),
 		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_process_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_elf_symtab_open_and_to_vaddr),
 		cmocka_unit_test(test_elf_symtab_missing_file_is_enoent),
 		cmocka_unit_test(test_elf_symtab_rejects_malformed),
 		cmocka_unit_test(test_elf_symtab_survives_corrupted_images),
+		cmocka_unit_test(test_plt_stubs_are_named),
+		cmocka_unit_test(test_plt_real_symbols_win),
+		cmocka_unit_test(test_plt_survives_malformed_relocations),
 		cmocka_unit_test(test_proc_maps_parse_keeps_executable_mappings),
 		cmocka_unit_test(test_kernel_resolves_schedule),
 		cmocka_unit_test(test_kernel_module_symbols_name_their_module),
