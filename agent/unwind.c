@@ -28,6 +28,7 @@
 
 #include "agent.h"
 #include "debug_frame.h"
+#include "list.h"
 
 /* Exported by libunwind but not declared in its headers (perf declares it too). */
 extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip,
@@ -67,13 +68,13 @@ struct unwind_elf {
 	/* For files with .debug_frame but no .eh_frame_hdr (Go): hdr_vaddr and
 	 * table_vaddr point into this (see use_debug_frame). */
 	struct debug_frame_eh synth;
-	struct unwind_elf *lru_prev, *lru_next;
+	struct list_node lru;
 };
 
 struct unwind_space {
 	pid_t pid;
 	unw_addr_space_t as;
-	struct unwind_space *lru_prev, *lru_next;
+	struct list_node lru;
 };
 
 /* An ELF touched by the unwind in progress, with its load bias in that process. */
@@ -98,9 +99,9 @@ struct unwind_ctx {
 struct unwinder {
 	struct symbolizer *sym;
 	unw_accessors_t accessors;
-	struct unwind_elf *elfs; /* LRU list, most recent first */
+	struct list_node elfs; /* LRU lists, most recent first */
 	size_t nelfs, max_elfs;
-	struct unwind_space *spaces;
+	struct list_node spaces;
 	size_t nspaces, max_spaces;
 	struct unwind_stats stats;
 };
@@ -228,25 +229,6 @@ fail:
 	return NULL;
 }
 
-static void lru_unlink_elf(struct unwinder *u, struct unwind_elf *e)
-{
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		u->elfs = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push_elf(struct unwinder *u, struct unwind_elf *e)
-{
-	e->lru_next = u->elfs;
-	if (u->elfs)
-		u->elfs->lru_prev = e;
-	u->elfs = e;
-}
-
 /*
  * The ELF file behind @m, loaded if needed. Entries are only evicted between
  * unwinds (see unwinder__unwind), so pointers held by a context stay valid.
@@ -254,17 +236,19 @@ static void lru_push_elf(struct unwinder *u, struct unwind_elf *e)
 static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolizer_mapping *m)
 {
 	struct unwinder *u = ctx->u;
+	struct list_node *pos, *tmp;
 	struct unwind_elf *e;
 	int fd;
 
-	for (e = u->elfs; e; e = e->lru_next)
+	list_for_each_safe(pos, tmp, &u->elfs) {
+		e = container_of(pos, struct unwind_elf, lru);
 		if (m->build_id_len ? e->build_id_len == m->build_id_len &&
 					      !memcmp(e->build_id, m->build_id, m->build_id_len)
 				    : !e->build_id_len && e->dev == m->dev && e->inode == m->inode) {
-			lru_unlink_elf(u, e);
-			lru_push_elf(u, e);
+			list_move_front(&u->elfs, &e->lru);
 			return e;
 		}
+	}
 	fd = symbolizer__open_mapping(u->sym, ctx->pid, m);
 	if (fd < 0)
 		return NULL;
@@ -273,7 +257,7 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolize
 	if (!e)
 		return NULL;
 	u->stats.elf_loads++;
-	lru_push_elf(u, e);
+	list_add_front(&u->elfs, &e->lru);
 	u->nelfs++;
 	return e;
 }
@@ -281,10 +265,9 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, const struct symbolize
 static void evict_elfs(struct unwinder *u)
 {
 	while (u->nelfs > u->max_elfs) {
-		struct unwind_elf *e = u->elfs;
-		while (e->lru_next)
-			e = e->lru_next;
-		lru_unlink_elf(u, e);
+		struct unwind_elf *e = container_of(list_last(&u->elfs), struct unwind_elf, lru);
+
+		list_del(&e->lru);
 		elf_release(e);
 		u->nelfs--;
 	}
@@ -453,35 +436,25 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 
 static void space_release(struct unwind_space *sp)
 {
+	list_del(&sp->lru);
 	unw_destroy_addr_space(sp->as);
 	free(sp);
 }
 
 static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 {
-	struct unwind_space *sp, *last = NULL;
+	struct list_node *pos, *tmp;
+	struct unwind_space *sp;
 
-	for (sp = u->spaces; sp; last = sp, sp = sp->lru_next)
-		if (sp->pid == pid)
-			break;
-	if (sp) {
-		if (sp != u->spaces) { /* move to front */
-			sp->lru_prev->lru_next = sp->lru_next;
-			if (sp->lru_next)
-				sp->lru_next->lru_prev = sp->lru_prev;
-			sp->lru_prev = NULL;
-			sp->lru_next = u->spaces;
-			u->spaces->lru_prev = sp;
-			u->spaces = sp;
+	list_for_each_safe(pos, tmp, &u->spaces) {
+		sp = container_of(pos, struct unwind_space, lru);
+		if (sp->pid == pid) {
+			list_move_front(&u->spaces, &sp->lru);
+			return sp->as;
 		}
-		return sp->as;
 	}
-	if (u->nspaces >= u->max_spaces && last) {
-		if (last->lru_prev)
-			last->lru_prev->lru_next = NULL;
-		else
-			u->spaces = NULL;
-		space_release(last);
+	if (u->nspaces >= u->max_spaces && !list_empty(&u->spaces)) {
+		space_release(container_of(list_last(&u->spaces), struct unwind_space, lru));
 		u->nspaces--;
 	}
 	sp = calloc(1, sizeof(*sp));
@@ -494,28 +467,23 @@ static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 		return NULL;
 	}
 	unw_set_caching_policy(sp->as, UNW_CACHE_GLOBAL);
-	sp->lru_next = u->spaces;
-	if (u->spaces)
-		u->spaces->lru_prev = sp;
-	u->spaces = sp;
+	list_add_front(&u->spaces, &sp->lru);
 	u->nspaces++;
 	return sp->as;
 }
 
 void unwinder__forget_process(struct unwinder *u, pid_t pid)
 {
-	for (struct unwind_space *sp = u->spaces; sp; sp = sp->lru_next) {
-		if (sp->pid != pid)
-			continue;
-		if (sp->lru_prev)
-			sp->lru_prev->lru_next = sp->lru_next;
-		else
-			u->spaces = sp->lru_next;
-		if (sp->lru_next)
-			sp->lru_next->lru_prev = sp->lru_prev;
-		space_release(sp);
-		u->nspaces--;
-		return;
+	struct list_node *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &u->spaces) {
+		struct unwind_space *sp = container_of(pos, struct unwind_space, lru);
+
+		if (sp->pid == pid) {
+			space_release(sp);
+			u->nspaces--;
+			return;
+		}
 	}
 }
 
@@ -530,6 +498,8 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
+	list_init(&u->elfs);
+	list_init(&u->spaces);
 	u->sym = sym;
 	u->max_elfs = opts && opts->max_elfs ? opts->max_elfs : DEFAULT_MAX_ELFS;
 	u->max_spaces = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_SPACES;
@@ -548,18 +518,14 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 
 void unwinder__free(struct unwinder *u)
 {
+	struct list_node *pos, *tmp;
+
 	if (!u)
 		return;
-	while (u->spaces) {
-		struct unwind_space *sp = u->spaces;
-		u->spaces = sp->lru_next;
-		space_release(sp);
-	}
-	while (u->elfs) {
-		struct unwind_elf *e = u->elfs;
-		u->elfs = e->lru_next;
-		elf_release(e);
-	}
+	list_for_each_safe(pos, tmp, &u->spaces)
+		space_release(container_of(pos, struct unwind_space, lru));
+	list_for_each_safe(pos, tmp, &u->elfs)
+		elf_release(container_of(pos, struct unwind_elf, lru));
 	free(u);
 }
 
