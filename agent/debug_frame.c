@@ -17,6 +17,7 @@
 #include "vec.h"
 
 #define OUT_MAX (2 * (size_t)DEBUG_FRAME_MAX) /* bound on the converted size */
+#define TABLE_REACH (1ull << 31) /* how far below the table a 32-bit entry reaches */
 #define CIE_ID 0xffffffffu                   /* a CIE's id in .debug_frame */
 #define DW_EH_PE_pcrel_sdata8 0x1c           /* FDE addresses in the output */
 
@@ -172,7 +173,9 @@ static int convert_fde(byte_vec *eh, fde_vec *fdes, const struct df_cie *cies,
 	memcpy(&loc, p, cie->addr_size);
 	memcpy(&range, p + cie->addr_size, cie->addr_size);
 	p += 2 * cie->addr_size;
-	if (!range || loc >= vaddr)
+	/* The table holds 32-bit offsets from @vaddr: what they cannot reach is left
+	 * out, not the whole table (linkers leave FDEs of discarded code at 0). */
+	if (!range || loc >= vaddr || vaddr - loc > TABLE_REACH)
 		return 1;
 	err = VEC_PUSH(*fdes, ((struct df_fde){ loc, start }));
 	if (err)
@@ -200,8 +203,13 @@ int debug_frame__convert(const uint8_t *df, size_t len, uint64_t vaddr,
 	fde_vec fdes = { 0 };
 	int err = 0;
 
+	/* Every offset in the output fits the table's 32-bit fields. */
+	_Static_assert(OUT_MAX <= INT32_MAX, "offsets in the output are 32-bit");
+
 	if (len > DEBUG_FRAME_MAX)
 		return -E2BIG;
+	if (vaddr > UINT64_MAX - OUT_MAX)
+		return -ERANGE; /* the output would wrap around the address space */
 	/* Pass 0: CIEs first, so every FDE can point back at its CIE. Pass 1: FDEs. */
 	for (int pass = 0; pass < 2 && !err; pass++) {
 		for (size_t off = 0; off + 8 <= len;) {
@@ -252,18 +260,15 @@ int debug_frame__convert(const uint8_t *df, size_t len, uint64_t vaddr,
 	memcpy(hdr + 8, &count, 4);
 	memcpy(res.v, hdr, sizeof(hdr));
 	for (size_t i = 0; i < fdes.len; i++) {
-		/* Table entries are relative to the header (its address is segbase). */
-		int64_t start = (int64_t)fdes.v[i].vaddr - (int64_t)vaddr;
-		int64_t fde = (int64_t)(eh_start + fdes.v[i].out_off);
-		if (start < INT32_MIN || start > INT32_MAX || fde > INT32_MAX) {
-			err = -ENOENT;
-			goto out;
-		}
-		int32_t pair[2] = { (int32_t)start, (int32_t)fde };
+		/* Table entries are relative to the header (its address is segbase):
+		 * -TABLE_REACH <= start < 0 (convert_fde), 0 < fde <= OUT_MAX. The
+		 * differences are taken unsigned, as they wrap in two's complement. */
+		uint64_t at = vaddr + eh_start + fdes.v[i].out_off + 8;
+		int32_t pair[2] = { (int32_t)(int64_t)(fdes.v[i].vaddr - vaddr),
+				    (int32_t)(eh_start + fdes.v[i].out_off) };
+		uint64_t rel = fdes.v[i].vaddr - at; /* pc-relative to its own field */
+
 		memcpy(res.v + DEBUG_FRAME_HDR_LEN + 8 * i, pair, sizeof(pair));
-		/* initial_location, pc-relative to its own field. */
-		int64_t rel = (int64_t)fdes.v[i].vaddr -
-			      (int64_t)(vaddr + eh_start + fdes.v[i].out_off + 8);
 		memcpy(eh.v + fdes.v[i].out_off + 8, &rel, 8);
 	}
 	memcpy(res.v + eh_start, eh.v, eh.len);

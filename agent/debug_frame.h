@@ -43,8 +43,9 @@ struct debug_frame_eh {
  * @vaddr, which must lie above every address the FDEs describe (FDEs at or above it
  * are dropped; so are FDEs more than 2 GiB below it, which the search table's 32-bit
  * entries cannot reach). CIEs and FDEs that cannot be read are skipped.
- * @return 0, -ENOENT when no FDE was usable, -E2BIG when @len or the output would
- * exceed DEBUG_FRAME_MAX, -ENOMEM. @out is untouched on failure.
+ * @return 0, -ENOENT when no FDE was usable, -E2BIG when @len exceeds DEBUG_FRAME_MAX
+ * or the output twice that, -ERANGE when the output placed at @vaddr would wrap
+ * around the address space, -ENOMEM. @out is untouched on failure.
  */
 int debug_frame__convert(const uint8_t *df, size_t len, uint64_t vaddr,
 			 struct debug_frame_eh *out);
