@@ -348,6 +348,25 @@ static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *a
 	return -UNW_ENOINFO;
 }
 
+/* A word of a converted .debug_frame (see use_debug_frame), unless one of the files
+ * of this unwind is mapped at @addr: the file proper wins. */
+static bool synth_read(const struct unwind_ctx *ctx, uint64_t addr, unw_word_t *valp)
+{
+	for (int i = 0; i < ctx->nelfs; i++)
+		if (addr >= ctx->elfs[i].lo && addr < ctx->elfs[i].hi)
+			return false;
+	for (int i = 0; i < ctx->nelfs; i++) {
+		const struct debug_frame_eh *s = &ctx->elfs[i].elf->synth;
+		uint64_t v = addr - ctx->elfs[i].bias;
+
+		if (s->data && v >= s->vaddr && v - s->vaddr <= s->len - sizeof(*valp)) {
+			memcpy(valp, s->data + (v - s->vaddr), sizeof(*valp));
+			return true;
+		}
+	}
+	return false;
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, int write,
 		      void *arg)
 {
@@ -362,30 +381,19 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 		memcpy(valp, ctx->stack + (addr - ctx->sp), sizeof(*valp));
 		return 0;
 	}
-	if (addr >= ctx->sp && addr - ctx->sp < STACK_WINDOW) {
-		ctx->beyond_snapshot = true;
-		return -UNW_EINVAL;
-	}
-	/* A converted .debug_frame (see use_debug_frame), unless the address is
-	 * in one of the files proper. */
-	for (int i = 0; i < ctx->nelfs; i++) {
-		const struct ctx_elf *c = &ctx->elfs[i];
-		uint64_t v = addr - c->bias;
-
-		if (addr >= c->lo && addr < c->hi)
-			break;
-		const struct debug_frame_eh *s = &c->elf->synth;
-
-		if (s->data && v >= s->vaddr && v - s->vaddr <= s->len - sizeof(*valp)) {
-			memcpy(valp, s->data + (v - s->vaddr), sizeof(*valp));
-			return 0;
-		}
-	}
+	if (synth_read(ctx, addr, valp))
+		return 0;
 	ce = ctx_elf_at(ctx, addr);
 	if (ce && vaddr_to_offset(ce->elf, addr - ce->bias, sizeof(*valp), &off)) {
 		memcpy(valp, ce->elf->data + off, sizeof(*valp));
 		return 0;
 	}
+	/* Not in a file: above the snapshot, it is the part of the stack that was not
+	 * copied. Only now, because a thread's stack is mapped among the libraries
+	 * (often just below them), so their unwind tables may lie within STACK_WINDOW
+	 * above its sp, and reading them is no sign of a cut stack. */
+	if (addr >= ctx->sp && addr - ctx->sp < STACK_WINDOW)
+		ctx->beyond_snapshot = true;
 	return -UNW_EINVAL;
 }
 
