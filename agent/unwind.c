@@ -170,6 +170,8 @@ static void use_debug_frame(struct unwind_elf *e, Elf *elf)
 	for (int i = 0; i < e->nseg; i++)
 		if (e->seg[i].vaddr + e->seg[i].memsz > end)
 			end = e->seg[i].vaddr + e->seg[i].memsz;
+	if (end > UINT64_MAX - SYNTH_GAP - 0xfff)
+		return; /* segments at the top of the address space: no room past them */
 	if (debug_frame__load(elf, ((end + 0xfff) & ~0xfffULL) + SYNTH_GAP, &e->synth))
 		return;
 	e->hdr_vaddr = e->synth.vaddr;
