@@ -17,10 +17,13 @@
 #include "vec.h"
 
 #define OUT_MAX (2 * (size_t)DEBUG_FRAME_MAX) /* bound on the converted size */
-#define TABLE_REACH (1ull << 31) /* how far below the table a 32-bit entry reaches */
-#define CIE_ID 0xffffffffu                   /* a CIE's id in .debug_frame */
-#define DW_EH_PE_pcrel_sdata8 0x1c           /* FDE addresses in the output */
+#define TABLE_REACH (1ull << 31)   /* how far below the table a 32-bit entry reaches */
+#define CIE_ID 0xffffffffu         /* a CIE's id in .debug_frame */
+#define DW_EH_PE_pcrel_sdata8 0x1c /* FDE addresses in the output */
 
+/* .eh_frame_hdr: version 1, the .eh_frame pointer pcrel sdata4, the count udata4, the
+ * table datarel sdata4: the only layout libunwind's table search reads. */
+static const uint8_t hdr_head[4] = { 1, 0x1b, 0x03, 0x3b };
 
 struct df_cie {
 	uint64_t in_off;  /* offset in .debug_frame */
@@ -211,7 +214,7 @@ int debug_frame__convert(const uint8_t *df, size_t len, uint64_t vaddr,
 	if (vaddr > UINT64_MAX - OUT_MAX)
 		return -ERANGE; /* the output would wrap around the address space */
 	/* Pass 0: CIEs first, so every FDE can point back at its CIE. Pass 1: FDEs. */
-	for (int pass = 0; pass < 2 && !err; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		for (size_t off = 0; off + 8 <= len;) {
 			const uint8_t *p, *end;
 			uint32_t length, id;
@@ -244,7 +247,7 @@ int debug_frame__convert(const uint8_t *df, size_t len, uint64_t vaddr,
 
 	/* Layout: header, search table (8 bytes per FDE), .eh_frame part. */
 	size_t eh_start = DEBUG_FRAME_HDR_LEN + 8 * fdes.len;
-	uint8_t hdr[DEBUG_FRAME_HDR_LEN] = { 1, 0x1b, 0x03, 0x3b };
+	uint8_t hdr[DEBUG_FRAME_HDR_LEN];
 	int32_t eh_ptr = (int32_t)(eh_start - 4);
 	uint32_t count = (uint32_t)fdes.len;
 
@@ -256,6 +259,7 @@ int debug_frame__convert(const uint8_t *df, size_t len, uint64_t vaddr,
 	if (err)
 		goto out;
 	qsort(fdes.v, fdes.len, sizeof(*fdes.v), cmp_fde);
+	memcpy(hdr, hdr_head, 4);
 	memcpy(hdr + 4, &eh_ptr, 4);
 	memcpy(hdr + 8, &count, 4);
 	memcpy(res.v, hdr, sizeof(hdr));
@@ -356,7 +360,6 @@ int debug_frame__load(Elf *elf, uint64_t vaddr, struct debug_frame_eh *out)
 int debug_frame__entry(const struct debug_frame_eh *eh, uint64_t i, uint64_t *start,
 		       uint64_t *end)
 {
-	static const uint8_t hdr[4] = { 1, 0x1b, 0x03, 0x3b };
 	static const uint8_t cie_head[4] = { 1, 'z', 'R', 0 }; /* version, augmentation */
 	const uint8_t *d = eh->data;
 	uint32_t length, cie_ptr, cie_len, cie_id, count;
@@ -366,7 +369,7 @@ int debug_frame__entry(const struct debug_frame_eh *eh, uint64_t i, uint64_t *st
 
 	if (i >= eh->fde_count)
 		return -ERANGE;
-	if (!d || eh->len < DEBUG_FRAME_HDR_LEN || memcmp(d, hdr, sizeof(hdr)) ||
+	if (!d || eh->len < DEBUG_FRAME_HDR_LEN || memcmp(d, hdr_head, sizeof(hdr_head)) ||
 	    eh->fde_count > (eh->len - DEBUG_FRAME_HDR_LEN) / 8)
 		return -EINVAL;
 	memcpy(&count, d + 8, 4);
