@@ -3,7 +3,8 @@
  * unwind.c - DWARF unwinding of sampled user stacks with libunwind's remote API, the
  * way perf's --call-graph dwarf works: the BPF program copied the user registers and
  * the top of the user stack; here libunwind walks that snapshot, reading stack words
- * from it and unwind tables (.eh_frame_hdr / .eh_frame) from the mapped ELF files.
+ * from it and unwind tables (.eh_frame_hdr / .eh_frame, or .debug_frame converted by
+ * debug_frame.c) from the mapped ELF files.
  *
  * Per-ELF state (the mmapped file, its PT_LOAD headers and where its .eh_frame_hdr
  * is) is cached by build-id (by dev and inode for files without one), bounded and
@@ -21,12 +22,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define UNW_REMOTE_ONLY
 #include <libunwind.h>
 
 #include "agent.h"
+#include "debug_frame.h"
+#include "list.h"
 
 /* Exported by libunwind but not declared in its headers (perf declares it too). */
 extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip,
@@ -63,19 +65,16 @@ struct unwind_elf {
 	uint64_t hdr_vaddr;   /* .eh_frame_hdr */
 	uint64_t table_vaddr; /* its search table */
 	uint64_t fde_count;
-	/* For files with .debug_frame but no .eh_frame_hdr (Go): the .debug_frame
-	 * converted to .eh_frame form with its own search table, as if it were mapped
-	 * at ELF vaddr synth_vaddr (past the file's segments). */
-	uint8_t *synth;
-	size_t synth_len;
-	uint64_t synth_vaddr;
-	struct unwind_elf *lru_prev, *lru_next;
+	/* For files with .debug_frame but no .eh_frame_hdr (Go): hdr_vaddr and
+	 * table_vaddr point into this (see use_debug_frame). */
+	struct debug_frame_eh synth;
+	struct list_node lru;
 };
 
 struct unwind_space {
 	pid_t pid;
 	unw_addr_space_t as;
-	struct unwind_space *lru_prev, *lru_next;
+	struct list_node lru;
 };
 
 /* An ELF touched by the unwind in progress, with its load bias in that process. */
@@ -100,9 +99,9 @@ struct unwind_ctx {
 struct unwinder {
 	struct symbolizer *sym;
 	unw_accessors_t accessors;
-	struct unwind_elf *elfs; /* LRU list, most recent first */
+	struct list_node elfs; /* LRU lists, most recent first */
 	size_t nelfs, max_elfs;
-	struct unwind_space *spaces;
+	struct list_node spaces;
 	size_t nspaces, max_spaces;
 	struct unwind_stats stats;
 };
@@ -113,7 +112,7 @@ static void elf_release(struct unwind_elf *e)
 {
 	if (e->data)
 		munmap((void *)e->data, e->size);
-	free(e->synth);
+	debug_frame__free(&e->synth);
 	free(e);
 }
 
@@ -157,332 +156,28 @@ static void find_eh_frame_hdr(struct unwind_elf *e, uint64_t hdr_vaddr)
 	e->has_table = true;
 }
 
-/* ---- .debug_frame, for code without .eh_frame (Go) ----
- *
- * libunwind's remote table search reads only .eh_frame-style entries through a binary
- * search table, so .debug_frame is rewritten into that form once per file: CIE ids
- * become 0, FDE pointers become pc-relative ("zR" augmentation), and FDEs get a
- * sorted table. Placed at a fixed distance past the file's segments, everything in it
- * is relative to where it is placed, so one copy serves every process whatever its
- * load bias.
+/*
+ * For code without .eh_frame (Go): the .debug_frame converted to .eh_frame form with
+ * its own search table (debug_frame.h), as if it were mapped at a fixed distance past
+ * the file's segments, where no process has any of the file's code.
  */
-#define DEBUG_FRAME_MAX (64u << 20)  /* larger .debug_frame sections are not used */
-#define SYNTH_GAP (16u << 20)        /* from the end of the segments to the synth */
+#define SYNTH_GAP (16u << 20) /* from the end of the segments to the converted table */
 
-struct growbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void gb_put(struct growbuf *b, const void *data, size_t n)
+static void use_debug_frame(struct unwind_elf *e, Elf *elf)
 {
-	if (b->failed)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = cap <= DEBUG_FRAME_MAX * 2 ? realloc(b->p, cap) : NULL;
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-static void gb_uleb(struct growbuf *b, uint64_t v)
-{
-	do {
-		uint8_t byte = v & 0x7f;
-		v >>= 7;
-		if (v)
-			byte |= 0x80;
-		gb_put(b, &byte, 1);
-	} while (v);
-}
-
-static void gb_sleb(struct growbuf *b, int64_t v)
-{
-	bool more = true;
-	while (more) {
-		uint8_t byte = v & 0x7f;
-		v >>= 7; /* arithmetic shift: gcc and clang on x86_64 */
-		if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40)))
-			more = false;
-		else
-			byte |= 0x80;
-		gb_put(b, &byte, 1);
-	}
-}
-
-/* Bounded LEB128 readers; false when the input ends first. */
-static bool rd_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
-		uint8_t byte = *(*p)++;
-		v |= (uint64_t)(byte & 0x7f) << shift;
-		if (!(byte & 0x80)) {
-			*out = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool rd_sleb(const uint8_t **p, const uint8_t *end, int64_t *out)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	while (*p < end && shift < 64) {
-		uint8_t byte = *(*p)++;
-		v |= (uint64_t)(byte & 0x7f) << shift;
-		shift += 7;
-		if (!(byte & 0x80)) {
-			if (shift < 64 && (byte & 0x40))
-				v |= ~0ULL << shift;
-			*out = (int64_t)v;
-			return true;
-		}
-	}
-	return false;
-}
-
-struct df_cie {
-	uint64_t in_off;  /* offset in .debug_frame */
-	uint64_t out_off; /* offset of the converted CIE in the .eh_frame part */
-	uint8_t addr_size;
-};
-
-struct df_fde {
-	uint64_t vaddr, out_off;
-};
-
-static int cmp_fde(const void *a, const void *b)
-{
-	const struct df_fde *x = a, *y = b;
-	return (x->vaddr > y->vaddr) - (x->vaddr < y->vaddr);
-}
-
-/* Rewrite @df (.debug_frame, @len bytes) into e->synth. Leaves e unchanged on failure. */
-static void convert_debug_frame(struct unwind_elf *e, const uint8_t *df, size_t len,
-				uint64_t synth_vaddr)
-{
-	struct growbuf eh = { 0 }, out = { 0 };
-	struct df_cie *cies = NULL;
-	struct df_fde *fdes = NULL;
-	size_t ncies = 0, nfdes = 0, cap_cies = 0, cap_fdes = 0;
-
-	/* Pass 1: CIEs first, so every FDE can point back at its CIE. Pass 2: FDEs. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t off = 0; off + 8 <= len;) {
-			uint32_t length, id;
-			memcpy(&length, df + off, 4);
-			if (length == 0xffffffff)
-				break; /* 64-bit DWARF: not produced for x86_64 user code */
-			if (length < 4 || length > len - off - 4)
-				break;
-			const uint8_t *p = df + off + 8, *end = df + off + 4 + length;
-			memcpy(&id, df + off + 4, 4);
-			size_t this_off = off;
-			off += 4 + (size_t)length;
-
-			if (pass == 0 && id == 0xffffffff) {
-				uint8_t version, addr_size = 8;
-				uint64_t code_align, ret;
-				int64_t data_align;
-
-				if (p >= end)
-					continue;
-				version = *p++;
-				if (p >= end || *p != '\0')
-					continue; /* augmentations are not used in .debug_frame */
-				p++;
-				if (version >= 4) {
-					if (end - p < 2)
-						continue;
-					addr_size = p[0];
-					p += 2;
-				}
-				if (!rd_uleb(&p, end, &code_align) || !rd_sleb(&p, end, &data_align))
-					continue;
-				if (version == 1) {
-					if (p >= end)
-						continue;
-					ret = *p++;
-				} else if (!rd_uleb(&p, end, &ret)) {
-					continue;
-				}
-				if (ret > 255 || (addr_size != 8 && addr_size != 4))
-					continue;
-				if (ncies == cap_cies) {
-					cap_cies = cap_cies ? cap_cies * 2 : 16;
-					void *n = realloc(cies, cap_cies * sizeof(*cies));
-					if (!n)
-						goto fail;
-					cies = n;
-				}
-				cies[ncies++] = (struct df_cie){ this_off, eh.len, addr_size };
-				/* The same CIE in .eh_frame form, its FDE pointers pc-relative. */
-				size_t start = eh.len;
-				uint32_t zero = 0;
-				uint8_t v1 = 1, r = (uint8_t)ret, aug_len = 1, enc = 0x1c;
-				gb_put(&eh, &zero, 4); /* length, patched below */
-				gb_put(&eh, &zero, 4); /* CIE id */
-				gb_put(&eh, &v1, 1);
-				gb_put(&eh, "zR", 3);
-				gb_uleb(&eh, code_align);
-				gb_sleb(&eh, data_align);
-				gb_put(&eh, &r, 1);
-				gb_put(&eh, &aug_len, 1);
-				gb_put(&eh, &enc, 1); /* DW_EH_PE_pcrel | DW_EH_PE_sdata8 */
-				gb_put(&eh, p, (size_t)(end - p));
-				while ((eh.len - start) % 4)
-					gb_put(&eh, "", 1); /* DW_CFA_nop */
-				if (eh.failed)
-					goto fail;
-				uint32_t l = (uint32_t)(eh.len - start - 4);
-				memcpy(eh.p + start, &l, 4);
-			} else if (pass == 1 && id != 0xffffffff) {
-				struct df_cie *cie = NULL;
-				uint64_t loc = 0, range = 0;
-
-				for (size_t i = 0; i < ncies; i++)
-					if (cies[i].in_off == id)
-						cie = &cies[i];
-				if (!cie || (size_t)(end - p) < 2u * cie->addr_size)
-					continue;
-				memcpy(&loc, p, cie->addr_size);
-				memcpy(&range, p + cie->addr_size, cie->addr_size);
-				p += 2 * cie->addr_size;
-				if (!range || loc >= synth_vaddr)
-					continue;
-				if (nfdes == cap_fdes) {
-					cap_fdes = cap_fdes ? cap_fdes * 2 : 256;
-					void *n = realloc(fdes, cap_fdes * sizeof(*fdes));
-					if (!n)
-						goto fail;
-					fdes = n;
-				}
-				size_t start = eh.len;
-				uint32_t zero = 0, cie_ptr = (uint32_t)(start + 4 - cie->out_off);
-				int64_t r = (int64_t)range;
-				uint8_t aug_len = 0;
-				fdes[nfdes++] = (struct df_fde){ loc, start };
-				gb_put(&eh, &zero, 4);
-				gb_put(&eh, &cie_ptr, 4);
-				gb_put(&eh, &loc, 8); /* made pc-relative once the layout is known */
-				gb_put(&eh, &r, 8);
-				gb_put(&eh, &aug_len, 1);
-				gb_put(&eh, p, (size_t)(end - p));
-				while ((eh.len - start) % 4)
-					gb_put(&eh, "", 1);
-				if (eh.failed)
-					goto fail;
-				uint32_t l = (uint32_t)(eh.len - start - 4);
-				memcpy(eh.p + start, &l, 4);
-			}
-		}
-	}
-	if (!nfdes)
-		goto fail;
-
-	/* Layout: header (12 bytes), search table (8 bytes per FDE), .eh_frame part. */
-	size_t eh_start = 12 + 8 * nfdes;
-	qsort(fdes, nfdes, sizeof(*fdes), cmp_fde);
-	uint8_t hdr[12] = { 1, 0x1b, 0x03, 0x3b };
-	int32_t eh_ptr = (int32_t)(eh_start - 4);
-	uint32_t count = (uint32_t)nfdes;
-	memcpy(hdr + 4, &eh_ptr, 4);
-	memcpy(hdr + 8, &count, 4);
-	gb_put(&out, hdr, sizeof(hdr));
-	for (size_t i = 0; i < nfdes; i++) {
-		/* Table entries are relative to the header (its address is segbase). */
-		int64_t start = (int64_t)fdes[i].vaddr - (int64_t)synth_vaddr;
-		int64_t fde = (int64_t)(eh_start + fdes[i].out_off);
-		if (start < INT32_MIN || start > INT32_MAX || fde > INT32_MAX)
-			goto fail;
-		int32_t pair[2] = { (int32_t)start, (int32_t)fde };
-		gb_put(&out, pair, sizeof(pair));
-		/* initial_location, pc-relative to its own field. */
-		int64_t rel = (int64_t)fdes[i].vaddr -
-			      (int64_t)(synth_vaddr + eh_start + fdes[i].out_off + 8);
-		memcpy(eh.p + fdes[i].out_off + 8, &rel, 8);
-	}
-	gb_put(&out, eh.p, eh.len);
-	if (out.failed)
-		goto fail;
-	e->synth = out.p;
-	e->synth_len = out.len;
-	e->synth_vaddr = synth_vaddr;
-	e->hdr_vaddr = synth_vaddr;
-	e->table_vaddr = synth_vaddr + 12;
-	e->fde_count = nfdes;
-	e->has_table = true;
-	out.p = NULL;
-fail:
-	free(out.p);
-	free(eh.p);
-	free(cies);
-	free(fdes);
-}
-
-/* Use .debug_frame (decompressed if need be) when the file has no .eh_frame_hdr. */
-static void load_debug_frame(struct unwind_elf *e, Elf *elf)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
 	uint64_t end = 0;
 
-	if (elf_getshdrstrndx(elf, &shstrndx))
+	for (int i = 0; i < e->nseg; i++)
+		if (e->seg[i].vaddr + e->seg[i].memsz > end)
+			end = e->seg[i].vaddr + e->seg[i].memsz;
+	if (end > UINT64_MAX - SYNTH_GAP - 0xfff)
+		return; /* segments at the top of the address space: no room past them */
+	if (debug_frame__load(elf, ((end + 0xfff) & ~0xfffULL) + SYNTH_GAP, &e->synth))
 		return;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
-		    strcmp(name, ".debug_frame"))
-			continue;
-		/* Raw bytes: the file is mapped read-only, so libelf must not be asked
-		 * to decompress in place; zlib does it into a buffer of our own. */
-		d = elf_rawdata(scn, NULL);
-		if (!d || !d->d_buf || d->d_size < 8 || d->d_size > DEBUG_FRAME_MAX)
-			return;
-		const uint8_t *buf = d->d_buf;
-		size_t len = d->d_size;
-		uint8_t *plain = NULL;
-		if (sh.sh_flags & SHF_COMPRESSED) {
-			Elf64_Chdr ch;
-			uLongf out_len;
-
-			if (len < sizeof(ch))
-				return;
-			memcpy(&ch, buf, sizeof(ch));
-			if (ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size < 8 ||
-			    ch.ch_size > DEBUG_FRAME_MAX || !(plain = malloc(ch.ch_size)))
-				return;
-			out_len = (uLongf)ch.ch_size;
-			if (uncompress(plain, &out_len, buf + sizeof(ch), (uLong)(len - sizeof(ch))) !=
-			    Z_OK) {
-				free(plain);
-				return;
-			}
-			buf = plain;
-			len = out_len;
-		}
-		for (int i = 0; i < e->nseg; i++)
-			if (e->seg[i].vaddr + e->seg[i].memsz > end)
-				end = e->seg[i].vaddr + e->seg[i].memsz;
-		convert_debug_frame(e, buf, len, ((end + 0xfff) & ~0xfffULL) + SYNTH_GAP);
-		free(plain);
-		return;
-	}
+	e->hdr_vaddr = e->synth.vaddr;
+	e->table_vaddr = e->synth.vaddr + DEBUG_FRAME_HDR_LEN;
+	e->fde_count = e->synth.fde_count;
+	e->has_table = true;
 }
 
 static struct unwind_elf *elf_load(int fd, const struct symbolizer_mapping *m)
@@ -525,7 +220,7 @@ static struct unwind_elf *elf_load(int fd, const struct symbolizer_mapping *m)
 	if (hdr_vaddr)
 		find_eh_frame_hdr(e, hdr_vaddr);
 	if (!e->has_table)
-		load_debug_frame(e, elf);
+		use_debug_frame(e, elf);
 	elf_end(elf);
 	return e;
 fail:
@@ -534,25 +229,6 @@ fail:
 	if (e)
 		elf_release(e);
 	return NULL;
-}
-
-static void lru_unlink_elf(struct unwinder *u, struct unwind_elf *e)
-{
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		u->elfs = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push_elf(struct unwinder *u, struct unwind_elf *e)
-{
-	e->lru_next = u->elfs;
-	if (u->elfs)
-		u->elfs->lru_prev = e;
-	u->elfs = e;
 }
 
 /*
@@ -564,17 +240,19 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 				  struct symbolizer_mapping *m)
 {
 	struct unwinder *u = ctx->u;
+	struct list_node *pos, *tmp;
 	struct unwind_elf *e;
 	int fd;
 
-	for (e = u->elfs; e; e = e->lru_next)
+	list_for_each_safe(pos, tmp, &u->elfs) {
+		e = container_of(pos, struct unwind_elf, lru);
 		if (m->build_id_len ? e->build_id_len == m->build_id_len &&
 					      !memcmp(e->build_id, m->build_id, m->build_id_len)
 				    : !e->build_id_len && e->dev == m->dev && e->inode == m->inode) {
-			lru_unlink_elf(u, e);
-			lru_push_elf(u, e);
+			list_move_front(&u->elfs, &e->lru);
 			return e;
 		}
+	}
 	fd = symbolizer__open_mapping_at(u->sym, ctx->pid, addr, m);
 	if (fd < 0)
 		return NULL;
@@ -583,7 +261,7 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 	if (!e)
 		return NULL;
 	u->stats.elf_loads++;
-	lru_push_elf(u, e);
+	list_add_front(&u->elfs, &e->lru);
 	u->nelfs++;
 	return e;
 }
@@ -591,10 +269,9 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 static void evict_elfs(struct unwinder *u)
 {
 	while (u->nelfs > u->max_elfs) {
-		struct unwind_elf *e = u->elfs;
-		while (e->lru_next)
-			e = e->lru_next;
-		lru_unlink_elf(u, e);
+		struct unwind_elf *e = container_of(list_last(&u->elfs), struct unwind_elf, lru);
+
+		list_del(&e->lru);
 		elf_release(e);
 		u->nelfs--;
 	}
@@ -675,6 +352,25 @@ static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *a
 	return -UNW_ENOINFO;
 }
 
+/* A word of a converted .debug_frame (see use_debug_frame), unless one of the files
+ * of this unwind is mapped at @addr: the file proper wins. */
+static bool synth_read(const struct unwind_ctx *ctx, uint64_t addr, unw_word_t *valp)
+{
+	for (int i = 0; i < ctx->nelfs; i++)
+		if (addr >= ctx->elfs[i].lo && addr < ctx->elfs[i].hi)
+			return false;
+	for (int i = 0; i < ctx->nelfs; i++) {
+		const struct debug_frame_eh *s = &ctx->elfs[i].elf->synth;
+		uint64_t v = addr - ctx->elfs[i].bias;
+
+		if (s->data && v >= s->vaddr && v - s->vaddr <= s->len - sizeof(*valp)) {
+			memcpy(valp, s->data + (v - s->vaddr), sizeof(*valp));
+			return true;
+		}
+	}
+	return false;
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, int write,
 		      void *arg)
 {
@@ -689,29 +385,19 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 		memcpy(valp, ctx->stack + (addr - ctx->sp), sizeof(*valp));
 		return 0;
 	}
-	if (addr >= ctx->sp && addr - ctx->sp < STACK_WINDOW) {
-		ctx->beyond_snapshot = true;
-		return -UNW_EINVAL;
-	}
-	/* A converted .debug_frame (see convert_debug_frame), unless the address is
-	 * in one of the files proper. */
-	for (int i = 0; i < ctx->nelfs; i++) {
-		const struct ctx_elf *c = &ctx->elfs[i];
-		uint64_t v = addr - c->bias;
-
-		if (addr >= c->lo && addr < c->hi)
-			break;
-		if (c->elf->synth && v >= c->elf->synth_vaddr &&
-		    v - c->elf->synth_vaddr <= c->elf->synth_len - sizeof(*valp)) {
-			memcpy(valp, c->elf->synth + (v - c->elf->synth_vaddr), sizeof(*valp));
-			return 0;
-		}
-	}
+	if (synth_read(ctx, addr, valp))
+		return 0;
 	ce = ctx_elf_at(ctx, addr);
 	if (ce && vaddr_to_offset(ce->elf, addr - ce->bias, sizeof(*valp), &off)) {
 		memcpy(valp, ce->elf->data + off, sizeof(*valp));
 		return 0;
 	}
+	/* Not in a file: above the snapshot, it is the part of the stack that was not
+	 * copied. Only now, because a thread's stack is mapped among the libraries
+	 * (often just below them), so their unwind tables may lie within STACK_WINDOW
+	 * above its sp, and reading them is no sign of a cut stack. */
+	if (addr >= ctx->sp && addr - ctx->sp < STACK_WINDOW)
+		ctx->beyond_snapshot = true;
 	return -UNW_EINVAL;
 }
 
@@ -762,35 +448,25 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 
 static void space_release(struct unwind_space *sp)
 {
+	list_del(&sp->lru);
 	unw_destroy_addr_space(sp->as);
 	free(sp);
 }
 
 static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 {
-	struct unwind_space *sp, *last = NULL;
+	struct list_node *pos, *tmp;
+	struct unwind_space *sp;
 
-	for (sp = u->spaces; sp; last = sp, sp = sp->lru_next)
-		if (sp->pid == pid)
-			break;
-	if (sp) {
-		if (sp != u->spaces) { /* move to front */
-			sp->lru_prev->lru_next = sp->lru_next;
-			if (sp->lru_next)
-				sp->lru_next->lru_prev = sp->lru_prev;
-			sp->lru_prev = NULL;
-			sp->lru_next = u->spaces;
-			u->spaces->lru_prev = sp;
-			u->spaces = sp;
+	list_for_each_safe(pos, tmp, &u->spaces) {
+		sp = container_of(pos, struct unwind_space, lru);
+		if (sp->pid == pid) {
+			list_move_front(&u->spaces, &sp->lru);
+			return sp->as;
 		}
-		return sp->as;
 	}
-	if (u->nspaces >= u->max_spaces && last) {
-		if (last->lru_prev)
-			last->lru_prev->lru_next = NULL;
-		else
-			u->spaces = NULL;
-		space_release(last);
+	if (u->nspaces >= u->max_spaces && !list_empty(&u->spaces)) {
+		space_release(container_of(list_last(&u->spaces), struct unwind_space, lru));
 		u->nspaces--;
 	}
 	sp = calloc(1, sizeof(*sp));
@@ -803,28 +479,23 @@ static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 		return NULL;
 	}
 	unw_set_caching_policy(sp->as, UNW_CACHE_GLOBAL);
-	sp->lru_next = u->spaces;
-	if (u->spaces)
-		u->spaces->lru_prev = sp;
-	u->spaces = sp;
+	list_add_front(&u->spaces, &sp->lru);
 	u->nspaces++;
 	return sp->as;
 }
 
 void unwinder__forget_process(struct unwinder *u, pid_t pid)
 {
-	for (struct unwind_space *sp = u->spaces; sp; sp = sp->lru_next) {
-		if (sp->pid != pid)
-			continue;
-		if (sp->lru_prev)
-			sp->lru_prev->lru_next = sp->lru_next;
-		else
-			u->spaces = sp->lru_next;
-		if (sp->lru_next)
-			sp->lru_next->lru_prev = sp->lru_prev;
-		space_release(sp);
-		u->nspaces--;
-		return;
+	struct list_node *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &u->spaces) {
+		struct unwind_space *sp = container_of(pos, struct unwind_space, lru);
+
+		if (sp->pid == pid) {
+			space_release(sp);
+			u->nspaces--;
+			return;
+		}
 	}
 }
 
@@ -839,6 +510,8 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
+	list_init(&u->elfs);
+	list_init(&u->spaces);
 	u->sym = sym;
 	u->max_elfs = opts && opts->max_elfs ? opts->max_elfs : DEFAULT_MAX_ELFS;
 	u->max_spaces = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_SPACES;
@@ -857,18 +530,14 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 
 void unwinder__free(struct unwinder *u)
 {
+	struct list_node *pos, *tmp;
+
 	if (!u)
 		return;
-	while (u->spaces) {
-		struct unwind_space *sp = u->spaces;
-		u->spaces = sp->lru_next;
-		space_release(sp);
-	}
-	while (u->elfs) {
-		struct unwind_elf *e = u->elfs;
-		u->elfs = e->lru_next;
-		elf_release(e);
-	}
+	list_for_each_safe(pos, tmp, &u->spaces)
+		space_release(container_of(pos, struct unwind_space, lru));
+	list_for_each_safe(pos, tmp, &u->elfs)
+		elf_release(container_of(pos, struct unwind_elf, lru));
 	free(u);
 }
 

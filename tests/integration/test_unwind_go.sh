@@ -17,6 +17,8 @@ readelf -S "$WORK/gofixture" | grep -q '\.eh_frame ' &&
 
 run_smolder go 60 record -F 199 -o "$WORK/go.folded" -- "$WORK/gofixture" 3
 assert_rc 0 "record -- gofixture"
+# Every sample is the fixture's: those of the forked child before its exec show
+# smolder starting it, and record leaves them out.
 assert_folded "$WORK/go.folded" gofixture
 assert_ge "$(folded_share "$WORK/go.folded" main.main)" 90 "samples whose stack reaches main.main (%)"
 assert_ge "$(folded_share "$WORK/go.folded" runtime.main)" 90 "samples whose stack reaches runtime.main (%)"
