@@ -18,7 +18,8 @@ assert_rc 0 "record -a"
 
 # Only the fixture's lines: its samples are HZ x its CPU time, +-15%.
 grep '^shares_fp;' "$WORK/all.folded" >"$WORK/fixture.folded" || t_fail "shares_fp is not in the -a profile"
-assert_sample_count "$(folded_total "$WORK/fixture.folded")" "$HZ" "$(( cpu1 - cpu0 ))" 3
+assert_sample_count "$(folded_total "$WORK/fixture.folded")" "$HZ" "$(( cpu1 - cpu0 ))" \
+	"$ELAPSED_MS" "$(summary_window_ms "$T_LAST_STDERR")"
 assert_shares "$WORK/fixture.folded"
 assert_eq "$(grep -c '^smolder;' "$WORK/all.folded")" 0 "stacks of smolder itself"
 t_log "PASS"
