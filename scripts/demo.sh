@@ -9,7 +9,8 @@ scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target smolder
 
-cc -O1 -g -fno-omit-frame-pointer -o build/demo-workload scripts/demo/workload.c
+# Built as a service would be (-O2 -g, frame pointers); see the workload's header.
+cc -O2 -g -fno-omit-frame-pointer -Wall -o build/demo-workload scripts/demo/workload.c
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -8,6 +8,7 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -66,6 +67,26 @@ void inline_dwarf__free(struct inline_dwarf *d)
 	free(d);
 }
 
+/*
+ * The compile unit that covers @vaddr. dwarf_addrdie() looks in .debug_aranges, which
+ * clang does not emit (gcc does) and libdw 0.188 does not synthesize: without it, ask
+ * each CU for its ranges (DW_AT_low_pc/high_pc or DW_AT_ranges).
+ */
+static bool cu_of(Dwarf *dw, uint64_t vaddr, Dwarf_Die *cudie)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	if (dwarf_addrdie(dw, vaddr, cudie))
+		return true;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(dw, off + hsize, cudie) && dwarf_haspc(cudie, vaddr) > 0)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
 int inline_dwarf__frames(struct inline_dwarf *d, uint64_t vaddr, const char **names,
 			 size_t max)
 {
@@ -74,7 +95,7 @@ int inline_dwarf__frames(struct inline_dwarf *d, uint64_t vaddr, const char **na
 
 	if (!d || !max)
 		return 0;
-	if (!dwarf_addrdie(d->dw, vaddr, &cudie))
+	if (!cu_of(d->dw, vaddr, &cudie))
 		return 0;
 	n = dwarf_getscopes(&cudie, vaddr, &scopes);
 	for (i = 0; i < n && (size_t)k < max; i++) {

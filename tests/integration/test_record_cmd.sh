@@ -6,7 +6,10 @@
 . "${TESTLIB:?TESTLIB is not set (run through ctest)}"
 t_init
 
-HZ=99
+# The shares are checked to +-5 points: HZ is high enough that they rest on many
+# samples (hundreds) even when the machine is busy and the fixture gets half a CPU
+# (at 99 Hz, 130-190 samples in 3 s then: func_a's share varied by 2.4 points rms).
+HZ=499
 SECS=4
 [[ -x $FIXTURES/shares_fp ]] || t_fail "fixture not built: $FIXTURES/shares_fp"
 
@@ -36,7 +39,7 @@ t_log "summary: $samples samples, $(summary_lost "$T_LAST_STDERR") lost"
 assert_eq "$(folded_total "$WORK/out.folded")" "$samples" "sum of the folded counts vs the summary's sample count"
 cpu=$(grep -oE '^shares_fp: cpu [0-9]+ ms$' "$WORK/cmd.stdout" | grep -oE '[0-9]+ ms$' | grep -oE '^[0-9]+')
 [[ -n $cpu ]] || t_fail "the command did not report its CPU time (did it exit by itself?)"
-assert_sample_count "$samples" "$HZ" "$cpu" "$SECS"
+assert_sample_count "$samples" "$HZ" "$cpu"
 
 assert_shares "$WORK/out.folded"
 t_finish
