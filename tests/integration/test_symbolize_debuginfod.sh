@@ -15,9 +15,11 @@ D=$FIXTURES/debug
 command -v nm >/dev/null || t_skip "nm (binutils) is not installed"
 
 hidden=$(nm "$D/debug_full" | awk '$3 == "smolder_dbg_hidden" { print "0x" $1; exit }')
-dbg=$(find "$D/debugroot/.build-id" -name '*.debug' | head -n 1)
-[[ -n $hidden && -n $dbg ]] || t_fail "fixture facts missing"
-bid=$(basename "$(dirname "$dbg")")$(basename "$dbg" .debug)
+# The debug file of debug_buildid's own build-id (a build directory may still hold
+# those of earlier builds of the fixture).
+bid=$(readelf -n "$D/debug_buildid" | awk '/Build ID:/ { print $3; exit }')
+dbg=$D/debugroot/.build-id/${bid:0:2}/${bid:2}.debug
+[[ -n $hidden && -n $bid && -f $dbg ]] || t_fail "fixture facts missing"
 mkdir -p "$WORK/srv/buildid/$bid"
 cp "$dbg" "$WORK/srv/buildid/$bid/debuginfo"
 
