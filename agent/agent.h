@@ -286,8 +286,9 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
  * Sample until the duration has passed, session__stop is called, or every target has
  * exited, flushing each interval and always at the end (also after a failure: what
  * was collected is handed over).
- * @return 0, or a negative errno with one line in @msg: reading samples failed, or
- * a flush did.
+ * @return 0, or a negative errno: with one line in @msg when reading or recording
+ * samples failed; with @msg empty when a flush failed (the flush callback reports its
+ * own failures; sampling goes on after a failed flush that was not the last).
  */
 int session__run(struct session *s, char *msg, size_t msglen);
 

@@ -433,9 +433,8 @@ int session__run(struct session *s, char *msg, size_t msglen)
 		if (next_flush && now >= next_flush) {
 			ferr = flush(s, false);
 			if (ferr && !err) {
-				err = ferr;
-				snprintf(msg, msglen, "flushing a profile failed: %s",
-					 strerror(-err));
+				err = ferr; /* the callback said what failed; keep sampling */
+				msg[0] = '\0';
 			}
 			next_flush = now + (int64_t)(o->flush_interval * 1e9);
 		}
@@ -454,7 +453,7 @@ int session__run(struct session *s, char *msg, size_t msglen)
 	ferr = flush(s, true);
 	if (ferr && !err) {
 		err = ferr;
-		snprintf(msg, msglen, "writing the profile failed: %s", strerror(-err));
+		msg[0] = '\0'; /* the callback said what failed */
 	}
 	return err;
 }

@@ -507,7 +507,7 @@ int cmd_record(int argc, char **argv)
 	running = NULL;
 	if (run.tty)
 		fputs("\r\033[K", stderr);
-	if (err)
+	if (err && msg[0])
 		cli_error("%s", msg);
 	session__stats(run.session, &st);
 	print_notes(&o, &st);
