@@ -254,7 +254,7 @@ EOF
 cat >"$work/sizeof.c" <<'EOF'
 #include <stdio.h>
 #include <linux/types.h>
-#include "sampler.h"
+#include "sample_record.h"
 int main(void) { printf("%zu\n", sizeof(struct smolder_sample)); return 0; }
 EOF
 cc -I"$repo/agent" -o "$work/sizeof" "$work/sizeof.c"

@@ -795,6 +795,11 @@ static int add_plt_symbols(Elf *e, uint64_t size, struct cands *v)
 				shdrs[i] = sh;
 			}
 	}
+	/* .rela.dyn's GLOB_DAT entries name only .plt.got's stubs; in a large library
+	 * it holds hundreds of thousands of other relocations, so it is read only when
+	 * there is a .plt.got to name. */
+	if (!found[PLT_PLT_GOT])
+		found[PLT_RELA_DYN] = found[PLT_REL_DYN] = NULL;
 	for (i = PLT_RELA_PLT; i <= PLT_REL_DYN && !err; i++)
 		if (found[i] && shdrs[i].sh_type == (i == PLT_RELA_PLT || i == PLT_RELA_DYN ? SHT_RELA
 											 : SHT_REL))
