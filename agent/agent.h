@@ -70,6 +70,16 @@ int sampler_opts_check(const struct sampler_opts *opts, char *msg, size_t msglen
 
 /* Called for each raw sample; a negative errno return stops the drain with it. */
 typedef int (*sampler_fn)(const struct smolder_sample *s, void *ctx);
+/* Called for each process event (fork, exec, exit of a sampled process or of one
+ * that may be sampled); a negative errno return stops the drain with it. */
+typedef int (*sampler_event_fn)(const struct smolder_event *e, void *ctx);
+
+/* What a drain hands records to. Within one drain, events come before samples. */
+struct sampler_handlers {
+	sampler_fn sample;      /* required */
+	sampler_event_fn event; /* NULL: events are dropped */
+	void *ctx;
+};
 
 /*
  * Start sampling on cpu-clock events: with BPF (a program on every online CPU that
@@ -98,11 +108,12 @@ int sampler__add_target(struct sampler *s, pid_t pid);
 int sampler__prune_targets(struct sampler *s);
 
 /*
- * Wait up to @timeout_ms for samples, then hand every waiting sample to @fn.
+ * Wait up to @timeout_ms for samples, then hand every waiting process event and then
+ * every waiting sample to @h.
  * @return the number of samples handed over, or a negative errno (-EINTR when a
  * signal interrupted the wait: not an error for callers that loop).
  */
-int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx);
+int sampler__drain(struct sampler *s, int timeout_ms, const struct sampler_handlers *h);
 
 /* Read the sampler's counters. @return 0 or a negative errno. */
 int sampler__stats(const struct sampler *s, struct sampler_stats *out);
@@ -154,6 +165,10 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);
 /* What the labels of a process's samples say about it; empty strings when unknown. */
 struct process_info {
 	pid_t pid;
+	bool kernel_thread;      /* no executable: a kernel thread (service = its comm) */
+	uint32_t exe_dev;        /* the executable's device (kernel encoding, as
+				    smolder_event.dev) and inode: 0 when unknown */
+	uint64_t exe_ino;
 	char exe[4096];          /* /proc/PID/exe */
 	char build_id[2 * SYMBOLIZER_BUILD_ID_MAX + 1]; /* the executable's, hex */
 	char cgroup[512];        /* cgroup v2 path (or v1 systemd hierarchy) */
@@ -163,24 +178,99 @@ struct process_info {
 	char service[256];       /* SMOLDER_SERVICE, else container, else unit, else exe name */
 };
 
-struct procinfo;
-
-/* A cache of process_info, at most @max_processes (0: 4096), LRU. NULL + errno. */
-struct procinfo *procinfo__new(size_t max_processes);
-void procinfo__free(struct procinfo *pi);
-
 /*
- * What is known of @pid, read from /proc at the first call (fields stay empty for a
- * process that is already gone). The pointer is valid until the next call.
- * NULL only on allocation failure.
+ * Read what the labels say about live process @pid from /proc.
+ * @return 0 (fields it could not read stay empty), or -ESRCH when the process is gone.
  */
-const struct process_info *procinfo__get(struct procinfo *pi, pid_t pid);
+int procinfo__read(pid_t pid, struct process_info *info);
 
-/* Drop @pid (it exited; its pid may be reused). */
-void procinfo__forget(struct procinfo *pi, pid_t pid);
+/* Fill @info (its pid kept) for a process that is gone, from what is known of its exec:
+ * the executable's path (NULL or "" when unknown) and build-id (NULL: read it from
+ * the path), its cgroup path (may be NULL) and its comm. */
+void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
+			 const char *comm, struct process_info *info);
+
+/* @dev (a stat st_dev) in the kernel's encoding, as BPF reads it (major << 20 | minor). */
+uint32_t procinfo__kernel_dev(dev_t dev);
+
+/* The cgroup v2 path ("/system.slice/x.service") of cgroup id @cgroup_id.
+ * @return 0, or -ENOENT (no such cgroup, or cgroup v1). */
+int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len);
 
 /* Fill @info's cgroup, container_id, pod_uid and unit from a cgroup path. */
 void procinfo__parse_cgroup(const char *cgroup_path, struct process_info *info);
+
+/* ---- process registry: one owner for what is known of each process ---- */
+
+/* The labels of one program image of a process (shared, read-only). */
+struct process_labels {
+	const char *exe, *build_id, *cgroup, *container_id, *pod_uid, *unit, *service;
+	bool kernel_thread;
+};
+
+/* A process as samples see it. */
+struct process {
+	pid_t pid;
+	uint32_t id; /* this program image of this pid: a new one after an exec or a
+			pid reuse, never reused within a registry's life (nonzero) */
+	const struct process_labels *labels;
+};
+
+struct registry;
+
+struct registry_opts {
+	size_t max_processes; /* tracked at once; 0: 32768. The least recently sampled
+				 is evicted past it (counted). */
+};
+
+struct registry_stats {
+	uint64_t live;        /* processes tracked now */
+	uint64_t images;      /* program images seen (struct process ids handed out) */
+	uint64_t exits;       /* freed on the kernel's exit event */
+	uint64_t evictions;   /* freed because the registry was full */
+	uint64_t proc_reads;  /* labels read from /proc */
+	uint64_t from_parent; /* labels taken from the parent at fork */
+	uint64_t from_event;  /* labels rebuilt from the exec event: gone before read */
+	uint64_t unlabelled;  /* images of user processes with no executable known */
+};
+
+/* Called when what a client holds for @pid is no longer valid: the process exited,
+ * exec'd a new program, or was evicted. Clients hang their per-process state on
+ * the registry this way; it calls no module itself. */
+typedef void (*registry_forget_fn)(pid_t pid, void *ctx);
+
+/* NULL with errno set on failure. @opts may be NULL. */
+struct registry *registry__new(const struct registry_opts *opts);
+void registry__free(struct registry *r);
+
+/* Call @fn(pid, @ctx) whenever a process is forgotten. @return 0 or -ENOSPC (at most
+ * 8 clients). */
+int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx);
+
+/* A process event from the kernel: a fork gives the child its parent's labels, an
+ * exec reads the new program's labels at once (while the process lives), an exit
+ * frees the process at the next registry__reap. @return 0 or -ENOMEM. */
+int registry__event(struct registry *r, const struct smolder_event *e);
+
+/*
+ * The process a sample of @pid taken at @time_ns (CLOCK_BOOTTIME) belongs to.
+ * @first: the sampler's SMOLDER_SAMPLE_FIRST (the first sample since an exec or a pid
+ * reuse): when an exec or fork event at or before @time_ns came since, the process
+ * now runs a new image. Labels come from that event, else from /proc. NULL only when
+ * out of memory.
+ */
+const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns,
+				       bool first);
+
+/* Start tracking live process @pid now (a target given by the user), reading its
+ * labels while it lives. @return 0 or -ENOMEM. */
+int registry__add(struct registry *r, pid_t pid);
+
+/* Free the processes whose exit has been seen (call after a drain: their samples
+ * have all been read by then). */
+void registry__reap(struct registry *r);
+
+void registry__stats(const struct registry *r, struct registry_stats *out);
 
 /* ---- collector: raw samples -> symbolized profile samples ---- */
 
@@ -203,13 +293,20 @@ struct collector_opts {
 			       created with symbolizer_opts.inline_frames) */
 };
 
+struct collector_stats {
+	uint64_t addr_cache_hits, addr_cache_misses; /* frames named from the cache */
+	uint64_t addr_cache_resets;                  /* emptied because it was full */
+};
+
 /*
- * Create a collector adding to @profile, resolving names with @sym and unwinding
- * with @unwinder (all borrowed; they must outlive the collector; @unwinder may be
- * NULL with UNWIND_FP). NULL with errno set on failure.
+ * Create a collector adding to @profile, resolving names with @sym, unwinding with
+ * @unwinder and labelling with what @registry knows of each process (all borrowed;
+ * they must outlive the collector; @unwinder may be NULL with UNWIND_FP). NULL with
+ * errno set on failure.
  */
 struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
-				 struct unwinder *unwinder, const struct collector_opts *opts);
+				 struct unwinder *unwinder, struct registry *registry,
+				 const struct collector_opts *opts);
 void collector__free(struct collector *c);
 
 /* Add from now on to @profile (borrowed), a new one after a flush: what the collector
@@ -219,16 +316,16 @@ int collector__reset(struct collector *c, struct profile *profile);
 /* Symbolize @s and add it to the profile. @return 0 or a negative errno. */
 int collector__add(struct collector *c, const struct smolder_sample *s);
 
-/* Distinct processes seen so far. */
-size_t collector__process_count(const struct collector *c);
+void collector__stats(const struct collector *c, struct collector_stats *out);
 
 /* ---- session: the run loop shared by `record` and the node agent ---- */
 
 struct session;
 
 /* Hand over the profile of an interval (the session's; do not keep it). @last: the
- * run is ending. A negative errno return is reported by session__run, which still
- * flushes the rest at the end. */
+ * run is ending. With a flush interval it is called on a thread of the session's own,
+ * one interval at a time. A negative errno return is reported by session__run, which
+ * still flushes the rest at the end. */
 typedef int (*session_flush_fn)(struct profile *p, bool last, void *ctx);
 /* About once a second while sampling: seconds since the start, samples so far. */
 typedef void (*session_progress_fn)(double seconds, uint64_t samples, void *ctx);
@@ -261,8 +358,18 @@ struct session_stats {
 	uint64_t truncated;      /* stacks cut short */
 	uint64_t pre_exec;       /* samples of the command before its exec: they show
 				    smolder's fork, not the command, and are dropped */
-	size_t processes;        /* distinct processes sampled */
+	uint64_t sample_errors;  /* samples and process events that could not be
+				    recorded (each costs itself, never the run) */
+	int first_sample_err;    /* the first one's negative errno */
+	uint64_t flush_dropped;  /* intervals dropped unwritten: the flush callback
+				    fell more than a backlog behind */
+	uint64_t flush_dropped_samples;
+	size_t processes;        /* distinct processes sampled (program images) */
 	struct sampler_stats sampler;
+	struct registry_stats registry;
+	struct collector_stats collector;
+	struct unwind_stats unwind;         /* zero without DWARF unwinding */
+	struct symbolizer_stats symbolizer;
 	/* Children the targets had when sampling began, which were not followed
 	 * (see session_opts.children) and used CPU meanwhile: the processes the user
 	 * probably meant when the targets themselves never ran. */
@@ -285,9 +392,10 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 /*
  * Sample until the duration has passed, session__stop is called, or every target has
  * exited, flushing each interval and always at the end (also after a failure: what
- * was collected is handed over).
- * @return 0, or a negative errno: with one line in @msg when reading or recording
- * samples failed; with @msg empty when a flush failed (the flush callback reports its
+ * was collected is handed over). A sample that cannot be recorded is counted
+ * (session_stats.sample_errors), not fatal.
+ * @return 0, or a negative errno: with one line in @msg when reading samples
+ * failed; with @msg empty when a flush failed (the flush callback reports its
  * own failures; sampling goes on after a failed flush that was not the last).
  */
 int session__run(struct session *s, char *msg, size_t msglen);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,14 @@
 
 struct bpf_sampler {
 	struct sampler_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;        /* samples */
+	struct ring_buffer *rb_events; /* process events (procs) */
+	int epoll_fd;                  /* waits on both */
 	int *perf_fds;
 	struct bpf_link **links;
 	int ncpus;
 	bool all;
-	sampler_fn fn;
-	void *fn_ctx;
+	const struct sampler_handlers *h;
 	int handed;
 	uint64_t bytes, records; /* read from the ring buffer */
 };
@@ -90,10 +92,32 @@ static int on_record(void *ctx, void *data, size_t size)
 	s->handed++;
 	s->bytes += size;
 	s->records++;
-	return s->fn(data, s->fn_ctx);
+	/* The first sample of a new program image: the exec (or fork) event that
+	 * announced it was submitted before the image ran, so it is in the events ring
+	 * now, maybe behind this drain's read of it; read it first.
+	 * (An event handler's error stays with the handler, which reports it.) */
+	if (rec->flags & SMOLDER_SAMPLE_FIRST)
+		ring_buffer__consume(s->rb_events);
+	return s->h->sample(data, s->h->ctx);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct bpf_sampler *s = ctx;
+
+	if (size < sizeof(struct smolder_event) || !s->h->event)
+		return 0;
+	return s->h->event(data, s->h->ctx);
 }
 
 static void bpf_sampler__free(void *backend);
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
 
 static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_t msglen)
 {
@@ -108,6 +132,7 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 		errno = ENOMEM;
 		return NULL;
 	}
+	s->epoll_fd = -1;
 	s->all = opts->all;
 
 	s->skel = sampler_bpf__open();
@@ -134,10 +159,6 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 		snprintf(msg, msglen, "cannot size the BPF ring buffer: %s", strerror(err));
 		goto fail;
 	}
-	/* Following forks only matters when there are targets; exits and execs
-	 * always do (they say when a pid's process is a new one). */
-	bpf_program__set_autoload(s->skel->progs.follow_fork, !opts->all);
-
 	err = sampler_bpf__load(s->skel);
 	if (err) {
 		err = -err;
@@ -178,9 +199,19 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 	}
 
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
-	if (!s->rb) {
+	s->rb_events = ring_buffer__new(bpf_map__fd(s->skel->maps.procs), on_event, s, NULL);
+	if (!s->rb || !s->rb_events) {
 		err = errno;
 		snprintf(msg, msglen, "cannot map the BPF ring buffer: %s", strerror(err));
+		goto fail;
+	}
+	/* One wait for both rings (an epoll set holds other epoll sets). */
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epoll_fd < 0 ||
+	    epoll_add(s->epoll_fd, ring_buffer__epoll_fd(s->rb)) ||
+	    epoll_add(s->epoll_fd, ring_buffer__epoll_fd(s->rb_events))) {
+		err = errno;
+		snprintf(msg, msglen, "cannot wait for the BPF ring buffers: %s", strerror(err));
 		goto fail;
 	}
 	return s;
@@ -198,6 +229,9 @@ static void bpf_sampler__free(void *backend)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	ring_buffer__free(s->rb_events);
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
 	for (int i = 0; i < s->ncpus; i++) {
 		bpf_link__destroy(s->links[i]);
 		close(s->perf_fds[i]);
@@ -250,19 +284,22 @@ static int bpf_sampler__prune_targets(void *backend)
 	return live;
 }
 
-static int bpf_sampler__drain(void *backend, int timeout_ms, sampler_fn fn, void *ctx)
+static int bpf_sampler__drain(void *backend, int timeout_ms, const struct sampler_handlers *h)
 {
 	struct bpf_sampler *s = backend;
-	int err, err2;
+	struct epoll_event ev[2];
+	int err = 0, err2;
 
-	s->fn = fn;
-	s->fn_ctx = ctx;
+	s->h = h;
 	s->handed = 0;
-	/* Records are submitted without wakeups below a fill threshold, so the poll
-	 * usually just sleeps for the timeout (or until the threshold wakeup); then
-	 * consume whatever is there either way. */
-	err = ring_buffer__poll(s->rb, timeout_ms);
-	err2 = ring_buffer__consume(s->rb);
+	/* Records are submitted without wakeups below a fill threshold, so the wait
+	 * usually just sleeps for the timeout (or until a wakeup); then both rings are
+	 * consumed, events first. */
+	if (timeout_ms && epoll_wait(s->epoll_fd, ev, 2, timeout_ms) < 0)
+		err = -errno;
+	err2 = ring_buffer__consume(s->rb_events);
+	if (err2 >= 0)
+		err2 = ring_buffer__consume(s->rb);
 	if (err2 < 0 && err2 != -EINTR)
 		return err2;
 	if (err < 0 && err != -EINTR)

@@ -3,7 +3,8 @@
  * collector.c - turns raw samples from the BPF sampler into profile samples:
  * symbolizes each address (through a small per-address cache in front of the
  * symbolizer, since the same few hundred addresses repeat sample after sample),
- * orders frames outermost first, and converts kernel time to wall-clock time.
+ * orders frames outermost first, labels each sample with what the process registry
+ * knows of its process, and converts kernel time to wall-clock time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,18 +18,19 @@
  * bounds it without an LRU's bookkeeping on the hot path. */
 #define ADDR_CACHE_SLOTS (1u << 16)
 #define ADDR_CACHE_MAX (ADDR_CACHE_SLOTS / 2)
-#define PID_SET_SLOTS (1u << 14)
 #define INLINE_MAX 8 /* inlined calls shown per frame */
-#define LABEL_CACHE_SLOTS 4096 /* direct-mapped pid -> interned label set */
+#define LABEL_CACHE_SLOTS 4096 /* direct-mapped process image -> interned label set */
 
 struct label_slot {
-	uint32_t pid;
+	uint32_t image; /* struct process.id; 0: empty */
 	uint32_t set;
 };
 
+/* Keyed by the process image rather than the pid: an exec or a reused pid makes a
+ * new image, whose addresses simply miss, so nothing has to be wiped. */
 struct addr_slot {
-	uint64_t addr; /* 0: empty */
-	uint32_t pid;  /* 0 for kernel addresses */
+	uint64_t addr;  /* 0: empty */
+	uint32_t image; /* struct process.id; 0 for kernel addresses */
 	uint32_t frame;
 };
 
@@ -36,16 +38,15 @@ struct collector {
 	struct profile *profile;
 	struct symbolizer *sym;
 	struct unwinder *unwinder;
+	struct registry *registry;
 	enum unwind_mode mode;
 	bool inline_frames;
 	struct addr_slot *cache;
 	size_t cache_len;
-	uint32_t *pids; /* open-addressing set of pids seen; 0 = empty */
-	size_t npids;
-	struct procinfo *procinfo;
 	struct label_slot labels[LABEL_CACHE_SLOTS];
-	int64_t mono_to_wall_ns;
+	int64_t boot_to_wall_ns;
 	uint32_t truncated_frame, unknown_frame;
+	struct collector_stats st;
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -67,13 +68,21 @@ static int intern_fixed_frames(struct collector *c)
 	return err;
 }
 
+/* CLOCK_BOOTTIME (sample times) to wall-clock time, read again every flush so that
+ * a clock step (NTP, suspend) moves later intervals' times with it. */
+static int64_t boot_to_wall(void)
+{
+	return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+}
+
 struct collector *collector__new(struct profile *profile, struct symbolizer *sym,
-				 struct unwinder *unwinder, const struct collector_opts *opts)
+				 struct unwinder *unwinder, struct registry *registry,
+				 const struct collector_opts *opts)
 {
 	enum unwind_mode mode = opts->unwind;
 	struct collector *c;
 
-	if (mode != UNWIND_FP && !unwinder) {
+	if ((mode != UNWIND_FP && !unwinder) || !registry) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -83,14 +92,13 @@ struct collector *collector__new(struct profile *profile, struct symbolizer *sym
 	c->profile = profile;
 	c->sym = sym;
 	c->unwinder = unwinder;
+	c->registry = registry;
 	c->mode = mode;
 	c->inline_frames = opts->inline_frames;
 	c->cache = calloc(ADDR_CACHE_SLOTS, sizeof(*c->cache));
-	c->pids = calloc(PID_SET_SLOTS, sizeof(*c->pids));
-	c->procinfo = procinfo__new(0);
-	if (!c->cache || !c->pids || !c->procinfo)
+	if (!c->cache)
 		goto nomem;
-	c->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	c->boot_to_wall_ns = boot_to_wall();
 	if (intern_fixed_frames(c))
 		goto nomem;
 	return c;
@@ -105,86 +113,45 @@ void collector__free(struct collector *c)
 	if (!c)
 		return;
 	free(c->cache);
-	free(c->pids);
-	procinfo__free(c->procinfo);
 	free(c);
 }
 
-/* Remember @pid; @return whether it was known already. */
-static bool note_pid(struct collector *c, uint32_t pid)
+void collector__stats(const struct collector *c, struct collector_stats *out)
 {
-	uint32_t mask = PID_SET_SLOTS - 1;
-
-	if (c->npids >= PID_SET_SLOTS / 2)
-		return true; /* counting stops being exact past 8k processes: a summary */
-	for (uint32_t i = (pid * 2654435761u) & mask;; i = (i + 1) & mask) {
-		if (c->pids[i] == pid)
-			return true;
-		if (!c->pids[i]) {
-			c->pids[i] = pid;
-			c->npids++;
-			return false;
-		}
-	}
+	*out = c->st;
 }
 
 /*
- * @pid is now another program (it exec'd, or the pid was reused): forget what every
- * cache knew of the old one. The address cache is keyed by (pid, address) and has
- * no per-pid index, so it is emptied whole: this happens once per exec.
+ * The label set of process @p's samples (docs/format.md's labels; pid, tid and comm
+ * are sample fields), interned once per image and flush interval.
  */
-static void forget_process(struct collector *c, pid_t pid)
+static int process_labels(struct collector *c, const struct process *p, uint32_t *set)
 {
-	struct label_slot *slot = &c->labels[(uint32_t)pid % LABEL_CACHE_SLOTS];
-
-	symbolizer__forget_process(c->sym, pid);
-	if (c->unwinder)
-		unwinder__forget_process(c->unwinder, pid);
-	procinfo__forget(c->procinfo, pid);
-	if (slot->pid == (uint32_t)pid)
-		*slot = (struct label_slot){ 0, 0 };
-	memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
-	c->cache_len = 0;
-}
-
-size_t collector__process_count(const struct collector *c)
-{
-	return c->npids;
-}
-
-/*
- * The label set of @pid's samples (docs/format.md's labels; pid, tid and comm are
- * sample fields). Read from /proc at the process's first sample and interned once, so a
- * process that exits right after still has its labels.
- */
-static int process_labels(struct collector *c, pid_t pid, uint32_t *set)
-{
-	struct label_slot *slot = &c->labels[(uint32_t)pid % LABEL_CACHE_SLOTS];
-	const struct process_info *pi;
+	struct label_slot *slot = &c->labels[p->id % LABEL_CACHE_SLOTS];
+	const struct process_labels *pl = p->labels;
 	int err;
 
-	if (slot->pid == (uint32_t)pid && slot->set) {
+	if (slot->image == p->id) {
 		*set = slot->set;
 		return 0;
 	}
-	pi = procinfo__get(c->procinfo, pid);
-	if (!pi) {
+	if (!pl) {
 		*set = 0;
 		return 0;
 	}
 	struct profile_label l[] = {
-		{ "exe", pi->exe },
-		{ "build_id", pi->build_id },
-		{ "cgroup", pi->cgroup },
-		{ "container_id", pi->container_id },
-		{ "pod_uid", pi->pod_uid },
-		{ "unit", pi->unit },
-		{ "service", pi->service },
+		{ "exe", pl->exe },
+		{ "build_id", pl->build_id },
+		{ "cgroup", pl->cgroup },
+		{ "container_id", pl->container_id },
+		{ "pod_uid", pl->pod_uid },
+		{ "unit", pl->unit },
+		{ "service", pl->service },
 	};
 	err = profile__intern_labels(c->profile, l, sizeof(l) / sizeof(l[0]), set);
 	if (err)
 		return err;
-	*slot = (struct label_slot){ (uint32_t)pid, *set };
+	*slot = (struct label_slot){ p->id, *set };
 	return 0;
 }
 
@@ -196,11 +163,11 @@ static void unresolved_name(const struct symbol *sym, char *buf, size_t len)
 		 (unsigned long long)sym->module_offset);
 }
 
-static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel,
+static int resolve(struct collector *c, const struct process *p, uint64_t addr, bool kernel,
 		   uint32_t *frame)
 {
-	uint32_t key_pid = kernel ? 0 : pid;
-	uint64_t h = (addr ^ ((uint64_t)key_pid << 40)) * 0x9e3779b97f4a7c15ULL;
+	uint32_t key = kernel ? 0 : p->id;
+	uint64_t h = (addr ^ ((uint64_t)key << 40)) * 0x9e3779b97f4a7c15ULL;
 	uint32_t mask = ADDR_CACHE_SLOTS - 1;
 	struct symbol sym = { 0 };
 	enum frame_kind kind;
@@ -210,16 +177,18 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 	int err;
 
 	for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask) {
-		if (c->cache[i].addr == addr && c->cache[i].pid == key_pid) {
+		if (c->cache[i].addr == addr && c->cache[i].image == key) {
 			*frame = c->cache[i].frame;
+			c->st.addr_cache_hits++;
 			return 0;
 		}
 	}
+	c->st.addr_cache_misses++;
 
 	if (kernel) {
 		err = symbolizer__resolve_kernel(c->sym, addr, &sym);
 	} else {
-		err = symbolizer__resolve_user(c->sym, pid, addr, &sym);
+		err = symbolizer__resolve_user(c->sym, p->pid, addr, &sym);
 	}
 	if (!err && sym.name) {
 		name = sym.name;
@@ -239,10 +208,11 @@ static int resolve(struct collector *c, uint32_t pid, uint64_t addr, bool kernel
 	if (c->cache_len >= ADDR_CACHE_MAX) {
 		memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
 		c->cache_len = 0;
+		c->st.addr_cache_resets++;
 		for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask)
 			;
 	}
-	c->cache[i] = (struct addr_slot){ addr, key_pid, *frame };
+	c->cache[i] = (struct addr_slot){ addr, key, *frame };
 	c->cache_len++;
 	return 0;
 }
@@ -254,6 +224,7 @@ int collector__reset(struct collector *c, struct profile *profile)
 	c->cache_len = 0;
 	memset(c->labels, 0, sizeof(c->labels));
 	c->profile = profile;
+	c->boot_to_wall_ns = boot_to_wall();
 	return intern_fixed_frames(c);
 }
 
@@ -322,13 +293,15 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	char comm[SMOLDER_COMM_LEN + 1];
 	struct sample_meta meta;
 	uint32_t label_set;
+	const struct process *p;
 	bool truncated;
 	int err;
 
-	/* First sample of a process (or of a new program in it): a pid seen before
-	 * belonged to another image, so its cached identity is stale. */
-	if (note_pid(c, s->pid) && (s->flags & SMOLDER_SAMPLE_FIRST))
-		forget_process(c, s->pid);
+	/* First, so that an exec's stale state is dropped before unwinding. */
+	p = registry__sample(c->registry, (pid_t)s->pid, s->time_ns,
+			     s->flags & SMOLDER_SAMPLE_FIRST);
+	if (!p)
+		return -ENOMEM;
 
 	nu = user_stack(c, s, ips, &truncated);
 	if (s->kstack_len > 0)
@@ -347,26 +320,26 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	 * address, which may already belong to the next function: look up the call
 	 * instruction (addr - 1) instead. */
 	for (size_t i = nu; i-- > 0;) {
-		err = resolve(c, s->pid, ips[i] - (i > 0), false, &frames[n++]);
+		err = resolve(c, p, ips[i] - (i > 0), false, &frames[n++]);
 		if (!err && c->inline_frames)
 			err = add_inlined(c, s->pid, ips[i] - (i > 0), frames, &n);
 		if (err)
 			return err;
 	}
 	for (size_t i = nk; i-- > 0;) {
-		err = resolve(c, s->pid, s->kstack[i] - (i > 0), true, &frames[n++]);
+		err = resolve(c, p, s->kstack[i] - (i > 0), true, &frames[n++]);
 		if (err)
 			return err;
 	}
 
 	memcpy(comm, s->comm, SMOLDER_COMM_LEN);
 	comm[SMOLDER_COMM_LEN] = '\0';
-	err = process_labels(c, s->pid, &label_set);
+	err = process_labels(c, p, &label_set);
 	if (err)
 		return err;
 	meta = (struct sample_meta){
 		.label_set = label_set,
-		.time_ns = (uint64_t)((int64_t)s->time_ns + c->mono_to_wall_ns),
+		.time_ns = (uint64_t)((int64_t)s->time_ns + c->boot_to_wall_ns),
 		.pid = s->pid,
 		.tid = s->tid,
 		.comm = comm,

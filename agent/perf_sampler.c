@@ -89,7 +89,7 @@ struct pevent {
 struct comm_slot {
 	uint32_t tid; /* 0: empty */
 	bool valid;   /* false: forgotten (tid reused or unknown): read /proc again */
-	uint64_t time; /* when it was true (CLOCK_MONOTONIC): rings are read one after
+	uint64_t time; /* when it was true (CLOCK_BOOTTIME): rings are read one after
 			  another, so an older record may come after a newer one */
 	char comm[SMOLDER_COMM_LEN];
 };
@@ -171,11 +171,11 @@ static void forget_seen(struct perf_sampler *s, uint32_t pid)
 
 /* ---- tables: targets (tgids) and comms (tids) ---- */
 
-static uint64_t mono_ns(void)
+static uint64_t boot_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -297,7 +297,7 @@ static void comm_get(struct perf_sampler *s, uint32_t pid, uint32_t tid,
 		if (buf[n - 1] == '\n')
 			n--;
 		/* What /proc says now is newer than anything still in the rings. */
-		comm_set(s, tid, buf, (size_t)n, mono_ns());
+		comm_set(s, tid, buf, (size_t)n, boot_ns());
 		c = comm_slot(s, tid, false);
 	}
 	memcpy(out, c->comm, SMOLDER_COMM_LEN);
@@ -316,7 +316,7 @@ static int ring_open_owner(int cpu, size_t data_size)
 		.disabled = 1,
 		.exclude_kernel = 1, /* allowed at any perf_event_paranoid below 3 */
 		.use_clockid = 1,    /* SET_OUTPUT refuses to mix clocks in one ring */
-		.clockid = CLOCK_MONOTONIC,
+		.clockid = CLOCK_BOOTTIME,
 		.watermark = 1,
 		/* A quarter full: the drain timer reads it first on a quiet machine, the
 		 * wakeup keeps a busy one from overflowing between timer ticks. */
@@ -552,9 +552,10 @@ static void *perf_sampler__open(const struct sampler_opts *opts, char *msg, size
 		/* Times on COMM records too, to apply them in order across rings;
 		 * sample_id_all appends TID, TIME and CPU (sample_type's) to them. */
 		.sample_id_all = 1,
-		/* The same clock as bpf_ktime_get_ns(), which the collector expects. */
+		/* The same clock as bpf_ktime_get_boot_ns(), which the collector
+		 * expects. */
 		.use_clockid = 1,
-		.clockid = CLOCK_MONOTONIC,
+		.clockid = CLOCK_BOOTTIME,
 	};
 #if defined(__x86_64__)
 	if (opts->stack_bytes) {
@@ -942,7 +943,8 @@ static bool parse_sample(struct perf_sampler *s, const unsigned char *rec, size_
 
 /* PERF_RECORD_FORK: a child of a target is a target (so the run waits for it), and
  * a new task starts with its parent's comm, without a COMM record. */
-static void on_fork(struct perf_sampler *s, const unsigned char *rec, size_t size)
+static void on_fork(struct perf_sampler *s, const unsigned char *rec, size_t size,
+		    struct smolder_event *ev)
 {
 	struct cursor c = { rec + sizeof(struct perf_event_header), rec + size };
 	uint32_t f[4]; /* pid, ppid, tid, ptid */
@@ -952,6 +954,9 @@ static void on_fork(struct perf_sampler *s, const unsigned char *rec, size_t siz
 
 	if (!take(&c, f, sizeof(f)) || !take(&c, &time, sizeof(time)))
 		return;
+	if (f[0] == f[2] && f[0] != f[1]) /* a new process, not a thread */
+		*ev = (struct smolder_event){ .time_ns = time, .kind = SMOLDER_EVENT_FORK,
+					      .pid = f[0], .ppid = f[1] };
 	parent = comm_slot(s, f[3], false);
 	if (parent && parent->valid) {
 		memcpy(comm, parent->comm, sizeof(comm));
@@ -978,7 +983,7 @@ static void on_fork(struct perf_sampler *s, const unsigned char *rec, size_t siz
  * @return samples handed over, or the first negative errno from @fn.
  */
 static int ring_walk(struct perf_sampler *s, struct perf_ring *r, uint64_t head,
-		     bool sideband, sampler_fn fn, void *ctx)
+		     bool sideband, const struct sampler_handlers *h)
 {
 	uint64_t tail = perf_ring__tail(r);
 	const struct perf_event_header *hdr;
@@ -989,6 +994,8 @@ static int ring_walk(struct perf_sampler *s, struct perf_ring *r, uint64_t head,
 		bool is_sample = false;
 
 		if (sideband) {
+			struct smolder_event ev = { 0 };
+
 			/* pid, tid, comm, then sample_id: pid/tid, time, cpu. */
 			if (hdr->type == PERF_RECORD_COMM &&
 			    hdr->size >= sizeof(*hdr) + 8 + 24) {
@@ -1001,12 +1008,27 @@ static int ring_walk(struct perf_sampler *s, struct perf_ring *r, uint64_t head,
 					uint32_t pid;
 					memcpy(&pid, rec + sizeof(*hdr), 4);
 					forget_seen(s, pid);
+					/* No file name here: /proc tells, while it lives. */
+					ev = (struct smolder_event){ .time_ns = time,
+								     .kind = SMOLDER_EVENT_EXEC,
+								     .pid = pid };
 				}
 				comm_set(s, tid, (const char *)rec + sizeof(*hdr) + 8,
 					 hdr->size - sizeof(*hdr) - 8 - 24, time);
 			} else if (hdr->type == PERF_RECORD_FORK) {
-				on_fork(s, rec, hdr->size);
+				on_fork(s, rec, hdr->size, &ev);
+			} else if (hdr->type == PERF_RECORD_EXIT &&
+				   hdr->size >= sizeof(*hdr) + 24) {
+				uint32_t f[4]; /* pid, ppid, tid, ptid, then time */
+
+				memcpy(f, rec + sizeof(*hdr), sizeof(f));
+				if (f[0] == f[2])
+					ev = (struct smolder_event){ .kind = SMOLDER_EVENT_EXIT,
+								     .pid = f[0] };
+				memcpy(&ev.time_ns, rec + sizeof(*hdr) + 16, 8);
 			}
+			if (ev.kind && h->event && (err = h->event(&ev, h->ctx)) < 0)
+				return err;
 			continue;
 		}
 		if (hdr->type == PERF_RECORD_SAMPLE) {
@@ -1025,7 +1047,7 @@ static int ring_walk(struct perf_sampler *s, struct perf_ring *r, uint64_t head,
 		 * the callback's (possibly slow) unwinding. */
 		perf_ring__release(r, tail);
 		if (is_sample) {
-			err = fn(s->rec, ctx);
+			err = h->sample(s->rec, h->ctx);
 			if (err < 0)
 				return err;
 			handed++;
@@ -1036,7 +1058,7 @@ static int ring_walk(struct perf_sampler *s, struct perf_ring *r, uint64_t head,
 	return handed;
 }
 
-static int perf_sampler__drain(void *backend, int timeout_ms, sampler_fn fn, void *ctx)
+static int perf_sampler__drain(void *backend, int timeout_ms, const struct sampler_handlers *h)
 {
 	struct perf_sampler *s = backend;
 	int handed = 0, err = 0, n;
@@ -1046,10 +1068,12 @@ static int perf_sampler__drain(void *backend, int timeout_ms, sampler_fn fn, voi
 		err = -errno;
 	for (int i = 0; i < s->ncpus; i++) {
 		s->heads[i] = perf_ring__head(&s->rings[i]);
-		ring_walk(s, &s->rings[i], s->heads[i], true, fn, ctx);
+		n = ring_walk(s, &s->rings[i], s->heads[i], true, h);
+		if (n < 0)
+			return n;
 	}
 	for (int i = 0; i < s->ncpus; i++) {
-		n = ring_walk(s, &s->rings[i], s->heads[i], false, fn, ctx);
+		n = ring_walk(s, &s->rings[i], s->heads[i], false, h);
 		if (n < 0)
 			return n;
 		handed += n;

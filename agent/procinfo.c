@@ -3,8 +3,9 @@
  * procinfo.c - who a process is, for the labels every sample carries: executable,
  * cgroup, container and pod from the cgroup path, systemd unit, and the service
  * name (SMOLDER_SERVICE from its environment, else the container, else the systemd
- * .service unit, else the executable's name). Read once per process and cached
- * (bounded, LRU), because the process may be gone by the time its samples are read.
+ * .service unit, else the executable's name). Read from /proc while the process
+ * lives, or, for a process that is already gone, from what the kernel said at its
+ * exec (the file it ran and its cgroup id). The registry keeps what is read.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,24 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include "agent.h"
-#include "list.h"
 #include "procfs.h"
 
-#define DEFAULT_MAX_PROCESSES 4096
 #define ENVIRON_MAX (256u << 10) /* only this much of an environment is searched */
-
-struct procinfo_entry {
-	struct process_info info;
-	struct list_node lru;
-	struct procinfo_entry *hnext;
-};
-
-struct procinfo {
-	struct procinfo_entry **buckets;
-	size_t mask, n, max;
-	struct list_node lru; /* most recent first */
-};
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CGROUP_WALK_MAX 65536 /* directories looked at per search for a cgroup id */
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -105,8 +98,47 @@ static const char *env_lookup(const char *env, size_t len, const char *name)
 	return NULL;
 }
 
-static void read_info(pid_t pid, struct process_info *info)
+/* The service, when SMOLDER_SERVICE did not name it: the container, else the
+ * systemd unit, else the executable's name, else @comm. */
+static void default_service(struct process_info *info, const char *comm)
 {
+	const char *base = strrchr(info->exe, '/');
+
+	if (info->service[0])
+		return;
+	if (info->container_id[0])
+		snprintf(info->service, sizeof(info->service), "%.12s", info->container_id);
+	else if (info->unit[0])
+		snprintf(info->service, sizeof(info->service), "%.*s",
+			 (int)(strlen(info->unit) - 8), info->unit);
+	else if (base && base[1])
+		snprintf(info->service, sizeof(info->service), "%.255s", base + 1);
+	else if (comm)
+		snprintf(info->service, sizeof(info->service), "%.255s", comm);
+}
+
+/* Whether @pid is a kernel thread: PF_KTHREAD in the flags of /proc/PID/stat. */
+static bool is_kernel_thread(pid_t pid)
+{
+	char buf[1024], *p;
+	unsigned long flags;
+
+	if (procfs_read(pid, "stat", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return false;
+	/* After "pid (comm)": state ppid pgrp session tty_nr tpgid flags. */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & 0x00200000; /* PF_KTHREAD */
+}
+
+uint32_t procinfo__kernel_dev(dev_t dev)
+{
+	return (uint32_t)(major(dev) << 20 | minor(dev));
+}
+
+int procinfo__read(pid_t pid, struct process_info *info)
+{
+	struct stat st;
 	char path[64], buf[4096];
 	char *env = NULL;
 	ssize_t n;
@@ -116,13 +148,25 @@ static void read_info(pid_t pid, struct process_info *info)
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, info->exe, sizeof(info->exe) - 1);
-	if (n > 0)
-		info->exe[n] = '\0';
-	else
+	if (n <= 0) {
+		/* A kernel thread has no executable; neither has a process that is
+		 * exiting (its memory is gone), which counts as gone. */
 		info->exe[0] = '\0';
+		if (!is_kernel_thread(pid) || procfs_read(pid, "comm", buf, sizeof(buf)) <= 0)
+			return -ESRCH;
+		buf[strcspn(buf, "\n")] = '\0';
+		default_service(info, buf);
+		info->kernel_thread = true;
+		return 0;
+	}
+	info->exe[n] = '\0';
 	/* Through the link, which opens the very file the process runs (in its mount
 	 * namespace, and even if it was deleted or replaced on disk). */
 	symbolizer__read_build_id(path, info->build_id, sizeof(info->build_id));
+	if (stat(path, &st) == 0) {
+		info->exe_dev = procinfo__kernel_dev(st.st_dev);
+		info->exe_ino = st.st_ino;
+	}
 
 	/* cgroup v2: the "0::" line; on v1 hosts use the systemd (name=systemd) or
 	 * the first line, which carries the same path layout. */
@@ -152,106 +196,74 @@ static void read_info(pid_t pid, struct process_info *info)
 			snprintf(info->service, sizeof(info->service), "%.255s", svc);
 	}
 	free(env);
+	default_service(info, NULL);
+	return 0;
+}
 
-	if (!info->service[0] && info->container_id[0])
-		snprintf(info->service, sizeof(info->service), "%.12s", info->container_id);
-	if (!info->service[0] && info->unit[0])
-		snprintf(info->service, sizeof(info->service), "%.*s",
-			 (int)(strlen(info->unit) - 8), info->unit);
-	if (!info->service[0]) {
-		const char *base = strrchr(info->exe, '/');
-		if (base && base[1])
-			snprintf(info->service, sizeof(info->service), "%.255s", base + 1);
-		else {
-			if (procfs_read(pid, "comm", buf, sizeof(buf)) > 0) {
-				buf[strcspn(buf, "\n")] = '\0';
-				snprintf(info->service, sizeof(info->service), "%.255s", buf);
-			}
-		}
+/* Depth-first search under @dir (a cgroupfs path of @len bytes in @path, which has
+ * room for PATH_MAX) for the directory whose inode is @ino. */
+static bool find_inode(char *path, size_t len, uint64_t ino, unsigned int *budget)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)) && *budget) {
+		size_t n;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		--*budget;
+		n = strlen(de->d_name);
+		if (len + 1 + n >= PATH_MAX)
+			continue;
+		path[len] = '/';
+		memcpy(path + len + 1, de->d_name, n + 1);
+		if (de->d_ino == ino || find_inode(path, len + 1 + n, ino, budget))
+			found = true;
+		else
+			path[len] = '\0';
 	}
+	closedir(d);
+	return found;
 }
 
-struct procinfo *procinfo__new(size_t max_processes)
+int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 {
-	struct procinfo *pi = calloc(1, sizeof(*pi));
-	size_t nb = 64;
+	char path[PATH_MAX] = CGROUP_ROOT;
+	unsigned int budget = CGROUP_WALK_MAX;
+	struct stat st;
 
-	if (!pi)
-		goto nomem;
-	pi->max = max_processes ? max_processes : DEFAULT_MAX_PROCESSES;
-	while (nb < pi->max)
-		nb *= 2;
-	pi->buckets = calloc(nb, sizeof(*pi->buckets));
-	if (!pi->buckets)
-		goto nomem;
-	pi->mask = nb - 1;
-	list_init(&pi->lru);
-	return pi;
-nomem:
-	if (pi)
-		free(pi->buckets);
-	free(pi);
-	errno = ENOMEM;
-	return NULL;
-}
-
-static void hash_remove(struct procinfo *pi, struct procinfo_entry *e)
-{
-	struct procinfo_entry **pp = &pi->buckets[(uint32_t)e->info.pid & pi->mask];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = e->hnext;
-}
-
-const struct process_info *procinfo__get(struct procinfo *pi, pid_t pid)
-{
-	struct procinfo_entry *e;
-
-	for (e = pi->buckets[(uint32_t)pid & pi->mask]; e; e = e->hnext)
-		if (e->info.pid == pid) {
-			list_move_front(&pi->lru, &e->lru);
-			return &e->info;
-		}
-	if (pi->n >= pi->max) {
-		e = container_of(list_last(&pi->lru), struct procinfo_entry, lru);
-		list_del(&e->lru);
-		hash_remove(pi, e);
-		pi->n--;
-	} else {
-		e = malloc(sizeof(*e));
-		if (!e)
-			return NULL;
+	if (!cgroup_id)
+		return -ENOENT;
+	/* cgroup v2 ids are the inode numbers of the cgroupfs directories. */
+	if (stat(path, &st) == 0 && st.st_ino == cgroup_id) {
+		snprintf(buf, len, "/");
+		return 0;
 	}
-	read_info(pid, &e->info);
-	e->hnext = pi->buckets[(uint32_t)pid & pi->mask];
-	pi->buckets[(uint32_t)pid & pi->mask] = e;
-	list_add_front(&pi->lru, &e->lru);
-	pi->n++;
-	return &e->info;
+	if (!find_inode(path, strlen(path), cgroup_id, &budget))
+		return -ENOENT;
+	snprintf(buf, len, "%s", path + strlen(CGROUP_ROOT));
+	return 0;
 }
 
-void procinfo__forget(struct procinfo *pi, pid_t pid)
+void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
+			 const char *comm, struct process_info *info)
 {
-	for (struct procinfo_entry *e = pi->buckets[(uint32_t)pid & pi->mask]; e; e = e->hnext)
-		if (e->info.pid == pid) {
-			list_del(&e->lru);
-			hash_remove(pi, e);
-			free(e);
-			pi->n--;
-			return;
-		}
-}
+	pid_t pid = info->pid;
 
-void procinfo__free(struct procinfo *pi)
-{
-	if (!pi)
-		return;
-	struct list_node *pos, *tmp;
-
-	list_for_each_safe(pos, tmp, &pi->lru)
-		free(container_of(pos, struct procinfo_entry, lru));
-	free(pi->buckets);
-	free(pi);
+	memset(info, 0, sizeof(*info));
+	info->pid = pid;
+	if (exe && exe[0]) {
+		snprintf(info->exe, sizeof(info->exe), "%s", exe);
+		if (build_id)
+			snprintf(info->build_id, sizeof(info->build_id), "%s", build_id);
+		else
+			symbolizer__read_build_id(exe, info->build_id, sizeof(info->build_id));
+	}
+	if (cgroup_path && cgroup_path[0])
+		procinfo__parse_cgroup(cgroup_path, info);
+	default_service(info, comm);
 }

@@ -41,7 +41,7 @@
  * followed by stack_bytes (the loader's setting) of user-stack snapshot, of which
  * the first stack_size bytes, starting at regs[SMOLDER_REG_SP], are valid. */
 struct smolder_sample {
-	__u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 time_ns; /* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns): counts suspend too */
 	__u32 pid;     /* tgid */
 	__u32 tid;
 	__u32 cpu;
@@ -57,6 +57,31 @@ struct smolder_sample {
 	__u8 stack[];
 };
 
+/* What happened to a process, in the second ring buffer ("procs"): how user space
+ * learns of a process's life from the kernel, so that it frees what it holds for a
+ * process when the process ends and reads its labels while it lives. */
+enum smolder_event_kind {
+	SMOLDER_EVENT_FORK = 1, /* a new process (not a thread): pid, ppid */
+	SMOLDER_EVENT_EXEC,     /* pid runs a new program: filename, cgroup_id */
+	SMOLDER_EVENT_EXIT,     /* pid's last thread exited */
+};
+
+#define SMOLDER_PATH_LEN 256
+
+struct smolder_event {
+	__u64 time_ns;   /* CLOCK_BOOTTIME, as samples */
+	__u32 kind;      /* enum smolder_event_kind */
+	__u32 pid;       /* tgid */
+	__u32 ppid;      /* FORK: the parent's tgid */
+	__u32 dev;       /* EXEC: the device of the file it runs (kernel encoding:
+			    major << 20 | minor) */
+	__u64 ino;       /* EXEC: and its inode */
+	__u64 cgroup_id; /* EXEC: the cgroup v2 id (the inode of its cgroupfs directory) */
+	char comm[SMOLDER_COMM_LEN];
+	char filename[SMOLDER_PATH_LEN]; /* EXEC: the path given to execve (may be
+					    relative, or /proc/self/exe) */
+};
+
 /* Indexes into the per-CPU counters map. */
 enum smolder_counter {
 	SMOLDER_CNT_SAMPLES,        /* program runs that matched a target */
@@ -69,6 +94,7 @@ enum smolder_counter {
 	SMOLDER_CNT_TARGETS_FULL,   /* a child could not be followed: targets map full */
 	SMOLDER_CNT_STACK_SHORT,    /* user-stack snapshot shorter than asked for */
 	SMOLDER_CNT_STACK_ERR,      /* no user-stack snapshot could be read at all */
+	SMOLDER_CNT_EVENTS_LOST,    /* no room in the procs ring: a process event dropped */
 	SMOLDER_CNT_MAX,
 };
 

@@ -7,7 +7,8 @@
  * and a timestamp into the ring buffer, and, for DWARF unwinding in user space, the
  * user registers and the top of the user stack. Children forked by targets become targets;
  * targets leave the map when they exit, which is how user space learns that every
- * target is gone.
+ * target is gone. Forks, execs and exits of the processes it samples go into a second,
+ * small ring buffer, so that user space follows each process's life from the kernel.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,6 +42,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
 } events SEC(".maps");
+
+/* Process events (struct smolder_event): a few per process, not per sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} procs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -229,7 +236,7 @@ int sample(struct bpf_perf_event_data *ctx)
 		count(SMOLDER_CNT_LOST);
 		return 0;
 	}
-	s->time_ns = bpf_ktime_get_ns();
+	s->time_ns = bpf_ktime_get_boot_ns();
 	s->pid = tgid;
 	s->tid = tid;
 	s->cpu = bpf_get_smp_processor_id();
@@ -268,22 +275,63 @@ int sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/* Whether the events of process @tgid concern user space: all of them with -a,
+ * else only the targets'. */
+static __always_inline bool followed(__u32 tgid)
+{
+	return !filter_targets || bpf_map_lookup_elem(&targets, &tgid);
+}
+
+/* Reserve an event of @kind for @tgid, or count it lost. Events wake the reader at
+ * once: an exec's labels must be read while the process still lives. */
+static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgid)
+{
+	struct smolder_event *e = bpf_ringbuf_reserve(&procs, sizeof(*e), 0);
+
+	if (!e) {
+		count(SMOLDER_CNT_EVENTS_LOST);
+		return NULL;
+	}
+	e->time_ns = bpf_ktime_get_boot_ns();
+	e->kind = kind;
+	e->pid = tgid;
+	e->ppid = 0;
+	e->dev = 0;
+	e->ino = 0;
+	e->cgroup_id = 0;
+	e->filename[0] = '\0';
+	return e;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct smolder_event *e;
 	__u8 one = 1;
 
 	/* A new thread shares its parent's tgid and is already covered. */
-	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
+	if (ctgid == ptgid || ptgid == self_tgid)
 		return 0;
-	long err = bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST);
+	if (filter_targets) {
+		if (!bpf_map_lookup_elem(&targets, &ptgid))
+			return 0;
+		long err = bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST);
 
-	if (err == 0)
-		count(SMOLDER_CNT_FORKS);
-	else if (err == -E2BIG)
-		count(SMOLDER_CNT_TARGETS_FULL);
+		if (err == 0)
+			count(SMOLDER_CNT_FORKS);
+		else if (err == -E2BIG)
+			count(SMOLDER_CNT_TARGETS_FULL);
+	}
+	/* The child runs its parent's program until it execs: user space gives it
+	 * the parent's labels, which a short-lived child has no time to be read for. */
+	e = event_reserve(SMOLDER_EVENT_FORK, ctgid);
+	if (!e)
+		return 0;
+	e->ppid = ptgid;
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -291,24 +339,49 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(forget_exit, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct smolder_event *e;
+	bool mine;
 
 	/* A process ends with its last thread, which may not be its first one;
 	 * signal->live reaches 0 before this tracepoint runs. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 || tgid == self_tgid)
 		return 0;
+	mine = followed(tgid);
 	bpf_map_delete_elem(&targets, &tgid);
 	/* Its pid may be reused: the next process with it is new to the reader. */
 	bpf_map_delete_elem(&seen, &tgid);
+	if (!mine)
+		return 0;
+	e = event_reserve(SMOLDER_EVENT_EXIT, tgid);
+	if (!e)
+		return 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(note_exec, struct task_struct *task)
+int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct smolder_event *e = NULL;
 
+	/* The event's time is read first: a sample may interrupt this program, and
+	 * one taken after the "seen" entry goes must not look older than the exec. */
+	if (tgid != self_tgid && followed(tgid))
+		e = event_reserve(SMOLDER_EVENT_EXEC, tgid);
 	/* A new program image: its first sample tells the reader to forget what it
 	 * knew of the old one (mappings, symbols, labels). */
 	bpf_map_delete_elem(&seen, &tgid);
+	if (!e)
+		return 0;
+	/* The task is current here: its cgroup, and the file it now runs. */
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	/* The file itself, whatever path named it: user space finds its path by it. */
+	e->ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	e->dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

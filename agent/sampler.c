@@ -116,9 +116,9 @@ int sampler__prune_targets(struct sampler *s)
 	return s->ops->prune_targets(s->backend);
 }
 
-int sampler__drain(struct sampler *s, int timeout_ms, sampler_fn fn, void *ctx)
+int sampler__drain(struct sampler *s, int timeout_ms, const struct sampler_handlers *h)
 {
-	return s->ops->drain(s->backend, timeout_ms, fn, ctx);
+	return s->ops->drain(s->backend, timeout_ms, h);
 }
 
 int sampler__stats(const struct sampler *s, struct sampler_stats *out)

@@ -22,7 +22,7 @@ struct sampler_ops {
 	/* The matching sampler__ functions of agent.h. */
 	int (*add_target)(void *backend, pid_t pid);
 	int (*prune_targets)(void *backend);
-	int (*drain)(void *backend, int timeout_ms, sampler_fn fn, void *ctx);
+	int (*drain)(void *backend, int timeout_ms, const struct sampler_handlers *h);
 	int (*stats)(const void *backend, struct sampler_stats *out);
 };
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "flush_queue.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -25,6 +26,8 @@
 #define PRUNE_INTERVAL_NS 250000000LL
 #define PROGRESS_INTERVAL_NS 1000000000LL
 #define CHILD_TERM_WAIT_MS 5000
+/* Intervals waiting to be written before the oldest is dropped (counted). */
+#define FLUSH_BACKLOG 8
 /* Children of the targets watched for the "never ran" hint; the rest are ignored. */
 #define MAX_WATCHED 64
 
@@ -36,7 +39,7 @@ struct child {
 	int err_fd;     /* the child writes errno here if exec fails; EOF means it ran */
 	bool reaped;
 	int status;
-	uint64_t exec_ns; /* CLOCK_MONOTONIC when its exec was seen to succeed */
+	uint64_t exec_ns; /* CLOCK_BOOTTIME (sample time) when its exec was seen to succeed */
 };
 
 struct watched {
@@ -49,14 +52,17 @@ struct session {
 	struct sampler *sampler;
 	struct symbolizer *sym;
 	struct unwinder *unwinder;
+	struct registry *registry;
 	struct collector *collector;
+	struct flush_queue *writer; /* with a flush interval: flushes off this thread */
 	struct profile *profile; /* the current interval's */
 	struct child child;
 	char self_comm[SMOLDER_COMM_LEN + 1];
 	struct watched watched[MAX_WATCHED];
 	size_t nwatched;
 	volatile sig_atomic_t stop;
-	int sample_err;
+	uint64_t sample_errors; /* samples and events that could not be recorded */
+	int first_sample_err;
 	int64_t start_ns, end_ns, interval_start_wall;
 	uint64_t samples, pre_exec, truncated_before; /* over earlier intervals */
 	uint64_t lost_reported;                       /* lost counted into profiles */
@@ -137,7 +143,7 @@ static int child_start(struct child *ch, const char *name, char *msg, size_t msg
 	/* EOF once the exec has closed the pipe: from here on every sample of the
 	 * child is the command's. */
 	n = read(ch->err_fd, &e, sizeof(e));
-	ch->exec_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+	ch->exec_ns = (uint64_t)now_ns(CLOCK_BOOTTIME);
 	close(ch->err_fd);
 	ch->err_fd = -1;
 	if (n == sizeof(e)) {
@@ -208,6 +214,7 @@ static int take_children(struct session *s, pid_t pid, bool follow, int depth,
 				return err;
 			}
 			symbolizer__load_process(s->sym, kids[i]);
+			registry__add(s->registry, kids[i]);
 			if (depth < 8)
 				take_children(s, kids[i], follow, depth + 1, msg, msglen);
 		} else if (s->nwatched < MAX_WATCHED &&
@@ -242,8 +249,10 @@ static int add_targets(struct session *s, char *msg, size_t msglen)
 			snprintf(msg, msglen, "cannot follow PID %d: %s", pid, strerror(-err));
 			return err;
 		}
-		/* Read its mappings now: it may exit before its first sample is read. */
+		/* Read its mappings and labels now: it may exit before its first sample
+		 * is read. */
 		symbolizer__load_process(s->sym, pid);
+		registry__add(s->registry, pid);
 		err = take_children(s, pid, o->children, 0, msg, msglen);
 		if (err)
 			return err;
@@ -252,6 +261,16 @@ static int add_targets(struct session *s, char *msg, size_t msglen)
 }
 
 /* ---- open / free ---- */
+
+static void forget_symbols(pid_t pid, void *ctx)
+{
+	symbolizer__forget_process(ctx, pid);
+}
+
+static void forget_unwind(pid_t pid, void *ctx)
+{
+	unwinder__forget_process(ctx, pid);
+}
 
 struct session *session__open(const struct session_opts *opts, char *msg, size_t msglen)
 {
@@ -281,9 +300,23 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 		if (!s->unwinder)
 			goto nomem;
 	}
-	s->collector = collector__new(s->profile, s->sym, s->unwinder, &opts->collector);
+	/* The registry says when a process's state is stale (exit, exec, eviction);
+	 * the symbolizer and the unwinder drop theirs then. */
+	s->registry = registry__new(NULL);
+	if (!s->registry || registry__subscribe(s->registry, forget_symbols, s->sym) ||
+	    (s->unwinder && registry__subscribe(s->registry, forget_unwind, s->unwinder)))
+		goto nomem;
+	s->collector = collector__new(s->profile, s->sym, s->unwinder, s->registry,
+				      &opts->collector);
 	if (!s->collector)
 		goto nomem;
+	/* Intervals are written off the sampling thread: a slow disk must not stall
+	 * the drain (the kernel would drop samples meanwhile). */
+	if (opts->flush_interval > 0) {
+		s->writer = flush_queue__new(opts->flush, opts->ctx, FLUSH_BACKLOG);
+		if (!s->writer)
+			goto nomem;
+	}
 
 	s->sampler = sampler__open(&opts->sampler, msg, msglen, note, sizeof(note));
 	if (!s->sampler) {
@@ -305,6 +338,7 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 		err = -child_start(&s->child, opts->cmd[0], msg, msglen);
 		if (err)
 			goto fail;
+		registry__add(s->registry, s->child.pid);
 	}
 	err = -add_targets(s, msg, msglen);
 	if (err)
@@ -330,7 +364,9 @@ void session__free(struct session *s)
 	if (s->child.err_fd >= 0)
 		close(s->child.err_fd);
 	sampler__free(s->sampler);
+	flush_queue__free(s->writer);
 	collector__free(s->collector);
+	registry__free(s->registry);
 	unwinder__free(s->unwinder);
 	symbolizer__free(s->sym);
 	profile__free(s->profile);
@@ -338,6 +374,14 @@ void session__free(struct session *s)
 }
 
 /* ---- the loop ---- */
+
+/* A sample or event that could not be recorded (out of memory, say) costs itself,
+ * never the run: counted, and the first error kept for the closing note. */
+static void count_error(struct session *s, int err)
+{
+	if (!s->sample_errors++)
+		s->first_sample_err = err;
+}
 
 static int on_sample(const struct smolder_sample *rec, void *ctx)
 {
@@ -349,9 +393,30 @@ static int on_sample(const struct smolder_sample *rec, void *ctx)
 		return 0;
 	}
 	err = collector__add(s->collector, rec);
-	if (err && !s->sample_err)
-		s->sample_err = err;
-	return err;
+	if (err)
+		count_error(s, err);
+	return 0;
+}
+
+static int on_event(const struct smolder_event *ev, void *ctx)
+{
+	struct session *s = ctx;
+	int err = registry__event(s->registry, ev);
+
+	if (err)
+		count_error(s, err);
+	return 0;
+}
+
+/* Drain the sampler into the current profile; then free the processes that exited,
+ * all of whose samples have been read now. */
+static int drain(struct session *s, int timeout_ms)
+{
+	const struct sampler_handlers h = { .sample = on_sample, .event = on_event, .ctx = s };
+	int n = sampler__drain(s->sampler, timeout_ms, &h);
+
+	registry__reap(s->registry);
+	return n;
 }
 
 /*
@@ -378,16 +443,30 @@ static int flush(struct session *s, bool last)
 		.end_ns = (uint64_t)wall,
 	};
 	profile__set_info(s->profile, &info);
-	err = s->opts.flush(s->profile, last, s->opts.ctx);
-	if (last)
-		return err;
-
-	next = profile__new();
-	if (!next)
-		return err ? err : -ENOMEM;
+	if (!last) {
+		next = profile__new();
+		if (!next)
+			return -ENOMEM; /* this interval's samples go into the next flush */
+	}
 	s->samples += profile__sample_count(s->profile);
 	s->truncated_before += profile__counts(s->profile)->truncated;
-	profile__free(s->profile);
+
+	if (s->writer) {
+		/* Written on the writer's thread; its errors show up a flush later. */
+		flush_queue__push(s->writer, s->profile, last);
+		s->profile = NULL;
+		if (last)
+			flush_queue__wait(s->writer);
+		err = flush_queue__take_error(s->writer);
+	} else {
+		err = s->opts.flush(s->profile, last, s->opts.ctx);
+		if (!last) {
+			profile__free(s->profile);
+			s->profile = NULL;
+		}
+	}
+	if (last)
+		return err;
 	s->profile = next;
 	s->interval_start_wall = wall;
 	ferr = collector__reset(s->collector, next);
@@ -407,13 +486,8 @@ int session__run(struct session *s, char *msg, size_t msglen)
 	if (o->flush_interval > 0)
 		next_flush = s->start_ns + (int64_t)(o->flush_interval * 1e9);
 	while (!s->stop) {
-		int n = sampler__drain(s->sampler, DRAIN_INTERVAL_MS, on_sample, s);
+		int n = drain(s, DRAIN_INTERVAL_MS);
 
-		if (s->sample_err) {
-			err = s->sample_err;
-			snprintf(msg, msglen, "recording samples failed: %s", strerror(-err));
-			break;
-		}
 		if (n < 0 && n != -EINTR) {
 			err = n;
 			snprintf(msg, msglen, "reading samples failed: %s", strerror(-err));
@@ -445,11 +519,8 @@ int session__run(struct session *s, char *msg, size_t msglen)
 		}
 	}
 	/* What is still in the ring buffer was collected too. */
-	if (!s->sample_err)
-		sampler__drain(s->sampler, 0, on_sample, s);
+	drain(s, 0);
 	s->end_ns = now_ns(CLOCK_MONOTONIC);
-	s->samples += profile__sample_count(s->profile);
-	s->truncated_before += profile__counts(s->profile)->truncated;
 	ferr = flush(s, true);
 	if (ferr && !err) {
 		err = ferr;
@@ -478,7 +549,21 @@ void session__stats(const struct session *s, struct session_stats *out)
 	out->samples = s->samples;
 	out->truncated = s->truncated_before;
 	out->pre_exec = s->pre_exec;
-	out->processes = collector__process_count(s->collector);
+	out->sample_errors = s->sample_errors;
+	if (s->writer) {
+		struct flush_queue_stats fq;
+
+		flush_queue__stats(s->writer, &fq);
+		out->flush_dropped = fq.dropped;
+		out->flush_dropped_samples = fq.dropped_samples;
+	}
+	out->first_sample_err = s->first_sample_err;
+	registry__stats(s->registry, &out->registry);
+	collector__stats(s->collector, &out->collector);
+	if (s->unwinder)
+		unwinder__stats(s->unwinder, &out->unwind);
+	symbolizer__stats(s->sym, &out->symbolizer);
+	out->processes = out->registry.images;
 	out->sampler = s->last_stats;
 	out->lost = s->last_stats.counter[SMOLDER_CNT_LOST];
 	for (size_t i = 0; i < s->nwatched && out->nbusy_children < SESSION_MAX_BUSY; i++) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -411,6 +412,14 @@ static void print_notes(const struct record_opts *o, const struct session_stats 
 			  "back to frame pointers",
 			  (unsigned long long)cnt[SMOLDER_CNT_STACK_SHORT],
 			  (unsigned long long)cnt[SMOLDER_CNT_STACK_ERR]);
+	if (st->sample_errors)
+		cli_error("note: %llu samples could not be recorded (the first: %s); the "
+			  "rest are in the profile", (unsigned long long)st->sample_errors,
+			  strerror(-st->first_sample_err));
+	if (st->flush_dropped)
+		cli_error("note: %llu intervals (%llu samples) were dropped unwritten: writing "
+			  "to the store fell behind", (unsigned long long)st->flush_dropped,
+			  (unsigned long long)st->flush_dropped_samples);
 	if (st->pre_exec)
 		cli_error("note: %llu samples of %s before its exec were left out (they "
 			  "show smolder starting it)", (unsigned long long)st->pre_exec,
@@ -436,6 +445,67 @@ static void print_notes(const struct record_opts *o, const struct session_stats 
 		  "rerun with -p %d, or add --children", o->npids > 1 ? "s" : "",
 		  o->npids > 1 ? "their" : "its", st->nbusy_children > 1 ? "ren" : "", list,
 		  st->busy_children[0].pid);
+}
+
+/* Kilobytes of the "VmRSS:" / "VmHWM:" line of /proc/self/status, or 0. */
+static unsigned long self_status_kib(const char *key)
+{
+	char line[256];
+	unsigned long kib = 0;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && sscanf(line + klen, "%lu", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/*
+ * With -v: what the engine did, one "smolder: stats" line per part, as key=value
+ * pairs that scripts read (scripts/bench-engine.sh): CPU per sample, memory, and each
+ * cache's hits and misses.
+ */
+static void print_stats(const struct session_stats *st)
+{
+	const struct registry_stats *r = &st->registry;
+	const struct collector_stats *c = &st->collector;
+	const struct unwind_stats *u = &st->unwind;
+	const struct symbolizer_stats *y = &st->symbolizer;
+	const uint64_t *cnt = st->sampler.counter;
+	struct rusage ru;
+	double user, sys;
+
+	getrusage(RUSAGE_SELF, &ru);
+	user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	fprintf(stderr, "smolder: stats cpu_user_s=%.3f cpu_sys_s=%.3f us_per_sample=%.1f "
+		"rss_kib=%lu peak_rss_kib=%lu samples=%llu lost=%llu events_lost=%llu\n",
+		user, sys, st->samples ? (user + sys) * 1e6 / (double)st->samples : 0.0,
+		self_status_kib("VmRSS:"), self_status_kib("VmHWM:"),
+		(unsigned long long)st->samples, (unsigned long long)st->lost,
+		(unsigned long long)cnt[SMOLDER_CNT_EVENTS_LOST]);
+	fprintf(stderr, "smolder: stats processes_live=%llu images=%llu exits=%llu "
+		"evictions=%llu proc_reads=%llu labels_from_parent=%llu labels_from_event=%llu "
+		"unlabelled=%llu\n",
+		(unsigned long long)r->live, (unsigned long long)r->images,
+		(unsigned long long)r->exits, (unsigned long long)r->evictions,
+		(unsigned long long)r->proc_reads, (unsigned long long)r->from_parent,
+		(unsigned long long)r->from_event, (unsigned long long)r->unlabelled);
+	fprintf(stderr, "smolder: stats frame_cache_hits=%llu frame_cache_misses=%llu "
+		"frame_cache_resets=%llu symbol_cache_hits=%llu symbol_cache_misses=%llu "
+		"elf_parses=%llu elf_evictions=%llu symbolizer_kib=%zu\n",
+		(unsigned long long)c->addr_cache_hits, (unsigned long long)c->addr_cache_misses,
+		(unsigned long long)c->addr_cache_resets, (unsigned long long)y->hits,
+		(unsigned long long)(y->lookups - y->hits), (unsigned long long)y->elf_parses,
+		(unsigned long long)y->elf_evictions, y->bytes / 1024);
+	fprintf(stderr, "smolder: stats unwinds=%llu unwind_truncated=%llu unwind_failed=%llu "
+		"unwind_elf_loads=%llu unwind_elfs_cached=%llu\n",
+		(unsigned long long)u->unwinds, (unsigned long long)u->truncated,
+		(unsigned long long)u->failed, (unsigned long long)u->elf_loads,
+		(unsigned long long)u->elfs_cached);
 }
 
 int cmd_record(int argc, char **argv)
@@ -511,6 +581,8 @@ int cmd_record(int argc, char **argv)
 		cli_error("%s", msg);
 	session__stats(run.session, &st);
 	print_notes(&o, &st);
+	if (o.verbose)
+		print_stats(&st);
 	if (run.out_open)
 		goto cleanup; /* the final flush never ran */
 	fprintf(stderr, "smolder: %llu samples (%llu lost, %llu truncated) from %zu process%s "

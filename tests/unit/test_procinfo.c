@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_procinfo.c - process identity for labels: cgroup parsing and /proc reading. */
+/* test_procinfo.c - process identity for labels: cgroup parsing, /proc reading, and
+ * the registry that keeps it for each process's life. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,87 +114,291 @@ static void reap(pid_t pid)
 static void test_service_from_environment(void **state)
 {
 	(void)state;
-	struct procinfo *pi = procinfo__new(0);
+	struct process_info i;
 	pid_t pid = spawn_sleep("checkout-api");
-	const struct process_info *i = procinfo__get(pi, pid);
 
-	assert_non_null(i);
-	assert_int_equal(i->pid, pid);
-	assert_string_equal(i->service, "checkout-api");
-	assert_non_null(strstr(i->exe, "sleep"));
+	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(i.pid, pid);
+	assert_string_equal(i.service, "checkout-api");
+	assert_non_null(strstr(i.exe, "sleep"));
 	reap(pid);
-	procinfo__free(pi);
+	/* Gone: nothing left to read. */
+	assert_int_equal(procinfo__read(pid, &i), -ESRCH);
 }
 
 static void test_service_falls_back_to_unit_or_exe(void **state)
 {
 	(void)state;
-	struct procinfo *pi = procinfo__new(0);
+	struct process_info i;
 	pid_t pid = spawn_sleep(NULL);
-	const struct process_info *i = procinfo__get(pi, pid);
 	char want[256];
 
-	assert_non_null(i);
-	if (i->container_id[0])
-		snprintf(want, sizeof(want), "%.12s", i->container_id);
-	else if (i->unit[0])
-		snprintf(want, sizeof(want), "%.*s", (int)strlen(i->unit) - 8, i->unit);
+	assert_int_equal(procinfo__read(pid, &i), 0);
+	if (i.container_id[0])
+		snprintf(want, sizeof(want), "%.12s", i.container_id);
+	else if (i.unit[0])
+		snprintf(want, sizeof(want), "%.*s", (int)strlen(i.unit) - 8, i.unit);
 	else
 		snprintf(want, sizeof(want), "sleep");
-	assert_string_equal(i->service, want);
+	assert_string_equal(i.service, want);
 	reap(pid);
-	procinfo__free(pi);
-}
-
-static void test_cache_is_bounded_and_keeps_answers_after_exit(void **state)
-{
-	(void)state;
-	struct procinfo *pi = procinfo__new(2);
-	pid_t a = spawn_sleep("a"), b = spawn_sleep("b"), c = spawn_sleep("c");
-
-	assert_string_equal(procinfo__get(pi, a)->service, "a");
-	assert_string_equal(procinfo__get(pi, b)->service, "b");
-	/* b is cached: what was read survives its exit. */
-	reap(b);
-	assert_string_equal(procinfo__get(pi, b)->service, "b");
-	/* A third process evicts the least recently used, a: once a is gone too,
-	 * nothing is left to read it from. */
-	assert_string_equal(procinfo__get(pi, c)->service, "c");
-	reap(a);
-	assert_string_equal(procinfo__get(pi, a)->service, "");
-	assert_string_equal(procinfo__get(pi, a)->exe, "");
-	/* forget drops an entry even while the cache has room. */
-	procinfo__forget(pi, c);
-	reap(c);
-	assert_string_equal(procinfo__get(pi, c)->service, "");
-	procinfo__free(pi);
 }
 
 static void test_build_id_of_the_executable(void **state)
 {
 	(void)state;
-	struct procinfo *pi = procinfo__new(0);
+	struct process_info i;
 	pid_t pid = spawn_sleep("x");
-	const struct process_info *i = procinfo__get(pi, pid);
 	char want[256] = "", cmd[4096 + 128];
 	FILE *f;
 
+	assert_int_equal(procinfo__read(pid, &i), 0);
 	snprintf(cmd, sizeof(cmd),
-		 "readelf -n '%s' 2>/dev/null | awk '/Build ID/ { print $3 }'", i->exe);
+		 "readelf -n '%s' 2>/dev/null | awk '/Build ID/ { print $3 }'", i.exe);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	if (!fgets(want, sizeof(want), f))
 		want[0] = '\0';
 	pclose(f);
 	want[strcspn(want, "\n")] = '\0';
-	if (!want[0]) {
-		reap(pid);
-		procinfo__free(pi);
-		skip(); /* readelf missing, or the binary has no build-id */
-	}
-	assert_string_equal(i->build_id, want);
 	reap(pid);
-	procinfo__free(pi);
+	if (!want[0])
+		skip(); /* readelf missing, or the binary has no build-id */
+	assert_string_equal(i.build_id, want);
+}
+
+/* Our own cgroup v2 path and id (the inode of its directory), or skip. */
+static uint64_t own_cgroup(char *path, size_t len)
+{
+	char buf[4096], dir[4200];
+	struct stat st;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	path[0] = '\0';
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "0::", 3)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(path, len, "%s", buf + 3);
+		}
+	if (f)
+		fclose(f);
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", path);
+	if (!path[0] || stat(dir, &st))
+		return 0;
+	return st.st_ino;
+}
+
+static void test_cgroup_path_from_id(void **state)
+{
+	(void)state;
+	char want[4096], got[4096];
+	uint64_t id = own_cgroup(want, sizeof(want));
+
+	if (!id)
+		skip(); /* no cgroup v2 */
+	assert_int_equal(procinfo__cgroup_path(id, got, sizeof(got)), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(procinfo__cgroup_path(1ull << 62, got, sizeof(got)), -ENOENT);
+}
+
+/* ---- the registry ---- */
+
+struct forgotten {
+	pid_t pids[16];
+	int n;
+};
+
+static void on_forget(pid_t pid, void *ctx)
+{
+	struct forgotten *f = ctx;
+
+	if (f->n < 16)
+		f->pids[f->n++] = pid;
+}
+
+static struct smolder_event event(uint32_t kind, pid_t pid, pid_t ppid)
+{
+	return (struct smolder_event){ .kind = kind, .pid = (uint32_t)pid, .ppid = (uint32_t)ppid };
+}
+
+static void test_registry_keeps_labels_until_reaped(void **state)
+{
+	(void)state;
+	struct registry *r = registry__new(NULL);
+	struct forgotten f = { 0 };
+	struct smolder_event ev;
+	struct registry_stats st;
+	pid_t pid = spawn_sleep("billing");
+	const struct process *p;
+	uint32_t id;
+
+	assert_int_equal(registry__subscribe(r, on_forget, &f), 0);
+	p = registry__sample(r, pid, 10, true);
+	assert_non_null(p);
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->service, "billing");
+	id = p->id;
+	assert_true(id != 0);
+	/* The exit is seen, the process is gone, and its last samples come after. */
+	ev = event(SMOLDER_EVENT_EXIT, pid, 0);
+	assert_int_equal(registry__event(r, &ev), 0);
+	reap(pid);
+	p = registry__sample(r, pid, 10, false);
+	assert_int_equal(p->id, id);
+	assert_string_equal(p->labels->service, "billing");
+	assert_int_equal(f.n, 0);
+	/* After the drain: freed, and the clients are told. */
+	registry__reap(r);
+	registry__stats(r, &st);
+	assert_int_equal(st.live, 0);
+	assert_int_equal(st.exits, 1);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.pids[0], pid);
+	registry__free(r);
+}
+
+static void test_registry_is_bounded(void **state)
+{
+	(void)state;
+	struct registry_opts o = { .max_processes = 2 };
+	struct registry *r = registry__new(&o);
+	struct forgotten f = { 0 };
+	pid_t a = spawn_sleep("a"), b = spawn_sleep("b"), c = spawn_sleep("c");
+	struct registry_stats st;
+
+	registry__subscribe(r, on_forget, &f);
+	assert_string_equal(registry__sample(r, a, 10, true)->labels->service, "a");
+	assert_string_equal(registry__sample(r, b, 10, true)->labels->service, "b");
+	assert_string_equal(registry__sample(r, a, 10, false)->labels->service, "a");
+	/* Full: c evicts the least recently sampled, b. */
+	assert_string_equal(registry__sample(r, c, 10, true)->labels->service, "c");
+	registry__stats(r, &st);
+	assert_int_equal(st.live, 2);
+	assert_int_equal(st.evictions, 1);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.pids[0], b);
+	reap(a);
+	reap(b);
+	reap(c);
+	registry__free(r);
+}
+
+static void test_registry_fork_takes_parent_labels(void **state)
+{
+	(void)state;
+	struct registry *r = registry__new(NULL);
+	pid_t parent = spawn_sleep("frontend");
+	/* A child that exits before it is read: a pid no process has. */
+	pid_t child = 0x3ffffff0;
+	struct smolder_event ev = event(SMOLDER_EVENT_FORK, child, parent);
+	struct registry_stats st;
+	const struct process *p;
+
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, child, 10, true);
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->service, "frontend");
+	assert_non_null(strstr(p->labels->exe, "sleep"));
+	registry__stats(r, &st);
+	assert_int_equal(st.from_parent, 1);
+	assert_int_equal(st.unlabelled, 0);
+	reap(parent);
+	registry__free(r);
+}
+
+static void test_registry_exec_of_a_gone_process(void **state)
+{
+	(void)state;
+	struct registry *r = registry__new(NULL);
+	char cg[4096];
+	uint64_t cgid = own_cgroup(cg, sizeof(cg));
+	struct smolder_event ev = event(SMOLDER_EVENT_EXEC, 0x3ffffff1, 0);
+	const struct process *p;
+
+	struct stat st;
+
+	assert_int_equal(stat("/bin/true", &st), 0);
+	ev.cgroup_id = cgid;
+	ev.dev = procinfo__kernel_dev(st.st_dev);
+	ev.ino = st.st_ino;
+	snprintf(ev.filename, sizeof(ev.filename), "/bin/true");
+	memcpy(ev.comm, "true", 5);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, 0x3ffffff1, 10, true);
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->exe, "/bin/true");
+	assert_true(strlen(p->labels->build_id) >= 2); /* Debian's coreutils have one */
+	if (cgid)
+		assert_string_equal(p->labels->cgroup, cg);
+	assert_true(p->labels->service[0] != '\0');
+
+	/* Named /proc/self/exe (a program re-executing itself): never taken as a
+	 * path, which would name the reader; the file is found by its identity,
+	 * from a live process seen running it. */
+	pid_t live = spawn_sleep("s");
+	char link[64], exe[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", live);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_int_equal(stat(exe, &st), 0);
+	assert_string_equal(registry__sample(r, live, 10, true)->labels->exe, exe);
+	ev = event(SMOLDER_EVENT_EXEC, 0x3ffffff2, 0);
+	ev.dev = procinfo__kernel_dev(st.st_dev);
+	ev.ino = st.st_ino;
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_string_equal(registry__sample(r, 0x3ffffff2, 10, true)->labels->exe, exe);
+	/* An unknown file under a /proc name: no executable rather than a wrong one. */
+	ev = event(SMOLDER_EVENT_EXEC, 0x3ffffff3, 0);
+	ev.ino = 12345;
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	memcpy(ev.comm, "mystery", 8);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, 0x3ffffff3, 10, true);
+	assert_string_equal(p->labels->exe, "");
+	assert_string_equal(p->labels->service, "mystery");
+	reap(live);
+	registry__free(r);
+}
+
+static void test_registry_new_image_on_first_sample_after_exec(void **state)
+{
+	(void)state;
+	struct registry *r = registry__new(NULL);
+	struct forgotten f = { 0 };
+	pid_t pid = spawn_sleep("old");
+	struct smolder_event ev = event(SMOLDER_EVENT_EXEC, pid, 0);
+	const struct process *p;
+	uint32_t id;
+
+	registry__subscribe(r, on_forget, &f);
+	id = registry__sample(r, pid, 10, true)->id;
+	/* A FIRST sample with no event since: the sampler forgot the pid, not a
+	 * new image. */
+	assert_int_equal(registry__sample(r, pid, 10, true)->id, id);
+	assert_int_equal(f.n, 0);
+	/* An exec is announced: samples taken before it still read as the old image
+	 * until the first one of the new image. */
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_int_equal(registry__sample(r, pid, 10, false)->id, id);
+	p = registry__sample(r, pid, 10, true);
+	assert_true(p->id != id);
+	assert_int_equal(f.n, 1);
+	/* A reused pid: exit, then a fork of a new process with the same pid. */
+	id = p->id;
+	ev = event(SMOLDER_EVENT_EXIT, pid, 0);
+	registry__event(r, &ev);
+	ev = event(SMOLDER_EVENT_FORK, pid, getpid());
+	registry__event(r, &ev);
+	p = registry__sample(r, pid, 10, true);
+	assert_true(p->id != id);
+	assert_non_null(p->labels);
+	assert_non_null(strstr(p->labels->exe, "test_procinfo")); /* our labels now */
+	reap(pid);
+	registry__free(r);
 }
 
 int main(void)
@@ -203,8 +410,13 @@ int main(void)
 		cmocka_unit_test(test_cgroup_systemd_service),
 		cmocka_unit_test(test_service_from_environment),
 		cmocka_unit_test(test_service_falls_back_to_unit_or_exe),
-		cmocka_unit_test(test_cache_is_bounded_and_keeps_answers_after_exit),
 		cmocka_unit_test(test_build_id_of_the_executable),
+		cmocka_unit_test(test_cgroup_path_from_id),
+		cmocka_unit_test(test_registry_keeps_labels_until_reaped),
+		cmocka_unit_test(test_registry_is_bounded),
+		cmocka_unit_test(test_registry_fork_takes_parent_labels),
+		cmocka_unit_test(test_registry_exec_of_a_gone_process),
+		cmocka_unit_test(test_registry_new_image_on_first_sample_after_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * registry.c - the one owner of what smolder knows about each process: which program
+ * image a pid runs now (an id per image), and that image's labels. It follows each
+ * process's life from the kernel's fork, exec and exit events: a forked child starts
+ * with its parent's labels, an exec's labels are read from /proc at once (while the
+ * process still lives; from the event itself when it is already gone), and an exit
+ * frees the process after the drain that read its last samples. Other modules hang
+ * their per-process state on it by subscribing to "forget" calls; it depends on none
+ * of them, so state flows one way.
+ *
+ * Samples and events travel in different rings, so an event may be read before
+ * samples that were taken earlier. Two rules keep them apart: an exit only takes
+ * effect at registry__reap (after the drain), and an exec's labels wait as the
+ * "next" image until the sampler marks the first sample of the new image
+ * (SMOLDER_SAMPLE_FIRST), which the kernel side sets in sample order.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "hash.h"
+#include "list.h"
+
+#define DEFAULT_MAX_PROCESSES 32768
+#define MAX_CLIENTS 8
+#define EXE_CACHE_SLOTS 1024 /* direct-mapped (device, inode) -> labels with that exe */
+
+/* A label set as one allocation: the struct, then its strings. Shared between a
+ * parent and the children it forks, hence counted. */
+struct labels_block {
+	struct process_labels l;
+	unsigned int refs;
+	char data[];
+};
+
+struct entry {
+	struct process p;          /* p.labels: the current image's; NULL before one */
+	struct labels_block *cur;
+	struct labels_block *next; /* labels of the image an event announced */
+	uint64_t next_ns;          /* when (the event's time) */
+	bool has_image;            /* a sample has been seen (p.id is valid) */
+	bool exited;
+	struct entry *hnext;
+	struct list_node lru;      /* most recently used first */
+	struct list_node dead;     /* on the reap list once exited */
+};
+
+struct client {
+	registry_forget_fn fn;
+	void *ctx;
+};
+
+/* An executable seen in a live process, by the file's identity: what names the file
+ * an exec event carries when the process is gone before /proc could be read (the
+ * path execve was given may be relative, or /proc/self/exe). */
+struct exe_slot {
+	uint32_t dev;
+	uint64_t ino;
+	struct labels_block *labels; /* holds a reference */
+};
+
+struct registry {
+	struct entry **buckets;
+	size_t mask, n, max;
+	struct list_node lru;
+	struct list_node dead;
+	struct client clients[MAX_CLIENTS];
+	size_t nclients;
+	struct exe_slot exes[EXE_CACHE_SLOTS];
+	uint32_t next_id;
+	struct registry_stats st;
+};
+
+/* ---- labels ---- */
+
+static struct labels_block *labels_new(const struct process_info *i)
+{
+	const char *src[] = { i->exe, i->build_id, i->cgroup, i->container_id,
+			      i->pod_uid, i->unit, i->service };
+	size_t len[7], total = 0;
+	struct labels_block *b;
+	const char **dst[7];
+	char *p;
+
+	for (size_t k = 0; k < 7; k++)
+		total += (len[k] = strlen(src[k])) + 1;
+	b = malloc(sizeof(*b) + total);
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	b->l.kernel_thread = i->kernel_thread;
+	dst[0] = &b->l.exe;
+	dst[1] = &b->l.build_id;
+	dst[2] = &b->l.cgroup;
+	dst[3] = &b->l.container_id;
+	dst[4] = &b->l.pod_uid;
+	dst[5] = &b->l.unit;
+	dst[6] = &b->l.service;
+	p = b->data;
+	for (size_t k = 0; k < 7; k++) {
+		memcpy(p, src[k], len[k] + 1);
+		*dst[k] = p;
+		p += len[k] + 1;
+	}
+	return b;
+}
+
+static struct labels_block *labels_get(struct labels_block *b)
+{
+	if (b)
+		b->refs++;
+	return b;
+}
+
+static void labels_put(struct labels_block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static struct exe_slot *exe_slot(struct registry *r, uint32_t dev, uint64_t ino)
+{
+	return &r->exes[hash_mix64(ino ^ ((uint64_t)dev << 32)) % EXE_CACHE_SLOTS];
+}
+
+/* Labels of live process @pid from /proc; NULL when it is gone or out of memory. */
+static struct labels_block *labels_read(struct registry *r, pid_t pid)
+{
+	struct process_info *info = malloc(sizeof(*info));
+	struct labels_block *b = NULL;
+	struct exe_slot *slot;
+
+	if (!info)
+		return NULL;
+	r->st.proc_reads++;
+	if (procinfo__read(pid, info) == 0)
+		b = labels_new(info);
+	if (b && info->exe_ino) {
+		slot = exe_slot(r, info->exe_dev, info->exe_ino);
+		labels_put(slot->labels);
+		*slot = (struct exe_slot){ info->exe_dev, info->exe_ino, labels_get(b) };
+	}
+	free(info);
+	return b;
+}
+
+/* ---- the table ---- */
+
+static size_t bucket(const struct registry *r, pid_t pid)
+{
+	return hash_mix64((uint64_t)(uint32_t)pid) & r->mask;
+}
+
+static struct entry *lookup(const struct registry *r, pid_t pid)
+{
+	for (struct entry *e = r->buckets[bucket(r, pid)]; e; e = e->hnext)
+		if (e->p.pid == pid)
+			return e;
+	return NULL;
+}
+
+static void tell_clients(struct registry *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nclients; i++)
+		r->clients[i].fn(pid, r->clients[i].ctx);
+}
+
+/* Unlink and free @e, telling the clients when it had an image they may hold
+ * state for. */
+static void entry_free(struct registry *r, struct entry *e)
+{
+	struct entry **pp = &r->buckets[bucket(r, e->p.pid)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	list_del(&e->lru);
+	if (e->exited)
+		list_del(&e->dead);
+	if (e->has_image)
+		tell_clients(r, e->p.pid);
+	labels_put(e->cur);
+	labels_put(e->next);
+	free(e);
+	r->n--;
+}
+
+static struct entry *entry_new(struct registry *r, pid_t pid)
+{
+	struct entry *e;
+	size_t b;
+
+	if (r->n >= r->max) {
+		/* Full: the least recently used goes. Exits free processes long before
+		 * this unless exit events were lost or thousands of processes live. */
+		struct entry *old = container_of(list_last(&r->lru), struct entry, lru);
+
+		entry_free(r, old);
+		r->st.evictions++;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->p.pid = pid;
+	b = bucket(r, pid);
+	e->hnext = r->buckets[b];
+	r->buckets[b] = e;
+	list_add_front(&r->lru, &e->lru);
+	r->n++;
+	return e;
+}
+
+/* The entry of @pid, a new one when its process has exited (pid reuse within one
+ * drain: the old one is finished with now). */
+static struct entry *entry_fresh(struct registry *r, pid_t pid)
+{
+	struct entry *e = lookup(r, pid);
+
+	if (e && e->exited) {
+		entry_free(r, e);
+		r->st.exits++;
+		e = NULL;
+	}
+	return e ? e : entry_new(r, pid);
+}
+
+/* ---- API ---- */
+
+struct registry *registry__new(const struct registry_opts *opts)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+	size_t nb = 64;
+
+	if (!r)
+		goto nomem;
+	r->max = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_PROCESSES;
+	while (nb < r->max)
+		nb *= 2;
+	r->buckets = calloc(nb, sizeof(*r->buckets));
+	if (!r->buckets)
+		goto nomem;
+	r->mask = nb - 1;
+	list_init(&r->lru);
+	list_init(&r->dead);
+	return r;
+nomem:
+	free(r);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void registry__free(struct registry *r)
+{
+	struct list_node *pos, *tmp;
+
+	if (!r)
+		return;
+	list_for_each_safe(pos, tmp, &r->lru) {
+		struct entry *e = container_of(pos, struct entry, lru);
+
+		labels_put(e->cur);
+		labels_put(e->next);
+		free(e);
+	}
+	for (size_t i = 0; i < EXE_CACHE_SLOTS; i++)
+		labels_put(r->exes[i].labels);
+	free(r->buckets);
+	free(r);
+}
+
+int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx)
+{
+	if (r->nclients >= MAX_CLIENTS)
+		return -ENOSPC;
+	r->clients[r->nclients++] = (struct client){ fn, ctx };
+	return 0;
+}
+
+/*
+ * Labels for an exec whose process is gone before /proc could be read. The executable
+ * is the file the event names by device and inode: a path learned from a live process
+ * running the same file, else the path given to execve when it names that very file
+ * (it may be relative to a directory we do not know, or /proc/self/exe).
+ */
+static struct labels_block *labels_from_exec(struct registry *r, const struct smolder_event *ev)
+{
+	struct process_info *info = calloc(1, sizeof(*info));
+	char filename[SMOLDER_PATH_LEN + 1], comm[SMOLDER_COMM_LEN + 1], cg[512];
+	const struct exe_slot *slot = exe_slot(r, ev->dev, ev->ino);
+	const char *exe = NULL, *build_id = NULL;
+	struct labels_block *b;
+	struct stat st;
+
+	if (!info)
+		return NULL;
+	memcpy(filename, ev->filename, SMOLDER_PATH_LEN);
+	filename[SMOLDER_PATH_LEN] = '\0';
+	memcpy(comm, ev->comm, SMOLDER_COMM_LEN);
+	comm[SMOLDER_COMM_LEN] = '\0';
+	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino) {
+		exe = slot->labels->l.exe;
+		build_id = slot->labels->l.build_id;
+	} else if (filename[0] == '/' && strncmp(filename, "/proc/", 6) &&
+		   stat(filename, &st) == 0 && st.st_ino == ev->ino &&
+		   procinfo__kernel_dev(st.st_dev) == ev->dev) {
+		exe = filename;
+	}
+	info->pid = (pid_t)ev->pid;
+	procinfo__from_exec(exe, build_id,
+			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
+			    comm, info);
+	b = labels_new(info);
+	free(info);
+	r->st.from_event++;
+	return b;
+}
+
+static void set_next(struct entry *e, struct labels_block *b, uint64_t time_ns)
+{
+	labels_put(e->next);
+	e->next = b;
+	e->next_ns = time_ns;
+}
+
+int registry__event(struct registry *r, const struct smolder_event *ev)
+{
+	pid_t pid = (pid_t)ev->pid;
+	struct entry *e, *parent;
+	struct labels_block *b;
+
+	switch (ev->kind) {
+	case SMOLDER_EVENT_FORK:
+		/* A new process: whatever had this pid before is over, even if its
+		 * exit event was lost. */
+		if ((e = lookup(r, pid))) {
+			r->st.exits += e->exited;
+			entry_free(r, e);
+		}
+		/* Until it execs, the child runs its parent's program: the parent's
+		 * labels, read once for a parent that forks many children. */
+		parent = lookup(r, (pid_t)ev->ppid);
+		if (!parent) {
+			parent = entry_new(r, (pid_t)ev->ppid);
+			if (!parent)
+				return -ENOMEM;
+			parent->next = labels_read(r, (pid_t)ev->ppid);
+		}
+		list_move_front(&r->lru, &parent->lru); /* not the one evicted next */
+		e = entry_new(r, pid);
+		if (!e)
+			return -ENOMEM;
+		b = parent->next ? parent->next : parent->cur;
+		if (b) {
+			set_next(e, labels_get(b), ev->time_ns);
+			r->st.from_parent++;
+		}
+		return 0;
+	case SMOLDER_EVENT_EXEC:
+		e = entry_fresh(r, pid);
+		if (!e)
+			return -ENOMEM;
+		b = labels_read(r, pid);
+		if (!b)
+			b = labels_from_exec(r, ev);
+		set_next(e, b, ev->time_ns);
+		return 0;
+	case SMOLDER_EVENT_EXIT:
+		e = lookup(r, pid);
+		if (e && !e->exited) {
+			e->exited = true;
+			list_add_front(&r->dead, &e->dead);
+		}
+		return 0;
+	}
+	return 0;
+}
+
+const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns,
+				       bool first)
+{
+	struct entry *e = lookup(r, pid);
+
+	if (!e) {
+		e = entry_new(r, pid);
+		if (!e)
+			return NULL;
+	}
+	list_move_front(&r->lru, &e->lru);
+	/* A FIRST sample with no event since the last image (or one taken before the
+	 * event) is the sampler having forgotten the pid (its table is bounded): the
+	 * same image, nothing to redo. */
+	if (e->has_image && !(first && e->next && e->next_ns <= time_ns))
+		return &e->p;
+
+	if (e->has_image)
+		tell_clients(r, pid); /* a new image: what they held is stale */
+	labels_put(e->cur);
+	e->cur = e->next ? e->next : labels_read(r, pid);
+	e->next = NULL;
+	e->has_image = true;
+	e->p.id = ++r->next_id ? r->next_id : ++r->next_id;
+	e->p.labels = e->cur ? &e->cur->l : NULL;
+	r->st.images++;
+	if (!e->cur || (!e->cur->l.exe[0] && !e->cur->l.kernel_thread))
+		r->st.unlabelled++;
+	return &e->p;
+}
+
+int registry__add(struct registry *r, pid_t pid)
+{
+	struct entry *e = lookup(r, pid);
+
+	if (e && (e->has_image || e->next))
+		return 0;
+	if (!e && !(e = entry_new(r, pid)))
+		return -ENOMEM;
+	e->next = labels_read(r, pid);
+	return 0;
+}
+
+void registry__reap(struct registry *r)
+{
+	while (!list_empty(&r->dead)) {
+		struct entry *e = container_of(list_first(&r->dead), struct entry, dead);
+
+		entry_free(r, e);
+		r->st.exits++;
+	}
+}
+
+void registry__stats(const struct registry *r, struct registry_stats *out)
+{
+	*out = r->st;
+	out->live = r->n;
+}

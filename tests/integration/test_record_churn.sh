@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Process churn through one recording, as a node agent sees it all day:
+#   churn:     `record -- churn N 300` runs N short processes one after another
+#              (CHURN_RUNS, default 5,000; each execs, burns 0.3 ms of CPU and exits).
+#              Every sample of them carries its executable as the exe label (read at
+#              exec while the process lives, or from the exec event when it is
+#              already gone), the process registry frees each one when the kernel says
+#              it exited (no evictions, almost none left at the end), and smolder's
+#              memory stays flat: RSS at the end within 8 MiB of its RSS after 5 s.
+#              (A process costs ~4 ms of CPU to start on the test machines, so the
+#              20,000 of the engine's requirement take minutes: run them with
+#              CHURN_RUNS=20000 CHURN_GUARD_S=900.)
+#   pid reuse: a process gets the pid of one that ran before it (ns_last_pid): its
+#              samples carry its own function names and exe label, none of the old
+#              process's.
+# shellcheck source=tests/integration/lib.sh
+. "${TESTLIB:?TESTLIB is not set (run through ctest)}"
+t_init
+
+F=$FIXTURES/debug/debug_full
+C=$FIXTURES/churn
+[[ -x $F && -x $C ]] || t_fail "fixtures not built: $F, $C"
+RUNS=${CHURN_RUNS:-5000}
+GUARD_S=${CHURN_GUARD_S:-170} # within ctest's timeout (180 s)
+
+# rss_kib PID: VmRSS of PID in KiB (empty once it is gone).
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# stat_value FILE KEY: the value of KEY=VALUE in the "smolder: stats" lines of FILE.
+stat_value() { grep '^smolder: stats ' "$1" | grep -oE "(^| )$2=[0-9.]+" | cut -d= -f2; }
+
+churn() {
+	# Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
+	# default) before reuse, which would grow RSS by itself: keep it small, so the
+	# RSS measured is smolder's. (Ignored by a build without ASan.)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4 \
+	"$SMOLDER" record -v -F 499 -o "$WORK/churn.smolder" -- "$C" "$RUNS" 300 \
+		>"$WORK/churn.stdout" 2>"$WORK/churn.stderr" &
+	local smolder_pid=$! start early_rss= end_rss= rss
+	t_bg_register "$smolder_pid"
+	T_LAST_CMD="smolder record -v -F 499 -o churn.smolder -- $C $RUNS 300"
+	T_LAST_STDERR=$WORK/churn.stderr
+
+	# RSS once the caches have filled (5 s into the churn), then at the end.
+	start=$(t_now_ms)
+	while t_running "$smolder_pid"; do
+		rss=$(rss_kib "$smolder_pid")
+		[[ -n $rss ]] && end_rss=$rss
+		if [[ -z $early_rss ]] && (( $(t_now_ms) - start >= 5000 )); then
+			early_rss=$rss
+			t_log "smolder RSS after 5 s of churn: ${early_rss} KiB"
+		fi
+		(( $(t_now_ms) - start < GUARD_S * 1000 )) || t_fail "the churn run did not end within $GUARD_S s"
+		sleep 0.2
+	done
+	wait "$smolder_pid"
+	RC=$?
+	assert_rc 0 "record of $RUNS short processes"
+	grep -q "^churn: $RUNS children" "$WORK/churn.stdout" || t_fail "churn did not finish: $(cat "$WORK/churn.stdout")"
+	[[ -n $early_rss && -n $end_rss ]] || t_fail "the run ended before its RSS was read"
+	t_log "smolder RSS: ${early_rss} KiB after 5 s, ${end_rss} KiB at the end"
+	assert_le "$end_rss" $(( early_rss + 8192 )) \
+		"smolder's RSS at the end (KiB; at most 8 MiB over its RSS after 5 s)"
+
+	local exits live evictions unlabelled all labelled
+	exits=$(stat_value "$WORK/churn.stderr" exits)
+	live=$(stat_value "$WORK/churn.stderr" processes_live)
+	evictions=$(stat_value "$WORK/churn.stderr" evictions)
+	unlabelled=$(stat_value "$WORK/churn.stderr" unlabelled)
+	t_log "registry: $exits exits, $live live at the end, $evictions evictions," \
+		"$unlabelled unlabelled"
+	[[ -n $exits ]] || t_fail "no 'smolder: stats' line with the registry's counters"
+	assert_ge "$exits" "$RUNS" "processes freed on their exit event"
+	assert_le "$live" 16 "processes still tracked at the end"
+	assert_eq "$evictions" 0 "processes evicted from the registry"
+	assert_eq "$unlabelled" 0 "process images without an executable"
+
+	# Every sample of the processes is labelled with their executable. Samples
+	# taken inside the execve that starts one (kernel frames under
+	# __x64_sys_execve) are not checked: until the kernel's exec event they still
+	# belong to the program that called execve, whose user frames they show.
+	run_smolder fix 60 export "$WORK/churn.smolder" --comm churn --format folded \
+		-o "$WORK/fix.folded"
+	assert_rc 0 "export --comm churn"
+	run_smolder fixexe 60 export "$WORK/churn.smolder" --comm churn --label "exe=$C" \
+		--format folded -o "$WORK/fixexe.folded"
+	assert_rc 0 "export --comm churn --label exe=..."
+	all=$(grep -v '__x64_sys_execve' "$WORK/fix.folded" | folded_total /dev/stdin)
+	labelled=$(grep -v '__x64_sys_execve' "$WORK/fixexe.folded" | folded_total /dev/stdin)
+	t_log "samples of the short processes: $all, with their exe label: $labelled"
+	assert_ge "$all" 200 "samples of the short processes"
+	assert_eq "$labelled" "$all" "samples of the short processes labelled with their executable"
+}
+
+pid_reuse() {
+	local P script old new
+	[[ -w /proc/sys/kernel/ns_last_pid ]] ||
+		t_fail "cannot set the next pid (/proc/sys/kernel/ns_last_pid is not writable)"
+	P=$(unused_pid) || t_fail "no unused pid"
+	# The old process (shares_fp, 1 s), then a new one with the same pid (debug_full).
+	# Another process may take the pid between the write and the fork: try again.
+	script="
+		at() {
+			for try in \$(seq 50); do
+				echo $(( P - 1 )) >/proc/sys/kernel/ns_last_pid
+				\"\$@\" >/dev/null &
+				[ \$! = $P ] && { wait \$!; return 0; }
+				kill \$! && wait \$!
+			done
+			return 1
+		}
+		at '$FIXTURES/shares_fp' 1 && at '$F' burn 600
+	"
+	run_smolder reuse 60 record -F 199 -o "$WORK/reuse.smolder" -- sh -c "$script"
+	assert_rc 0 "record of two processes with one pid"
+	run_smolder old 30 export "$WORK/reuse.smolder" --pid "$P" --comm shares_fp \
+		--format folded -o "$WORK/old.folded"
+	run_smolder new 30 export "$WORK/reuse.smolder" --pid "$P" --comm debug_full \
+		--format folded -o "$WORK/new.folded"
+	run_smolder newexe 30 export "$WORK/reuse.smolder" --pid "$P" --comm debug_full \
+		--label "exe=$F" --format folded -o "$WORK/newexe.folded"
+	# As above, samples inside the execve that starts it belong to the caller.
+	old=$(folded_total "$WORK/old.folded")
+	new=$(grep -v '__x64_sys_execve' "$WORK/new.folded" | folded_total /dev/stdin)
+	t_log "pid $P: $old samples of the old process, $new of the new one"
+	(( old > 20 && new > 20 )) ||
+		t_fail "the pid was not reused, or too few samples: $old and $new samples"
+	assert_ge "$(folded_share "$WORK/new.folded" smolder_dbg_burn)" 80 \
+		"the new process's samples in its own function (%)"
+	if grep -q 'func_[abc]' "$WORK/new.folded"; then
+		t_fail "the new process's stacks carry the old one's names: $(grep -m1 func_ "$WORK/new.folded")"
+	fi
+	assert_eq "$(grep -v '__x64_sys_execve' "$WORK/newexe.folded" | folded_total /dev/stdin)" "$new" \
+		"the new process's samples with its own exe label"
+}
+
+t_case "churn" churn
+t_case "pid reuse" pid_reuse
+t_finish
