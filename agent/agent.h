@@ -343,6 +343,9 @@ struct session_opts {
 	double duration;                 /* seconds; 0: until session__stop, or until
 					    every target has exited */
 	double flush_interval;           /* seconds between flushes; 0: one at the end */
+	size_t max_memory;               /* bytes the caches are sized to (symbolizer,
+					    unwinder, registry); 0: 64 MiB with
+					    sampler.all, else 32 MiB */
 	session_flush_fn flush;          /* required */
 	session_progress_fn progress;    /* optional */
 	void *ctx;                       /* for flush and progress */
@@ -361,6 +364,9 @@ struct session_stats {
 	uint64_t sample_errors;  /* samples and process events that could not be
 				    recorded (each costs itself, never the run) */
 	int first_sample_err;    /* the first one's negative errno */
+	size_t max_memory;       /* the budget in force (session_opts.max_memory) */
+	size_t rss;              /* resident memory at the end of the run, bytes */
+	size_t peak_rss;         /* its peak over the run */
 	uint64_t flush_dropped;  /* intervals dropped unwritten: the flush callback
 				    fell more than a backlog behind */
 	uint64_t flush_dropped_samples;

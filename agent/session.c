@@ -26,6 +26,8 @@
 #define PRUNE_INTERVAL_NS 250000000LL
 #define PROGRESS_INTERVAL_NS 1000000000LL
 #define CHILD_TERM_WAIT_MS 5000
+#define DEFAULT_MAX_MEMORY (32u << 20)     /* record -p PID, record -- CMD */
+#define DEFAULT_MAX_MEMORY_ALL (64u << 20) /* record -a, the node agent */
 /* Intervals waiting to be written before the oldest is dropped (counted). */
 #define FLUSH_BACKLOG 8
 /* Children of the targets watched for the "never ran" hint; the rest are ignored. */
@@ -62,6 +64,7 @@ struct session {
 	size_t nwatched;
 	volatile sig_atomic_t stop;
 	uint64_t sample_errors; /* samples and events that could not be recorded */
+	size_t rss, peak_rss;   /* bytes, read at every flush and progress tick */
 	int first_sample_err;
 	int64_t start_ns, end_ns, interval_start_wall;
 	uint64_t samples, pre_exec, truncated_before; /* over earlier intervals */
@@ -272,10 +275,28 @@ static void forget_unwind(pid_t pid, void *ctx)
 	unwinder__forget_process(ctx, pid);
 }
 
+/*
+ * Size the caches from the memory budget. About a third of it is the program itself
+ * (code and libraries, ~12 MiB) and the ring buffers; the rest goes to the caches
+ * that grow with what is profiled: parsed symbol tables (a quarter), mappings of the
+ * processes sampled (one per 64 KiB, a big process's /proc/PID/maps and its files),
+ * and the registry (one process per 2 KiB).
+ */
+static void budget(const struct session_opts *o, struct symbolizer_opts *symo,
+		   struct registry_opts *rego)
+{
+	size_t m = o->max_memory;
+
+	symo->max_bytes = m / 4;
+	symo->max_processes = m / (64 << 10);
+	rego->max_processes = m / 2048;
+}
+
 struct session *session__open(const struct session_opts *opts, char *msg, size_t msglen)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct symbolizer_opts symo = { 0 };
+	struct registry_opts rego = { 0 };
 	char note[768];
 	int err = ENOMEM;
 
@@ -291,6 +312,9 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	/* The symbolizer keeps DWARF open exactly when the collector asks for inline
 	 * frames: one setting, not two that must agree. */
 	symo.inline_frames = opts->collector.inline_frames;
+	if (!s->opts.max_memory)
+		s->opts.max_memory = opts->sampler.all ? DEFAULT_MAX_MEMORY_ALL : DEFAULT_MAX_MEMORY;
+	budget(&s->opts, &symo, &rego);
 	s->sym = symbolizer__new(&symo);
 	s->profile = profile__new();
 	if (!s->sym || !s->profile)
@@ -302,7 +326,7 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	}
 	/* The registry says when a process's state is stale (exit, exec, eviction);
 	 * the symbolizer and the unwinder drop theirs then. */
-	s->registry = registry__new(NULL);
+	s->registry = registry__new(&rego);
 	if (!s->registry || registry__subscribe(s->registry, forget_symbols, s->sym) ||
 	    (s->unwinder && registry__subscribe(s->registry, forget_unwind, s->unwinder)))
 		goto nomem;
@@ -375,6 +399,21 @@ void session__free(struct session *s)
 
 /* ---- the loop ---- */
 
+/* Resident memory now, and its peak. */
+static void note_rss(struct session *s)
+{
+	long pages = 0, page = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f && fscanf(f, "%*d %ld", &pages) == 1 && pages > 0 && page > 0) {
+		s->rss = (size_t)pages * (size_t)page;
+		if (s->rss > s->peak_rss)
+			s->peak_rss = s->rss;
+	}
+	if (f)
+		fclose(f);
+}
+
 /* A sample or event that could not be recorded (out of memory, say) costs itself,
  * never the run: counted, and the first error kept for the closing note. */
 static void count_error(struct session *s, int err)
@@ -443,6 +482,7 @@ static int flush(struct session *s, bool last)
 		.end_ns = (uint64_t)wall,
 	};
 	profile__set_info(s->profile, &info);
+	note_rss(s);
 	if (!last) {
 		next = profile__new();
 		if (!next)
@@ -512,9 +552,12 @@ int session__run(struct session *s, char *msg, size_t msglen)
 			}
 			next_flush = now + (int64_t)(o->flush_interval * 1e9);
 		}
-		if (o->progress && now >= next_progress) {
-			o->progress((now - s->start_ns) / 1e9,
-				    s->samples + profile__sample_count(s->profile), o->ctx);
+		if (now >= next_progress) { /* about once a second */
+			note_rss(s);
+			if (o->progress)
+				o->progress((now - s->start_ns) / 1e9,
+					    s->samples + profile__sample_count(s->profile),
+					    o->ctx);
 			next_progress = now + PROGRESS_INTERVAL_NS;
 		}
 	}
@@ -550,6 +593,9 @@ void session__stats(const struct session *s, struct session_stats *out)
 	out->truncated = s->truncated_before;
 	out->pre_exec = s->pre_exec;
 	out->sample_errors = s->sample_errors;
+	out->max_memory = s->opts.max_memory;
+	out->rss = s->rss;
+	out->peak_rss = s->peak_rss;
 	if (s->writer) {
 		struct flush_queue_stats fq;
 

@@ -22,6 +22,10 @@ int cmd_deploy(int argc, char **argv);
 /* Print "smolder: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A byte count: digits and an optional binary unit (K/KiB, M/MiB, G/GiB).
+ * @return 0, or -EINVAL. */
+int cli_parse_size(const char *s, uint64_t *out);
+
 /*
  * An output file written safely: to PATH.tmp.XXXXXX beside it, renamed into place
  * only when everything was written and flushed, so a failure never leaves a torn

@@ -30,6 +30,8 @@
 #define DEFAULT_STACK_BYTES 16384
 #define DEFAULT_OUTPUT "smolder.svg"
 #define MAX_PIDS 1024
+/* Below this the libraries alone do not fit (their code is ~12 MiB of RSS). */
+#define MIN_MAX_MEMORY (16 << 20)
 #define MAX_FLUSH_SECONDS 86400
 
 static const char record_usage[] =
@@ -55,6 +57,8 @@ static const char record_usage[] =
 	"      --store DIR         instead, append the samples to the store in DIR, one\n"
 	"                          batch per --flush interval (see smolder flamegraph)\n"
 	"      --flush SECONDS     with --store: seconds between batches (default 10)\n"
+	"      --max-memory BYTES  memory smolder's caches are sized to (K, M, G units;\n"
+	"                          default 32M, with -a 64M); what they evict is counted\n"
 	"  -v, --verbose           also print libbpf's and the sampler's detail\n"
 	"      --format FORMAT     svg, folded, pprof (gzip profile.proto) or smolder\n"
 	"                          (default: from -o's suffix: .svg .folded .pb.gz\n"
@@ -86,6 +90,7 @@ struct record_opts {
 	const char *store_dir;
 	double flush;     /* seconds between store batches */
 	bool verbose;
+	uint64_t max_memory; /* 0: the session's default */
 	char **cmd; /* NULL-terminated argv after -- */
 };
 
@@ -117,7 +122,7 @@ static int parse_pids(struct record_opts *o, const char *arg)
 static int parse_args(struct record_opts *o, int argc, char **argv)
 {
 	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES, OPT_SAMPLER,
-	       OPT_INLINE, OPT_CHILDREN, OPT_STORE, OPT_FLUSH };
+	       OPT_INLINE, OPT_CHILDREN, OPT_STORE, OPT_FLUSH, OPT_MAX_MEMORY };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all-cpus", no_argument, NULL, 'a' },
@@ -133,6 +138,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		{ "children", no_argument, NULL, OPT_CHILDREN },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "flush", required_argument, NULL, OPT_FLUSH },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -234,6 +240,14 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 			    o->flush > MAX_FLUSH_SECONDS) {
 				cli_error("--flush takes seconds from 0.1 to %d, not '%s'",
 					  MAX_FLUSH_SECONDS, optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_MAX_MEMORY:
+			if (cli_parse_size(optarg, &o->max_memory) ||
+			    o->max_memory < MIN_MAX_MEMORY) {
+				cli_error("--max-memory takes a size of at least %dM (such as 64M), "
+					  "not '%s'", MIN_MAX_MEMORY >> 20, optarg);
 				return -EINVAL;
 			}
 			break;
@@ -420,6 +434,10 @@ static void print_notes(const struct record_opts *o, const struct session_stats 
 		cli_error("note: %llu intervals (%llu samples) were dropped unwritten: writing "
 			  "to the store fell behind", (unsigned long long)st->flush_dropped,
 			  (unsigned long long)st->flush_dropped_samples);
+	if (st->peak_rss > st->max_memory)
+		cli_error("note: smolder's memory peaked at %.1f MiB, over its budget of "
+			  "%.0f MiB (--max-memory)", st->peak_rss / 1048576.0,
+			  st->max_memory / 1048576.0);
 	if (st->pre_exec)
 		cli_error("note: %llu samples of %s before its exec were left out (they "
 			  "show smolder starting it)", (unsigned long long)st->pre_exec,
@@ -482,11 +500,13 @@ static void print_stats(const struct session_stats *st)
 	user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 	sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	fprintf(stderr, "smolder: stats cpu_user_s=%.3f cpu_sys_s=%.3f us_per_sample=%.1f "
-		"rss_kib=%lu peak_rss_kib=%lu samples=%llu lost=%llu events_lost=%llu\n",
+		"rss_kib=%lu peak_rss_kib=%lu max_memory_kib=%zu samples=%llu lost=%llu "
+		"events_lost=%llu sample_errors=%llu\n",
 		user, sys, st->samples ? (user + sys) * 1e6 / (double)st->samples : 0.0,
-		self_status_kib("VmRSS:"), self_status_kib("VmHWM:"),
+		self_status_kib("VmRSS:"), self_status_kib("VmHWM:"), st->max_memory / 1024,
 		(unsigned long long)st->samples, (unsigned long long)st->lost,
-		(unsigned long long)cnt[SMOLDER_CNT_EVENTS_LOST]);
+		(unsigned long long)cnt[SMOLDER_CNT_EVENTS_LOST],
+		(unsigned long long)st->sample_errors);
 	fprintf(stderr, "smolder: stats processes_live=%llu images=%llu exits=%llu "
 		"evictions=%llu proc_reads=%llu labels_from_parent=%llu labels_from_event=%llu "
 		"unlabelled=%llu\n",
@@ -537,6 +557,7 @@ int cmd_record(int argc, char **argv)
 		.cmd = o.cmd,
 		.duration = o.duration,
 		.flush_interval = o.store_dir ? o.flush : 0,
+		.max_memory = (size_t)o.max_memory,
 		.flush = on_flush,
 		.progress = on_progress,
 		.ctx = &run,

@@ -113,6 +113,8 @@ t_case "-F 0" case_usage freq_zero record -F 0 -p "$live" -d 1 -o "$x"
 t_case "no target" case_usage no_target record -d 1 -o "$x"
 t_case "-p abc" case_usage pid_abc record -p abc -d 1 -o "$x"
 t_case "-p ''" case_usage pid_empty record -p '' -d 1 -o "$x"
+t_case "--max-memory too small" case_usage maxmem_small record --max-memory 10M -p "$live" -d 1 -o "$x"
+t_case "--max-memory 12X" case_usage maxmem_unit record --max-memory 12X -p "$live" -d 1 -o "$x"
 t_case "command not found" case_bad_command
 t_case "unwritable -o" case_unwritable
 t_case "target exits" case_target_exits
