@@ -57,6 +57,7 @@
 #include "perf_ring.h"
 #include "procfs.h"
 #include "sampler_backend.h"
+#include "vec.h"
 
 #define MAX_CPUS 4096
 /* Sampling events (threads x CPUs) held open at once; each is a file descriptor. */
@@ -103,9 +104,8 @@ struct perf_sampler {
 	struct perf_ring *rings;  /* one per entry of cpus[] */
 	struct pollfd *ring_pfds; /* the owners, for drain */
 	uint64_t *heads;          /* each ring's head, read once per drain */
-	struct pevent *events;    /* sampling events */
-	size_t nevents, cap_events;
-	struct pollfd *event_pfds; /* scratch for prune, cap_events long */
+	VEC(struct pevent) events; /* sampling events */
+	VEC(struct pollfd) event_pfds; /* scratch for prune: room for every event */
 	uint32_t *targets;        /* open-addressing set of tgids, 0 = empty */
 	size_t ntargets;
 	struct comm_slot *comms;
@@ -414,30 +414,17 @@ static int event_open(struct perf_sampler *s, pid_t tid, int idx)
 	return fd;
 }
 
+/* Room for @more events, and for their pollfds. @return 0, -ENOSPC (past MAX_EVENTS)
+ * or -ENOMEM. */
 static int events_reserve(struct perf_sampler *s, size_t more)
 {
-	size_t cap = s->cap_events ? s->cap_events : 64;
-	struct pevent *ev;
-	struct pollfd *pfds;
+	size_t need = s->events.len + more;
+	int err;
 
-	if (s->nevents + more <= s->cap_events)
-		return 0;
-	if (s->nevents + more > MAX_EVENTS)
+	if (need > MAX_EVENTS)
 		return -ENOSPC;
-	while (cap < s->nevents + more)
-		cap *= 2;
-	if (cap > MAX_EVENTS)
-		cap = MAX_EVENTS;
-	ev = realloc(s->events, cap * sizeof(*ev));
-	if (!ev)
-		return -ENOMEM;
-	s->events = ev;
-	pfds = realloc(s->event_pfds, cap * sizeof(*pfds));
-	if (!pfds)
-		return -ENOMEM;
-	s->event_pfds = pfds;
-	s->cap_events = cap;
-	return 0;
+	err = VEC_RESERVE(s->events, need);
+	return err ? err : VEC_RESERVE(s->event_pfds, need);
 }
 
 /*
@@ -464,8 +451,8 @@ static int pin_open(pid_t tid)
 /* Close the events from index @from on (the ones one add_target call opened). */
 static void events_close_from(struct perf_sampler *s, size_t from)
 {
-	while (s->nevents > from)
-		close(s->events[--s->nevents].fd);
+	while (s->events.len > from)
+		close(s->events.v[--s->events.len].fd);
 }
 
 /* ---- the x86_64 user registers, in perf's numbering and libunwind's order ---- */
@@ -633,7 +620,7 @@ static void *perf_sampler__open(const struct sampler_opts *opts, char *msg, size
 						    opts->kernel_stacks, msg, msglen);
 				goto fail;
 			}
-			s->events[s->nevents++] = (struct pevent){ fd, -1, -1 };
+			s->events.v[s->events.len++] = (struct pevent){ fd, -1, -1 };
 		}
 	}
 	return s;
@@ -653,8 +640,8 @@ static void perf_sampler__free(void *backend)
 	events_close_from(s, 0);
 	for (int i = 0; s->rings && i < s->ncpus; i++)
 		perf_ring__close(&s->rings[i]);
-	free(s->events);
-	free(s->event_pfds);
+	VEC_FREE(s->events);
+	VEC_FREE(s->event_pfds);
 	free(s->rings);
 	free(s->ring_pfds);
 	free(s->heads);
@@ -670,7 +657,7 @@ static void perf_sampler__free(void *backend)
 static int perf_sampler__add_target(void *backend, pid_t pid)
 {
 	struct perf_sampler *s = backend;
-	size_t first = s->nevents;
+	size_t first = s->events.len;
 	pid_t *tids = NULL;
 	int err, n, opened = 0;
 
@@ -711,7 +698,7 @@ static int perf_sampler__add_target(void *backend, pid_t pid)
 			err = fd == -EMFILE ? -ENOSPC : fd;
 			goto cleanup;
 		}
-		s->events[s->nevents++] = (struct pevent){ fd, pid, tids[t] };
+		s->events.v[s->events.len++] = (struct pevent){ fd, pid, tids[t] };
 		for (int i = 0; i < s->ncpus; i++) {
 			fd = event_open(s, tids[t], i);
 			if (fd == -ESRCH)
@@ -720,7 +707,7 @@ static int perf_sampler__add_target(void *backend, pid_t pid)
 				err = fd == -EMFILE ? -ENOSPC : fd;
 				goto cleanup;
 			}
-			s->events[s->nevents++] = (struct pevent){ fd, pid, tids[t] };
+			s->events.v[s->events.len++] = (struct pevent){ fd, pid, tids[t] };
 			opened++;
 		}
 	}
@@ -753,20 +740,22 @@ static int perf_sampler__prune_targets(void *backend)
 
 	if (s->all)
 		return 0;
-	if (s->nevents) {
-		for (size_t i = 0; i < s->nevents; i++)
-			s->event_pfds[i] = (struct pollfd){ .fd = s->events[i].fd, .events = 0 };
-		if (poll(s->event_pfds, s->nevents, 0) < 0)
+	if (s->events.len) {
+		struct pollfd *pfds = s->event_pfds.v;
+
+		for (size_t i = 0; i < s->events.len; i++)
+			pfds[i] = (struct pollfd){ .fd = s->events.v[i].fd, .events = 0 };
+		if (poll(pfds, s->events.len, 0) < 0)
 			return errno == EINTR ? (int)(s->ntargets ? s->ntargets : 1) : -errno;
-		for (size_t i = s->nevents; i-- > 0;) {
-			if (!(s->event_pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+		for (size_t i = s->events.len; i-- > 0;) {
+			if (!(pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL))) {
 				running++;
 				continue;
 			}
-			if (procfs_process_alive(s->events[i].tgid))
+			if (procfs_process_alive(s->events.v[i].tgid))
 				continue;
-			close(s->events[i].fd);
-			s->events[i] = s->events[--s->nevents];
+			close(s->events.v[i].fd);
+			s->events.v[i] = s->events.v[--s->events.len];
 		}
 	}
 	for (size_t i = 0; i < TARGET_SLOTS && s->ntargets; i++) {

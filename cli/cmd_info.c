@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "profile.h"
 #include "store.h"
+#include "vec.h"
 
 #define TOP_N 10
 
@@ -26,27 +27,15 @@ struct tally {
 };
 
 struct tallies {
-	struct tally *v;
-	size_t len, cap;
+	VEC(struct tally);
 	int err;
 };
 
 /* One entry per sample, merged by sorting afterwards (tally_finish). */
 static void tally_add(struct tallies *t, const char *name, int32_t pid, uint64_t w)
 {
-	if (t->err)
-		return;
-	if (t->len == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct tally *v = realloc(t->v, cap * sizeof(*v));
-		if (!v) {
-			t->err = -ENOMEM;
-			return;
-		}
-		t->v = v;
-		t->cap = cap;
-	}
-	t->v[t->len++] = (struct tally){ name, pid, w };
+	if (!t->err)
+		t->err = VEC_PUSH(*t, ((struct tally){ name, pid, w }));
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -143,8 +132,8 @@ static int print_summary(const struct profile *p)
 		       total ? 100.0 * (double)sm.funcs.v[i].weight / (double)total : 0.0,
 		       (unsigned long long)sm.funcs.v[i].weight, sm.funcs.v[i].name);
 cleanup:
-	free(sm.funcs.v);
-	free(sm.procs.v);
+	VEC_FREE(sm.funcs);
+	VEC_FREE(sm.procs);
 	return err;
 }
 

@@ -4,8 +4,8 @@
  * a while and write a flame graph, folded stacks, pprof or a .smolder file, or append
  * a batch per interval to a store. The run loop is agent/'s session; this file parses
  * the flags, writes what each flush hands over and prints. Ends at -d, on SIGINT,
- * SIGTERM or SIGHUP, or when every target has exited, and always writes what it
- * collected.
+ * SIGTERM, SIGHUP or SIGQUIT, or when every target has exited, and always writes what
+ * it collected.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,13 +64,21 @@ static const char record_usage[] =
 	"                          (default: from -o's suffix: .svg .folded .pb.gz\n"
 	"                          .smolder; else svg)\n";
 
-static struct session *running; /* for the signal handler */
+/* The signals that end a run. SIGHUP (a closed terminal) and SIGQUIT (Ctrl-\) end it
+ * like Ctrl-C: what was collected is still written, and SIGQUIT dumps no core. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static struct session *volatile running; /* for the signal handler */
+static volatile sig_atomic_t stop_requested; /* a stop signal came before the run */
 
 static void on_stop_signal(int sig)
 {
+	struct session *s = running;
+
 	(void)sig;
-	if (running)
-		session__stop(running);
+	stop_requested = 1;
+	if (s)
+		session__stop(s);
 }
 
 struct record_opts {
@@ -534,7 +542,9 @@ int cmd_record(int argc, char **argv)
 	struct record_run run = { .o = &o, .tty = isatty(STDERR_FILENO) };
 	struct session_opts so;
 	struct session_stats st;
-	struct sigaction sa = { .sa_handler = on_stop_signal };
+	/* SA_RESTART: a stop signal must not fail a read or write under way (a second
+	 * Ctrl-C during the final write); the run loop's poll returns on it all the same. */
+	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
 	char msg[512];
 	int ret = EXIT_FAIL, err;
 
@@ -566,6 +576,13 @@ int cmd_record(int argc, char **argv)
 		cli_error("%s", msg);
 		return EXIT_USAGE;
 	}
+	/* Before the output is opened: from the moment its temporary file exists, a stop
+	 * signal must end in the output written (or the temporary removed), never in a
+	 * process killed with the temporary left behind. One that comes before the
+	 * session runs stops it as soon as it exists. */
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaction(stop_signals[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	/* Open the output first: a bad -o or store should fail now, not after the run. */
 	if (o.store_dir) {
@@ -587,12 +604,8 @@ int cmd_record(int argc, char **argv)
 		goto cleanup;
 	}
 	running = run.session;
-	/* SIGHUP (a closed terminal) ends the run like Ctrl-C: what was collected is
-	 * still written. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (stop_requested)
+		session__stop(run.session);
 
 	err = session__run(run.session, msg, sizeof(msg));
 	running = NULL;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "profile_internal.h"
 #include "varint.h"
 
@@ -445,27 +446,9 @@ const unsigned char *rbuf_bytes(struct rbuf *r, size_t n)
 
 /* ---- files ---- */
 
-int profile__grow_bounded(unsigned char **buf, size_t *cap, size_t first, size_t max)
-{
-	size_t n;
-	unsigned char *b;
-
-	if (*cap >= max)
-		return -EFBIG;
-	n = !*cap ? first : *cap > max / 2 ? max : *cap * 2;
-	b = realloc(*buf, n);
-	if (!b)
-		return -ENOMEM;
-	*buf = b;
-	*cap = n;
-	return 0;
-}
-
 int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0, first;
 	struct stat st;
 	int err = 0;
 
@@ -484,26 +467,9 @@ int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *le
 		goto cleanup;
 	}
 	/* A regular file fits at once; one byte more shows that it did not grow. */
-	first = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
-	for (;;) {
-		if (n == cap && (err = profile__grow_bounded(&buf, &cap, first, max)))
-			goto cleanup;
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*out = buf;
-	*len = n;
-	buf = NULL;
+	err = file_read_fd(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, max, 0,
+			   out, len);
 cleanup:
-	free(buf);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return err;

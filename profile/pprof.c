@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "file.h"
 #include "pprof.pb-c.h"
 #include "profile_internal.h"
 
@@ -360,7 +361,7 @@ static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size
 	zs.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
 	while (zr != Z_STREAM_END) {
 		if (n == cap &&
-		    (err = profile__grow_bounded(&buf, &cap, 1u << 16, PROFILE_PPROF_MAX_BYTES)))
+		    (err = file_grow_bounded(&buf, &cap, 1u << 16, PROFILE_PPROF_MAX_BYTES)))
 			goto cleanup;
 		zs.next_out = buf + n;
 		zs.avail_out = (uInt)(cap - n);

@@ -123,11 +123,6 @@ const unsigned char *rbuf_bytes(struct rbuf *r, size_t n);
 /* The negative errno of a failed write to @f (errno as stdio left it, else -EIO). */
 int profile__stdio_error(FILE *f);
 
-/* Grow *@buf, full at *@cap bytes, to @first bytes when it has none, else to twice
- * *@cap but at most @max. For input of unknown size that must stay bounded.
- * @return 0, -EFBIG (*@cap is @max already) or -ENOMEM (*@buf unchanged). */
-int profile__grow_bounded(unsigned char **buf, size_t *cap, size_t first, size_t max);
-
 /* Read a whole file (or stdin for "-") into memory, at most @max bytes.
  * @return 0, or -errno, -EFBIG. */
 int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len);

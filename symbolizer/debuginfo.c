@@ -23,6 +23,7 @@
 
 #include <elfutils/debuginfod.h>
 
+#include "file.h"
 #include "symbolizer_int.h"
 
 /* ---- CRC-32 as .gnu_debuglink uses it (the zlib/IEEE polynomial, reflected) ---- */
@@ -89,7 +90,7 @@ int debuginfo__crc32_fd(int fd, uint32_t *out)
 int debuginfo__xz_decode(const void *in, size_t in_len, void **out, size_t *out_len)
 {
 	lzma_stream strm = LZMA_STREAM_INIT;
-	size_t cap = in_len * 4 < 65536 ? 65536 : in_len * 4;
+	size_t first = in_len * 4 < 65536 ? 65536 : in_len * 4, cap = 0;
 	unsigned char *buf = NULL;
 	lzma_ret ret;
 	int err = 0;
@@ -98,16 +99,14 @@ int debuginfo__xz_decode(const void *in, size_t in_len, void **out, size_t *out_
 	*out_len = 0;
 	if (in_len == 0)
 		return -ENOEXEC;
-	if (cap > DEBUGINFO_XZ_MAX_OUT)
-		cap = DEBUGINFO_XZ_MAX_OUT;
+	if (first > DEBUGINFO_XZ_MAX_OUT)
+		first = DEBUGINFO_XZ_MAX_OUT;
 	/* The memory limit bounds the decoder's dictionary, which the header chooses. */
 	if (lzma_stream_decoder(&strm, DEBUGINFO_XZ_MEMLIMIT, 0) != LZMA_OK)
 		return -ENOMEM;
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
+	err = file_grow_bounded(&buf, &cap, first, DEBUGINFO_XZ_MAX_OUT);
+	if (err)
 		goto cleanup;
-	}
 	strm.next_in = in;
 	strm.avail_in = in_len;
 	strm.next_out = buf;
@@ -121,24 +120,13 @@ int debuginfo__xz_decode(const void *in, size_t in_len, void **out, size_t *out_
 			goto cleanup;
 		}
 		if (strm.avail_out == 0) {
-			size_t ncap = cap * 2;
-			unsigned char *nb;
+			size_t used = cap;
 
-			if (cap >= DEBUGINFO_XZ_MAX_OUT) {
-				err = -EFBIG;
+			err = file_grow_bounded(&buf, &cap, first, DEBUGINFO_XZ_MAX_OUT);
+			if (err)
 				goto cleanup;
-			}
-			if (ncap > DEBUGINFO_XZ_MAX_OUT)
-				ncap = DEBUGINFO_XZ_MAX_OUT;
-			nb = realloc(buf, ncap);
-			if (!nb) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			strm.next_out = buf + cap;
-			strm.avail_out = ncap - cap;
-			cap = ncap;
+			strm.next_out = buf + used;
+			strm.avail_out = cap - used;
 		} else if (ret == LZMA_BUF_ERROR || strm.avail_in == 0) {
 			/* No progress possible: the stream is truncated. */
 			err = -ENOEXEC;

@@ -78,8 +78,7 @@ struct cand {
 };
 
 struct cands {
-	struct cand *c;
-	size_t n, cap;
+	VEC(struct cand);
 };
 
 #define PLT_SUFFIX "@plt"
@@ -378,23 +377,12 @@ static bool headers_fit(Elf *e, const GElf_Ehdr *eh, size_t shnum, uint64_t size
 }
 
 /* Grow @v to hold @more candidates; @more comes from a section size already checked
- * against the file's size. */
+ * against the file's size. Exactly: @more is an upper bound already. */
 static int cands_reserve(struct cands *v, size_t more)
 {
-	struct cand *nc;
-	size_t ncap;
-
-	if (more > SIZE_MAX / sizeof(*v->c) - v->n)
+	if (more > SIZE_MAX / sizeof(*v->v) - v->len)
 		return -ENOEXEC;
-	if (v->n + more <= v->cap)
-		return 0;
-	ncap = v->n + more;
-	nc = realloc(v->c, ncap * sizeof(*nc));
-	if (!nc)
-		return -ENOMEM;
-	v->c = nc;
-	v->cap = ncap;
-	return 0;
+	return VEC_RESERVE_EXACT(*v, v->len + more);
 }
 
 /*
@@ -410,12 +398,12 @@ static int collect_file_all(Elf *e, uint64_t size, struct cands *v, unsigned *sr
  */
 static int collect_file(Elf *e, uint64_t size, struct cands *v, unsigned *srcs)
 {
-	size_t n0 = v->n;
+	size_t n0 = v->len;
 	unsigned srcs0 = *srcs;
 	int err = collect_file_all(e, size, v, srcs);
 
 	if (err) {
-		v->n = n0;
+		v->len = n0;
 		*srcs = srcs0;
 	}
 	return err;
@@ -452,7 +440,7 @@ static int collect_file_all(Elf *e, uint64_t size, struct cands *v, unsigned *sr
 		err = cands_reserve(v, sh.sh_size / sizeof(Elf32_Sym));
 		if (err)
 			return err;
-		err = collect_symbols(e, shnum, scn, &sh, v->c, v->cap, &v->n, &added);
+		err = collect_symbols(e, shnum, scn, &sh, v->v, v->cap, &v->len, &added);
 		if (err)
 			return err;
 		if (added)
@@ -700,7 +688,7 @@ static const struct plt_slot *find_slot(const struct plt_relocs *r, uint64_t got
 
 static void add_stub(struct cands *v, uint64_t at, size_t size, const struct plt_slot *s)
 {
-	struct cand *cd = &v->c[v->n++];
+	struct cand *cd = &v->v[v->len++];
 
 	*cd = (struct cand){
 		.start = at,
@@ -1076,10 +1064,10 @@ static struct elf_symtab *symtab_from_elf(Elf *e, uint64_t size, const struct de
 	else if (o && !o->no_debug_files && !(b.t->sources & ELF_SRC_SYMTAB))
 		add_debug_file(&b, o);
 
-	err = build_table(e, b.t, b.v.c, b.v.n);
+	err = build_table(e, b.t, b.v.v, b.v.len);
 
 cleanup:
-	free(b.v.c);
+	VEC_FREE(b.v);
 	if (b.mini)
 		elf_end(b.mini);
 	free(b.mini_buf);

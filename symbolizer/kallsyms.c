@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "symbolizer_int.h"
+#include "vec.h"
 
 struct ksym {
 	uint64_t addr;
@@ -34,15 +36,12 @@ struct ksym {
 #define KSYM_MAX_SPAN (1u << 20)
 
 struct kallsyms {
-	struct ksym *syms;
-	size_t n;
-	char *strs;
-	size_t strs_len;
+	VEC(struct ksym) syms;
+	VEC(char) strs; /* NUL-terminated names back to back */
 };
 
 struct kbuilder {
 	struct kallsyms *k;
-	size_t cap, strs_cap;
 	/* A module's symbols come in one run: intern module names by the last one seen. */
 	bool have_mod;
 	uint32_t last_mod;
@@ -52,26 +51,15 @@ struct kbuilder {
 static int kadd_string(struct kbuilder *b, const char *s, size_t len, uint32_t *off)
 {
 	struct kallsyms *k = b->k;
+	int err;
 
-	if (k->strs_len + len + 1 >= UINT32_MAX)
+	if (k->strs.len + len + 1 >= UINT32_MAX)
 		return -ENOMEM;
-	if (k->strs_len + len + 1 > b->strs_cap) {
-		size_t ncap = b->strs_cap ? b->strs_cap * 2 : 1 << 16;
-		char *n;
-
-		while (ncap < k->strs_len + len + 1)
-			ncap *= 2;
-		n = realloc(k->strs, ncap);
-		if (!n)
-			return -ENOMEM;
-		k->strs = n;
-		b->strs_cap = ncap;
-	}
-	memcpy(k->strs + k->strs_len, s, len);
-	k->strs[k->strs_len + len] = '\0';
-	*off = (uint32_t)k->strs_len;
-	k->strs_len += len + 1;
-	return 0;
+	*off = (uint32_t)k->strs.len;
+	err = VEC_APPEND(k->strs, s, len);
+	if (!err)
+		err = VEC_PUSH(k->strs, '\0');
+	return err;
 }
 
 static bool is_text_type(char t)
@@ -83,7 +71,7 @@ static bool is_text_type(char t)
  * shorter, then bytes: the same rule as for ELF symbols, and deterministic. */
 static int ksym_rank_cmp(const struct kallsyms *k, const struct ksym *a, const struct ksym *b)
 {
-	const char *na = k->strs + a->name, *nb = k->strs + b->name;
+	const char *na = k->strs.v + a->name, *nb = k->strs.v + b->name;
 	size_t ua = strspn(na, "_"), ub = strspn(nb, "_");
 	size_t la, lb;
 
@@ -139,23 +127,17 @@ static int parse_line(struct kbuilder *b, const char *p, const char *end, bool *
 			mod = NULL;
 	}
 
-	if (b->k->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1 << 14;
-		struct ksym *n = realloc(b->k->syms, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		b->k->syms = n;
-		b->cap = ncap;
-	}
-	ks = &b->k->syms[b->k->n];
+	err = VEC_RESERVE(b->k->syms, b->k->syms.len + 1);
+	if (err)
+		return err;
+	ks = &b->k->syms.v[b->k->syms.len];
 	ks->addr = addr;
 	ks->module = KSYM_KERNEL;
 	if (mod) {
 		size_t ml = (size_t)(mod_end - mod);
 
 		if (b->have_mod && b->last_mod_len == ml &&
-		    !memcmp(b->k->strs + b->last_mod, mod, ml)) {
+		    !memcmp(b->k->strs.v + b->last_mod, mod, ml)) {
 			ks->module = b->last_mod;
 		} else {
 			err = kadd_string(b, mod, ml, &ks->module);
@@ -169,7 +151,7 @@ static int parse_line(struct kbuilder *b, const char *p, const char *end, bool *
 	err = kadd_string(b, name, (size_t)(name_end - name), &ks->name);
 	if (err)
 		return err;
-	b->k->n++;
+	b->k->syms.len++;
 	return 0;
 }
 
@@ -195,18 +177,18 @@ struct kallsyms *kallsyms__parse(const char *buf, size_t len)
 			goto cleanup;
 		p = nl ? nl + 1 : end;
 	}
-	if (b.k->n && !nonzero) {
+	if (b.k->syms.len && !nonzero) {
 		err = -EPERM;
 		goto cleanup;
 	}
 	/* Modules are listed after the core kernel in load order, not address order. */
-	qsort_r(b.k->syms, b.k->n, sizeof(*b.k->syms), ksym_cmp, b.k);
-	for (i = 0, k = 0; i < b.k->n; i++) {
-		if (k && b.k->syms[k - 1].addr == b.k->syms[i].addr)
+	qsort_r(b.k->syms.v, b.k->syms.len, sizeof(*b.k->syms.v), ksym_cmp, b.k);
+	for (i = 0, k = 0; i < b.k->syms.len; i++) {
+		if (k && b.k->syms.v[k - 1].addr == b.k->syms.v[i].addr)
 			continue; /* alias: the first is the preferred name */
-		b.k->syms[k++] = b.k->syms[i];
+		b.k->syms.v[k++] = b.k->syms.v[i];
 	}
-	b.k->n = k;
+	b.k->syms.len = k;
 
 cleanup:
 	if (err) {
@@ -220,45 +202,18 @@ cleanup:
 struct kallsyms *kallsyms__load(const char *path)
 {
 	struct kallsyms *k = NULL;
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	int fd, err = 0;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	/* /proc files report size 0: read until EOF into a growing buffer. */
-	for (;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 1 << 20;
-			char *nb;
-
-			if (cap >= KALLSYMS_MAX_BYTES)
-				break;
-			if (ncap > KALLSYMS_MAX_BYTES)
-				ncap = KALLSYMS_MAX_BYTES;
-			nb = realloc(buf, ncap);
-			if (!nb) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	k = kallsyms__parse(buf ? buf : "", len);
+	/* /proc files report size 0: read until EOF; past the bound, parse what came. */
+	err = file_read_fd(fd, 1 << 20, KALLSYMS_MAX_BYTES, FILE_READ_TRUNCATE, &buf, &len);
+	if (err)
+		goto cleanup;
+	k = kallsyms__parse((const char *)buf, len);
 	if (!k)
 		err = -errno;
 
@@ -276,14 +231,14 @@ void kallsyms__free(struct kallsyms *k)
 {
 	if (!k)
 		return;
-	free(k->syms);
-	free(k->strs);
+	VEC_FREE(k->syms);
+	VEC_FREE(k->strs);
 	free(k);
 }
 
 size_t kallsyms__count(const struct kallsyms *k)
 {
-	return k ? k->n : 0;
+	return k ? k->syms.len : 0;
 }
 
 const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *offset,
@@ -293,24 +248,24 @@ const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *
 	const struct ksym *s;
 
 	*module = NULL;
-	if (!k || k->n == 0)
+	if (!k || k->syms.len == 0)
 		return NULL;
-	hi = k->n;
+	hi = k->syms.len;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (k->syms[mid].addr <= addr)
+		if (k->syms.v[mid].addr <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == 0)
 		return NULL;
-	s = &k->syms[lo - 1];
+	s = &k->syms.v[lo - 1];
 	if (addr - s->addr >= KSYM_MAX_SPAN)
 		return NULL;
-	*module = s->module == KSYM_KERNEL ? "[kernel]" : k->strs + s->module;
+	*module = s->module == KSYM_KERNEL ? "[kernel]" : k->strs.v + s->module;
 	if (offset)
 		*offset = addr - s->addr;
-	return k->strs + s->name;
+	return k->strs.v + s->name;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "symbolizer_int.h"
+#include "vec.h"
 
 struct pm_entry {
 	uint64_t start, size;
@@ -30,9 +31,8 @@ struct pm_chunk {
 };
 
 struct perfmap {
-	struct pm_entry *e;
-	size_t n, cap;
-	size_t sorted; /* e[0..sorted) is sorted and deduplicated */
+	VEC(struct pm_entry) e;
+	size_t sorted; /* e.v[0..sorted) is sorted and deduplicated */
 	uint64_t seq;
 	struct pm_chunk *chunks;
 	size_t bytes;  /* names + entries, for the memory limit */
@@ -55,7 +55,7 @@ void perfmap__free(struct perfmap *m)
 		m->chunks = c->next;
 		free(c);
 	}
-	free(m->e);
+	VEC_FREE(m->e);
 	free(m);
 }
 
@@ -100,8 +100,9 @@ static bool hex_field(const char **p, const char *end, uint64_t *out)
 static int parse_line(struct perfmap *m, const char *p, const char *end)
 {
 	uint64_t start, size;
+	struct pm_entry *e;
 	const char *name;
-	size_t len;
+	size_t len, cap;
 
 	if (end > p && end[-1] == '\r')
 		end--;
@@ -122,26 +123,21 @@ static int parse_line(struct perfmap *m, const char *p, const char *end)
 		len = PERFMAP_MAX_NAME;
 	if (memchr(name, '\0', len))
 		return 0;
-	if (m->n >= PERFMAP_MAX_ENTRIES || m->bytes + len + 1 + sizeof(struct pm_entry) >
-						   PERFMAP_MAX_BYTES)
+	if (m->e.len >= PERFMAP_MAX_ENTRIES || m->bytes + len + 1 + sizeof(struct pm_entry) >
+						       PERFMAP_MAX_BYTES)
 		return -E2BIG;
-	if (m->n == m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 256;
-		struct pm_entry *ne = realloc(m->e, ncap * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		m->bytes += (ncap - m->cap) * sizeof(*ne);
-		m->e = ne;
-		m->cap = ncap;
-	}
-	m->e[m->n].name = store_name(m, name, len);
-	if (!m->e[m->n].name)
+	cap = m->e.cap;
+	if (VEC_RESERVE(m->e, m->e.len + 1))
 		return -ENOMEM;
-	m->e[m->n].start = start;
-	m->e[m->n].size = size;
-	m->e[m->n].seq = m->seq++;
-	m->n++;
+	m->bytes += (m->e.cap - cap) * sizeof(*m->e.v);
+	e = &m->e.v[m->e.len];
+	e->name = store_name(m, name, len);
+	if (!e->name)
+		return -ENOMEM;
+	e->start = start;
+	e->size = size;
+	e->seq = m->seq++;
+	m->e.len++;
 	return 1;
 }
 
@@ -200,32 +196,33 @@ static size_t dedupe(struct pm_entry *e, size_t n)
  */
 static void merge_pending(struct perfmap *m)
 {
-	size_t a = 0, b, o = 0, n = m->n, old = m->sorted;
-	struct pm_entry *out;
+	size_t a = 0, b, o = 0, n = m->e.len, old = m->sorted;
+	struct pm_entry *e = m->e.v, *out;
 
 	if (old == n)
 		return;
-	qsort(m->e + old, n - old, sizeof(*m->e), entry_cmp);
+	qsort(e + old, n - old, sizeof(*e), entry_cmp);
 	if (old == 0) {
-		m->n = m->sorted = dedupe(m->e, n);
+		m->e.len = m->sorted = dedupe(e, n);
 		return;
 	}
-	out = malloc(m->cap * sizeof(*out));
+	/* As large as the table, so it takes the table's place with its capacity. */
+	out = malloc(m->e.cap * sizeof(*out));
 	if (!out) {
 		/* No memory for the merge: a full sort in place does the same job. */
-		qsort(m->e, n, sizeof(*m->e), entry_cmp);
-		m->n = m->sorted = dedupe(m->e, n);
+		qsort(e, n, sizeof(*e), entry_cmp);
+		m->e.len = m->sorted = dedupe(e, n);
 		return;
 	}
 	for (b = old; a < old || b < n;) {
-		if (b == n || (a < old && entry_cmp(&m->e[a], &m->e[b]) <= 0))
-			out[o++] = m->e[a++];
+		if (b == n || (a < old && entry_cmp(&e[a], &e[b]) <= 0))
+			out[o++] = e[a++];
 		else
-			out[o++] = m->e[b++];
+			out[o++] = e[b++];
 	}
-	free(m->e);
-	m->e = out;
-	m->n = m->sorted = dedupe(m->e, o);
+	free(e);
+	m->e.v = out;
+	m->e.len = m->sorted = dedupe(out, o);
 }
 
 #define PM_BACKSCAN 8
@@ -238,11 +235,11 @@ const char *perfmap__lookup(struct perfmap *m, uint64_t addr, uint64_t *offset)
 	if (!m)
 		return NULL;
 	merge_pending(m);
-	hi = m->n;
+	hi = m->e.len;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->e[mid].start <= addr)
+		if (m->e.v[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -250,7 +247,7 @@ const char *perfmap__lookup(struct perfmap *m, uint64_t addr, uint64_t *offset)
 	/* Overlapping ranges (code moved by a GC, then new code at a nearby start): among
 	 * the few closest starts that contain the address, the newest wins. */
 	for (i = lo, k = 0; i > 0 && k < PM_BACKSCAN; i--, k++) {
-		const struct pm_entry *e = &m->e[i - 1];
+		const struct pm_entry *e = &m->e.v[i - 1];
 
 		if (addr - e->start < e->size && (!best || e->seq > best->seq))
 			best = e;
@@ -264,7 +261,7 @@ const char *perfmap__lookup(struct perfmap *m, uint64_t addr, uint64_t *offset)
 
 size_t perfmap__count(const struct perfmap *m)
 {
-	return m ? m->n : 0;
+	return m ? m->e.len : 0;
 }
 
 size_t perfmap__mem_bytes(const struct perfmap *m)

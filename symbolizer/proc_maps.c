@@ -18,7 +18,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "symbolizer_int.h"
+#include "vec.h"
 
 static const char DELETED_SUFFIX[] = " (deleted)";
 
@@ -77,32 +79,23 @@ static bool expect(const char **p, const char *end, char ch)
 	return true;
 }
 
+/* What proc_maps__parse builds, handed over to struct proc_maps when it is done. */
 struct builder {
-	struct proc_maps *m;
-	size_t cap, strs_cap;
+	VEC(struct proc_mapping) maps;
+	VEC(char) strs;
 };
 
 static int add_string(struct builder *b, const char *s, size_t len, uint32_t *off)
 {
-	if (b->m->strs_len + len + 1 > UINT32_MAX)
-		return -ENOMEM;
-	if (b->m->strs_len + len + 1 > b->strs_cap) {
-		size_t ncap = b->strs_cap ? b->strs_cap * 2 : 4096;
-		char *n;
+	int err;
 
-		while (ncap < b->m->strs_len + len + 1)
-			ncap *= 2;
-		n = realloc(b->m->strs, ncap);
-		if (!n)
-			return -ENOMEM;
-		b->m->strs = n;
-		b->strs_cap = ncap;
-	}
-	memcpy(b->m->strs + b->m->strs_len, s, len);
-	b->m->strs[b->m->strs_len + len] = '\0';
-	*off = (uint32_t)b->m->strs_len;
-	b->m->strs_len += len + 1;
-	return 0;
+	if (b->strs.len + len + 1 > UINT32_MAX)
+		return -ENOMEM;
+	*off = (uint32_t)b->strs.len;
+	err = VEC_APPEND(b->strs, s, len);
+	if (!err)
+		err = VEC_PUSH(b->strs, '\0');
+	return err;
 }
 
 /* Parse one line [p, end) ("start-end perms offset major:minor inode   path").
@@ -153,14 +146,14 @@ static int cmp_mapping(const void *pa, const void *pb)
 
 int proc_maps__parse(const char *buf, size_t len, struct proc_maps *out)
 {
-	struct builder b = { .m = out };
+	struct builder b = { 0 };
 	const char *p = buf, *end = buf + len;
 	bool sorted = true;
 	size_t i, k;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	while (p < end && out->n < PROC_MAPS_MAX_MAPPINGS) {
+	while (p < end && b.maps.len < PROC_MAPS_MAX_MAPPINGS) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = nl ? nl : end;
 		struct proc_mapping pm;
@@ -183,90 +176,57 @@ int proc_maps__parse(const char *buf, size_t len, struct proc_maps *out)
 			/* Paths are PATH_MAX at most; a longer one is corrupt input. */
 			if (plen > 4096)
 				plen = 4096;
-			if (out->n == b.cap) {
-				size_t ncap = b.cap ? b.cap * 2 : 64;
-				struct proc_mapping *nm = realloc(out->maps, ncap * sizeof(*nm));
-
-				if (!nm) {
-					err = -ENOMEM;
-					goto cleanup;
-				}
-				out->maps = nm;
-				b.cap = ncap;
-			}
 			err = add_string(&b, path, plen, &pm.path_off);
 			if (err)
-				goto cleanup;
-			if (out->n && out->maps[out->n - 1].start > pm.start)
+				goto fail;
+			if (b.maps.len && b.maps.v[b.maps.len - 1].start > pm.start)
 				sorted = false;
-			out->maps[out->n++] = pm;
+			err = VEC_PUSH(b.maps, pm);
+			if (err)
+				goto fail;
 		}
 		p = nl ? nl + 1 : end;
 	}
 
 	/* The kernel prints mappings in address order; other input may not be. */
 	if (!sorted)
-		qsort(out->maps, out->n, sizeof(*out->maps), cmp_mapping);
+		qsort(b.maps.v, b.maps.len, sizeof(*b.maps.v), cmp_mapping);
 	/* Binary search needs disjoint ranges: drop any mapping overlapping the previous. */
-	for (i = 0, k = 0; i < out->n; i++) {
-		if (k && out->maps[i].start < out->maps[k - 1].end)
+	for (i = 0, k = 0; i < b.maps.len; i++) {
+		if (k && b.maps.v[i].start < b.maps.v[k - 1].end)
 			continue;
-		out->maps[k++] = out->maps[i];
+		b.maps.v[k++] = b.maps.v[i];
 	}
+	out->maps = b.maps.v;
 	out->n = k;
+	out->strs = b.strs.v;
+	out->strs_len = b.strs.len;
+	return 0;
 
-cleanup:
-	if (err)
-		proc_maps__release(out);
+fail:
+	VEC_FREE(b.maps);
+	VEC_FREE(b.strs);
 	return err;
 }
 
 /* Read and parse the maps file at @path. */
 static int read_maps_file(const char *path, struct proc_maps *out)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, err = 0;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int fd, err;
 
 	memset(out, 0, sizeof(*out));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	for (;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16384;
-			char *nb;
-
-			if (ncap > PROC_MAPS_MAX_BYTES) {
-				if (cap >= PROC_MAPS_MAX_BYTES)
-					break; /* parse what we have; the rest is beyond reason */
-				ncap = PROC_MAPS_MAX_BYTES;
-			}
-			nb = realloc(buf, ncap);
-			if (!nb) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			/* A process exiting while we read gives ESRCH-like errors. */
-			err = errno == ESRCH || errno == ENOENT ? -ESRCH : -errno;
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	err = proc_maps__parse(buf, len, out);
-
-cleanup:
+	/* Past the bound, parse what we have; the rest is beyond reason. */
+	err = file_read_fd(fd, 16384, PROC_MAPS_MAX_BYTES, FILE_READ_TRUNCATE, &buf, &len);
+	/* A process exiting while we read gives ESRCH-like errors. */
+	if (err == -ENOENT)
+		err = -ESRCH;
+	if (!err)
+		err = proc_maps__parse((const char *)buf, len, out);
 	free(buf);
 	close(fd);
 	return err;

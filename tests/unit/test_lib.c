@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_lib.c - lib/'s shared containers: LEB128 round trips and bounds, the list
- * that every LRU is made of, the growable array and the hashes. */
+ * that every LRU is made of, the growable array, the hashes, and bounded reads of
+ * files, pipes and /proc files. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "file.h"
 #include "hash.h"
 #include "list.h"
 #include "varint.h"
@@ -116,6 +121,178 @@ static void test_vec_grows_and_frees(void **state)
 	assert_int_equal(v.len, 0);
 }
 
+static void test_vec_reserve_exact_append_and_bounds(void **state)
+{
+	(void)state;
+	VEC(uint32_t) v = { 0 };
+	const uint32_t more[5] = { 7, 8, 9, 10, 11 };
+
+	/* Exact: the capacity asked for, not the next doubling; never shrinks. */
+	assert_int_equal(VEC_RESERVE_EXACT(v, 1000), 0);
+	assert_int_equal(v.cap, 1000);
+	assert_int_equal(VEC_RESERVE_EXACT(v, 10), 0);
+	assert_int_equal(v.cap, 1000);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(VEC_PUSH(v, i), 0);
+	assert_int_equal(v.cap, 1000); /* filled without moving */
+	assert_int_equal(VEC_RESERVE_EXACT(v, 1001), 0);
+	assert_int_equal(v.cap, 1001);
+
+	/* Append: the items follow the old ones, in order; an empty append is a no-op. */
+	assert_int_equal(VEC_APPEND(v, more, 5), 0);
+	assert_int_equal(v.len, 1005);
+	assert_int_equal(v.v[999], 999);
+	assert_memory_equal(v.v + 1000, more, sizeof(more));
+	assert_int_equal(VEC_APPEND(v, more, 0), 0);
+	assert_int_equal(v.len, 1005);
+
+	/* Sizes that cannot be allocated fail cleanly, without looping or wrapping. */
+	assert_int_equal(VEC_APPEND(v, more, SIZE_MAX), -ENOMEM);
+	assert_int_equal(VEC_RESERVE(v, SIZE_MAX / 2 + 2), -ENOMEM);
+	assert_int_equal(VEC_RESERVE(v, SIZE_MAX), -ENOMEM);
+	assert_int_equal(VEC_RESERVE_EXACT(v, SIZE_MAX), -ENOMEM);
+	assert_int_equal(v.len, 1005);
+	assert_int_equal(v.cap, 1001 * 2); /* only the append's growth */
+	VEC_FREE(v);
+}
+
+/* A VEC embedded anonymously gives a named type that functions can take. */
+struct names {
+	VEC(const char *);
+	int err;
+};
+
+static void names_add(struct names *n, const char *s)
+{
+	if (!n->err)
+		n->err = VEC_PUSH(*n, s);
+}
+
+static void test_vec_embedded_in_a_named_struct(void **state)
+{
+	(void)state;
+	struct names n = { 0 };
+
+	names_add(&n, "a");
+	names_add(&n, "b");
+	assert_int_equal(n.err, 0);
+	assert_int_equal(n.len, 2);
+	assert_string_equal(n.v[1], "b");
+	VEC_FREE(n);
+	assert_null(n.v);
+}
+
+static void test_file_grow_bounded_doubles_to_the_cap(void **state)
+{
+	(void)state;
+	unsigned char *b = NULL;
+	size_t cap = 0;
+
+	assert_int_equal(file_grow_bounded(&b, &cap, 100, 1000), 0);
+	assert_int_equal(cap, 100);
+	assert_int_equal(file_grow_bounded(&b, &cap, 100, 1000), 0);
+	assert_int_equal(cap, 200);
+	assert_int_equal(file_grow_bounded(&b, &cap, 100, 1000), 0);
+	assert_int_equal(file_grow_bounded(&b, &cap, 100, 1000), 0);
+	assert_int_equal(cap, 800);
+	assert_int_equal(file_grow_bounded(&b, &cap, 100, 1000), 0);
+	assert_int_equal(cap, 1000); /* clamped, not 1600 */
+	assert_int_equal(file_grow_bounded(&b, &cap, 100, 1000), -EFBIG);
+	assert_int_equal(cap, 1000);
+	assert_non_null(b);
+	free(b);
+}
+
+/* A temporary file holding @n bytes of a known pattern, open at offset 0. */
+static int pattern_file(unsigned char *data, size_t n)
+{
+	char path[] = "/tmp/test_lib.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (unsigned char)(i * 7 + i / 251);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static void test_file_read_fd_reads_files_and_pipes_whole(void **state)
+{
+	(void)state;
+	static unsigned char data[100000];
+	unsigned char *out = NULL;
+	size_t len = 0;
+	int fd, p[2];
+
+	/* A regular file larger than the first buffer: grown until it all fits. */
+	fd = pattern_file(data, sizeof(data));
+	assert_int_equal(file_read_fd(fd, 16, 1 << 20, 0, &out, &len), 0);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(out, data, sizeof(data));
+	free(out);
+	close(fd);
+
+	/* An empty file: a buffer all the same, of length 0. */
+	fd = pattern_file(data, 0);
+	out = NULL;
+	assert_int_equal(file_read_fd(fd, 16, 1 << 20, 0, &out, &len), 0);
+	assert_int_equal(len, 0);
+	assert_non_null(out);
+	free(out);
+	close(fd);
+
+	/* A pipe has no size at all. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], data, 3000), 3000);
+	close(p[1]);
+	assert_int_equal(file_read_fd(p[0], 64, 1 << 20, 0, &out, &len), 0);
+	assert_int_equal(len, 3000);
+	assert_memory_equal(out, data, 3000);
+	free(out);
+	close(p[0]);
+
+	/* A /proc file reports size 0 but has text. */
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(file_read_fd(fd, 64, 1 << 24, 0, &out, &len), 0);
+	assert_true(len > 0);
+	assert_non_null(memchr(out, '\n', len));
+	free(out);
+	close(fd);
+
+	/* A failed read is its errno; *out is left alone. */
+	out = NULL;
+	assert_int_equal(file_read_fd(-1, 64, 1024, 0, &out, &len), -EBADF);
+	assert_null(out);
+}
+
+static void test_file_read_fd_stops_at_the_cap(void **state)
+{
+	(void)state;
+	static unsigned char data[5000];
+	unsigned char *out = NULL;
+	size_t len = 0;
+	int fd = pattern_file(data, sizeof(data));
+
+	/* More than the cap: refused, or with FILE_READ_TRUNCATE the first @max bytes. */
+	assert_int_equal(file_read_fd(fd, 100, 4096, 0, &out, &len), -EFBIG);
+	assert_null(out);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(file_read_fd(fd, 100, 4096, FILE_READ_TRUNCATE, &out, &len), 0);
+	assert_int_equal(len, 4096);
+	assert_memory_equal(out, data, 4096);
+	free(out);
+
+	/* Exactly the cap fits when the first buffer has room for EOF to show. */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(file_read_fd(fd, sizeof(data) + 1, sizeof(data), 0, &out, &len), 0);
+	assert_int_equal(len, sizeof(data));
+	free(out);
+	close(fd);
+}
+
 static void test_hashes_match_reference_values(void **state)
 {
 	(void)state;
@@ -138,6 +315,11 @@ int main(void)
 		cmocka_unit_test(test_varint_rejects_overflow),
 		cmocka_unit_test(test_list_keeps_lru_order),
 		cmocka_unit_test(test_vec_grows_and_frees),
+		cmocka_unit_test(test_vec_reserve_exact_append_and_bounds),
+		cmocka_unit_test(test_vec_embedded_in_a_named_struct),
+		cmocka_unit_test(test_file_grow_bounded_doubles_to_the_cap),
+		cmocka_unit_test(test_file_read_fd_reads_files_and_pipes_whole),
+		cmocka_unit_test(test_file_read_fd_stops_at_the_cap),
 		cmocka_unit_test(test_hashes_match_reference_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
