@@ -16,10 +16,12 @@
  * through a small page cache filled with pread, so a short read is a failed read.
  *
  * Per-ELF state is cached by build-id (by dev and inode for files without one),
- * bounded by count and bytes, LRU, so one library mapped by many processes, or from
+ * bounded by count and bytes, so one library mapped by many processes, or from
  * different paths in different containers, is read once. Each process gets its own
  * libunwind address space, because libunwind caches unwind rules by instruction
- * address, and the same address means different code in different processes.
+ * address, and the same address means different code in different processes. Both
+ * caches are found through a hash table on the sample path and evicted in LRU order
+ * (lib/list.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +93,7 @@ struct unwind_elf {
 	struct debug_frame_eh synth;
 	size_t bytes;         /* memory held, counted against max_bytes */
 	struct list_node lru;
+	struct list_node hnode; /* in its hash bucket */
 };
 
 /* A page of some cached file, read with pread; len < PAGE_BYTES at the end of the
@@ -106,6 +109,7 @@ struct unwind_space {
 	pid_t pid;
 	unw_addr_space_t as;
 	struct list_node lru;
+	struct list_node hnode; /* in its hash bucket */
 };
 
 /* An ELF touched by the unwind in progress, with its load bias in that process. */
@@ -127,18 +131,31 @@ struct unwind_ctx {
 	int nelfs;
 };
 
+/* Chained hash tables of list heads, as many buckets as the cache has entries at most
+ * (so chains stay about one long); the LRU lists keep the eviction order. */
 struct unwinder {
 	struct symbolizer *sym;
 	unw_accessors_t accessors;
 	struct list_node elfs; /* LRU lists, most recent first */
+	struct list_node *elf_buckets; /* max_elfs */
 	size_t nelfs, max_elfs;
 	size_t elf_bytes, max_bytes;
 	uint64_t next_serial;
 	struct page_slot *pages; /* PAGE_SLOTS, direct-mapped by (serial, offset) */
 	struct list_node spaces;
+	struct list_node *space_buckets; /* max_spaces */
 	size_t nspaces, max_spaces;
 	struct unwind_stats stats;
 };
+
+static struct list_node *buckets_new(size_t n)
+{
+	struct list_node *b = calloc(n, sizeof(*b));
+
+	for (size_t i = 0; b && i < n; i++)
+		list_init(&b[i]);
+	return b;
+}
 
 /* ---- ELF files ---- */
 
@@ -397,6 +414,15 @@ fail:
 	return NULL;
 }
 
+/* The hash bucket of the file that @m maps: by build-id, else by dev and inode. */
+static struct list_node *elf_bucket(const struct unwinder *u, const struct symbolizer_mapping *m)
+{
+	uint64_t h = m->build_id_len ? hash_fnv1a(m->build_id, m->build_id_len, 0)
+				     : hash_mix64(m->dev) ^ m->inode;
+
+	return &u->elf_buckets[hash_reduce(hash_mix64(h), u->max_elfs)];
+}
+
 /*
  * The ELF file behind @m (the mapping at @addr), loaded if needed; a load refreshes
  * @m to describe the file opened. Entries are only evicted between unwinds (see
@@ -406,12 +432,12 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 				  struct symbolizer_mapping *m)
 {
 	struct unwinder *u = ctx->u;
-	struct list_node *pos, *tmp;
+	struct list_node *bucket = elf_bucket(u, m), *pos, *tmp;
 	struct unwind_elf *e;
 	int fd;
 
-	list_for_each_safe(pos, tmp, &u->elfs) {
-		e = container_of(pos, struct unwind_elf, lru);
+	list_for_each_safe(pos, tmp, bucket) {
+		e = container_of(pos, struct unwind_elf, hnode);
 		if (m->build_id_len ? e->build_id_len == m->build_id_len &&
 					      !memcmp(e->build_id, m->build_id, m->build_id_len)
 				    : !e->build_id_len && e->dev == m->dev && e->inode == m->inode) {
@@ -430,6 +456,7 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 	e->serial = ++u->next_serial;
 	u->stats.elf_loads++;
 	list_add_front(&u->elfs, &e->lru);
+	list_add_front(elf_bucket(u, m), &e->hnode); /* @m as the entry was made from */
 	u->nelfs++;
 	u->elf_bytes += e->bytes;
 	return e;
@@ -441,6 +468,7 @@ static void evict_elfs(struct unwinder *u)
 		struct unwind_elf *e = container_of(list_last(&u->elfs), struct unwind_elf, lru);
 
 		list_del(&e->lru);
+		list_del(&e->hnode);
 		u->nelfs--;
 		u->elf_bytes -= e->bytes;
 		u->stats.elf_evictions++;
@@ -684,21 +712,36 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 static void space_release(struct unwind_space *sp)
 {
 	list_del(&sp->lru);
+	list_del(&sp->hnode);
 	unw_destroy_addr_space(sp->as);
 	free(sp);
 }
 
+static struct list_node *space_bucket(const struct unwinder *u, pid_t pid)
+{
+	return &u->space_buckets[hash_reduce(hash_mix64((uint64_t)pid), u->max_spaces)];
+}
+
+static struct unwind_space *space_find(const struct unwinder *u, pid_t pid)
+{
+	struct list_node *bucket = space_bucket(u, pid), *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, bucket) {
+		struct unwind_space *sp = container_of(pos, struct unwind_space, hnode);
+
+		if (sp->pid == pid)
+			return sp;
+	}
+	return NULL;
+}
+
 static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 {
-	struct list_node *pos, *tmp;
-	struct unwind_space *sp;
+	struct unwind_space *sp = space_find(u, pid);
 
-	list_for_each_safe(pos, tmp, &u->spaces) {
-		sp = container_of(pos, struct unwind_space, lru);
-		if (sp->pid == pid) {
-			list_move_front(&u->spaces, &sp->lru);
-			return sp->as;
-		}
+	if (sp) {
+		list_move_front(&u->spaces, &sp->lru);
+		return sp->as;
 	}
 	if (u->nspaces >= u->max_spaces && !list_empty(&u->spaces)) {
 		space_release(container_of(list_last(&u->spaces), struct unwind_space, lru));
@@ -719,22 +762,18 @@ static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 	 * twice the system calls (docs/platform.md). */
 	unw_set_caching_policy(sp->as, UNW_CACHE_GLOBAL);
 	list_add_front(&u->spaces, &sp->lru);
+	list_add_front(space_bucket(u, pid), &sp->hnode);
 	u->nspaces++;
 	return sp->as;
 }
 
 void unwinder__forget_process(struct unwinder *u, pid_t pid)
 {
-	struct list_node *pos, *tmp;
+	struct unwind_space *sp = space_find(u, pid);
 
-	list_for_each_safe(pos, tmp, &u->spaces) {
-		struct unwind_space *sp = container_of(pos, struct unwind_space, lru);
-
-		if (sp->pid == pid) {
-			space_release(sp);
-			u->nspaces--;
-			return;
-		}
+	if (sp) {
+		space_release(sp);
+		u->nspaces--;
 	}
 }
 
@@ -751,16 +790,18 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 	elf_version(EV_CURRENT);
 	list_init(&u->elfs);
 	list_init(&u->spaces);
-	u->pages = calloc(PAGE_SLOTS, sizeof(*u->pages));
-	if (!u->pages) {
-		free(u);
-		errno = ENOMEM;
-		return NULL;
-	}
 	u->sym = sym;
 	u->max_elfs = opts && opts->max_elfs ? opts->max_elfs : DEFAULT_MAX_ELFS;
 	u->max_bytes = opts && opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
 	u->max_spaces = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_SPACES;
+	u->pages = calloc(PAGE_SLOTS, sizeof(*u->pages));
+	u->elf_buckets = buckets_new(u->max_elfs);
+	u->space_buckets = buckets_new(u->max_spaces);
+	if (!u->pages || !u->elf_buckets || !u->space_buckets) {
+		unwinder__free(u);
+		errno = ENOMEM;
+		return NULL;
+	}
 	u->accessors = (unw_accessors_t){
 		.find_proc_info = find_proc_info,
 		.put_unwind_info = put_unwind_info,
@@ -785,6 +826,8 @@ void unwinder__free(struct unwinder *u)
 	list_for_each_safe(pos, tmp, &u->elfs)
 		elf_release(container_of(pos, struct unwind_elf, lru));
 	free(u->pages);
+	free(u->elf_buckets);
+	free(u->space_buckets);
 	free(u);
 }
 
