@@ -123,16 +123,25 @@ int sampler__stats(const struct sampler *s, struct sampler_stats *out);
 struct unwinder;
 
 struct unwinder_opts {
-	size_t max_elfs;      /* ELF files kept mapped with their unwind tables; 0: 128 */
+	size_t max_elfs;      /* ELF files kept, each with its unwind tables and an open
+				 descriptor; 0: 128 */
 	size_t max_processes; /* per-process libunwind address spaces; 0: 64 */
+	size_t max_bytes;     /* memory those tables may take (a file whose tables are
+				 larger is not unwound through); 0: 64 MiB */
 };
 
 struct unwind_stats {
 	uint64_t unwinds;    /* snapshots unwound */
 	uint64_t truncated;  /* ended because the snapshot was too small */
 	uint64_t failed;     /* ended on an error other than truncation */
-	uint64_t elf_loads;  /* ELF files opened (cache misses) */
+	uint64_t elf_loads;  /* ELF files read (cache misses) */
 	uint64_t elfs_cached;
+	uint64_t elf_failed; /* ELF files that could not be read (cut short, not ELF,
+				tables over max_bytes): frames in them are lost */
+	uint64_t elf_evictions; /* ELF files dropped for max_elfs or max_bytes */
+	uint64_t elf_bytes;  /* memory the cached ELF files hold */
+	uint64_t file_reads; /* pages read from files outside their unwind tables
+				(code and data libunwind looks at now and then) */
 };
 
 /*

@@ -344,6 +344,10 @@ int debug_frame__load(Elf *elf, uint64_t vaddr, struct debug_frame_eh *out)
 		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
 		    strcmp(name, ".debug_frame"))
 			continue;
+		/* Before libelf reads it: from a file opened with ELF_C_READ it would
+		 * copy the whole section, however large, to find it too large. */
+		if (sh.sh_size > DEBUG_FRAME_MAX)
+			return -ENOENT;
 		err = section_bytes(elf, scn, &sh, &buf, &len, &plain);
 		if (!err)
 			err = debug_frame__convert(buf, len, vaddr, out);

@@ -6,12 +6,22 @@
  * from it and unwind tables (.eh_frame_hdr / .eh_frame, or .debug_frame converted by
  * debug_frame.c) from the mapped ELF files.
  *
- * Per-ELF state (the mmapped file, its PT_LOAD headers and where its .eh_frame_hdr
- * is) is cached by build-id (by dev and inode for files without one), bounded and
- * LRU, so one library mapped by many processes, or from different paths in
- * different containers, is parsed once. Each process gets its own libunwind
- * address space, because libunwind caches unwind rules by instruction address, and
- * the same address means different code in different processes.
+ * Files are read with pread, never mapped: a file truncated or rewritten while
+ * smolder holds it (one copy of a library among several with the same build-id) must
+ * cost the frames that needed it, not the run, and a mapping of it would raise
+ * SIGBUS. What unwinding reads on every sample (.eh_frame_hdr with its search table,
+ * .eh_frame, a converted .debug_frame) is copied to the heap when the file is first
+ * met, every size checked against the file's; the rare reads elsewhere (code bytes
+ * when a frame has no unwind entry, the personality pointer a C++ CIE points at) go
+ * through a small page cache filled with pread, so a short read is a failed read.
+ *
+ * Per-ELF state is cached by build-id (by dev and inode for files without one),
+ * bounded by count and bytes, so one library mapped by many processes, or from
+ * different paths in different containers, is read once. Each process gets its own
+ * libunwind address space, because libunwind caches unwind rules by instruction
+ * address, and the same address means different code in different processes. Both
+ * caches are found through a hash table on the sample path and evicted in LRU order
+ * (lib/list.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +29,6 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +37,7 @@
 
 #include "agent.h"
 #include "debug_frame.h"
+#include "hash.h"
 #include "list.h"
 
 /* Exported by libunwind but not declared in its headers (perf declares it too). */
@@ -39,8 +49,11 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define MAX_SEGMENTS 16     /* PT_LOAD headers kept per ELF file */
 #define CTX_MAX_ELFS 32     /* distinct ELF files one unwind may touch */
 #define DEFAULT_MAX_ELFS 128
+#define DEFAULT_MAX_BYTES (64u << 20)
 #define DEFAULT_MAX_SPACES 64
 #define STACK_WINDOW (8u << 20) /* addresses this far above sp are "stack" */
+#define PAGE_BYTES 4096u    /* unit of the page cache for reads outside the tables */
+#define PAGE_SLOTS 64       /* its size: 256 KiB, besides max_bytes */
 
 #define DW_EH_PE_omit 0xff
 #define DW_EH_PE_udata4 0x03
@@ -52,15 +65,25 @@ struct segment {
 	uint64_t vaddr, memsz, offset, filesz;
 };
 
-/* One ELF file: mapped read-only, with what unwinding needs from it. */
+/* Bytes of the file copied to the heap, addressed as the ELF addresses them. */
+struct region {
+	uint64_t vaddr;
+	size_t len;
+	uint8_t *data;
+};
+
+/* One ELF file: what unwinding reads from it, and the descriptor for the rest. */
 struct unwind_elf {
 	uint8_t build_id[SYMBOLIZER_BUILD_ID_MAX];
 	size_t build_id_len; /* 0: keyed by dev/inode */
 	uint64_t dev, inode;
-	const uint8_t *data; /* the whole file, mmapped */
-	size_t size;
+	int fd;              /* kept open for page-cache reads outside the regions */
+	uint64_t file_size;  /* when loaded: reads past it are not tried */
+	uint64_t serial;     /* names this entry's pages in the page cache */
 	struct segment seg[MAX_SEGMENTS];
 	int nseg;
+	struct region hdr;    /* .eh_frame_hdr with its search table */
+	struct region eh;     /* .eh_frame */
 	bool has_table;       /* a usable .eh_frame_hdr binary search table */
 	uint64_t hdr_vaddr;   /* .eh_frame_hdr */
 	uint64_t table_vaddr; /* its search table */
@@ -68,13 +91,25 @@ struct unwind_elf {
 	/* For files with .debug_frame but no .eh_frame_hdr (Go): hdr_vaddr and
 	 * table_vaddr point into this (see use_debug_frame). */
 	struct debug_frame_eh synth;
+	size_t bytes;         /* memory held, counted against max_bytes */
 	struct list_node lru;
+	struct list_node hnode; /* in its hash bucket */
+};
+
+/* A page of some cached file, read with pread; len < PAGE_BYTES at the end of the
+ * file (or of a file cut short since). */
+struct page_slot {
+	uint64_t serial; /* of the unwind_elf; 0: empty */
+	uint64_t off;    /* file offset, a multiple of PAGE_BYTES */
+	size_t len;
+	uint8_t data[PAGE_BYTES];
 };
 
 struct unwind_space {
 	pid_t pid;
 	unw_addr_space_t as;
 	struct list_node lru;
+	struct list_node hnode; /* in its hash bucket */
 };
 
 /* An ELF touched by the unwind in progress, with its load bias in that process. */
@@ -96,24 +131,64 @@ struct unwind_ctx {
 	int nelfs;
 };
 
+/* Chained hash tables of list heads, as many buckets as the cache has entries at most
+ * (so chains stay about one long); the LRU lists keep the eviction order. */
 struct unwinder {
 	struct symbolizer *sym;
 	unw_accessors_t accessors;
 	struct list_node elfs; /* LRU lists, most recent first */
+	struct list_node *elf_buckets; /* max_elfs */
 	size_t nelfs, max_elfs;
+	size_t elf_bytes, max_bytes;
+	uint64_t next_serial;
+	struct page_slot *pages; /* PAGE_SLOTS, direct-mapped by (serial, offset) */
 	struct list_node spaces;
+	struct list_node *space_buckets; /* max_spaces */
 	size_t nspaces, max_spaces;
 	struct unwind_stats stats;
 };
+
+static struct list_node *buckets_new(size_t n)
+{
+	struct list_node *b = calloc(n, sizeof(*b));
+
+	for (size_t i = 0; b && i < n; i++)
+		list_init(&b[i]);
+	return b;
+}
 
 /* ---- ELF files ---- */
 
 static void elf_release(struct unwind_elf *e)
 {
-	if (e->data)
-		munmap((void *)e->data, e->size);
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->hdr.data);
+	free(e->eh.data);
 	debug_frame__free(&e->synth);
 	free(e);
+}
+
+/* Read exactly @len bytes at @off. @return 0, or -EIO when the file ends sooner (it
+ * was cut short since it was measured) or another negative errno. */
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
 }
 
 static bool vaddr_to_offset(const struct unwind_elf *e, uint64_t vaddr, size_t len,
@@ -131,29 +206,105 @@ static bool vaddr_to_offset(const struct unwind_elf *e, uint64_t vaddr, size_t l
 	return false;
 }
 
-/* Read .eh_frame_hdr (located by PT_GNU_EH_FRAME, which survives stripping). */
-static void find_eh_frame_hdr(struct unwind_elf *e, uint64_t hdr_vaddr)
+/* Copy the file's bytes at ELF addresses [@vaddr, @vaddr + @len) into @r, if they
+ * are all in one segment, and within what the unwinder may hold.
+ * @return 0 or a negative errno. */
+static int read_region(const struct unwinder *u, struct unwind_elf *e, int fd,
+		       uint64_t vaddr, size_t len, struct region *r)
 {
 	uint64_t off;
-	const uint8_t *h;
-	uint32_t count;
+	int err;
 
-	if (!vaddr_to_offset(e, hdr_vaddr, 12, &off))
-		return;
-	h = e->data + off;
+	if (!len || !vaddr_to_offset(e, vaddr, len, &off))
+		return -ENOENT;
+	if (len > u->max_bytes || e->bytes + len > u->max_bytes)
+		return -E2BIG;
+	r->data = malloc(len);
+	if (!r->data)
+		return -ENOMEM;
+	err = pread_full(fd, r->data, len, off);
+	if (err) {
+		free(r->data);
+		r->data = NULL;
+		return err;
+	}
+	r->vaddr = vaddr;
+	r->len = len;
+	e->bytes += len;
+	return 0;
+}
+
+/* The file-backed bytes of the segment holding @vaddr from there to its end. */
+static size_t segment_rest(const struct unwind_elf *e, uint64_t vaddr)
+{
+	for (int i = 0; i < e->nseg; i++) {
+		const struct segment *s = &e->seg[i];
+		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz)
+			return (size_t)(s->filesz - (vaddr - s->vaddr));
+	}
+	return 0;
+}
+
+/* How long .eh_frame at @vaddr is: its section header says, when the file still
+ * has section headers; otherwise it runs to the end of its segment. */
+static size_t eh_frame_len(const struct unwind_elf *e, Elf *elf, uint64_t vaddr)
+{
+	size_t rest = segment_rest(e, vaddr);
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_addr == vaddr && sh.sh_type != SHT_NOBITS &&
+		    sh.sh_size && (sh.sh_flags & SHF_ALLOC))
+			return sh.sh_size < rest ? (size_t)sh.sh_size : rest;
+	}
+	return rest;
+}
+
+/*
+ * Read .eh_frame_hdr (located by PT_GNU_EH_FRAME, which survives stripping) with its
+ * search table, and the .eh_frame it points at.
+ * @return 0, -ENOENT when there is no usable table, or a negative errno when the file
+ * could not be read.
+ */
+static int read_eh_frame(const struct unwinder *u, struct unwind_elf *e, Elf *elf, int fd,
+			 uint64_t hdr_vaddr)
+{
+	uint8_t h[12];
+	uint64_t off, eh_vaddr;
+	uint32_t count;
+	int32_t eh_rel;
+	int err;
+
+	if (!vaddr_to_offset(e, hdr_vaddr, sizeof(h), &off))
+		return -ENOENT;
+	err = pread_full(fd, h, sizeof(h), off);
+	if (err)
+		return err;
 	/* version 1; eh_frame_ptr as pcrel sdata4; count as udata4; the table as
 	 * datarel sdata4 pairs - the only layout libunwind's table search reads,
 	 * and the one every toolchain emits. */
 	if (h[0] != 1 || h[1] != (DW_EH_PE_pcrel | DW_EH_PE_sdata4) ||
 	    h[2] != DW_EH_PE_udata4 || h[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
-		return;
+		return -ENOENT;
+	memcpy(&eh_rel, h + 4, sizeof(eh_rel));
 	memcpy(&count, h + 8, sizeof(count));
-	if (!count || !vaddr_to_offset(e, hdr_vaddr + 12, (size_t)count * 8, &off))
-		return;
+	/* The table must fit in the file: this also bounds the multiplication. */
+	if (!count || count > e->file_size / 8)
+		return -ENOENT;
+	err = read_region(u, e, fd, hdr_vaddr, sizeof(h) + (size_t)count * 8, &e->hdr);
+	if (err)
+		return err;
+	eh_vaddr = hdr_vaddr + 4 + (uint64_t)(int64_t)eh_rel;
+	err = read_region(u, e, fd, eh_vaddr, eh_frame_len(e, elf, eh_vaddr), &e->eh);
+	if (err)
+		return err;
 	e->hdr_vaddr = hdr_vaddr;
-	e->table_vaddr = hdr_vaddr + 12;
+	e->table_vaddr = hdr_vaddr + sizeof(h);
 	e->fde_count = count;
 	e->has_table = true;
+	return 0;
 }
 
 /*
@@ -163,72 +314,113 @@ static void find_eh_frame_hdr(struct unwind_elf *e, uint64_t hdr_vaddr)
  */
 #define SYNTH_GAP (16u << 20) /* from the end of the segments to the converted table */
 
-static void use_debug_frame(struct unwind_elf *e, Elf *elf)
+static int use_debug_frame(const struct unwinder *u, struct unwind_elf *e, Elf *elf)
 {
 	uint64_t end = 0;
+	int err;
 
 	for (int i = 0; i < e->nseg; i++)
 		if (e->seg[i].vaddr + e->seg[i].memsz > end)
 			end = e->seg[i].vaddr + e->seg[i].memsz;
 	if (end > UINT64_MAX - SYNTH_GAP - 0xfff)
-		return; /* segments at the top of the address space: no room past them */
-	if (debug_frame__load(elf, ((end + 0xfff) & ~0xfffULL) + SYNTH_GAP, &e->synth))
-		return;
+		return -ENOENT; /* segments at the top of the address space: no room past them */
+	err = debug_frame__load(elf, ((end + 0xfff) & ~0xfffULL) + SYNTH_GAP, &e->synth);
+	if (err)
+		return err;
+	if (e->synth.len > u->max_bytes || e->bytes + e->synth.len > u->max_bytes) {
+		debug_frame__free(&e->synth);
+		return -E2BIG;
+	}
+	e->bytes += e->synth.len;
 	e->hdr_vaddr = e->synth.vaddr;
 	e->table_vaddr = e->synth.vaddr + DEBUG_FRAME_HDR_LEN;
 	e->fde_count = e->synth.fde_count;
 	e->has_table = true;
+	return 0;
 }
 
-static struct unwind_elf *elf_load(int fd, const struct symbolizer_mapping *m)
+/*
+ * Read what unwinding needs from the ELF file open on @fd, which becomes the entry's
+ * (closed with it). A file that has no unwind table at all still makes an entry
+ * (libunwind then walks its code by frame pointer); one that cannot be read (cut
+ * short, not ELF, tables larger than max_bytes) does not.
+ * @return the entry, or NULL with errno set.
+ */
+static struct unwind_elf *elf_load(struct unwinder *u, int fd,
+				   const struct symbolizer_mapping *m)
 {
 	struct unwind_elf *e = calloc(1, sizeof(*e));
+	uint64_t hdr_vaddr = 0;
 	struct stat st;
 	Elf *elf = NULL;
 	size_t nph;
+	int err;
 
-	if (!e || fstat(fd, &st) || st.st_size <= 0)
-		goto fail;
+	if (!e) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->fd = fd;
+	e->bytes = sizeof(*e);
 	e->dev = m->dev;
 	e->inode = m->inode;
 	e->build_id_len = m->build_id_len;
 	memcpy(e->build_id, m->build_id, m->build_id_len);
-	e->size = (size_t)st.st_size;
-	e->data = mmap(NULL, e->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (e->data == MAP_FAILED) {
-		e->data = NULL;
+	err = -ENOEXEC;
+	if (fstat(fd, &st)) {
+		err = -errno;
 		goto fail;
 	}
-	elf = elf_memory((char *)e->data, e->size);
+	if (st.st_size <= 0)
+		goto fail;
+	e->file_size = (uint64_t)st.st_size;
+	/* ELF_C_READ: libelf reads headers and sections with pread, checked against the
+	 * size it measured, so a file cut short fails to read rather than faults. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph))
 		goto fail;
-	uint64_t hdr_vaddr = 0;
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			continue;
 		/* Untrusted: a segment must lie inside the file and its range must not
-		 * wrap, or reads through it would leave the mapping. */
-		if (ph.p_type == PT_LOAD && e->nseg < MAX_SEGMENTS && ph.p_offset <= e->size &&
-		    ph.p_filesz <= e->size - ph.p_offset && ph.p_filesz <= ph.p_memsz &&
-		    ph.p_vaddr <= UINT64_MAX - ph.p_memsz)
+		 * wrap, or reads through it would leave the file. */
+		if (ph.p_type == PT_LOAD && e->nseg < MAX_SEGMENTS &&
+		    ph.p_offset <= e->file_size && ph.p_filesz <= e->file_size - ph.p_offset &&
+		    ph.p_filesz <= ph.p_memsz && ph.p_vaddr <= UINT64_MAX - ph.p_memsz)
 			e->seg[e->nseg++] = (struct segment){ ph.p_vaddr, ph.p_memsz,
 							     ph.p_offset, ph.p_filesz };
 		else if (ph.p_type == PT_GNU_EH_FRAME)
 			hdr_vaddr = ph.p_vaddr;
 	}
-	if (hdr_vaddr)
-		find_eh_frame_hdr(e, hdr_vaddr);
-	if (!e->has_table)
-		use_debug_frame(e, elf);
+	err = hdr_vaddr ? read_eh_frame(u, e, elf, fd, hdr_vaddr) : -ENOENT;
+	if (err == -ENOENT) {
+		free(e->hdr.data);
+		e->hdr = (struct region){ 0 };
+		e->bytes = sizeof(*e);
+		err = use_debug_frame(u, e, elf);
+	}
+	/* No table anywhere is an answer (frame pointers); a read that failed is not. */
+	if (err && err != -ENOENT)
+		goto fail;
 	elf_end(elf);
 	return e;
 fail:
 	if (elf)
 		elf_end(elf);
-	if (e)
-		elf_release(e);
+	elf_release(e);
+	errno = -err;
 	return NULL;
+}
+
+/* The hash bucket of the file that @m maps: by build-id, else by dev and inode. */
+static struct list_node *elf_bucket(const struct unwinder *u, const struct symbolizer_mapping *m)
+{
+	uint64_t h = m->build_id_len ? hash_fnv1a(m->build_id, m->build_id_len, 0)
+				     : hash_mix64(m->dev) ^ m->inode;
+
+	return &u->elf_buckets[hash_reduce(hash_mix64(h), u->max_elfs)];
 }
 
 /*
@@ -240,12 +432,12 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 				  struct symbolizer_mapping *m)
 {
 	struct unwinder *u = ctx->u;
-	struct list_node *pos, *tmp;
+	struct list_node *bucket = elf_bucket(u, m), *pos, *tmp;
 	struct unwind_elf *e;
 	int fd;
 
-	list_for_each_safe(pos, tmp, &u->elfs) {
-		e = container_of(pos, struct unwind_elf, lru);
+	list_for_each_safe(pos, tmp, bucket) {
+		e = container_of(pos, struct unwind_elf, hnode);
 		if (m->build_id_len ? e->build_id_len == m->build_id_len &&
 					      !memcmp(e->build_id, m->build_id, m->build_id_len)
 				    : !e->build_id_len && e->dev == m->dev && e->inode == m->inode) {
@@ -256,25 +448,99 @@ static struct unwind_elf *elf_get(struct unwind_ctx *ctx, uint64_t addr,
 	fd = symbolizer__open_mapping_at(u->sym, ctx->pid, addr, m);
 	if (fd < 0)
 		return NULL;
-	e = elf_load(fd, m);
-	close(fd);
-	if (!e)
+	e = elf_load(u, fd, m);
+	if (!e) {
+		u->stats.elf_failed++;
 		return NULL;
+	}
+	e->serial = ++u->next_serial;
 	u->stats.elf_loads++;
 	list_add_front(&u->elfs, &e->lru);
+	list_add_front(elf_bucket(u, m), &e->hnode); /* @m as the entry was made from */
 	u->nelfs++;
+	u->elf_bytes += e->bytes;
 	return e;
 }
 
 static void evict_elfs(struct unwinder *u)
 {
-	while (u->nelfs > u->max_elfs) {
+	while (u->nelfs > u->max_elfs || (u->elf_bytes > u->max_bytes && u->nelfs)) {
 		struct unwind_elf *e = container_of(list_last(&u->elfs), struct unwind_elf, lru);
 
 		list_del(&e->lru);
-		elf_release(e);
+		list_del(&e->hnode);
 		u->nelfs--;
+		u->elf_bytes -= e->bytes;
+		u->stats.elf_evictions++;
+		elf_release(e);
 	}
+}
+
+/*
+ * Copy @len bytes at file offset @off of @e through the page cache. A page is read
+ * once with pread, so a file cut short since it was loaded fails the read.
+ * @return true when every byte was read.
+ */
+static bool file_read(struct unwinder *u, const struct unwind_elf *e, uint64_t off,
+		      void *out, size_t len)
+{
+	uint8_t *dst = out;
+
+	if (e->fd < 0 || off > e->file_size || len > e->file_size - off)
+		return false;
+	while (len) {
+		uint64_t page = off & ~(uint64_t)(PAGE_BYTES - 1);
+		size_t at = (size_t)(off - page), n = PAGE_BYTES - at;
+		uint64_t key = hash_mix64((e->serial << 40) ^ (page / PAGE_BYTES));
+		struct page_slot *p = &u->pages[hash_reduce(key, PAGE_SLOTS)];
+
+		if (p->serial != e->serial || p->off != page) {
+			size_t want = e->file_size - page < PAGE_BYTES ?
+					      (size_t)(e->file_size - page) : PAGE_BYTES;
+			ssize_t got;
+
+			do
+				got = pread(e->fd, p->data, want, (off_t)page);
+			while (got < 0 && errno == EINTR);
+			u->stats.file_reads++;
+			if (got < 0) {
+				p->serial = 0;
+				return false;
+			}
+			p->serial = e->serial;
+			p->off = page;
+			p->len = (size_t)got;
+		}
+		if (n > len)
+			n = len;
+		if (at + n > p->len)
+			return false;
+		memcpy(dst, p->data + at, n);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* A word at ELF address @vaddr of @e: from its regions, else from the file. */
+static bool elf_read(struct unwinder *u, const struct unwind_elf *e, uint64_t vaddr,
+		     unw_word_t *valp)
+{
+	const struct region *regions[] = { &e->hdr, &e->eh };
+	uint64_t off;
+
+	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
+		const struct region *r = regions[i];
+
+		if (r->data && vaddr >= r->vaddr && r->len >= sizeof(*valp) &&
+		    vaddr - r->vaddr <= r->len - sizeof(*valp)) {
+			memcpy(valp, r->data + (vaddr - r->vaddr), sizeof(*valp));
+			return true;
+		}
+	}
+	return vaddr_to_offset(e, vaddr, sizeof(*valp), &off) &&
+	       file_read(u, e, off, valp, sizeof(*valp));
 }
 
 /* Find (or add) the ELF mapped at @addr in the process being unwound. */
@@ -376,7 +642,6 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 {
 	struct unwind_ctx *ctx = arg;
 	struct ctx_elf *ce;
-	uint64_t off;
 
 	(void)as;
 	if (write)
@@ -388,10 +653,8 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 	if (synth_read(ctx, addr, valp))
 		return 0;
 	ce = ctx_elf_at(ctx, addr);
-	if (ce && vaddr_to_offset(ce->elf, addr - ce->bias, sizeof(*valp), &off)) {
-		memcpy(valp, ce->elf->data + off, sizeof(*valp));
+	if (ce && elf_read(ctx->u, ce->elf, addr - ce->bias, valp))
 		return 0;
-	}
 	/* Not in a file: above the snapshot, it is the part of the stack that was not
 	 * copied. Only now, because a thread's stack is mapped among the libraries
 	 * (often just below them), so their unwind tables may lie within STACK_WINDOW
@@ -449,21 +712,36 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 static void space_release(struct unwind_space *sp)
 {
 	list_del(&sp->lru);
+	list_del(&sp->hnode);
 	unw_destroy_addr_space(sp->as);
 	free(sp);
 }
 
+static struct list_node *space_bucket(const struct unwinder *u, pid_t pid)
+{
+	return &u->space_buckets[hash_reduce(hash_mix64((uint64_t)pid), u->max_spaces)];
+}
+
+static struct unwind_space *space_find(const struct unwinder *u, pid_t pid)
+{
+	struct list_node *bucket = space_bucket(u, pid), *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, bucket) {
+		struct unwind_space *sp = container_of(pos, struct unwind_space, hnode);
+
+		if (sp->pid == pid)
+			return sp;
+	}
+	return NULL;
+}
+
 static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 {
-	struct list_node *pos, *tmp;
-	struct unwind_space *sp;
+	struct unwind_space *sp = space_find(u, pid);
 
-	list_for_each_safe(pos, tmp, &u->spaces) {
-		sp = container_of(pos, struct unwind_space, lru);
-		if (sp->pid == pid) {
-			list_move_front(&u->spaces, &sp->lru);
-			return sp->as;
-		}
+	if (sp) {
+		list_move_front(&u->spaces, &sp->lru);
+		return sp->as;
 	}
 	if (u->nspaces >= u->max_spaces && !list_empty(&u->spaces)) {
 		space_release(container_of(list_last(&u->spaces), struct unwind_space, lru));
@@ -478,24 +756,24 @@ static unw_addr_space_t space_get(struct unwinder *u, pid_t pid)
 		free(sp);
 		return NULL;
 	}
+	/* Of libunwind's policies the fastest, though it masks signals around each
+	 * cache access (two rt_sigprocmask a frame): UNW_CACHE_PER_THREAD is turned
+	 * into it by libunwind itself, and UNW_CACHE_NONE costs 2.7 times the CPU and
+	 * twice the system calls (docs/platform.md). */
 	unw_set_caching_policy(sp->as, UNW_CACHE_GLOBAL);
 	list_add_front(&u->spaces, &sp->lru);
+	list_add_front(space_bucket(u, pid), &sp->hnode);
 	u->nspaces++;
 	return sp->as;
 }
 
 void unwinder__forget_process(struct unwinder *u, pid_t pid)
 {
-	struct list_node *pos, *tmp;
+	struct unwind_space *sp = space_find(u, pid);
 
-	list_for_each_safe(pos, tmp, &u->spaces) {
-		struct unwind_space *sp = container_of(pos, struct unwind_space, lru);
-
-		if (sp->pid == pid) {
-			space_release(sp);
-			u->nspaces--;
-			return;
-		}
+	if (sp) {
+		space_release(sp);
+		u->nspaces--;
 	}
 }
 
@@ -514,7 +792,16 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 	list_init(&u->spaces);
 	u->sym = sym;
 	u->max_elfs = opts && opts->max_elfs ? opts->max_elfs : DEFAULT_MAX_ELFS;
+	u->max_bytes = opts && opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
 	u->max_spaces = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_SPACES;
+	u->pages = calloc(PAGE_SLOTS, sizeof(*u->pages));
+	u->elf_buckets = buckets_new(u->max_elfs);
+	u->space_buckets = buckets_new(u->max_spaces);
+	if (!u->pages || !u->elf_buckets || !u->space_buckets) {
+		unwinder__free(u);
+		errno = ENOMEM;
+		return NULL;
+	}
 	u->accessors = (unw_accessors_t){
 		.find_proc_info = find_proc_info,
 		.put_unwind_info = put_unwind_info,
@@ -538,6 +825,9 @@ void unwinder__free(struct unwinder *u)
 		space_release(container_of(pos, struct unwind_space, lru));
 	list_for_each_safe(pos, tmp, &u->elfs)
 		elf_release(container_of(pos, struct unwind_elf, lru));
+	free(u->pages);
+	free(u->elf_buckets);
+	free(u->space_buckets);
 	free(u);
 }
 
@@ -591,4 +881,5 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out)
 {
 	*out = u->stats;
 	out->elfs_cached = u->nelfs;
+	out->elf_bytes = u->elf_bytes;
 }

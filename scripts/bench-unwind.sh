@@ -32,6 +32,10 @@
 #                For perf: `perf record` (writes raw samples), then `perf report --stdio`
 #                and `perf script` on the same perf.data, each timed on its own (the
 #                DWARF unwinding is done by report/script, not by record).
+#   sys/smp      smolder's system calls per sample (`perf stat -e raw_syscalls:sys_enter`
+#                attached to it by pid as soon as it runs, until it exits: perf's own
+#                start-up makes it miss most of smolder's), net of those of the same
+#                command on the idle process (the 100 ms drain timer, writing the output).
 #   B/smp        bytes per sample that cross from kernel to user. smolder: the mean
 #                ring-buffer record it reports ("KiB per sample from the kernel": the
 #                record has room for the stack up to its top, in steps of 1, 4, 8, 16,
@@ -335,13 +339,13 @@ div() { # A B FORMAT
 # Fixed costs, from recording a process that never runs (a `sleep`) for the same
 # duration: idle_cpu[KIND] (us) is taken out of the CPU of each real recording ("net"
 # columns), and filtered_ns (a run of `sample` that captures nothing) out of its BPF time.
-declare -A idle_cpu
+declare -A idle_cpu idle_sys
 filtered_ns=""
 
 # Table rows, printed at the end: one line per measurement.
 table=()
-fmt='%-7s %-32s %6s %6s %6s %6s %7s %7s %7s %7s %7s\n'
-row() { # WORKLOAD TOOL SAMPLES WHOLE% TRUNC% BPF_NS_RUN BPF_NS_SMP CPU_MS US_SMP NET_US_SMP B_SMP
+fmt='%-7s %-32s %6s %6s %6s %6s %7s %7s %7s %7s %7s %7s\n'
+row() { # WORKLOAD TOOL SAMPLES WHOLE% TRUNC% BPF_NS_RUN BPF_NS_SMP CPU_MS US_SMP NET_US_SMP SYS_SMP B_SMP
 	# shellcheck disable=SC2059
 	table+=("$(printf "$fmt" "$@")")
 }
@@ -359,11 +363,28 @@ record_bytes() {
 	fi
 }
 
+# count_syscalls NAME: the system calls of the measured command NAME from when it runs
+# to its exit, into $work/NAME.sys (perf stat attached by pid, so that perf's own CPU
+# stays out of the command's rusage). Run in the background.
+count_syscalls() {
+	local name=$1 pid="" i
+	for ((i = 0; i < 250; i++)); do
+		pid=$(cat "$work/$name.ru.pid" 2>/dev/null) && [ -n "$pid" ] && break
+		sleep 0.02
+	done
+	[ -n "$pid" ] || return 0
+	exec perf stat -x, -e raw_syscalls:sys_enter -p "$pid" -o "$work/$name.sys" 2>/dev/null
+}
+syscalls_of() { # NAME: the count count_syscalls wrote, or nothing
+	awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ { print $1 }' "$work/$1.sys" 2>/dev/null
+}
+
 # run_smolder WORKLOAD TAG IDLE_KIND ARGS..: smolder record -p on the workload, with ARGS.
 run_smolder() {
 	local wl=$1 tag=$2 kind=$3
 	shift 3
 	local n="$wl-smolder-$tag" bpf samples whole trunc rt rc ns_run="-" ns_smp="-" cpu
+	local sys sys_pid sys_smp="-"
 	local sb=16384 unwind=auto a prev=""
 	for a in "$@"; do # the snapshot size, for bytes per sample
 		[ "$prev" = --stack-bytes ] && sb=$a
@@ -372,8 +393,13 @@ run_smolder() {
 	done
 	[ "$unwind" = fp ] && sb=0
 	measure "$n" "$SMOLDER" record -p "$wl_pid" -F "$HZ" -d "$D" "$@" -o "$work/$n.folded"
+	count_syscalls "$n" &
+	sys_pid=$!
 	bpf=$(poll_bpf "$n" "$D")
 	finish "$n"
+	wait "$sys_pid" || true
+	sys=$(syscalls_of "$n")
+	[ -z "$sys" ] || echo "  | system calls: $sys"
 	sed 's/^/  | /' "$work/$n.log"
 	grep -q '^smolder: [0-9]* samples' "$work/$n.log" ||
 		die "no 'smolder: N samples' line from: $(cat "$work/$n.cmd")"
@@ -393,12 +419,16 @@ run_smolder() {
 	fi
 	if [ -z "$kind" ]; then
 		idle_cpu[$tag]=$(cpu_us "$n")
+		idle_sys[$tag]=$sys
 		[ -z "$bpf" ] || ((rc == 0)) || [ -n "$filtered_ns" ] || filtered_ns=$(div "$rt" "$rc" "%.0f")
 	fi
 	cpu=$(cpu_us "$n")
+	if [ -n "$kind" ] && [ -n "$sys" ] && [ -n "${idle_sys[$kind]:-}" ]; then
+		sys_smp=$(div "$((sys - ${idle_sys[$kind]}))" "$samples" "%.1f")
+	fi
 	row "$wl" "smolder ${*:-(auto, 16384)}" "$samples" "$(pct "$whole" "$samples")" \
 		"$(pct "$trunc" "$samples")" "$ns_run" "$ns_smp" "$(div "$cpu" 1000 "%.1f")" \
-		"$(div "$cpu" "$samples" "%.1f")" "$(net "$cpu" "$kind" "$samples")" \
+		"$(div "$cpu" "$samples" "%.1f")" "$(net "$cpu" "$kind" "$samples")" "$sys_smp" \
 		"$(record_bytes "$work/$n.log" "$((rec_size + sb + RB_HDR))")"
 	eval "cpu_$tag=$cpu smp_$tag=$samples"
 }
@@ -436,16 +466,16 @@ run_perf() { # WORKLOAD IDLE(empty for the baseline itself)
 	cpu=$(cpu_us "$n-record")
 	row "$wl" "perf record --call-graph $cg" "$samples" "-" "-" "-" "-" \
 		"$(div "$cpu" 1000 "%.1f")" "$(div "$cpu" "$samples" "%.1f")" \
-		"$(net "$cpu" "${pfx}record" "$samples")" \
+		"$(net "$cpu" "${pfx}record" "$samples")" "-" \
 		"$(div "$size" "$samples" "%.0f")"
 	cpu=$(cpu_us "$n-report")
 	row "$wl" "  perf report --stdio" "$samples" "-" "-" "-" "-" \
 		"$(div "$cpu" 1000 "%.1f")" "$(div "$cpu" "$samples" "%.1f")" \
-		"$(net "$cpu" "${pfx}report" "$samples")" "-"
+		"$(net "$cpu" "${pfx}report" "$samples")" "-" "-"
 	cpu=$(cpu_us "$n-script")
 	row "$wl" "  perf script" "$samples" "$(pct "$whole" "$samples")" "-" "-" "-" \
 		"$(div "$cpu" 1000 "%.1f")" "$(div "$cpu" "$samples" "%.1f")" \
-		"$(net "$cpu" "${pfx}script" "$samples")" "-"
+		"$(net "$cpu" "${pfx}script" "$samples")" "-" "-"
 }
 
 start_workload() { # NAME CMD..
@@ -472,10 +502,13 @@ echo "perf: $(perf version 2>/dev/null)"
 echo "$(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), -F $HZ Hz, $D s per recording;" \
 	"sizeof(struct smolder_sample) = $rec_size B"
 
-per_wl_seconds=$((9 * D + 15)) # 7 recordings + perf report/script + slack
+# Workloads are stopped when their recordings are done; the deadline is only a bound
+# for a bench that died. 7 recordings, each with start-up that a busy machine slows
+# several times over (a deadline of 9 x D ran out there), + perf report/script.
+per_wl_seconds=$((60 * D + 600))
 echo
 echo "== idle: a sleeping process (fixed costs: start-up, timers, empty output)"
-start_workload idle sleep "$((4 * D + 10))"
+start_workload idle sleep "$((30 * D + 300))"
 run_smolder idle auto ""
 run_smolder idle fp "" --unwind fp
 run_perf idle ""
@@ -515,9 +548,9 @@ done
 echo
 echo "== summary: -F $HZ, $D s per recording; profiler CPU = user+sys of its own process"
 # shellcheck disable=SC2059
-printf "$fmt" workld "tool / options" smp "whole%" "trunc%" "BPFns" "BPFns" "CPU" "us/smp" "us/smp" "B/smp"
+printf "$fmt" workld "tool / options" smp "whole%" "trunc%" "BPFns" "BPFns" "CPU" "us/smp" "us/smp" "sys/smp" "B/smp"
 # shellcheck disable=SC2059
-printf "$fmt" "" "" "" "" "" "/run" "/smp" "ms" "gross" "net" ""
+printf "$fmt" "" "" "" "" "" "/run" "/smp" "ms" "gross" "net" "net" ""
 printf '%s\n' "${table[@]}"
 cat <<EOF2
 whole%: samples whose stack reaches main or _start; trunc%: ending in [truncated].
@@ -525,6 +558,7 @@ BPFns/run: run_time_ns/run_cnt of prog 'sample' (all runs: CPU timers fire for e
   task, most runs only filter); BPFns/smp: per captured sample, filtered-out runs taken
   out at the idle row's cost.
 us/smp net: (CPU - CPU of the same command on the idle process) / samples.
+sys/smp net: smolder's system calls, less those on the idle process, / samples.
 B/smp: smolder = mean ring-buffer record as smolder reports it (at most $rec_size + --stack-bytes) + $RB_HDR header;
   perf = perf.data size / samples.
 EOF2
