@@ -278,16 +278,18 @@ static void forget_unwind(pid_t pid, void *ctx)
 /*
  * Size the caches from the memory budget. About a third of it is the program itself
  * (code and libraries, ~12 MiB) and the ring buffers; the rest goes to the caches
- * that grow with what is profiled: parsed symbol tables (a quarter), mappings of the
+ * that grow with what is profiled: parsed symbol tables (a quarter), the unwind
+ * tables read from ELF files (a quarter), mappings of the
  * processes sampled (one per 64 KiB, a big process's /proc/PID/maps and its files),
  * and the registry (one process per 2 KiB).
  */
 static void budget(const struct session_opts *o, struct symbolizer_opts *symo,
-		   struct registry_opts *rego)
+		   struct unwinder_opts *unwo, struct registry_opts *rego)
 {
 	size_t m = o->max_memory;
 
 	symo->max_bytes = m / 4;
+	unwo->max_bytes = m / 4;
 	symo->max_processes = m / (64 << 10);
 	rego->max_processes = m / 2048;
 }
@@ -297,6 +299,7 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	struct session *s = calloc(1, sizeof(*s));
 	struct symbolizer_opts symo = { 0 };
 	struct registry_opts rego = { 0 };
+	struct unwinder_opts unwo = { 0 };
 	char note[768];
 	int err = ENOMEM;
 
@@ -314,13 +317,13 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	symo.inline_frames = opts->collector.inline_frames;
 	if (!s->opts.max_memory)
 		s->opts.max_memory = opts->sampler.all ? DEFAULT_MAX_MEMORY_ALL : DEFAULT_MAX_MEMORY;
-	budget(&s->opts, &symo, &rego);
+	budget(&s->opts, &symo, &unwo, &rego);
 	s->sym = symbolizer__new(&symo);
 	s->profile = profile__new();
 	if (!s->sym || !s->profile)
 		goto nomem;
 	if (opts->collector.unwind != UNWIND_FP) {
-		s->unwinder = unwinder__new(s->sym, NULL);
+		s->unwinder = unwinder__new(s->sym, &unwo);
 		if (!s->unwinder)
 			goto nomem;
 	}
