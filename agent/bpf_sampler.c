@@ -23,7 +23,17 @@
 #include "sampler_backend.h"
 #include "sampler.skel.h"
 
-#define MIN_RINGBUF_BYTES (8u << 20)
+/* The ring holds every CPU's samples for RINGBUF_SECONDS, sized with a typical
+ * record: the fixed part and a stack snapshot room of RINGBUF_TYPICAL_ROOM bytes.
+ * reserve() in sampler.bpf.c takes rooms of 1, 4, 8, 16 and 32 KiB as the stack
+ * needs, so most records are far smaller than a full --stack-bytes snapshot
+ * (measured: a busy C program 3.2 KiB per sample, every process of a build
+ * machine 6.9 KiB, with a record of 2.2 KiB and the default 16 KiB --stack-bytes).
+ * The data pages are mapped twice (a record may wrap), and RSS counts both. */
+#define RINGBUF_SECONDS 1
+#define RINGBUF_TYPICAL_ROOM 4096u
+/* Still room for many of the largest records (a 64 KiB snapshot); a power of two. */
+#define MIN_RINGBUF_BYTES (1u << 20)
 #define MAX_RINGBUF_BYTES (256u << 20)
 #define MAX_CPUS 4096
 
@@ -67,13 +77,18 @@ static void explain_load_failure(int err, char *msg, size_t len)
 }
 
 /*
- * Room for half a second of samples from every CPU, so a drain every 100 ms (or the
- * fill-threshold wakeup) keeps up with a busy machine.
+ * Room for about a second of typical samples from every CPU (rate x CPUs x record,
+ * rounded up to a power of two): the drain every 100 ms, or the fill-threshold
+ * wakeup, keeps up with a busy machine, and a drain held up by the symbolizer
+ * opening a large binary for a new process has time to catch up.
  */
 static size_t ringbuf_size(const struct sampler_opts *opts, int ncpus)
 {
-	size_t record = sizeof(struct smolder_sample) + opts->stack_bytes + 8;
-	size_t want = (size_t)ncpus * opts->freq * record / 2, size = MIN_RINGBUF_BYTES;
+	size_t room = opts->stack_bytes < RINGBUF_TYPICAL_ROOM ? opts->stack_bytes
+							       : RINGBUF_TYPICAL_ROOM;
+	size_t record = sizeof(struct smolder_sample) + room + BPF_RINGBUF_HDR_SZ;
+	size_t want = (size_t)ncpus * opts->freq * record * RINGBUF_SECONDS;
+	size_t size = MIN_RINGBUF_BYTES;
 
 	while (size < want && size < MAX_RINGBUF_BYTES)
 		size *= 2;

@@ -62,8 +62,11 @@
 #define MAX_CPUS 4096
 /* Sampling events (threads x CPUs) held open at once; each is a file descriptor. */
 #define MAX_EVENTS 65536
-/* Per-CPU ring: at least 64 pages, at most 32 MiB, and all rings together at most
- * what the BPF side allows for its one ring. */
+/* Per-CPU ring: about RING_SECONDS of that CPU's samples (see ring_size), at least 64
+ * pages, at most 32 MiB, and all rings together at most what the BPF side allows for
+ * its one ring. */
+#define RING_SECONDS 1
+#define RING_TYPICAL_DEPTH 32 /* callchain entries of a typical sample, both parts */
 #define MIN_RING_BYTES (256u << 10)
 #define MAX_RING_BYTES (32u << 20)
 #define MAX_RINGS_TOTAL (256u << 20)
@@ -327,14 +330,20 @@ static int ring_open_owner(int cpu, size_t data_size)
 }
 
 /*
- * Half a second of samples from one CPU at the largest record size, so the 100 ms
- * drain (or the watermark wakeup) keeps up, as the BPF side sizes its ring.
+ * About a second of samples from one CPU at a typical record size, rounded up to a
+ * power of two, as the BPF side sizes its ring: the 100 ms drain (or the watermark
+ * wakeup) keeps up, and a drain held up by the symbolizer has time to catch up.
+ * Unlike the BPF program, perf writes the whole user-stack snapshot
+ * (sample_stack_user) into every record whatever the stack's depth, so a typical
+ * record is the largest but for its callchain: RING_TYPICAL_DEPTH entries rather
+ * than sample_max_stack.
  */
 static size_t ring_size(const struct perf_sampler *s, const struct sampler_opts *opts)
 {
-	size_t record = 8 + 8 + 8 + 8 + 8 + 8 * ((size_t)s->max_stack + 8) +
+	size_t depth = s->max_stack < RING_TYPICAL_DEPTH ? s->max_stack : RING_TYPICAL_DEPTH;
+	size_t record = 8 + 8 + 8 + 8 + 8 + 8 * (depth + 8) +
 			8 + 8 * SMOLDER_NUM_REGS + 8 + s->attr.sample_stack_user + 8;
-	size_t want = (size_t)opts->freq * record / 2, size = MIN_RING_BYTES;
+	size_t want = (size_t)opts->freq * record * RING_SECONDS, size = MIN_RING_BYTES;
 	size_t cap = MAX_RINGS_TOTAL / (size_t)s->ncpus;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
