@@ -2,6 +2,7 @@
 /* intern.c - the open-addressing id table behind the profile's interning. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hash.h"
 #include "intern.h"
@@ -13,6 +14,13 @@ void intern_table__free(struct intern_table *t)
 	t->slots = NULL;
 	t->hashes = NULL;
 	t->cap = t->len = 0;
+}
+
+void intern_table__clear(struct intern_table *t)
+{
+	if (t->cap)
+		memset(t->slots, 0, t->cap * sizeof(*t->slots));
+	t->len = 0;
 }
 
 int intern_table__find(const struct intern_table *t, uint64_t h, const void *key,

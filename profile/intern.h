@@ -24,6 +24,8 @@ struct intern_table {
 typedef int (*intern_eq_fn)(uint32_t id, const void *key, void *ctx);
 
 void intern_table__free(struct intern_table *t);
+/* Forget every id but keep the slots' memory (for a table refilled again and again). */
+void intern_table__clear(struct intern_table *t);
 
 /*
  * Find the id of an object equal to @key (hash @h). Returns 1 and sets *@id when

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * profile.c - the in-memory profile: interned strings, mappings, frames, stacks and
- * label sets, the list of samples that point at them, and the operations over whole
- * profiles (filter, merge).
+ * profile.c - the in-memory profile: interned strings, mappings, frames, stacks, label
+ * sets and series (a stack and who ran it), and the records that count the samples of
+ * one series in one time bucket.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "profile_internal.h"
 
 struct profile *profile__new(void)
@@ -29,6 +30,7 @@ void profile__free(struct profile *p)
 	free(p->frames.v);
 	free(p->stack_frames.v);
 	free(p->stacks.v);
+	free(p->series.v);
 	free(p->samples.v);
 	free(p->mappings.v);
 	free(p->label_pairs.v);
@@ -38,6 +40,8 @@ void profile__free(struct profile *p)
 	intern_table__free(&p->stack_index);
 	intern_table__free(&p->mapping_index);
 	intern_table__free(&p->label_index);
+	intern_table__free(&p->series_index);
+	intern_table__free(&p->sample_index);
 	free(p);
 }
 
@@ -397,11 +401,89 @@ int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, u
 	return 0;
 }
 
+static int series_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	return memcmp(&p->series.v[id], key, sizeof(struct pseries)) == 0;
+}
+
+int profile__intern_series(struct profile *p, const struct pseries *key, uint32_t *id)
+{
+	uint64_t h = intern_hash(key, sizeof(*key), 6);
+	int err;
+
+	if (intern_table__find(&p->series_index, h, key, series_eq, p, id))
+		return 0;
+	if (p->series.len >= UINT32_MAX - 1)
+		return -ENOMEM;
+	err = VEC_RESERVE(p->series, p->series.len + 1);
+	if (!err)
+		err = intern_table__insert(&p->series_index, h, p->series.len);
+	if (err)
+		return err;
+	*id = p->series.len;
+	p->series.v[p->series.len++] = *key;
+	return 0;
+}
+
+uint64_t profile__bucket_time(uint64_t t)
+{
+	uint64_t b = t - t % PROFILE_BUCKET_NS;
+
+	return t && !b ? PROFILE_BUCKET_NS : b;
+}
+
+/* A record is found by its series and bucket. */
+struct record_key {
+	uint32_t series;
+	uint64_t time_ns;
+};
+
+static int record_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct record_key *k = key;
+	return p->samples.v[id].series == k->series && p->samples.v[id].time_ns == k->time_ns;
+}
+
+int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, uint64_t count,
+			  uint64_t weight)
+{
+	struct record_key key = { series, profile__bucket_time(time_ns) };
+	uint64_t h = hash_mix64(key.time_ns ^ hash_mix64(series));
+	uint32_t id;
+	int err;
+
+	/* Weights come from files too: a total that wraps would make every share and
+	 * width garbage. Sub-totals (per record, stack, frame) are bounded by it. */
+	if (p->total_weight + weight < p->total_weight || p->total_count + count < p->total_count)
+		return -EOVERFLOW;
+	if (intern_table__find(&p->sample_index, h, &key, record_eq, p, &id)) {
+		p->samples.v[id].count += count;
+		p->samples.v[id].weight += weight;
+	} else {
+		if (p->samples.len >= UINT32_MAX - 1)
+			return -ENOMEM;
+		err = VEC_RESERVE(p->samples, p->samples.len + 1);
+		if (!err)
+			err = intern_table__insert(&p->sample_index, h, p->samples.len);
+		if (err)
+			return err;
+		p->samples.v[p->samples.len++] = (struct psample){
+			.time_ns = key.time_ns, .weight = weight, .count = count, .series = series
+		};
+	}
+	p->total_weight += weight;
+	p->total_count += count;
+	return 0;
+}
+
 int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 			const struct sample_meta *meta, uint64_t weight)
 {
-	struct psample s = { .weight = weight };
+	struct pseries key = { 0 };
 	const char *comm = meta && meta->comm ? meta->comm : "";
+	uint32_t series;
 	int err;
 
 	for (size_t i = 0; i < n; i++)
@@ -411,48 +493,46 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 		return -EINVAL;
 	if (meta && meta->label_set > p->labelsets.len)
 		return -EINVAL;
-	err = profile__intern_string(p, comm, strlen(comm), &s.comm);
+	err = profile__intern_string(p, comm, strlen(comm), &key.comm);
 	if (!err)
-		err = profile__intern_stack(p, frames, n, &s.stack);
+		err = profile__intern_stack(p, frames, n, &key.stack);
 	if (!err && meta && meta->labels)
-		err = profile__intern_labels(p, meta->labels, meta->nlabels, &s.labels);
+		err = profile__intern_labels(p, meta->labels, meta->nlabels, &key.labels);
 	else if (meta)
-		s.labels = meta->label_set;
+		key.labels = meta->label_set;
 	if (err)
 		return err;
 	if (meta) {
-		s.time_ns = meta->time_ns;
-		s.pid = meta->pid;
-		s.tid = meta->tid;
+		key.pid = meta->pid;
+		key.tid = meta->tid;
 	}
-	return profile__push_sample(p, &s);
-}
-
-int profile__push_sample(struct profile *p, const struct psample *s)
-{
-	int err;
-
-	/* Weights come from files too: a total that wraps would make every share and
-	 * width garbage. Sub-totals (per stack, per frame) are bounded by it. */
-	if (p->total_weight + s->weight < p->total_weight)
-		return -EOVERFLOW;
-	err = VEC_RESERVE(p->samples, p->samples.len + 1);
+	err = profile__intern_series(p, &key, &series);
 	if (err)
 		return err;
-	p->samples.v[p->samples.len++] = *s;
-	p->total_weight += s->weight;
-	return 0;
+	return profile__push_samples(p, series, meta ? meta->time_ns : 0, 1, weight);
+}
+
+void profile__drop_samples(struct profile *p)
+{
+	p->samples.len = 0;
+	intern_table__clear(&p->sample_index);
+	p->total_weight = 0;
+	p->total_count = 0;
 }
 
 void profile__clear_samples(struct profile *p)
 {
-	p->samples.len = 0;
-	p->total_weight = 0;
+	profile__drop_samples(p);
 	memset(&p->counts, 0, sizeof(p->counts));
 	memset(&p->info, 0, sizeof(p->info));
 }
 
 size_t profile__sample_count(const struct profile *p)
+{
+	return (size_t)p->total_count;
+}
+
+size_t profile__record_count(const struct profile *p)
 {
 	return p->samples.len;
 }
@@ -516,17 +596,19 @@ void profile__info(const struct profile *p, struct profile_info *out)
 void profile__view_sample(const struct profile *p, const struct psample *ps,
 			  struct profile_sample *out)
 {
-	const struct pstack *st = &p->stacks.v[ps->stack];
+	const struct pseries *se = &p->series.v[ps->series];
+	const struct pstack *st = &p->stacks.v[se->stack];
 	*out = (struct profile_sample){
 		.frames = p->stack_frames.v + st->off,
 		.nframes = st->len,
-		.comm = profile__string(p, ps->comm),
+		.comm = profile__string(p, se->comm),
 		.time_ns = ps->time_ns,
-		.pid = ps->pid,
-		.tid = ps->tid,
+		.pid = se->pid,
+		.tid = se->tid,
 		.weight = ps->weight,
-		.label_set = ps->labels,
-		.stack = ps->stack,
+		.count = ps->count,
+		.label_set = se->labels,
+		.stack = se->stack,
 	};
 }
 

@@ -485,7 +485,7 @@ int store__append(struct store *s, const struct profile *batch)
 	struct chunk_marks saved;
 	struct wbuf w = { 0 };
 	uint64_t t, part;
-	size_t nsamples;
+	size_t nsamples, nrecords;
 	int err;
 
 	if (s->opts.read_only)
@@ -499,7 +499,8 @@ int store__append(struct store *s, const struct profile *batch)
 	if (s->fd >= 0 && (part != s->part_start || s->valid_len >= s->opts.max_segment_bytes ||
 			   s->dict->strings.len > MAX_SEGMENT_TABLE_ITEMS ||
 			   s->dict->frames.len > MAX_SEGMENT_TABLE_ITEMS ||
-			   s->dict->stacks.len > MAX_SEGMENT_TABLE_ITEMS)) {
+			   s->dict->stacks.len > MAX_SEGMENT_TABLE_ITEMS ||
+			   s->dict->series.len > MAX_SEGMENT_TABLE_ITEMS)) {
 		err = store__seal(s);
 		if (err)
 			return err;
@@ -512,18 +513,19 @@ int store__append(struct store *s, const struct profile *batch)
 
 	/* Re-express the batch in the segment's ids; only what is new gets written. */
 	saved = s->marks;
-	s->dict->samples.len = 0;
+	profile__drop_samples(s->dict);
 	err = profile__merge(s->dict, batch, NULL);
 	s->dict->info = info;
-	for (size_t s0 = 0; !err && (s0 < nsamples || s0 == 0);) {
-		size_t s1 = nsamples - s0 > SMOLDER_CHUNK_SAMPLES ? s0 + SMOLDER_CHUNK_SAMPLES
-								   : nsamples;
+	nrecords = s->dict->samples.len;
+	for (size_t s0 = 0; !err && (s0 < nrecords || s0 == 0);) {
+		size_t s1 = nrecords - s0 > SMOLDER_CHUNK_SAMPLES ? s0 + SMOLDER_CHUNK_SAMPLES
+								  : nrecords;
 		err = profile__encode_chunk(s->dict, &s->marks, s0, s1, s->cctx, &w);
 		s0 = s1;
-		if (s1 == nsamples)
+		if (s1 == nrecords)
 			break;
 	}
-	s->dict->samples.len = 0;
+	profile__drop_samples(s->dict);
 	if (!err)
 		err = write_all(s->fd, w.buf.v, w.buf.len, (off_t)s->valid_len);
 	if (!err && fdatasync(s->fd))
