@@ -5,6 +5,7 @@
  * one series in one time bucket.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,11 +15,28 @@
 struct profile *profile__new(void)
 {
 	struct profile *p = calloc(1, sizeof(*p));
-	if (!p) {
+
+	if (p)
+		p->names = calloc(1, sizeof(*p->names));
+	if (!p || !p->names) {
+		free(p);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return p;
+}
+
+static void frame_names__free(struct frame_names *fn)
+{
+	if (!fn)
+		return;
+	while (fn->blocks) {
+		struct name_block *b = fn->blocks;
+		fn->blocks = b->next;
+		free(b);
+	}
+	free(fn->by_frame);
+	free(fn);
 }
 
 void profile__free(struct profile *p)
@@ -42,6 +60,7 @@ void profile__free(struct profile *p)
 	intern_table__free(&p->label_index);
 	intern_table__free(&p->series_index);
 	intern_table__free(&p->sample_index);
+	frame_names__free(p->names);
 	free(p);
 }
 
@@ -143,9 +162,81 @@ int profile__intern_frame(struct profile *p, const char *name, enum frame_kind k
 	return profile__intern_frame_info(p, &fi, id);
 }
 
+int profile__intern_unresolved(struct profile *p, uint32_t mapping, uint64_t offset,
+			       uint32_t *id)
+{
+	struct profile_frame_info fi = {
+		.name = "", .kind = FRAME_UNKNOWN, .mapping = mapping, .address = offset
+	};
+
+	if (!mapping)
+		return -EINVAL;
+	return profile__intern_frame_info(p, &fi, id);
+}
+
+bool profile__frame_unresolved(const struct profile *p, const struct pframe *f)
+{
+	return f->kind == FRAME_UNKNOWN && f->mapping && p->strings.v[f->name].len == 0;
+}
+
+/* Room for @n bytes of names; NULL when out of memory. */
+static char *name_alloc(struct frame_names *fn, size_t n)
+{
+	struct name_block *b = fn->blocks;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 4096 ? n : 4096;
+
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		*b = (struct name_block){ .next = fn->blocks, .cap = cap };
+		fn->blocks = b;
+	}
+	b->used += n;
+	return b->text + b->used - n;
+}
+
+/* "[BASENAME+0xOFFSET]", as the collector named such frames before they were kept as
+ * (mapping, offset); "[unknown]" when there is no memory for it. */
+static const char *unresolved_name(const struct profile *p, uint32_t id)
+{
+	struct frame_names *fn = p->names;
+	const struct pframe *f = &p->frames.v[id];
+	const char *path = profile__string(p, p->mappings.v[f->mapping - 1].path);
+	const char *base = strrchr(path, '/');
+	char *text;
+	int len;
+
+	if (id < fn->len && fn->by_frame[id])
+		return fn->by_frame[id];
+	if (id >= fn->len) {
+		size_t n = p->frames.len;
+		const char **v = realloc(fn->by_frame, n * sizeof(*v));
+
+		if (!v)
+			return "[unknown]";
+		memset(v + fn->len, 0, (n - fn->len) * sizeof(*v));
+		fn->by_frame = v;
+		fn->len = n;
+	}
+	base = base ? base + 1 : path;
+	len = snprintf(NULL, 0, "[%s+0x%llx]", base, (unsigned long long)f->address);
+	text = len > 0 ? name_alloc(fn, (size_t)len + 1) : NULL;
+	if (!text)
+		return "[unknown]";
+	snprintf(text, (size_t)len + 1, "[%s+0x%llx]", base, (unsigned long long)f->address);
+	fn->by_frame[id] = text;
+	return text;
+}
+
 const char *profile__frame_name(const struct profile *p, uint32_t id)
 {
-	return profile__string(p, p->frames.v[id].name);
+	const struct pframe *f = &p->frames.v[id];
+
+	if (profile__frame_unresolved(p, f))
+		return unresolved_name(p, id);
+	return profile__string(p, f->name);
 }
 
 enum frame_kind profile__frame_kind(const struct profile *p, uint32_t id)
@@ -157,7 +248,7 @@ void profile__frame_info(const struct profile *p, uint32_t id, struct profile_fr
 {
 	const struct pframe *f = &p->frames.v[id];
 	*out = (struct profile_frame_info){
-		.name = profile__string(p, f->name),
+		.name = profile__frame_name(p, id),
 		.kind = f->kind,
 		.mapping = f->mapping,
 		.address = f->address,

@@ -102,7 +102,8 @@ struct profile_mapping {
 
 /* Everything a frame can carry; only name is required. */
 struct profile_frame_info {
-	const char *name;     /* function (or "[unknown]", "[lib+0xOFF]") */
+	const char *name;     /* function (or "[unknown]", "[lib+0xOFF]"; "" with kind
+				 FRAME_UNKNOWN and a mapping: see profile__intern_unresolved) */
 	enum frame_kind kind;
 	uint32_t mapping;     /* 0: none; else a profile__intern_mapping() id */
 	uint64_t address;     /* file-relative address in mapping, 0 when unknown */
@@ -136,7 +137,26 @@ void profile__free(struct profile *p);
 int profile__intern_frame(struct profile *p, const char *name, enum frame_kind kind,
 			  uint32_t *id);
 
-/* Name and kind of frame @id (which must come from this profile). */
+/*
+ * Intern a frame no symbol was found for: code at @offset (the file-relative address
+ * the symbolizer gives, as in "[libc.so.6+0x2a1f0]") in the file of @mapping (a
+ * profile__intern_mapping() id). The frame is kept as (mapping, offset), kind
+ * FRAME_UNKNOWN, with no name string of its own, so a profile does not grow by a
+ * string per address; profile__frame_name() shows it as "[BASENAME+0xOFFSET]"
+ * (BASENAME: the mapping's path after its last '/'), and so do folded text, flame
+ * graphs and pprof. The same frame as profile__intern_frame_info() with name "",
+ * kind FRAME_UNKNOWN, @mapping and address @offset.
+ * @return 0, or -EINVAL (@mapping 0 or unknown), -ENOMEM.
+ */
+int profile__intern_unresolved(struct profile *p, uint32_t mapping, uint64_t offset,
+			       uint32_t *id);
+
+/*
+ * Name and kind of frame @id (which must come from this profile). The name of an
+ * unresolved frame (profile__intern_unresolved) is made the first time it is asked
+ * for and kept until profile__free(); this fills a cache inside @p, so one profile is
+ * not to be read from two threads at once. Never NULL.
+ */
 const char *profile__frame_name(const struct profile *p, uint32_t id);
 enum frame_kind profile__frame_kind(const struct profile *p, uint32_t id);
 size_t profile__frame_count(const struct profile *p);
@@ -194,7 +214,8 @@ size_t profile__mapping_count(const struct profile *p);
  */
 int profile__intern_frame_info(struct profile *p, const struct profile_frame_info *fi,
 			       uint32_t *id);
-/* Frame @id's fields (borrowed strings; file is "" when unknown). */
+/* Frame @id's fields (borrowed strings; file is "" when unknown; name as
+ * profile__frame_name() shows it). */
 void profile__frame_info(const struct profile *p, uint32_t id, struct profile_frame_info *out);
 
 /*

@@ -55,6 +55,19 @@ struct psample {
 	uint32_t pad;
 };
 
+/* Names shown for unresolved frames, made when first asked for (profile__frame_name):
+ * in blocks that never move, so that a name stays where it was handed out. */
+struct name_block {
+	struct name_block *next;
+	size_t used, cap;
+	char text[];
+};
+struct frame_names {
+	const char **by_frame; /* frame id -> name; NULL: not made yet */
+	size_t len;
+	struct name_block *blocks;
+};
+
 struct profile {
 	VEC(char) chars; /* NUL-terminated strings back to back */
 	VEC(struct pstring) strings;
@@ -70,6 +83,7 @@ struct profile {
 		series_index, sample_index;
 	uint64_t total_weight;
 	uint64_t total_count; /* samples: the records' counts summed */
+	struct frame_names *names; /* allocated with the profile: filled through a const one */
 	struct profile_counts counts;
 	struct profile_info info;
 };
@@ -77,6 +91,9 @@ struct profile {
 /* Intern a string of @len bytes (need not be NUL-terminated). @return 0 or -ENOMEM. */
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id);
 const char *profile__string(const struct profile *p, uint32_t id);
+/* Is @f an unresolved frame: kind FRAME_UNKNOWN, no name, a mapping? Its name is
+ * then "[BASENAME+0xADDRESS]" (profile__frame_name). */
+bool profile__frame_unresolved(const struct profile *p, const struct pframe *f);
 /* Intern a stack of frame ids already known to be valid. @return 0 or -ENOMEM. */
 int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id);
 /* Intern a label set given as sorted, unique-key (key, value) string-id pairs.

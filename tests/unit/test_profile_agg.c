@@ -37,7 +37,7 @@ static uint64_t rng_next(struct rng *r)
 }
 
 struct proc {
-	const char *comm, *exe, *module;
+	const char *comm, *exe, *module; /* module: the name of exe's functions */
 	int pid, nthreads, npaths, nleaves;
 };
 
@@ -127,10 +127,12 @@ static void capture(struct profile *p, struct expected *e)
 					assert_int_equal(profile__intern_frame(p, name, FRAME_USER,
 									       &f[n++]), 0);
 				}
-				snprintf(name, sizeof(name), "[%s+0x%x]", pr->module,
-					 0x4000 + leaf * 0x3b);
-				assert_int_equal(profile__intern_frame(p, name, FRAME_UNKNOWN, &f[n++]),
-						 0);
+				struct profile_mapping exe = { .path = pr->exe };
+				uint32_t mapping;
+				assert_int_equal(profile__intern_mapping(p, &exe, &mapping), 0);
+				assert_int_equal(profile__intern_unresolved(p, mapping,
+									    0x4000 + leaf * 0x3b,
+									    &f[n++]), 0);
 			}
 			if (!pr->exe[0] || (x >> 50) % 8 == 0)
 				for (size_t k = 0; k < 6; k++)
