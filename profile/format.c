@@ -532,6 +532,8 @@ static int read_samples_v1(struct profile *p, struct chunk_decoder *d, struct rb
 	for (size_t i = 0; i < n; i++)
 		weights[i] = rbuf_varint(r);
 	err = r->err;
+	if (!err && !f)
+		err = profile__reserve_samples(p, n);
 	for (size_t i = 0; i < n && !err; i++) {
 		struct psample ps = { .time_ns = profile__bucket_time(times[i]) };
 
@@ -623,6 +625,8 @@ static int read_records(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	for (size_t i = 0; i < n; i++)
 		s[i].weight = s[i].count + (uint64_t)varint_unzigzag(rbuf_varint(r));
 	err = r->err;
+	if (!err && !f)
+		err = profile__reserve_samples(p, n);
 	for (size_t i = 0; i < n && !err; i++) {
 		if (f) {
 			struct profile_sample view;

@@ -203,7 +203,7 @@ int profile__merge(struct profile *dst, const struct profile *src,
 	if (!m.strings || !m.mappings || !m.frames || !m.stacks || !m.labels || !m.series ||
 	    !m.scratch)
 		goto cleanup;
-	err = 0;
+	err = f ? 0 : profile__reserve_samples(dst, src->samples.len);
 	for (size_t i = 0; i < src->samples.len && !err; i++) {
 		const struct psample *ps = &src->samples.v[i];
 		struct profile_sample s;

@@ -12,12 +12,19 @@
 #include "hash.h"
 #include "profile_internal.h"
 
+/* How far back in time samples may come and still find their record in the record
+ * index's window (older ones are found too, once the whole index is built). */
+#define RECORD_WINDOW_NS (10 * 1000000000ull)
+#define RECORD_WINDOW_MIN 4096 /* records the window holds before it first slides */
+
 struct profile *profile__new(void)
 {
 	struct profile *p = calloc(1, sizeof(*p));
 
-	if (p)
+	if (p) {
 		p->names = calloc(1, sizeof(*p->names));
+		p->records.slide_at = RECORD_WINDOW_MIN;
+	}
 	if (!p || !p->names) {
 		free(p);
 		errno = ENOMEM;
@@ -59,7 +66,7 @@ void profile__free(struct profile *p)
 	intern_table__free(&p->mapping_index);
 	intern_table__free(&p->label_index);
 	intern_table__free(&p->series_index);
-	intern_table__free(&p->sample_index);
+	intern_table__free(&p->records.table);
 	frame_names__free(p->names);
 	free(p);
 }
@@ -530,6 +537,11 @@ struct record_key {
 	uint64_t time_ns;
 };
 
+static uint64_t record_hash(uint32_t series, uint64_t time_ns)
+{
+	return hash_mix64(time_ns ^ hash_mix64(series));
+}
+
 static int record_eq(uint32_t id, const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
@@ -537,11 +549,57 @@ static int record_eq(uint32_t id, const void *key, void *ctx)
 	return p->samples.v[id].series == k->series && p->samples.v[id].time_ns == k->time_ns;
 }
 
+/* Refill the table with records [from, len) in a table sized for them. */
+static int record_index_refill(struct profile *p, size_t from)
+{
+	struct record_index *ri = &p->records;
+	struct intern_table t = { 0 };
+	int err = intern_table__reserve(&t, p->samples.len - from);
+
+	for (size_t i = from; !err && i < p->samples.len; i++) {
+		const struct psample *s = &p->samples.v[i];
+		err = intern_table__insert(&t, record_hash(s->series, s->time_ns), (uint32_t)i);
+	}
+	if (err) {
+		intern_table__free(&t);
+		return err;
+	}
+	intern_table__free(&ri->table);
+	ri->table = t;
+	ri->from = from;
+	return 0;
+}
+
+/* The window moves on to the last RECORD_WINDOW_NS of buckets: the records older than
+ * that at the start of the window leave the table. */
+static int record_index_slide(struct profile *p)
+{
+	struct record_index *ri = &p->records;
+	uint64_t floor = ri->top > RECORD_WINDOW_NS ? ri->top - RECORD_WINDOW_NS : 0;
+	size_t from = ri->from;
+	int err = 0;
+
+	if (floor > ri->floor) {
+		while (from < p->samples.len && p->samples.v[from].time_ns < floor)
+			from++;
+		if (from > ri->from)
+			err = record_index_refill(p, from);
+		if (!err)
+			ri->floor = floor;
+	}
+	/* Whether it moved or not (all in one bucket), twice as many before the next. */
+	ri->slide_at = 2 * (p->samples.len - ri->from);
+	if (ri->slide_at < RECORD_WINDOW_MIN)
+		ri->slide_at = RECORD_WINDOW_MIN;
+	return err;
+}
+
 int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, uint64_t count,
 			  uint64_t weight)
 {
+	struct record_index *ri = &p->records;
 	struct record_key key = { series, profile__bucket_time(time_ns) };
-	uint64_t h = hash_mix64(key.time_ns ^ hash_mix64(series));
+	uint64_t h = record_hash(series, key.time_ns);
 	uint32_t id;
 	int err;
 
@@ -549,20 +607,35 @@ int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, 
 	 * width garbage. Sub-totals (per record, stack, frame) are bounded by it. */
 	if (p->total_weight + weight < p->total_weight || p->total_count + count < p->total_count)
 		return -EOVERFLOW;
-	if (intern_table__find(&p->sample_index, h, &key, record_eq, p, &id)) {
+	if (p->samples.len >= UINT32_MAX - 1)
+		return -ENOMEM;
+	if (key.time_ns < ri->floor) {
+		/* Older than the window: its record may be anywhere. */
+		err = record_index_refill(p, 0);
+		if (err)
+			return err;
+		ri->floor = 0;
+		ri->whole = true;
+	}
+	/* Room first: once the index holds the new id, the record must exist. */
+	err = VEC_RESERVE(p->samples, p->samples.len + 1);
+	if (!err)
+		err = intern_table__find_or_insert(&ri->table, h, &key, record_eq, p,
+						   (uint32_t)p->samples.len, &id);
+	if (err < 0)
+		return err;
+	if (err) {
 		p->samples.v[id].count += count;
 		p->samples.v[id].weight += weight;
 	} else {
-		if (p->samples.len >= UINT32_MAX - 1)
-			return -ENOMEM;
-		err = VEC_RESERVE(p->samples, p->samples.len + 1);
-		if (!err)
-			err = intern_table__insert(&p->sample_index, h, p->samples.len);
-		if (err)
-			return err;
 		p->samples.v[p->samples.len++] = (struct psample){
 			.time_ns = key.time_ns, .weight = weight, .count = count, .series = series
 		};
+		if (key.time_ns > ri->top)
+			ri->top = key.time_ns;
+		/* A window that cannot slide now costs a larger table, not a wrong answer. */
+		if (!ri->whole && p->samples.len - ri->from >= ri->slide_at)
+			record_index_slide(p);
 	}
 	p->total_weight += weight;
 	p->total_count += count;
@@ -603,10 +676,18 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 	return profile__push_samples(p, series, meta ? meta->time_ns : 0, 1, weight);
 }
 
+int profile__reserve_samples(struct profile *p, size_t n)
+{
+	/* The records only: the index holds a window of them (struct record_index). */
+	return VEC_RESERVE(p->samples, p->samples.len + n);
+}
+
 void profile__drop_samples(struct profile *p)
 {
 	p->samples.len = 0;
-	intern_table__clear(&p->sample_index);
+	intern_table__clear(&p->records.table);
+	p->records = (struct record_index){ .table = p->records.table,
+					    .slide_at = RECORD_WINDOW_MIN };
 	p->total_weight = 0;
 	p->total_count = 0;
 }

@@ -55,6 +55,25 @@ struct psample {
 	uint32_t pad;
 };
 
+/*
+ * The index that finds the record of a (series, bucket). Samples come in nearly time
+ * order, and a record can only be the one of its bucket, so the table holds only the
+ * records of recent buckets while that stays true: every record before @from has a
+ * bucket older than @floor, and every one from @from on is in @table. The window
+ * slides as the table doubles. A record older than @floor (out of order beyond the
+ * window, or another time range merged in) puts every record into the table for good
+ * (@whole). Either way a lookup is exact; the window only keeps the table small and
+ * in cache (a store query of a day's 2M records no longer walks a 32 MiB table).
+ */
+struct record_index {
+	struct intern_table table;
+	size_t from;      /* first record position in the table */
+	size_t slide_at;  /* slide the window when the table holds this many records */
+	uint64_t floor;   /* bucket start below which no record is at from or later */
+	uint64_t top;     /* latest bucket start seen */
+	bool whole;       /* every record is in the table, the window stays put */
+};
+
 /* Names shown for unresolved frames, made when first asked for (profile__frame_name):
  * in blocks that never move, so that a name stays where it was handed out. */
 struct name_block {
@@ -80,7 +99,8 @@ struct profile {
 	VEC(uint32_t) label_pairs;
 	VEC(struct plabels) labelsets;
 	struct intern_table string_index, frame_index, stack_index, mapping_index, label_index,
-		series_index, sample_index;
+		series_index;
+	struct record_index records; /* finds a record by (series, bucket) */
 	uint64_t total_weight;
 	uint64_t total_count; /* samples: the records' counts summed */
 	struct frame_names *names; /* allocated with the profile: filled through a const one */
@@ -109,6 +129,9 @@ uint64_t profile__bucket_time(uint64_t t);
  * @return 0, or -EOVERFLOW (the profile's total weight or count would wrap), -ENOMEM. */
 int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, uint64_t count,
 			  uint64_t weight);
+/* Make room for @n more records (a reader that knows how many come). @return 0 or
+ * -ENOMEM. */
+int profile__reserve_samples(struct profile *p, size_t n);
 /* Drop the records (and their totals), keeping every table and the counters. */
 void profile__drop_samples(struct profile *p);
 /* Intern a raw frame (ids known valid). @return 0 or -ENOMEM. */

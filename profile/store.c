@@ -556,21 +556,38 @@ cleanup:
 	return err;
 }
 
+/* Is sealed segment @sg outside @f's time range by the index? */
+static bool outside_range(const struct seg *sg, const struct profile_filter *f)
+{
+	return f && sg->sealed && sg->end_ns &&
+	       ((f->from_ns && sg->end_ns < f->from_ns) || (f->to_ns && sg->start_ns >= f->to_ns));
+}
+
 int store__query(struct store *s, const struct profile_filter *f, struct profile *out,
 		 struct store_query_stats *stats)
 {
 	struct store_query_stats st = { 0 };
 	struct seg *segs = NULL;
+	uint64_t expect = 0;
 	size_t n = 0;
 	int err = list_segments(s, &segs, &n);
 
+	/* Room for the records up front, by the index's sample counts (at least the
+	 * records), when nearly all of them will match (no filter but time): growing the
+	 * record index step by step costs more than the reading. Best effort: without
+	 * the room, the records still fit as they come. */
+	if (!f || (!f->pid && !f->comm && !f->service && !f->nlabels)) {
+		for (size_t i = 0; !err && i < n; i++)
+			if (!outside_range(&segs[i], f))
+				expect += segs[i].samples;
+		if (!err && expect && expect < SIZE_MAX / 64)
+			profile__reserve_samples(out, (size_t)expect);
+	}
 	for (size_t i = 0; !err && i < n; i++) {
 		struct profile_read_stats rs = { 0 };
 		char path[PATH_MAX];
 
-		if (f && segs[i].sealed && segs[i].end_ns &&
-		    ((f->from_ns && segs[i].end_ns < f->from_ns) ||
-		     (f->to_ns && segs[i].start_ns >= f->to_ns))) {
+		if (outside_range(&segs[i], f)) {
 			st.segments_skipped++;
 			continue;
 		}

@@ -317,6 +317,70 @@ static void test_records_grow_with_buckets_not_samples(void **state)
 	profile__free(p);
 }
 
+#define NBUCKETS 12000 /* two minutes of 10 ms buckets: far beyond the index's window */
+#define NTHREADS 8
+
+struct exact {
+	uint32_t want[NBUCKETS][NTHREADS];
+	size_t bad;
+};
+
+static int check_record(const struct profile_sample *s, void *ctx)
+{
+	struct exact *e = ctx;
+	uint64_t b = (s->time_ns - T0) / (10 * MS);
+
+	if (s->time_ns < T0 || b >= NBUCKETS || s->tid < 1 || s->tid > NTHREADS ||
+	    s->count != e->want[b][s->tid - 1])
+		e->bad++;
+	return 0;
+}
+
+/* One record per (series, bucket) whatever the order samples come in: in time order
+ * for two minutes, then again at random times long past, then merged in twice. */
+static void test_aggregation_is_exact_in_any_order(void **state)
+{
+	(void)state;
+	struct profile *p = profile__new(), *q = profile__new();
+	struct exact *e = calloc(1, sizeof(*e));
+	struct rng r = { 0x1234567887654321ull };
+	uint32_t fr;
+
+	assert_non_null(e);
+	assert_int_equal(profile__intern_frame(p, "spin", FRAME_USER, &fr), 0);
+	for (uint64_t b = 0; b < NBUCKETS; b++)
+		for (int t = 0; t < NTHREADS; t++) {
+			struct sample_meta m = { .time_ns = T0 + b * 10 * MS + rng_next(&r) % (10 * MS),
+						 .pid = 1, .tid = 1 + t, .comm = "spin" };
+			assert_int_equal(profile__add_sample(p, &fr, 1, &m, 1), 0);
+			e->want[b][t]++;
+		}
+	for (int i = 0; i < 20000; i++) {
+		uint64_t x = rng_next(&r), b = x % NBUCKETS;
+		int t = (int)((x >> 32) % NTHREADS);
+		struct sample_meta m = { .time_ns = T0 + b * 10 * MS + (x >> 40) % (10 * MS),
+					 .pid = 1, .tid = 1 + t, .comm = "spin" };
+		assert_int_equal(profile__add_sample(p, &fr, 1, &m, 1), 0);
+		e->want[b][t]++;
+	}
+	assert_int_equal(profile__record_count(p), NBUCKETS * NTHREADS);
+	assert_int_equal(profile__sample_count(p), NBUCKETS * NTHREADS + 20000);
+	assert_int_equal(profile__for_each_sample(p, check_record, e), 0);
+	assert_int_equal(e->bad, 0);
+
+	assert_int_equal(profile__merge(q, p, NULL), 0);
+	assert_int_equal(profile__merge(q, p, NULL), 0);
+	for (uint64_t b = 0; b < NBUCKETS; b++)
+		for (int t = 0; t < NTHREADS; t++)
+			e->want[b][t] *= 2;
+	assert_int_equal(profile__record_count(q), NBUCKETS * NTHREADS);
+	assert_int_equal(profile__for_each_sample(q, check_record, e), 0);
+	assert_int_equal(e->bad, 0);
+	free(e);
+	profile__free(p);
+	profile__free(q);
+}
+
 /* The 1.0 format was 2.5 times the size of gzip pprof on such a capture; 2.0 must be
  * no larger, while it keeps every sample's time to 10 ms and pprof keeps none. */
 static void test_smolder_no_larger_than_gzip_pprof(void **state)
@@ -503,6 +567,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_samples_aggregate_per_series_and_bucket),
 		cmocka_unit_test(test_records_grow_with_buckets_not_samples),
+		cmocka_unit_test(test_aggregation_is_exact_in_any_order),
 		cmocka_unit_test(test_smolder_no_larger_than_gzip_pprof),
 		cmocka_unit_test(test_round_trip_keeps_counts_per_stack_and_times_to_10ms),
 		cmocka_unit_test(test_time_filter_to_10ms),
