@@ -214,7 +214,8 @@ int profile__merge(struct profile *dst, const struct profile *src,
 			continue;
 		err = map_series(&m, ps->series, &series);
 		if (!err)
-			err = profile__push_samples(dst, series, ps->time_ns, ps->count, ps->weight);
+			err = profile__push_samples(dst, series, ps->time_ns, ps->count,
+						    ps->weight);
 	}
 	if (err)
 		goto cleanup;
@@ -248,7 +249,9 @@ int profile__aggregate(const struct profile *p, bool with_labels, struct sample_
 	for (size_t i = 0; i < p->samples.len; i++) {
 		const struct psample *s = &p->samples.v[i];
 		const struct pseries *se = &p->series.v[s->series];
-		struct sample_agg key = { .stack = se->stack, .comm = se->comm, .weight = s->weight };
+		struct sample_agg key = {
+			.stack = se->stack, .comm = se->comm, .weight = s->weight
+		};
 		uint64_t h;
 		uint32_t id;
 		int err;

@@ -329,8 +329,9 @@ int profile__write_file(const struct profile *p, FILE *out, size_t chunk_samples
 /*
  * Read a .smolder file held in @buf into @p (which may already hold data: the file's
  * samples are added). Files of every major version since 1 are read (1.x kept each
- * sample with its own time: read back, they are aggregated as they are added). A torn tail (a last chunk cut short or failing its checksum)
- * is skipped and reported in @stats; everything before it is read. A buffer shorter
+ * sample with its own time: read back, they are aggregated as they are added). A
+ * torn tail (a last chunk cut short or failing its checksum) is skipped and reported
+ * in @stats; everything before it is read. A buffer shorter
  * than the preamble that starts like one (a file cut short right after creation) is
  * all torn tail: 0, nothing read. With @f, only matching samples are added.
  * @return 0, or -EINVAL (not a smolder file, an unsupported version, or a chunk that

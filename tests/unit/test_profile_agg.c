@@ -123,8 +123,10 @@ static void capture(struct profile *p, struct expected *e)
 				f[n++] = libc_start;
 				f[n++] = main_fn;
 				for (unsigned d = 0; d < 3 + c % 4; d++) {
-					snprintf(name, sizeof(name), "%s_fn%u_%u", pr->module, c, d);
-					assert_int_equal(profile__intern_frame(p, name, FRAME_USER,
+					snprintf(name, sizeof(name), "%s_fn%u_%u", pr->module, c,
+						 d);
+					assert_int_equal(profile__intern_frame(p, name,
+									       FRAME_USER,
 									       &f[n++]), 0);
 				}
 				struct profile_mapping exe = { .path = pr->exe };
@@ -136,7 +138,8 @@ static void capture(struct profile *p, struct expected *e)
 			}
 			if (!pr->exe[0] || (x >> 50) % 8 == 0)
 				for (size_t k = 0; k < 6; k++)
-					assert_int_equal(profile__intern_frame(p, irq[k], FRAME_KERNEL,
+					assert_int_equal(profile__intern_frame(p, irq[k],
+									       FRAME_KERNEL,
 									       &f[n++]), 0);
 			assert_int_equal(profile__add_sample(p, f, n, &m, 1), 0);
 			if (e)
@@ -308,7 +311,8 @@ static void test_records_grow_with_buckets_not_samples(void **state)
 	for (uint64_t b = 0; b < 100; b++)
 		for (int i = 0; i < 200; i++) {
 			struct sample_meta m = { .time_ns = T0 + b * 10 * MS + (uint64_t)i * 1000,
-						 .pid = 1 + i % 2, .tid = 1 + i % 2, .comm = "spin" };
+						 .pid = 1 + i % 2, .tid = 1 + i % 2,
+						 .comm = "spin" };
 			assert_int_equal(profile__add_sample(p, &f, 1, &m, 1), 0);
 		}
 	assert_int_equal(profile__sample_count(p), 20000);
@@ -350,8 +354,10 @@ static void test_aggregation_is_exact_in_any_order(void **state)
 	assert_int_equal(profile__intern_frame(p, "spin", FRAME_USER, &fr), 0);
 	for (uint64_t b = 0; b < NBUCKETS; b++)
 		for (int t = 0; t < NTHREADS; t++) {
-			struct sample_meta m = { .time_ns = T0 + b * 10 * MS + rng_next(&r) % (10 * MS),
-						 .pid = 1, .tid = 1 + t, .comm = "spin" };
+			struct sample_meta m = {
+				.time_ns = T0 + b * 10 * MS + rng_next(&r) % (10 * MS),
+				.pid = 1, .tid = 1 + t, .comm = "spin",
+			};
 			assert_int_equal(profile__add_sample(p, &fr, 1, &m, 1), 0);
 			e->want[b][t]++;
 		}
@@ -535,12 +541,13 @@ static void test_weights_counts_and_unknown_times_round_trip(void **state)
 
 /* A 1.0 file (checked in, written before 2.0) reads back whole, and its samples are
  * aggregated as they are read. */
+#define V1_FILE TEST_DATA_DIR "/../fuzz/corpus/profile/labelled.smolder"
 static void test_version_1_file_still_reads(void **state)
 {
 	(void)state;
 	struct profile *q = profile__new();
 	struct profile_read_stats rs;
-	FILE *f = fopen(TEST_DATA_DIR "/../fuzz/corpus/profile/labelled.smolder", "rb");
+	FILE *f = fopen(V1_FILE, "rb");
 	unsigned char head[24];
 	char want[4096] = { 0 };
 
@@ -548,8 +555,7 @@ static void test_version_1_file_still_reads(void **state)
 	assert_int_equal(fread(head, 1, sizeof(head), f), sizeof(head));
 	fclose(f);
 	assert_int_equal(head[16], 1); /* major version 1 */
-	assert_int_equal(profile__read_file(q, TEST_DATA_DIR "/../fuzz/corpus/profile/labelled.smolder",
-					    NULL, &rs), 0);
+	assert_int_equal(profile__read_file(q, V1_FILE, NULL, &rs), 0);
 	assert_int_equal(rs.torn_bytes, 0);
 	assert_int_equal(profile__sample_count(q), 50);
 	f = fopen(TEST_DATA_DIR "/golden/labelled.folded", "re");

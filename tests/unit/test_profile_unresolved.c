@@ -118,8 +118,10 @@ static struct profile *make_profile(void)
 	assert_int_equal(profile__intern_frame(p, "main", FRAME_USER, &f[1]), 0);
 	assert_int_equal(profile__intern_unresolved(p, m, 0x2a1f0, &f[2]), 0);
 	for (int i = 0; i < 3; i++) {
-		struct sample_meta meta = { .time_ns = 1795000000000000000ull + (uint64_t)i * 20000000,
-					    .pid = 7, .tid = 7, .comm = "sh" };
+		struct sample_meta meta = {
+			.time_ns = 1795000000000000000ull + (uint64_t)i * 20000000,
+			.pid = 7, .tid = 7, .comm = "sh",
+		};
 		assert_int_equal(profile__add_sample(p, f, 3, &meta, 1), 0);
 	}
 	return p;
