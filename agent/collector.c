@@ -155,12 +155,20 @@ static int process_labels(struct collector *c, const struct process *p, uint32_t
 	return 0;
 }
 
-/* "[libc.so.6+0x2a1f0]": where the address is, for later symbolization. */
-static void unresolved_name(const struct symbol *sym, char *buf, size_t len)
+/*
+ * Where the address is, for later symbolization: its file and offset, kept as a
+ * mapping and a number rather than a "[libc.so.6+0x2a1f0]" string per address (the
+ * profile shows it so).
+ */
+static int unresolved_frame(struct collector *c, const struct symbol *sym, uint32_t *frame)
 {
-	const char *base = strrchr(sym->module, '/');
-	snprintf(buf, len, "[%s+0x%llx]", base ? base + 1 : sym->module,
-		 (unsigned long long)sym->module_offset);
+	struct profile_mapping m = { .path = sym->module };
+	uint32_t mapping;
+	int err = profile__intern_mapping(c->profile, &m, &mapping);
+
+	if (!err)
+		err = profile__intern_unresolved(c->profile, mapping, sym->module_offset, frame);
+	return err;
 }
 
 static int resolve(struct collector *c, const struct process *p, uint64_t addr, bool kernel,
@@ -171,7 +179,6 @@ static int resolve(struct collector *c, const struct process *p, uint64_t addr, 
 	uint32_t mask = ADDR_CACHE_SLOTS - 1;
 	struct symbol sym = { 0 };
 	enum frame_kind kind;
-	char buf[512];
 	const char *name;
 	uint32_t i;
 	int err;
@@ -194,14 +201,15 @@ static int resolve(struct collector *c, const struct process *p, uint64_t addr, 
 		name = sym.name;
 		kind = kernel ? FRAME_KERNEL : sym.kind == SYMBOL_JIT ? FRAME_JIT : FRAME_USER;
 	} else if (!err && sym.module && sym.module[0] != '[' && !kernel) {
-		unresolved_name(&sym, buf, sizeof(buf));
-		name = buf;
+		err = unresolved_frame(c, &sym, frame);
+		name = NULL;
 		kind = FRAME_UNKNOWN;
 	} else {
 		*frame = c->unknown_frame;
 		return 0; /* not cached: the process may still be loading its maps */
 	}
-	err = profile__intern_frame(c->profile, name, kind, frame);
+	if (name)
+		err = profile__intern_frame(c->profile, name, kind, frame);
 	if (err)
 		return err;
 

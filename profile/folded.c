@@ -52,15 +52,21 @@ static int put_frame(struct buf *b, const char *name, enum frame_kind kind)
 	return 0;
 }
 
+/* A line's stack text and its count. */
+struct line {
+	char *text;
+	uint64_t weight;
+};
+
 static int cmp_lines(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
 }
 
 int profile__write_folded(const struct profile *p, FILE *out)
 {
 	struct sample_aggs set = { 0 };
-	char **lines = NULL;
+	struct line *lines = NULL;
 	size_t nlines = 0;
 	int err = profile__aggregate(p, false, &set);
 
@@ -77,7 +83,6 @@ int profile__write_folded(const struct profile *p, FILE *out)
 		const struct pstack *st = &p->stacks.v[a->stack];
 		const char *comm = profile__string(p, a->comm);
 		struct buf b = { 0 };
-		char count[32];
 		int sep = 0;
 
 		if (*comm) {
@@ -92,19 +97,45 @@ int profile__write_folded(const struct profile *p, FILE *out)
 				err = put_frame(&b, profile__frame_name(p, f), p->frames.v[f].kind);
 			sep = 1;
 		}
-		if (!err) {
-			int n = snprintf(count, sizeof(count), " %llu\n",
-					 (unsigned long long)a->weight);
-			err = buf_put(&b, count, n);
-		}
-		lines[nlines++] = b.s.v;
+		if (!err && !b.s.v)
+			err = buf_put(&b, "", 0); /* an empty stack of no process */
+		lines[nlines++] = (struct line){ b.s.v, a->weight };
 		if (err)
 			goto cleanup;
 	}
+	/* Frames that differ but read the same (a name from a 1.0 file beside an
+	 * unresolved frame, or two source files) make one line: merge by text, then sort
+	 * the whole lines bytewise, counts included, as they are printed. */
+	qsort(lines, nlines, sizeof(*lines), cmp_lines);
+	size_t w = 0;
+	for (size_t i = 0, j; i < nlines; i = j, w++) {
+		struct buf b = { 0 };
+		char count[32];
+		uint64_t weight = lines[i].weight;
+
+		for (j = i + 1; j < nlines && !strcmp(lines[i].text, lines[j].text); j++)
+			weight += lines[j].weight;
+		int n = snprintf(count, sizeof(count), " %llu\n", (unsigned long long)weight);
+		err = buf_put(&b, lines[i].text, strlen(lines[i].text));
+		if (!err)
+			err = buf_put(&b, count, (size_t)n);
+		for (size_t k = i; k < j; k++) {
+			free(lines[k].text);
+			lines[k].text = NULL;
+		}
+		lines[w].text = b.s.v;
+		if (err) {
+			for (size_t k = j; k < nlines; k++)
+				free(lines[k].text);
+			nlines = w + 1;
+			goto cleanup;
+		}
+	}
+	nlines = w;
 	qsort(lines, nlines, sizeof(*lines), cmp_lines);
 	errno = 0;
 	for (size_t i = 0; i < nlines; i++)
-		if (fputs(lines[i], out) == EOF) {
+		if (fputs(lines[i].text, out) == EOF) {
 			err = profile__stdio_error(out);
 			goto cleanup;
 		}
@@ -113,7 +144,7 @@ int profile__write_folded(const struct profile *p, FILE *out)
 
 cleanup:
 	for (size_t i = 0; i < nlines; i++)
-		free(lines[i]);
+		free(lines[i].text);
 	free(lines);
 	sample_aggs__free(&set);
 	return err;

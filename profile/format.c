@@ -2,9 +2,10 @@
 /*
  * format.c - the .smolder file format (docs/format.md): a preamble that names the file
  * and its version, then DATA chunks, each one independent zstd frame with a checksum,
- * that add strings, mappings, frames, stacks, label sets and samples to what earlier
- * chunks defined. A reader stops at the first frame that is cut short or fails its
- * checksum (a torn tail) and keeps everything before it.
+ * that add strings, mappings, frames, stacks, label sets, series and records (samples
+ * counted per series and 10 ms bucket) to what earlier chunks defined. A reader stops
+ * at the first frame that is cut short or fails its checksum (a torn tail) and keeps
+ * everything before it. Version 1 files (one entry per sample) are still read.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,8 +57,30 @@ void profile__encode_preamble(struct wbuf *out)
 
 /* ---- writer ---- */
 
+/*
+ * References into a table that fills in first-use order (a frame's name, a stack's
+ * frames, a series' stack, a record's series) mostly name the next entry not referred
+ * to yet: that one is written as 0, any other as id + 1 (docs/format.md §2.1, "next
+ * ids"). @next starts at the table's size before this chunk.
+ */
+static void put_next_id(struct wbuf *w, uint64_t *next, uint64_t id)
+{
+	if (id == *next) {
+		wbuf_varint(w, 0);
+		(*next)++;
+		return;
+	}
+	wbuf_varint(w, id + 1);
+	if (id > *next)
+		*next = id + 1;
+}
+
+/* Tables, series and records go column by column where they have several fields:
+ * like values side by side compress far better. */
 static void encode_tables(const struct profile *p, const struct chunk_marks *m, struct wbuf *w)
 {
+	uint64_t next;
+
 	wbuf_varint(w, p->strings.len - m->strings);
 	for (size_t i = m->strings; i < p->strings.len; i++) {
 		wbuf_varint(w, p->strings.v[i].len);
@@ -72,22 +95,31 @@ static void encode_tables(const struct profile *p, const struct chunk_marks *m, 
 		wbuf_varint(w, mp->limit);
 		wbuf_varint(w, mp->offset);
 	}
-	wbuf_varint(w, p->frames.len - m->frames);
-	for (size_t i = m->frames; i < p->frames.len; i++) {
-		const struct pframe *f = &p->frames.v[i];
-		wbuf_varint(w, f->name);
-		wbuf_varint(w, f->kind);
-		wbuf_varint(w, f->mapping);
-		wbuf_varint(w, f->address);
-		wbuf_varint(w, f->file);
-		wbuf_varint(w, f->line);
-	}
+
+	const struct pframe *f = p->frames.v;
+	size_t nf = p->frames.len;
+	wbuf_varint(w, nf - m->frames);
+	next = m->strings;
+	for (size_t i = m->frames; i < nf; i++)
+		put_next_id(w, &next, f[i].name);
+	for (size_t i = m->frames; i < nf; i++)
+		wbuf_varint(w, f[i].kind);
+	for (size_t i = m->frames; i < nf; i++)
+		wbuf_varint(w, f[i].mapping);
+	for (size_t i = m->frames; i < nf; i++)
+		wbuf_varint(w, f[i].address);
+	for (size_t i = m->frames; i < nf; i++)
+		wbuf_varint(w, f[i].file);
+	for (size_t i = m->frames; i < nf; i++)
+		wbuf_varint(w, f[i].line);
+
 	wbuf_varint(w, p->stacks.len - m->stacks);
+	next = m->frames;
 	for (size_t i = m->stacks; i < p->stacks.len; i++) {
 		const struct pstack *st = &p->stacks.v[i];
 		wbuf_varint(w, st->len);
 		for (size_t j = 0; j < st->len; j++)
-			wbuf_varint(w, p->stack_frames.v[st->off + j]);
+			put_next_id(w, &next, p->stack_frames.v[st->off + j]);
 	}
 	wbuf_varint(w, p->labelsets.len - m->labelsets);
 	for (size_t i = m->labelsets; i < p->labelsets.len; i++) {
@@ -98,29 +130,47 @@ static void encode_tables(const struct profile *p, const struct chunk_marks *m, 
 	}
 }
 
-/* Samples go column by column: like values side by side compress far better. */
-static void encode_samples(const struct profile *p, size_t s0, size_t s1, struct wbuf *w)
+static void encode_series(const struct profile *p, const struct chunk_marks *m, struct wbuf *w)
+{
+	const struct pseries *se = p->series.v;
+	size_t n = p->series.len;
+	uint64_t next = m->stacks;
+
+	wbuf_varint(w, n - m->series);
+	for (size_t i = m->series; i < n; i++)
+		put_next_id(w, &next, se[i].stack);
+	for (size_t i = m->series; i < n; i++)
+		wbuf_varint(w, (uint32_t)se[i].pid);
+	for (size_t i = m->series; i < n; i++)
+		wbuf_varint(w, varint_zigzag((int64_t)se[i].tid - (int64_t)se[i].pid));
+	for (size_t i = m->series; i < n; i++)
+		wbuf_varint(w, se[i].comm);
+	for (size_t i = m->series; i < n; i++)
+		wbuf_varint(w, se[i].labels);
+}
+
+/* Times as bucket numbers, each the step from the one before: mostly 0 and 1. The
+ * series column starts its next ids at the series this chunk defines: in a profile's
+ * own order each record's series is an earlier one or the next new one. */
+static void encode_records(const struct profile *p, const struct chunk_marks *m, size_t s0,
+			   size_t s1, struct wbuf *w)
 {
 	const struct psample *s = p->samples.v;
-	uint64_t prev = p->info.start_ns;
+	uint64_t prev = p->info.start_ns / PROFILE_BUCKET_NS, next = m->series;
 
 	wbuf_varint(w, s1 - s0);
 	for (size_t i = s0; i < s1; i++) {
-		wbuf_varint(w, varint_zigzag((int64_t)(s[i].time_ns - prev)));
-		prev = s[i].time_ns;
+		uint64_t k = s[i].time_ns / PROFILE_BUCKET_NS;
+		wbuf_varint(w, varint_zigzag((int64_t)(k - prev)));
+		prev = k;
 	}
 	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, s[i].stack);
+		put_next_id(w, &next, s[i].series);
 	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, (uint32_t)s[i].pid);
+		wbuf_varint(w, s[i].count);
+	/* Weight 1 per sample, the usual case, is all zeros here. */
 	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, varint_zigzag((int64_t)s[i].tid - (int64_t)s[i].pid));
-	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, s[i].comm);
-	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, s[i].labels);
-	for (size_t i = s0; i < s1; i++)
-		wbuf_varint(w, s[i].weight);
+		wbuf_varint(w, varint_zigzag((int64_t)(s[i].weight - s[i].count)));
 }
 
 int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t s0,
@@ -137,8 +187,10 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 	wbuf_varint(&raw, p->info.end_ns);
 	wbuf_varint(&raw, p->counts.lost - m->counts.lost);
 	wbuf_varint(&raw, p->counts.truncated - m->counts.truncated);
+	wbuf_varint(&raw, PROFILE_BUCKET_NS);
 	encode_tables(p, m, &raw);
-	encode_samples(p, s0, s1, &raw);
+	encode_series(p, m, &raw);
+	encode_records(p, m, s0, s1, &raw);
 	err = raw.err;
 	if (err)
 		goto cleanup;
@@ -163,6 +215,7 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 	m->frames = p->frames.len;
 	m->stacks = p->stacks.len;
 	m->labelsets = p->labelsets.len;
+	m->series = p->series.len;
 	m->counts = p->counts;
 cleanup:
 	VEC_FREE(raw.buf);
@@ -234,6 +287,7 @@ void chunk_decoder__free(struct chunk_decoder *d)
 	free(d->frames.v);
 	free(d->stacks.v);
 	free(d->labelsets.v);
+	free(d->series.v);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -254,8 +308,101 @@ static uint32_t map_id(struct rbuf *r, const uint32_t *v, size_t len)
 }
 #define MAP(r, vec, what) map_id((r), (vec).v, (vec).len)
 
-static int read_tables(struct profile *p, struct chunk_decoder *d, struct rbuf *r)
+/* A next id (put_next_id) that must name an item an earlier entry defined; its
+ * profile id. */
+static uint32_t map_next_id(struct rbuf *r, uint64_t *next, const uint32_t *v, size_t len)
 {
+	uint64_t x = rbuf_varint(r), id = x ? x - 1 : *next;
+
+	if (r->err)
+		return 0;
+	if (id >= len) {
+		r->err = -EINVAL;
+		return 0;
+	}
+	if (id >= *next)
+		*next = id + 1;
+	return v[id];
+}
+#define MAP_NEXT(r, next, vec) map_next_id((r), (next), (vec).v, (vec).len)
+
+/* The tables' sizes before a chunk: where its next ids start. */
+struct chunk_starts {
+	uint64_t strings, frames, stacks, series;
+};
+
+/* Version 1 frames: one row of six fields each. */
+static int read_frames_v1(struct profile *p, struct chunk_decoder *d, struct rbuf *r)
+{
+	size_t n = read_count(r, 6);
+	int err;
+
+	if ((err = VEC_RESERVE(d->frames, d->frames.len + n)))
+		return err;
+	for (size_t i = 0; i < n && !r->err; i++) {
+		struct pframe f = { 0 };
+		uint32_t mapping;
+		f.name = MAP(r, d->strings, name);
+		f.kind = rbuf_bounded(r, FRAME_UNKNOWN + 1);
+		mapping = rbuf_bounded(r, d->mappings.len + 1);
+		f.address = rbuf_varint(r);
+		f.file = MAP(r, d->strings, file);
+		f.line = rbuf_bounded(r, UINT32_MAX);
+		if (r->err)
+			break;
+		f.mapping = mapping ? d->mappings.v[mapping - 1] : 0;
+		err = profile__intern_pframe(p, &f, &d->frames.v[d->frames.len]);
+		if (err)
+			return err;
+		d->frames.len++;
+	}
+	return r->err;
+}
+
+/* Version 2 frames: six columns, names as next ids into the strings. */
+static int read_frames(struct profile *p, struct chunk_decoder *d, struct rbuf *r,
+		       const struct chunk_starts *st)
+{
+	size_t n = read_count(r, 6);
+	uint64_t next = st->strings;
+	struct pframe *f;
+	int err;
+
+	if (r->err)
+		return r->err;
+	if ((err = VEC_RESERVE(d->frames, d->frames.len + n)))
+		return err;
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		f[i].name = MAP_NEXT(r, &next, d->strings);
+	for (size_t i = 0; i < n; i++)
+		f[i].kind = rbuf_bounded(r, FRAME_UNKNOWN + 1);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t mapping = rbuf_bounded(r, d->mappings.len + 1);
+		f[i].mapping = mapping ? d->mappings.v[mapping - 1] : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		f[i].address = rbuf_varint(r);
+	for (size_t i = 0; i < n; i++)
+		f[i].file = MAP(r, d->strings, file);
+	for (size_t i = 0; i < n; i++)
+		f[i].line = rbuf_bounded(r, UINT32_MAX);
+	err = r->err;
+	for (size_t i = 0; i < n && !err; i++) {
+		err = profile__intern_pframe(p, &f[i], &d->frames.v[d->frames.len]);
+		if (!err)
+			d->frames.len++;
+	}
+	free(f);
+	return err;
+}
+
+static int read_tables(struct profile *p, struct chunk_decoder *d, struct rbuf *r, bool v1,
+		       const struct chunk_starts *st)
+{
+	uint64_t next = st->frames;
 	size_t n;
 	int err = 0;
 
@@ -294,26 +441,11 @@ static int read_tables(struct profile *p, struct chunk_decoder *d, struct rbuf *
 		d->mappings.len++;
 	}
 
-	n = read_count(r, 6);
-	if ((err = VEC_RESERVE(d->frames, d->frames.len + n)))
+	err = r->err;
+	if (!err)
+		err = v1 ? read_frames_v1(p, d, r) : read_frames(p, d, r, st);
+	if (err)
 		return err;
-	for (size_t i = 0; i < n && !r->err; i++) {
-		struct pframe f = { 0 };
-		uint32_t mapping;
-		f.name = MAP(r, d->strings, name);
-		f.kind = rbuf_bounded(r, FRAME_UNKNOWN + 1);
-		mapping = rbuf_bounded(r, d->mappings.len + 1);
-		f.address = rbuf_varint(r);
-		f.file = MAP(r, d->strings, file);
-		f.line = rbuf_bounded(r, UINT32_MAX);
-		if (r->err)
-			break;
-		f.mapping = mapping ? d->mappings.v[mapping - 1] : 0;
-		err = profile__intern_pframe(p, &f, &d->frames.v[d->frames.len]);
-		if (err)
-			return err;
-		d->frames.len++;
-	}
 
 	n = read_count(r, 1);
 	if ((err = VEC_RESERVE(d->stacks, d->stacks.len + n)))
@@ -324,7 +456,7 @@ static int read_tables(struct profile *p, struct chunk_decoder *d, struct rbuf *
 	for (size_t i = 0; i < n && !r->err; i++) {
 		size_t len = rbuf_bounded(r, PROFILE_MAX_STACK_DEPTH + 1);
 		for (size_t j = 0; j < len && !r->err; j++)
-			frames[j] = MAP(r, d->frames, frame);
+			frames[j] = v1 ? MAP(r, d->frames, frame) : MAP_NEXT(r, &next, d->frames);
 		if (r->err)
 			break;
 		err = profile__intern_stack(p, frames, len, &d->stacks.v[d->stacks.len]);
@@ -361,13 +493,115 @@ static int read_tables(struct profile *p, struct chunk_decoder *d, struct rbuf *
 	return r->err;
 }
 
-static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf *r,
-			uint64_t base_time, const struct profile_filter *f)
+/* Version 1: one entry per sample, times in ns, each field a column. */
+static int read_samples_v1(struct profile *p, struct chunk_decoder *d, struct rbuf *r,
+			   uint64_t base_time, const struct profile_filter *f)
 {
 	/* Seven columns, each value at least one byte. */
 	size_t n = read_count(r, 7);
-	struct psample *s = NULL;
+	struct pseries *se = NULL;
+	uint64_t *times = NULL, *weights = NULL;
 	uint64_t t = base_time;
+	int err = 0;
+
+	if (r->err)
+		return r->err;
+	se = calloc(n ? n : 1, sizeof(*se));
+	times = calloc(n ? n : 1, sizeof(*times));
+	weights = calloc(n ? n : 1, sizeof(*weights));
+	if (!se || !times || !weights) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t += (uint64_t)varint_unzigzag(rbuf_varint(r));
+		times[i] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		se[i].stack = MAP(r, d->stacks, stack);
+	for (size_t i = 0; i < n; i++)
+		se[i].pid = (int32_t)rbuf_bounded(r, (uint64_t)UINT32_MAX + 1);
+	for (size_t i = 0; i < n; i++)
+		se[i].tid = (int32_t)((int64_t)se[i].pid + varint_unzigzag(rbuf_varint(r)));
+	for (size_t i = 0; i < n; i++)
+		se[i].comm = MAP(r, d->strings, comm);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = rbuf_bounded(r, d->labelsets.len + 1);
+		se[i].labels = l ? d->labelsets.v[l - 1] : 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		weights[i] = rbuf_varint(r);
+	err = r->err;
+	if (!err && !f)
+		err = profile__reserve_samples(p, n);
+	for (size_t i = 0; i < n && !err; i++) {
+		struct psample ps = { .time_ns = profile__bucket_time(times[i]) };
+
+		err = profile__intern_series(p, &se[i], &ps.series);
+		if (err)
+			break;
+		if (f) {
+			struct profile_sample view;
+
+			profile__view_sample(p, &ps, &view);
+			if (!profile__sample_matches(p, &view, f))
+				continue;
+		}
+		err = profile__push_samples(p, ps.series, ps.time_ns, 1, weights[i]);
+	}
+cleanup:
+	free(se);
+	free(times);
+	free(weights);
+	return err;
+}
+
+static int read_series(struct profile *p, struct chunk_decoder *d, struct rbuf *r,
+		       const struct chunk_starts *st)
+{
+	/* Five columns, each value at least one byte. */
+	size_t n = read_count(r, 5);
+	struct pseries *se = NULL;
+	uint64_t next = st->stacks;
+	int err = 0;
+
+	if (r->err)
+		return r->err;
+	if ((err = VEC_RESERVE(d->series, d->series.len + n)))
+		return err;
+	se = calloc(n ? n : 1, sizeof(*se));
+	if (!se)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		se[i].stack = MAP_NEXT(r, &next, d->stacks);
+	for (size_t i = 0; i < n; i++)
+		se[i].pid = (int32_t)rbuf_bounded(r, (uint64_t)UINT32_MAX + 1);
+	for (size_t i = 0; i < n; i++)
+		se[i].tid = (int32_t)((int64_t)se[i].pid + varint_unzigzag(rbuf_varint(r)));
+	for (size_t i = 0; i < n; i++)
+		se[i].comm = MAP(r, d->strings, comm);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = rbuf_bounded(r, d->labelsets.len + 1);
+		se[i].labels = l ? d->labelsets.v[l - 1] : 0;
+	}
+	err = r->err;
+	for (size_t i = 0; i < n && !err; i++) {
+		err = profile__intern_series(p, &se[i], &d->series.v[d->series.len]);
+		if (!err)
+			d->series.len++;
+	}
+	free(se);
+	return err;
+}
+
+static int read_records(struct profile *p, struct chunk_decoder *d, struct rbuf *r,
+			const struct chunk_starts *st, uint64_t base_time, uint64_t bucket_ns,
+			const struct profile_filter *f)
+{
+	/* Four columns, each value at least one byte. */
+	size_t n = read_count(r, 4);
+	struct psample *s = NULL;
+	uint64_t k = base_time / bucket_ns, next = st->series;
 	int err = 0;
 
 	if (r->err)
@@ -376,33 +610,32 @@ static int read_samples(struct profile *p, struct chunk_decoder *d, struct rbuf 
 	if (!s)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		t += (uint64_t)varint_unzigzag(rbuf_varint(r));
-		s[i].time_ns = t;
+		k += (uint64_t)varint_unzigzag(rbuf_varint(r));
+		if (k > UINT64_MAX / bucket_ns && !r->err)
+			r->err = -EINVAL; /* a time past 2^64 ns */
+		s[i].time_ns = profile__bucket_time(k * bucket_ns);
 	}
 	for (size_t i = 0; i < n; i++)
-		s[i].stack = MAP(r, d->stacks, stack);
-	for (size_t i = 0; i < n; i++)
-		s[i].pid = (int32_t)rbuf_bounded(r, (uint64_t)UINT32_MAX + 1);
-	for (size_t i = 0; i < n; i++)
-		s[i].tid = (int32_t)((int64_t)s[i].pid + varint_unzigzag(rbuf_varint(r)));
-	for (size_t i = 0; i < n; i++)
-		s[i].comm = MAP(r, d->strings, comm);
+		s[i].series = MAP_NEXT(r, &next, d->series);
 	for (size_t i = 0; i < n; i++) {
-		uint32_t l = rbuf_bounded(r, d->labelsets.len + 1);
-		s[i].labels = l ? d->labelsets.v[l - 1] : 0;
+		s[i].count = rbuf_varint(r);
+		if (!s[i].count && !r->err)
+			r->err = -EINVAL; /* a record holds at least one sample */
 	}
 	for (size_t i = 0; i < n; i++)
-		s[i].weight = rbuf_varint(r);
+		s[i].weight = s[i].count + (uint64_t)varint_unzigzag(rbuf_varint(r));
 	err = r->err;
+	if (!err && !f)
+		err = profile__reserve_samples(p, n);
 	for (size_t i = 0; i < n && !err; i++) {
 		if (f) {
-			struct profile_sample ps;
+			struct profile_sample view;
 
-			profile__view_sample(p, &s[i], &ps);
-			if (!profile__sample_matches(p, &ps, f))
+			profile__view_sample(p, &s[i], &view);
+			if (!profile__sample_matches(p, &view, f))
 				continue;
 		}
-		err = profile__push_sample(p, &s[i]);
+		err = profile__push_samples(p, s[i].series, s[i].time_ns, s[i].count, s[i].weight);
 	}
 	free(s);
 	return err;
@@ -413,9 +646,11 @@ int profile__apply_chunk(struct profile *p, struct chunk_decoder *d, const void 
 {
 	struct rbuf r = { .b = chunk, .len = len };
 	struct profile_counts c;
-	uint64_t period, start, end;
+	uint64_t period, start, end, bucket;
 	const unsigned char *type;
-	int err;
+	bool v1 = d->major == 1;
+	struct chunk_starts st = { d->strings.len, d->frames.len, d->stacks.len, d->series.len };
+	int err = 0;
 
 	type = rbuf_bytes(&r, 1);
 	if (!type)
@@ -428,11 +663,14 @@ int profile__apply_chunk(struct profile *p, struct chunk_decoder *d, const void 
 	end = rbuf_varint(&r);
 	c.lost = rbuf_varint(&r);
 	c.truncated = rbuf_varint(&r);
-	if (r.err)
-		return r.err;
-	err = read_tables(p, d, &r);
+	bucket = v1 ? 1 : rbuf_varint(&r);
+	if (r.err || !bucket)
+		return -EINVAL;
+	err = read_tables(p, d, &r, v1, &st);
 	if (!err)
-		err = read_samples(p, d, &r, start, f);
+		err = v1 ? read_samples_v1(p, d, &r, start, f) : read_series(p, d, &r, &st);
+	if (!err && !v1)
+		err = read_records(p, d, &r, &st, start, bucket, f);
 	if (err)
 		return err;
 	if (r.pos != r.len)
@@ -470,8 +708,11 @@ int profile__decode(struct profile *p, const void *buf, size_t len,
 	}
 	if (!profile__is_smolder(buf, len))
 		return -EINVAL;
-	if ((b[16] | b[17] << 8) != SMOLDER_VERSION_MAJOR)
-		return -EINVAL; /* minor versions only add what older readers may skip */
+	/* Minor versions only add what older readers may skip; each major version this
+	 * reader knows has its own decoder. */
+	d.major = b[16] | b[17] << 8;
+	if (d.major < SMOLDER_VERSION_MAJOR_OLDEST || d.major > SMOLDER_VERSION_MAJOR)
+		return -EINVAL;
 	dctx = ZSTD_createDCtx();
 	if (!dctx)
 		return -ENOMEM;

@@ -69,7 +69,7 @@ bool profile__sample_matches(const struct profile *p, const struct profile_sampl
 struct merge {
 	struct profile *dst;
 	const struct profile *src;
-	uint32_t *strings, *mappings, *frames, *stacks, *labels; /* src id -> dst id */
+	uint32_t *strings, *mappings, *frames, *stacks, *labels, *series; /* src -> dst id */
 	uint32_t *scratch;                                       /* one stack */
 };
 
@@ -145,6 +145,49 @@ static uint32_t *unmapped_array(size_t n)
 	return a;
 }
 
+static int map_stack(struct merge *m, uint32_t id, uint32_t *out)
+{
+	if (m->stacks[id] == UNMAPPED) {
+		const struct pstack *st = &m->src->stacks.v[id];
+		const uint32_t *frames = m->src->stack_frames.v + st->off;
+		/* Stacks deeper than the bound cannot be built by our own readers; cut the
+		 * outermost frames rather than fail the whole merge. */
+		size_t n = st->len, skip = 0;
+		int err = 0;
+
+		if (n > PROFILE_MAX_STACK_DEPTH) {
+			skip = n - PROFILE_MAX_STACK_DEPTH;
+			n = PROFILE_MAX_STACK_DEPTH;
+		}
+		for (size_t j = 0; j < n && !err; j++)
+			err = map_frame(m, frames[skip + j], &m->scratch[j]);
+		if (!err)
+			err = profile__intern_stack(m->dst, m->scratch, n, &m->stacks[id]);
+		if (err)
+			return err;
+	}
+	*out = m->stacks[id];
+	return 0;
+}
+
+static int map_series(struct merge *m, uint32_t id, uint32_t *out)
+{
+	if (m->series[id] == UNMAPPED) {
+		struct pseries se = m->src->series.v[id];
+		int err = map_stack(m, se.stack, &se.stack);
+		if (!err)
+			err = map_string(m, se.comm, &se.comm);
+		if (!err)
+			err = map_labels(m, se.labels, &se.labels);
+		if (!err)
+			err = profile__intern_series(m->dst, &se, &m->series[id]);
+		if (err)
+			return err;
+	}
+	*out = m->series[id];
+	return 0;
+}
+
 int profile__merge(struct profile *dst, const struct profile *src,
 		   const struct profile_filter *f)
 {
@@ -156,37 +199,24 @@ int profile__merge(struct profile *dst, const struct profile *src,
 	m.frames = unmapped_array(src->frames.len);
 	m.stacks = unmapped_array(src->stacks.len);
 	m.labels = unmapped_array(src->labelsets.len);
+	m.series = unmapped_array(src->series.len);
 	m.scratch = malloc(PROFILE_MAX_STACK_DEPTH * sizeof(uint32_t));
-	if (!m.strings || !m.mappings || !m.frames || !m.stacks || !m.labels || !m.scratch)
+	if (!m.strings || !m.mappings || !m.frames || !m.stacks || !m.labels || !m.series ||
+	    !m.scratch)
 		goto cleanup;
-	err = 0;
+	err = f ? 0 : profile__reserve_samples(dst, src->samples.len);
 	for (size_t i = 0; i < src->samples.len && !err; i++) {
+		const struct psample *ps = &src->samples.v[i];
 		struct profile_sample s;
-		struct psample ps = src->samples.v[i];
+		uint32_t series;
 
-		profile__view_sample(src, &ps, &s);
+		profile__view_sample(src, ps, &s);
 		if (!profile__sample_matches(src, &s, f))
 			continue;
-		if (m.stacks[ps.stack] == UNMAPPED) {
-			/* Stacks deeper than the bound cannot be built by our own readers;
-			 * cut the outermost frames rather than fail the whole merge. */
-			size_t n = s.nframes, skip = 0;
-			if (n > PROFILE_MAX_STACK_DEPTH) {
-				skip = n - PROFILE_MAX_STACK_DEPTH;
-				n = PROFILE_MAX_STACK_DEPTH;
-			}
-			for (size_t j = 0; j < n && !err; j++)
-				err = map_frame(&m, s.frames[skip + j], &m.scratch[j]);
-			if (!err)
-				err = profile__intern_stack(dst, m.scratch, n, &m.stacks[ps.stack]);
-		}
+		err = map_series(&m, ps->series, &series);
 		if (!err)
-			err = map_string(&m, ps.comm, &ps.comm);
-		if (!err)
-			err = map_labels(&m, ps.labels, &ps.labels);
-		ps.stack = m.stacks[ps.stack];
-		if (!err)
-			err = profile__push_sample(dst, &ps);
+			err = profile__push_samples(dst, series, ps->time_ns, ps->count,
+						    ps->weight);
 	}
 	if (err)
 		goto cleanup;
@@ -200,6 +230,7 @@ cleanup:
 	free(m.frames);
 	free(m.stacks);
 	free(m.labels);
+	free(m.series);
 	free(m.scratch);
 	return err;
 }
@@ -218,15 +249,18 @@ int profile__aggregate(const struct profile *p, bool with_labels, struct sample_
 {
 	for (size_t i = 0; i < p->samples.len; i++) {
 		const struct psample *s = &p->samples.v[i];
-		struct sample_agg key = { .stack = s->stack, .comm = s->comm, .weight = s->weight };
+		const struct pseries *se = &p->series.v[s->series];
+		struct sample_agg key = {
+			.stack = se->stack, .comm = se->comm, .weight = s->weight
+		};
 		uint64_t h;
 		uint32_t id;
 		int err;
 
 		if (with_labels) {
-			key.labels = s->labels;
-			key.pid = s->pid;
-			key.tid = s->tid;
+			key.labels = se->labels;
+			key.pid = se->pid;
+			key.tid = se->tid;
 		}
 		h = intern_hash(&key, SAMPLE_AGG_KEY_LEN, 5);
 		if (intern_table__find(&out->index, h, &key, agg_eq, out, &id)) {

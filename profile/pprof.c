@@ -212,7 +212,7 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 		uint32_t fid;
 		int64_t name = 0, file = 0;
 
-		err = str_id(&o, profile__string(p, f->name), &name);
+		err = str_id(&o, profile__frame_name(p, (uint32_t)i), &name);
 		if (!err)
 			err = str_id(&o, profile__string(p, f->file), &file);
 		fkey.name = (uint32_t)name;

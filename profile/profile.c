@@ -1,23 +1,49 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * profile.c - the in-memory profile: interned strings, mappings, frames, stacks and
- * label sets, the list of samples that point at them, and the operations over whole
- * profiles (filter, merge).
+ * profile.c - the in-memory profile: interned strings, mappings, frames, stacks, label
+ * sets and series (a stack and who ran it), and the records that count the samples of
+ * one series in one time bucket.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "profile_internal.h"
+
+/* How far back in time samples may come and still find their record in the record
+ * index's window (older ones are found too, once the whole index is built). */
+#define RECORD_WINDOW_NS (10 * 1000000000ull)
+#define RECORD_WINDOW_MIN 4096 /* records the window holds before it first slides */
 
 struct profile *profile__new(void)
 {
 	struct profile *p = calloc(1, sizeof(*p));
-	if (!p) {
+
+	if (p) {
+		p->names = calloc(1, sizeof(*p->names));
+		p->records.slide_at = RECORD_WINDOW_MIN;
+	}
+	if (!p || !p->names) {
+		free(p);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return p;
+}
+
+static void frame_names__free(struct frame_names *fn)
+{
+	if (!fn)
+		return;
+	while (fn->blocks) {
+		struct name_block *b = fn->blocks;
+		fn->blocks = b->next;
+		free(b);
+	}
+	free(fn->by_frame);
+	free(fn);
 }
 
 void profile__free(struct profile *p)
@@ -29,6 +55,7 @@ void profile__free(struct profile *p)
 	free(p->frames.v);
 	free(p->stack_frames.v);
 	free(p->stacks.v);
+	free(p->series.v);
 	free(p->samples.v);
 	free(p->mappings.v);
 	free(p->label_pairs.v);
@@ -38,6 +65,9 @@ void profile__free(struct profile *p)
 	intern_table__free(&p->stack_index);
 	intern_table__free(&p->mapping_index);
 	intern_table__free(&p->label_index);
+	intern_table__free(&p->series_index);
+	intern_table__free(&p->records.table);
+	frame_names__free(p->names);
 	free(p);
 }
 
@@ -139,9 +169,81 @@ int profile__intern_frame(struct profile *p, const char *name, enum frame_kind k
 	return profile__intern_frame_info(p, &fi, id);
 }
 
+int profile__intern_unresolved(struct profile *p, uint32_t mapping, uint64_t offset,
+			       uint32_t *id)
+{
+	struct profile_frame_info fi = {
+		.name = "", .kind = FRAME_UNKNOWN, .mapping = mapping, .address = offset
+	};
+
+	if (!mapping)
+		return -EINVAL;
+	return profile__intern_frame_info(p, &fi, id);
+}
+
+bool profile__frame_unresolved(const struct profile *p, const struct pframe *f)
+{
+	return f->kind == FRAME_UNKNOWN && f->mapping && p->strings.v[f->name].len == 0;
+}
+
+/* Room for @n bytes of names; NULL when out of memory. */
+static char *name_alloc(struct frame_names *fn, size_t n)
+{
+	struct name_block *b = fn->blocks;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 4096 ? n : 4096;
+
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		*b = (struct name_block){ .next = fn->blocks, .cap = cap };
+		fn->blocks = b;
+	}
+	b->used += n;
+	return b->text + b->used - n;
+}
+
+/* "[BASENAME+0xOFFSET]", as the collector named such frames before they were kept as
+ * (mapping, offset); "[unknown]" when there is no memory for it. */
+static const char *unresolved_name(const struct profile *p, uint32_t id)
+{
+	struct frame_names *fn = p->names;
+	const struct pframe *f = &p->frames.v[id];
+	const char *path = profile__string(p, p->mappings.v[f->mapping - 1].path);
+	const char *base = strrchr(path, '/');
+	char *text;
+	int len;
+
+	if (id < fn->len && fn->by_frame[id])
+		return fn->by_frame[id];
+	if (id >= fn->len) {
+		size_t n = p->frames.len;
+		const char **v = realloc(fn->by_frame, n * sizeof(*v));
+
+		if (!v)
+			return "[unknown]";
+		memset(v + fn->len, 0, (n - fn->len) * sizeof(*v));
+		fn->by_frame = v;
+		fn->len = n;
+	}
+	base = base ? base + 1 : path;
+	len = snprintf(NULL, 0, "[%s+0x%llx]", base, (unsigned long long)f->address);
+	text = len > 0 ? name_alloc(fn, (size_t)len + 1) : NULL;
+	if (!text)
+		return "[unknown]";
+	snprintf(text, (size_t)len + 1, "[%s+0x%llx]", base, (unsigned long long)f->address);
+	fn->by_frame[id] = text;
+	return text;
+}
+
 const char *profile__frame_name(const struct profile *p, uint32_t id)
 {
-	return profile__string(p, p->frames.v[id].name);
+	const struct pframe *f = &p->frames.v[id];
+
+	if (profile__frame_unresolved(p, f))
+		return unresolved_name(p, id);
+	return profile__string(p, f->name);
 }
 
 enum frame_kind profile__frame_kind(const struct profile *p, uint32_t id)
@@ -153,7 +255,7 @@ void profile__frame_info(const struct profile *p, uint32_t id, struct profile_fr
 {
 	const struct pframe *f = &p->frames.v[id];
 	*out = (struct profile_frame_info){
-		.name = profile__string(p, f->name),
+		.name = profile__frame_name(p, id),
 		.kind = f->kind,
 		.mapping = f->mapping,
 		.address = f->address,
@@ -397,11 +499,155 @@ int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, u
 	return 0;
 }
 
+static int series_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	return memcmp(&p->series.v[id], key, sizeof(struct pseries)) == 0;
+}
+
+int profile__intern_series(struct profile *p, const struct pseries *key, uint32_t *id)
+{
+	uint64_t h = intern_hash(key, sizeof(*key), 6);
+	int err;
+
+	if (intern_table__find(&p->series_index, h, key, series_eq, p, id))
+		return 0;
+	if (p->series.len >= UINT32_MAX - 1)
+		return -ENOMEM;
+	err = VEC_RESERVE(p->series, p->series.len + 1);
+	if (!err)
+		err = intern_table__insert(&p->series_index, h, p->series.len);
+	if (err)
+		return err;
+	*id = p->series.len;
+	p->series.v[p->series.len++] = *key;
+	return 0;
+}
+
+uint64_t profile__bucket_time(uint64_t t)
+{
+	uint64_t b = t - t % PROFILE_BUCKET_NS;
+
+	return t && !b ? PROFILE_BUCKET_NS : b;
+}
+
+/* A record is found by its series and bucket. */
+struct record_key {
+	uint32_t series;
+	uint64_t time_ns;
+};
+
+static uint64_t record_hash(uint32_t series, uint64_t time_ns)
+{
+	return hash_mix64(time_ns ^ hash_mix64(series));
+}
+
+static int record_eq(uint32_t id, const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct record_key *k = key;
+	return p->samples.v[id].series == k->series && p->samples.v[id].time_ns == k->time_ns;
+}
+
+/* Refill the table with records [from, len) in a table sized for them. */
+static int record_index_refill(struct profile *p, size_t from)
+{
+	struct record_index *ri = &p->records;
+	struct intern_table t = { 0 };
+	int err = intern_table__reserve(&t, p->samples.len - from);
+
+	for (size_t i = from; !err && i < p->samples.len; i++) {
+		const struct psample *s = &p->samples.v[i];
+		err = intern_table__insert(&t, record_hash(s->series, s->time_ns), (uint32_t)i);
+	}
+	if (err) {
+		intern_table__free(&t);
+		return err;
+	}
+	intern_table__free(&ri->table);
+	ri->table = t;
+	ri->from = from;
+	return 0;
+}
+
+/* The window moves on to the last RECORD_WINDOW_NS of buckets: the records older than
+ * that at the start of the window leave the table. */
+static int record_index_slide(struct profile *p)
+{
+	struct record_index *ri = &p->records;
+	uint64_t floor = ri->top > RECORD_WINDOW_NS ? ri->top - RECORD_WINDOW_NS : 0;
+	size_t from = ri->from;
+	int err = 0;
+
+	if (floor > ri->floor) {
+		while (from < p->samples.len && p->samples.v[from].time_ns < floor)
+			from++;
+		if (from > ri->from)
+			err = record_index_refill(p, from);
+		if (!err)
+			ri->floor = floor;
+	}
+	/* Whether it moved or not (all in one bucket), twice as many before the next. */
+	ri->slide_at = 2 * (p->samples.len - ri->from);
+	if (ri->slide_at < RECORD_WINDOW_MIN)
+		ri->slide_at = RECORD_WINDOW_MIN;
+	return err;
+}
+
+int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, uint64_t count,
+			  uint64_t weight)
+{
+	struct record_index *ri = &p->records;
+	struct record_key key = { series, profile__bucket_time(time_ns) };
+	uint64_t h = record_hash(series, key.time_ns);
+	uint32_t id;
+	int err;
+
+	/* Weights come from files too: a total that wraps would make every share and
+	 * width garbage. Sub-totals (per record, stack, frame) are bounded by it. */
+	if (p->total_weight + weight < p->total_weight || p->total_count + count < p->total_count)
+		return -EOVERFLOW;
+	if (p->samples.len >= UINT32_MAX - 1)
+		return -ENOMEM;
+	if (key.time_ns < ri->floor) {
+		/* Older than the window: its record may be anywhere. */
+		err = record_index_refill(p, 0);
+		if (err)
+			return err;
+		ri->floor = 0;
+		ri->whole = true;
+	}
+	/* Room first: once the index holds the new id, the record must exist. */
+	err = VEC_RESERVE(p->samples, p->samples.len + 1);
+	if (!err)
+		err = intern_table__find_or_insert(&ri->table, h, &key, record_eq, p,
+						   (uint32_t)p->samples.len, &id);
+	if (err < 0)
+		return err;
+	if (err) {
+		p->samples.v[id].count += count;
+		p->samples.v[id].weight += weight;
+	} else {
+		p->samples.v[p->samples.len++] = (struct psample){
+			.time_ns = key.time_ns, .weight = weight, .count = count, .series = series
+		};
+		if (key.time_ns > ri->top)
+			ri->top = key.time_ns;
+		/* A window that cannot slide now costs a larger table, not a wrong answer. */
+		if (!ri->whole && p->samples.len - ri->from >= ri->slide_at)
+			record_index_slide(p);
+	}
+	p->total_weight += weight;
+	p->total_count += count;
+	return 0;
+}
+
 int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 			const struct sample_meta *meta, uint64_t weight)
 {
-	struct psample s = { .weight = weight };
+	struct pseries key = { 0 };
 	const char *comm = meta && meta->comm ? meta->comm : "";
+	uint32_t series;
 	int err;
 
 	for (size_t i = 0; i < n; i++)
@@ -411,48 +657,54 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 		return -EINVAL;
 	if (meta && meta->label_set > p->labelsets.len)
 		return -EINVAL;
-	err = profile__intern_string(p, comm, strlen(comm), &s.comm);
+	err = profile__intern_string(p, comm, strlen(comm), &key.comm);
 	if (!err)
-		err = profile__intern_stack(p, frames, n, &s.stack);
+		err = profile__intern_stack(p, frames, n, &key.stack);
 	if (!err && meta && meta->labels)
-		err = profile__intern_labels(p, meta->labels, meta->nlabels, &s.labels);
+		err = profile__intern_labels(p, meta->labels, meta->nlabels, &key.labels);
 	else if (meta)
-		s.labels = meta->label_set;
+		key.labels = meta->label_set;
 	if (err)
 		return err;
 	if (meta) {
-		s.time_ns = meta->time_ns;
-		s.pid = meta->pid;
-		s.tid = meta->tid;
+		key.pid = meta->pid;
+		key.tid = meta->tid;
 	}
-	return profile__push_sample(p, &s);
-}
-
-int profile__push_sample(struct profile *p, const struct psample *s)
-{
-	int err;
-
-	/* Weights come from files too: a total that wraps would make every share and
-	 * width garbage. Sub-totals (per stack, per frame) are bounded by it. */
-	if (p->total_weight + s->weight < p->total_weight)
-		return -EOVERFLOW;
-	err = VEC_RESERVE(p->samples, p->samples.len + 1);
+	err = profile__intern_series(p, &key, &series);
 	if (err)
 		return err;
-	p->samples.v[p->samples.len++] = *s;
-	p->total_weight += s->weight;
-	return 0;
+	return profile__push_samples(p, series, meta ? meta->time_ns : 0, 1, weight);
+}
+
+int profile__reserve_samples(struct profile *p, size_t n)
+{
+	/* The records only: the index holds a window of them (struct record_index). */
+	return VEC_RESERVE(p->samples, p->samples.len + n);
+}
+
+void profile__drop_samples(struct profile *p)
+{
+	p->samples.len = 0;
+	intern_table__clear(&p->records.table);
+	p->records = (struct record_index){ .table = p->records.table,
+					    .slide_at = RECORD_WINDOW_MIN };
+	p->total_weight = 0;
+	p->total_count = 0;
 }
 
 void profile__clear_samples(struct profile *p)
 {
-	p->samples.len = 0;
-	p->total_weight = 0;
+	profile__drop_samples(p);
 	memset(&p->counts, 0, sizeof(p->counts));
 	memset(&p->info, 0, sizeof(p->info));
 }
 
 size_t profile__sample_count(const struct profile *p)
+{
+	return (size_t)p->total_count;
+}
+
+size_t profile__record_count(const struct profile *p)
 {
 	return p->samples.len;
 }
@@ -516,17 +768,19 @@ void profile__info(const struct profile *p, struct profile_info *out)
 void profile__view_sample(const struct profile *p, const struct psample *ps,
 			  struct profile_sample *out)
 {
-	const struct pstack *st = &p->stacks.v[ps->stack];
+	const struct pseries *se = &p->series.v[ps->series];
+	const struct pstack *st = &p->stacks.v[se->stack];
 	*out = (struct profile_sample){
 		.frames = p->stack_frames.v + st->off,
 		.nframes = st->len,
-		.comm = profile__string(p, ps->comm),
+		.comm = profile__string(p, se->comm),
 		.time_ns = ps->time_ns,
-		.pid = ps->pid,
-		.tid = ps->tid,
+		.pid = se->pid,
+		.tid = se->tid,
 		.weight = ps->weight,
-		.label_set = ps->labels,
-		.stack = ps->stack,
+		.count = ps->count,
+		.label_set = se->labels,
+		.stack = se->stack,
 	};
 }
 

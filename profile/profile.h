@@ -9,6 +9,12 @@
  * pid/tid, the process name, a label set and a weight), plus profile-level facts
  * (sample period, time range, lost/truncated counters).
  *
+ * Samples are aggregated as they are added: all samples with the same stack, pid, tid,
+ * comm and label set whose times fall in the same PROFILE_BUCKET_NS bucket make one
+ * record (a count of samples, their summed weight, the bucket's start as the time).
+ * Memory grows with the distinct (stack, thread, bucket) triples, not with the
+ * samples, and times are kept to PROFILE_BUCKET_NS.
+ *
  * Files and stores (see docs/format.md):
  *   - .smolder files: profile__write_file() / profile__read_file()
  *   - gzip pprof:     profile__write_pprof() / profile__read_pprof()
@@ -45,6 +51,10 @@ struct profile_label {
 	const char *value;
 };
 
+/* Time resolution of samples: a sample's time is the start of the 10 ms bucket it
+ * falls in (docs/format.md §2.1). */
+#define PROFILE_BUCKET_NS 10000000ull
+
 /* Bounds on what a profile accepts (and a reader trusts). */
 #define PROFILE_MAX_LABELS 64          /* labels in one set */
 #define PROFILE_MAX_STRING (1u << 20)  /* bytes in one string */
@@ -52,7 +62,8 @@ struct profile_label {
 
 /* Per-sample facts besides the stack. */
 struct sample_meta {
-	uint64_t time_ns; /* wall clock, ns since the Unix epoch; 0 when unknown */
+	uint64_t time_ns; /* wall clock, ns since the Unix epoch; 0 when unknown. Kept
+			     to PROFILE_BUCKET_NS: rounded down to its bucket's start */
 	pid_t pid;        /* process (tgid); 0 when unknown */
 	pid_t tid;        /* thread; 0 when unknown */
 	const char *comm; /* process name; copied (interned) by the profile */
@@ -65,14 +76,18 @@ struct sample_meta {
 	uint32_t label_set;
 };
 
-/* A sample as handed out by profile__for_each_sample(); all pointers borrowed. */
+/*
+ * A record as handed out by profile__for_each_sample(): the @count samples of one
+ * stack, pid, tid, comm and label set in one time bucket; all pointers borrowed.
+ */
 struct profile_sample {
 	const uint32_t *frames; /* frame ids, outermost first */
 	size_t nframes;
 	const char *comm;
-	uint64_t time_ns;
+	uint64_t time_ns;   /* start of the PROFILE_BUCKET_NS bucket; 0 when unknown */
 	pid_t pid, tid;
-	uint64_t weight;
+	uint64_t weight;    /* the samples' weights summed */
+	uint64_t count;     /* samples (profile__add_sample calls) this record holds */
 	uint32_t label_set; /* 0: none; else for profile__label_set_get() and friends */
 	uint32_t stack;     /* id of the interned stack */
 };
@@ -87,7 +102,8 @@ struct profile_mapping {
 
 /* Everything a frame can carry; only name is required. */
 struct profile_frame_info {
-	const char *name;     /* function (or "[unknown]", "[lib+0xOFF]") */
+	const char *name;     /* function (or "[unknown]", "[lib+0xOFF]"; "" with kind
+				 FRAME_UNKNOWN and a mapping: see profile__intern_unresolved) */
 	enum frame_kind kind;
 	uint32_t mapping;     /* 0: none; else a profile__intern_mapping() id */
 	uint64_t address;     /* file-relative address in mapping, 0 when unknown */
@@ -121,15 +137,37 @@ void profile__free(struct profile *p);
 int profile__intern_frame(struct profile *p, const char *name, enum frame_kind kind,
 			  uint32_t *id);
 
-/* Name and kind of frame @id (which must come from this profile). */
+/*
+ * Intern a frame no symbol was found for: code at @offset (the file-relative address
+ * the symbolizer gives, as in "[libc.so.6+0x2a1f0]") in the file of @mapping (a
+ * profile__intern_mapping() id). The frame is kept as (mapping, offset), kind
+ * FRAME_UNKNOWN, with no name string of its own, so a profile does not grow by a
+ * string per address; profile__frame_name() shows it as "[BASENAME+0xOFFSET]"
+ * (BASENAME: the mapping's path after its last '/'), and so do folded text, flame
+ * graphs and pprof. The same frame as profile__intern_frame_info() with name "",
+ * kind FRAME_UNKNOWN, @mapping and address @offset.
+ * @return 0, or -EINVAL (@mapping 0 or unknown), -ENOMEM.
+ */
+int profile__intern_unresolved(struct profile *p, uint32_t mapping, uint64_t offset,
+			       uint32_t *id);
+
+/*
+ * Name and kind of frame @id (which must come from this profile). The name of an
+ * unresolved frame (profile__intern_unresolved) is made the first time it is asked
+ * for and kept until profile__free(); this fills a cache inside @p, so one profile is
+ * not to be read from two threads at once. Never NULL.
+ */
 const char *profile__frame_name(const struct profile *p, uint32_t id);
 enum frame_kind profile__frame_kind(const struct profile *p, uint32_t id);
 size_t profile__frame_count(const struct profile *p);
 
 /*
  * Add a sample whose stack is @frames[0..n) (outermost first, frame ids from
- * profile__intern_frame) with @weight (1 for one sampled tick).
- * @return 0, or -EINVAL (unknown frame id), -ENOMEM.
+ * profile__intern_frame) with @weight (1 for one sampled tick). A sample with the
+ * same stack, pid, tid, comm and labels as an earlier one in the same time bucket
+ * adds to that record (count + 1, weight + @weight) and takes no memory.
+ * @return 0, or -EINVAL (unknown frame id), -EOVERFLOW (the total weight would wrap),
+ * -ENOMEM.
  */
 int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 			const struct sample_meta *meta, uint64_t weight);
@@ -142,9 +180,11 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
  */
 void profile__clear_samples(struct profile *p);
 
-/* Number of samples added and the sum of their weights. */
+/* Number of samples added (the records' counts summed) and the sum of their weights. */
 size_t profile__sample_count(const struct profile *p);
 uint64_t profile__total_weight(const struct profile *p);
+/* Number of records: distinct (stack, pid, tid, comm, labels, time bucket). */
+size_t profile__record_count(const struct profile *p);
 /* Number of distinct stacks (interning is what keeps this small). */
 size_t profile__stack_count(const struct profile *p);
 
@@ -174,7 +214,8 @@ size_t profile__mapping_count(const struct profile *p);
  */
 int profile__intern_frame_info(struct profile *p, const struct profile_frame_info *fi,
 			       uint32_t *id);
-/* Frame @id's fields (borrowed strings; file is "" when unknown). */
+/* Frame @id's fields (borrowed strings; file is "" when unknown; name as
+ * profile__frame_name() shows it). */
 void profile__frame_info(const struct profile *p, uint32_t id, struct profile_frame_info *out);
 
 /*
@@ -196,7 +237,8 @@ size_t profile__label_set_count(const struct profile *p);
 
 /*
  * Which samples a reader wants. Zeroed fields do not filter. A sample matches when its
- * time is in [from_ns, to_ns) (samples with time 0 match any range), and it matches
+ * time is in [from_ns, to_ns) (samples with time 0 match any range; a sample's time is
+ * its bucket's start, so the range selects whole PROFILE_BUCKET_NS buckets), and it matches
  * every given field: pid, comm, the "service" label, and every extra label K=V (where
  * K may also be "pid", "tid" or "comm").
  */
@@ -232,8 +274,9 @@ int profile__parse_time(const char *s, uint64_t now_ns, uint64_t *out_ns);
 void profile__format_time(uint64_t ns, char *buf, size_t len);
 
 /*
- * Call @fn for every sample in insertion order; stops early and returns @fn's value
- * when that is non-zero. @return 0 or what @fn returned.
+ * Call @fn for every record (struct profile_sample), in the order their first sample
+ * was added; stops early and returns @fn's value when that is non-zero.
+ * @return 0 or what @fn returned.
  */
 int profile__for_each_sample(const struct profile *p,
 			     int (*fn)(const struct profile_sample *s, void *ctx), void *ctx);
@@ -276,16 +319,19 @@ struct profile_read_stats {
 bool profile__is_smolder(const void *buf, size_t len);
 
 /*
- * Write @p to @out as a .smolder file: the file header, then the profile in chunks of
- * at most @chunk_samples samples (0: a default), each an independent zstd frame with a
- * checksum. @return 0, or -ENOMEM, or the negative errno of the failed write.
+ * Write @p to @out as a .smolder file (the current version, docs/format.md): the file
+ * header, then the profile in chunks of at most @chunk_samples records (0: a default),
+ * each an independent zstd frame with a checksum.
+ * @return 0, or -ENOMEM, or the negative errno of the failed write.
  */
 int profile__write_file(const struct profile *p, FILE *out, size_t chunk_samples);
 
 /*
  * Read a .smolder file held in @buf into @p (which may already hold data: the file's
- * samples are added). A torn tail (a last chunk cut short or failing its checksum)
- * is skipped and reported in @stats; everything before it is read. A buffer shorter
+ * samples are added). Files of every major version since 1 are read (1.x kept each
+ * sample with its own time: read back, they are aggregated as they are added). A
+ * torn tail (a last chunk cut short or failing its checksum) is skipped and reported
+ * in @stats; everything before it is read. A buffer shorter
  * than the preamble that starts like one (a file cut short right after creation) is
  * all torn tail: 0, nothing read. With @f, only matching samples are added.
  * @return 0, or -EINVAL (not a smolder file, an unsupported version, or a chunk that

@@ -38,13 +38,53 @@ struct pstack {
 	uint32_t len;
 };
 
-struct psample {
-	uint64_t time_ns;
-	uint64_t weight;
+/* What samples are told apart by, besides their time: the stack, and who ran it. */
+struct pseries {
 	uint32_t stack;
 	uint32_t comm; /* string id */
 	int32_t pid, tid;
 	uint32_t labels; /* 0 none, else label set id (index + 1) */
+};
+
+/* A record: every sample of one series in one time bucket. */
+struct psample {
+	uint64_t time_ns; /* the bucket's start (profile__bucket_time), 0 unknown */
+	uint64_t weight;  /* sum of the samples' weights */
+	uint64_t count;   /* samples added */
+	uint32_t series;
+	uint32_t pad;
+};
+
+/*
+ * The index that finds the record of a (series, bucket). Samples come in nearly time
+ * order, and a record can only be the one of its bucket, so the table holds only the
+ * records of recent buckets while that stays true: every record before @from has a
+ * bucket older than @floor, and every one from @from on is in @table. The window
+ * slides as the table doubles. A record older than @floor (out of order beyond the
+ * window, or another time range merged in) puts every record into the table for good
+ * (@whole). Either way a lookup is exact; the window only keeps the table small and
+ * in cache (a store query of a day's 2M records no longer walks a 32 MiB table).
+ */
+struct record_index {
+	struct intern_table table;
+	size_t from;      /* first record position in the table */
+	size_t slide_at;  /* slide the window when the table holds this many records */
+	uint64_t floor;   /* bucket start below which no record is at from or later */
+	uint64_t top;     /* latest bucket start seen */
+	bool whole;       /* every record is in the table, the window stays put */
+};
+
+/* Names shown for unresolved frames, made when first asked for (profile__frame_name):
+ * in blocks that never move, so that a name stays where it was handed out. */
+struct name_block {
+	struct name_block *next;
+	size_t used, cap;
+	char text[];
+};
+struct frame_names {
+	const char **by_frame; /* frame id -> name; NULL: not made yet */
+	size_t len;
+	struct name_block *blocks;
 };
 
 struct profile {
@@ -53,12 +93,17 @@ struct profile {
 	VEC(struct pframe) frames;
 	VEC(uint32_t) stack_frames;
 	VEC(struct pstack) stacks;
-	VEC(struct psample) samples;
+	VEC(struct pseries) series;
+	VEC(struct psample) samples; /* records, in the order their first sample came */
 	VEC(struct pmapping) mappings;
 	VEC(uint32_t) label_pairs;
 	VEC(struct plabels) labelsets;
-	struct intern_table string_index, frame_index, stack_index, mapping_index, label_index;
+	struct intern_table string_index, frame_index, stack_index, mapping_index, label_index,
+		series_index;
+	struct record_index records; /* finds a record by (series, bucket) */
 	uint64_t total_weight;
+	uint64_t total_count; /* samples: the records' counts summed */
+	struct frame_names *names; /* allocated with the profile: filled through a const one */
 	struct profile_counts counts;
 	struct profile_info info;
 };
@@ -66,13 +111,29 @@ struct profile {
 /* Intern a string of @len bytes (need not be NUL-terminated). @return 0 or -ENOMEM. */
 int profile__intern_string(struct profile *p, const char *s, size_t len, uint32_t *id);
 const char *profile__string(const struct profile *p, uint32_t id);
+/* Is @f an unresolved frame: kind FRAME_UNKNOWN, no name, a mapping? Its name is
+ * then "[BASENAME+0xADDRESS]" (profile__frame_name). */
+bool profile__frame_unresolved(const struct profile *p, const struct pframe *f);
 /* Intern a stack of frame ids already known to be valid. @return 0 or -ENOMEM. */
 int profile__intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id);
 /* Intern a label set given as sorted, unique-key (key, value) string-id pairs.
  * @return 0 (id 0 for n == 0) or -ENOMEM. */
 int profile__intern_label_ids(struct profile *p, const uint32_t *pairs, size_t n, uint32_t *id);
-/* Append a sample whose ids are known valid. @return 0 or -ENOMEM. */
-int profile__push_sample(struct profile *p, const struct psample *s);
+/* Intern a series whose ids are known valid. @return 0 or -ENOMEM. */
+int profile__intern_series(struct profile *p, const struct pseries *key, uint32_t *id);
+/* The start of the bucket @t falls in; 0 stays 0 (unknown), and a time in the first
+ * bucket after the epoch becomes PROFILE_BUCKET_NS so that it stays known. */
+uint64_t profile__bucket_time(uint64_t t);
+/* Add @count samples weighing @weight together to series @series (id known valid) at
+ * @time_ns: to its record for that time bucket, made when there is none.
+ * @return 0, or -EOVERFLOW (the profile's total weight or count would wrap), -ENOMEM. */
+int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, uint64_t count,
+			  uint64_t weight);
+/* Make room for @n more records (a reader that knows how many come). @return 0 or
+ * -ENOMEM. */
+int profile__reserve_samples(struct profile *p, size_t n);
+/* Drop the records (and their totals), keeping every table and the counters. */
+void profile__drop_samples(struct profile *p);
 /* Intern a raw frame (ids known valid). @return 0 or -ENOMEM. */
 int profile__intern_pframe(struct profile *p, const struct pframe *key, uint32_t *id);
 /* Intern a raw mapping (ids known valid); id is index + 1. @return 0 or -ENOMEM. */
@@ -80,9 +141,9 @@ int profile__intern_pmapping(struct profile *p, const struct pmapping *key, uint
 /* Fill @out for sample @ps, which need not be one of @p's samples yet (its ids must be). */
 void profile__view_sample(const struct profile *p, const struct psample *ps,
 			  struct profile_sample *out);
-/* Samples summed by what they share: (stack, comm), and with @with_labels also the
+/* Records summed by what they share: (stack, comm), and with @with_labels also the
  * label set, pid and tid (what tells pprof samples apart). Items are in the order
- * their first sample came; weight is the sum. */
+ * their first record came; weight is the sum. */
 struct sample_agg {
 	uint32_t stack, comm, labels;
 	int32_t pid, tid;
@@ -93,7 +154,7 @@ struct sample_aggs {
 	VEC(struct sample_agg) items;
 	struct intern_table index;
 };
-/* Add @p's samples to @out (zeroed, or from an earlier call with the same
+/* Add @p's records to @out (zeroed, or from an earlier call with the same
  * @with_labels). @return 0 or -ENOMEM. */
 int profile__aggregate(const struct profile *p, bool with_labels, struct sample_aggs *out);
 void sample_aggs__free(struct sample_aggs *a);
@@ -131,16 +192,18 @@ int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *le
 
 /* The file preamble: a zstd skippable frame carrying the magic and the version. */
 #define SMOLDER_PREAMBLE_LEN 24
-#define SMOLDER_VERSION_MAJOR 1
+#define SMOLDER_VERSION_MAJOR 2
 #define SMOLDER_VERSION_MINOR 0
+/* The oldest major version still read (1.x: one entry per sample, times in ns). */
+#define SMOLDER_VERSION_MAJOR_OLDEST 1
 #define SMOLDER_CHUNK_DATA 1
 #define SMOLDER_ZSTD_LEVEL 19
-/* Samples per chunk when a whole profile is written at once. */
+/* Records per chunk when a whole profile is written at once. */
 #define SMOLDER_CHUNK_SAMPLES 65536
 
 /* How much of a profile's tables earlier chunks already carried. */
 struct chunk_marks {
-	size_t strings, mappings, frames, stacks, labelsets;
+	size_t strings, mappings, frames, stacks, labelsets, series;
 	struct profile_counts counts;
 };
 
@@ -151,7 +214,7 @@ void *profile__new_cctx(void);
 void profile__free_cctx(void *cctx);
 /*
  * Append one DATA chunk to @out, as one zstd frame with a checksum: the tables of
- * @p beyond @m, and samples [s0, s1); then advance @m. @cctx is reused across calls.
+ * @p beyond @m, and records [s0, s1); then advance @m. @cctx is reused across calls.
  * @return 0, or -ENOMEM, -EIO (compression failed).
  */
 int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t s0,
@@ -159,7 +222,8 @@ int profile__encode_chunk(const struct profile *p, struct chunk_marks *m, size_t
 
 /* Reader state across the chunks of one file: file ids -> profile ids. */
 struct chunk_decoder {
-	VEC(uint32_t) strings, mappings, frames, stacks, labelsets;
+	unsigned major; /* the file's major version; 0 is taken as the current one */
+	VEC(uint32_t) strings, mappings, frames, stacks, labelsets, series;
 };
 void chunk_decoder__free(struct chunk_decoder *d);
 /* Apply one decompressed chunk to @p. @return 0, or -EINVAL (malformed), -ENOMEM. */

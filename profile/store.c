@@ -485,7 +485,7 @@ int store__append(struct store *s, const struct profile *batch)
 	struct chunk_marks saved;
 	struct wbuf w = { 0 };
 	uint64_t t, part;
-	size_t nsamples;
+	size_t nsamples, nrecords;
 	int err;
 
 	if (s->opts.read_only)
@@ -499,7 +499,8 @@ int store__append(struct store *s, const struct profile *batch)
 	if (s->fd >= 0 && (part != s->part_start || s->valid_len >= s->opts.max_segment_bytes ||
 			   s->dict->strings.len > MAX_SEGMENT_TABLE_ITEMS ||
 			   s->dict->frames.len > MAX_SEGMENT_TABLE_ITEMS ||
-			   s->dict->stacks.len > MAX_SEGMENT_TABLE_ITEMS)) {
+			   s->dict->stacks.len > MAX_SEGMENT_TABLE_ITEMS ||
+			   s->dict->series.len > MAX_SEGMENT_TABLE_ITEMS)) {
 		err = store__seal(s);
 		if (err)
 			return err;
@@ -512,18 +513,19 @@ int store__append(struct store *s, const struct profile *batch)
 
 	/* Re-express the batch in the segment's ids; only what is new gets written. */
 	saved = s->marks;
-	s->dict->samples.len = 0;
+	profile__drop_samples(s->dict);
 	err = profile__merge(s->dict, batch, NULL);
 	s->dict->info = info;
-	for (size_t s0 = 0; !err && (s0 < nsamples || s0 == 0);) {
-		size_t s1 = nsamples - s0 > SMOLDER_CHUNK_SAMPLES ? s0 + SMOLDER_CHUNK_SAMPLES
-								   : nsamples;
+	nrecords = s->dict->samples.len;
+	for (size_t s0 = 0; !err && (s0 < nrecords || s0 == 0);) {
+		size_t s1 = nrecords - s0 > SMOLDER_CHUNK_SAMPLES ? s0 + SMOLDER_CHUNK_SAMPLES
+								  : nrecords;
 		err = profile__encode_chunk(s->dict, &s->marks, s0, s1, s->cctx, &w);
 		s0 = s1;
-		if (s1 == nsamples)
+		if (s1 == nrecords)
 			break;
 	}
-	s->dict->samples.len = 0;
+	profile__drop_samples(s->dict);
 	if (!err)
 		err = write_all(s->fd, w.buf.v, w.buf.len, (off_t)s->valid_len);
 	if (!err && fdatasync(s->fd))
@@ -554,21 +556,38 @@ cleanup:
 	return err;
 }
 
+/* Is sealed segment @sg outside @f's time range by the index? */
+static bool outside_range(const struct seg *sg, const struct profile_filter *f)
+{
+	return f && sg->sealed && sg->end_ns &&
+	       ((f->from_ns && sg->end_ns < f->from_ns) || (f->to_ns && sg->start_ns >= f->to_ns));
+}
+
 int store__query(struct store *s, const struct profile_filter *f, struct profile *out,
 		 struct store_query_stats *stats)
 {
 	struct store_query_stats st = { 0 };
 	struct seg *segs = NULL;
+	uint64_t expect = 0;
 	size_t n = 0;
 	int err = list_segments(s, &segs, &n);
 
+	/* Room for the records up front, by the index's sample counts (at least the
+	 * records), when nearly all of them will match (no filter but time): growing the
+	 * record index step by step costs more than the reading. Best effort: without
+	 * the room, the records still fit as they come. */
+	if (!f || (!f->pid && !f->comm && !f->service && !f->nlabels)) {
+		for (size_t i = 0; !err && i < n; i++)
+			if (!outside_range(&segs[i], f))
+				expect += segs[i].samples;
+		if (!err && expect && expect < SIZE_MAX / 64)
+			profile__reserve_samples(out, (size_t)expect);
+	}
 	for (size_t i = 0; !err && i < n; i++) {
 		struct profile_read_stats rs = { 0 };
 		char path[PATH_MAX];
 
-		if (f && segs[i].sealed && segs[i].end_ns &&
-		    ((f->from_ns && segs[i].end_ns < f->from_ns) ||
-		     (f->to_ns && segs[i].start_ns >= f->to_ns))) {
+		if (outside_range(&segs[i], f)) {
 			st.segments_skipped++;
 			continue;
 		}

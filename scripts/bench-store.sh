@@ -10,9 +10,40 @@
 # (pid/tid/comm, service, exe, build_id), one store__append per flush interval.
 #
 # usage: scripts/bench-store.sh [HOURS] [HZ] [FLUSH_S]   (default 2 hours, 19 Hz, 10 s)
+#        scripts/bench-store.sh record-size [SECONDS] [HZ]   (default 5 s, 199 Hz)
 # env:   SMOLDER (default build/smolder), BUILD (default build), RECORD_S (default 30),
 #        INPUT=FILE.folded to skip recording.
+#
+# record-size: one `smolder record -a` while three busy processes run (a shell loop,
+# sha256sum of /dev/zero, an awk loop), its .smolder file against the gzip pprof of
+# the same samples (`smolder export --format pprof`). Needs root and BPF.
 set -euo pipefail
+
+if [[ ${1:-} == record-size ]]; then
+	ROOT=$(cd "$(dirname "$0")/.." && pwd)
+	SMOLDER=${SMOLDER:-$ROOT/build/smolder}
+	SECONDS_=${2:-5}
+	HZ=${3:-199}
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/smolder-bench-size.XXXXXX")
+	pids=()
+	trap 'kill "${pids[@]}" 2>/dev/null; rm -rf -- "$WORK"' EXIT
+	sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
+	pids+=($!)
+	sha256sum /dev/zero </dev/null >/dev/null 2>&1 &
+	pids+=($!)
+	awk 'BEGIN { while (1) { x = x + 1; if (x > 1e9) x = 0 } }' </dev/null >/dev/null 2>&1 &
+	pids+=($!)
+	"$SMOLDER" record -a -F "$HZ" -d "$SECONDS_" -o "$WORK/all.smolder" 2>"$WORK/record.err" ||
+		{ tail -n 1 "$WORK/record.err" >&2; exit 1; }
+	"$SMOLDER" export "$WORK/all.smolder" --format pprof -o "$WORK/all.pb.gz"
+	smolder_bytes=$(stat -c %s "$WORK/all.smolder")
+	pprof_bytes=$(stat -c %s "$WORK/all.pb.gz")
+	tail -n 1 "$WORK/record.err"
+	awk -v s="$smolder_bytes" -v p="$pprof_bytes" 'BEGIN {
+		printf ".smolder:   %d bytes\ngzip pprof: %d bytes (same samples)\nratio:      %.2f\n", s, p, s / p
+	}'
+	exit 0
+fi
 
 HOURS=${1:-2}
 HZ=${2:-19}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_profile_decode.c - libFuzzer harness for every reader of untrusted profile
- * bytes: the .smolder decoder (whole files and raw chunks, bypassing the zstd
- * checksum so the chunk parser itself is reached), the gzip pprof reader and the
+ * bytes: the .smolder decoder (whole files and raw chunks of every major version,
+ * bypassing the zstd checksum so the chunk parser itself is reached), the gzip pprof
+ * reader and the
  * folded text reader. Whatever the input, they must return 0 or a negative errno,
  * never crash, leak or read out of bounds; what they accept must write back out.
  *
@@ -34,7 +35,7 @@ static void write_back(const struct profile *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct profile *p = profile__new();
-	struct chunk_decoder d = { 0 };
+	struct chunk_decoder d = { 0 }, d1 = { .major = 1 };
 	struct profile_filter f = { .service = "api", .from_ns = 1 };
 	int err;
 
@@ -49,10 +50,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else switch (size ? data[0] % 3 : 0) {
 	case 0:
 		/* A raw chunk, as if it had passed its checksum; twice, so the second
-		 * sees ids defined by the first. */
+		 * sees ids defined by the first: as a chunk of the current version, then
+		 * of version 1 (into the same profile, as a store query would). */
 		err = size ? profile__apply_chunk(p, &d, data + 1, size - 1, NULL) : 0;
 		if (!err && size)
 			err = profile__apply_chunk(p, &d, data + 1, size - 1, &f);
+		if (err > 0)
+			abort();
+		err = size ? profile__apply_chunk(p, &d1, data + 1, size - 1, NULL) : 0;
+		if (!err && size)
+			err = profile__apply_chunk(p, &d1, data + 1, size - 1, &f);
 		break;
 	case 1:
 		/* Plain (not gzip) profile.proto. */
@@ -71,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!err)
 		write_back(p);
 	chunk_decoder__free(&d);
+	chunk_decoder__free(&d1);
 	profile__free(p);
 	return 0;
 }
