@@ -31,8 +31,9 @@
 #     the output files). Over the run (start to DURATION-3 s), as the median of the 10 s
 #     windows (the goal is stated as a median), and exec to exit (wait4 rusage through
 #     scripts/bench/rusage.c: start-up, the final write, perf's build-id pass).
-#     Windows during which the syscall probes below run are left out of the median
-#     (tracing slows the traced process) but shown. Samples are counted by when they
+#     Windows during which the syscall probes below run, and a profiler's windows from
+#     before its first sample (start-up), are left out of its median (tracing slows the
+#     traced process) but shown. Samples are counted by when they
 #     were taken: a profiler that falls behind spends a window's CPU on earlier
 #     samples, so its windows swing, and the ring buffer overflows (lost samples).
 #   - BPF run time per sample: kernel.bpf_stats_enabled=1 for the run (restored at
@@ -58,6 +59,11 @@
 #     kernel-only stacks (kernel threads, which have no exe) and samples with no label
 #     set at all (the process was gone before its /proc entries were read).
 #   - lost samples: smolder's closing line; perf's "lost ... chunks" warnings.
+#
+# When perf has recorded DURATION s the workload is stopped; smolder may still be
+# reading its backlog (it checks -d between ring-buffer drains), and is waited for, with
+# a note every minute. This script's own loop runs at nice -10 so that it reads /proc on
+# time on a loaded machine; it reports how late its steps ran if they did.
 #
 # What it cannot see. The perf_event overflow path both profilers share is charged to
 # the interrupted tasks and is in no figure. The machine is shared: the windows show
