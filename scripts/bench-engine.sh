@@ -31,8 +31,9 @@
 #     the output files). Over the run (start to DURATION-3 s), as the median of the 10 s
 #     windows (the goal is stated as a median), and exec to exit (wait4 rusage through
 #     scripts/bench/rusage.c: start-up, the final write, perf's build-id pass).
-#     Windows during which the syscall probes below run are left out of the median
-#     (tracing slows the traced process) but shown. Samples are counted by when they
+#     Windows during which the syscall probes below run, and a profiler's windows from
+#     before its first sample (start-up), are left out of its median (tracing slows the
+#     traced process) but shown. Samples are counted by when they
 #     were taken: a profiler that falls behind spends a window's CPU on earlier
 #     samples, so its windows swing, and the ring buffer overflows (lost samples).
 #   - BPF run time per sample: kernel.bpf_stats_enabled=1 for the run (restored at
@@ -58,6 +59,11 @@
 #     kernel-only stacks (kernel threads, which have no exe) and samples with no label
 #     set at all (the process was gone before its /proc entries were read).
 #   - lost samples: smolder's closing line; perf's "lost ... chunks" warnings.
+#
+# When perf has recorded DURATION s the workload is stopped; smolder may still be
+# reading its backlog (it checks -d between ring-buffer drains), and is waited for, with
+# a note every minute. This script's own loop runs at nice -10 so that it reads /proc on
+# time on a loaded machine; it reports how late its steps ran if they did.
 #
 # What it cannot see. The perf_event overflow path both profilers share is charged to
 # the interrupted tasks and is in no figure. The machine is shared: the windows show
@@ -134,26 +140,30 @@ if [ -n "$OUTDIR" ]; then
 	# What an earlier run left there would be read as this run's (perf would also keep
 	# the old perf.data as perf.data.old).
 	rm -f "$work"/{engine.smolder,engine.pb.gz,perf.data,perf.data.old,perf.times,trace.txt} \
-		"$work"/{windows.tsv,table.txt,rusage,engine-spin-1,engine-spin-2} \
-		"$work"/{strace-,syscalls-,tids-}* "$work"/*.{ru,log,out,count}
+		"$work"/{windows.tsv,table.txt,rusage,engine-spin-1,engine-spin-2,calibrate.ru} \
+		"$work"/{smolder,perf}.{ru,log,out} "$work"/{spawn,workers}.count \
+		"$work"/churn-{spawn,workers}.log "$work"/{strace-,tids-}{smolder,perf}{,.txt} \
+		"$work"/syscalls-{smolder,perf}.csv
 else
 	work=$(mktemp -d /tmp/smolder-bench-engine.XXXXXX)
 fi
 
 sm_wrap="" pf_wrap=""  # rusage wrappers of smolder and perf record (they pass SIGTERM on)
+sm="" pf=""            # smolder and perf record themselves
 spins=""               # the burners
 groups=""              # process groups of the churn loops
 probes=""              # perf stat / perf trace / strace in flight
 old_bpf_stats=""
 
-kill_wait() { # PID..: SIGTERM each that is still our child (pids wrap fast here), reap it
-	local pid stat ppid
+term_children() { # PID..: SIGTERM each that is still our child (pids wrap fast here)
+	local pid
 	for pid in "$@"; do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-		stat=${stat##*) }
-		read -r _ ppid _ <<<"$stat"
-		[ "$ppid" != "$$" ] || kill "$pid" 2>/dev/null || true
+		[ "$(ppid_of "$pid")" != "$$" ] || kill "$pid" 2>/dev/null || true
 	done
+}
+kill_wait() { # PID..: term_children, then reap them
+	local pid
+	term_children "$@"
 	for pid in "$@"; do { wait "$pid"; } 2>/dev/null || true; done
 }
 
@@ -164,14 +174,46 @@ stop_churn() { # each loop with its group: in-flight commands and workers too. A
 	groups=""
 }
 
+ppid_of() { # PID: its parent's pid (empty once it is gone)
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	read -r _ stat _ <<<"$stat"
+	echo "$stat"
+}
+
+# stop_profilers: SIGTERM to the rusage wrappers (passed on); a profiler that has not
+# ended 30 s later is killed (smolder reads its backlog before it stops, which can take
+# minutes). Only on an early exit: a finished run has reaped them.
+stop_profilers() {
+	local pid i w name
+	# shellcheck disable=SC2086
+	term_children $sm_wrap $pf_wrap
+	for ((i = 0; i < 30; i++)); do
+		alive "${sm_wrap:-0}" || alive "${pf_wrap:-0}" || break
+		sleep 1
+	done
+	for w in "smolder $sm_wrap $sm" "perf $pf_wrap $pf"; do
+		read -r name w pid <<<"$w"
+		if [ -z "$pid" ] || [ "$(ppid_of "$pid")" != "$w" ]; then continue; fi
+		note "killing $name (pid $pid): still running 30 s after SIGTERM"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	# shellcheck disable=SC2086
+	for pid in $sm_wrap $pf_wrap; do { wait "$pid"; } 2>/dev/null || true; done
+	sm_wrap="" pf_wrap=""
+}
+
 cleanup() {
 	local rc=$?
-	trap - EXIT INT TERM
+	trap - EXIT HUP INT PIPE TERM
+	# The workload first: a smolder that is behind catches up and ends sooner.
 	# shellcheck disable=SC2086
-	kill_wait $probes $sm_wrap $pf_wrap
+	kill_wait $probes
 	stop_churn
 	# shellcheck disable=SC2086
 	kill_wait $spins
+	stop_profilers
 	if [ -n "$old_bpf_stats" ]; then
 		sysctl -q -w kernel.bpf_stats_enabled="$old_bpf_stats" >/dev/null || true
 	fi
@@ -183,7 +225,9 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'exit 141' PIPE # a closed stdout (| head) must not skip the clean-up
 trap 'exit 143' TERM
 
 # ---- helpers ----
@@ -381,7 +425,7 @@ for c in "${rss_at[@]}"; do todo[$c]+=" rss"; done
 poll 0
 for s in $(printf '%s\n' "${!todo[@]}" | sort -n); do
 	sleep_until $((t0 + s))
-	alive "$sm" || break
+	if ! alive "$sm" || ! alive "$pf"; then break; fi
 	l=$(($(now_us) / 1000000 - t0 - s))
 	((l <= late)) || late=$l
 	for what in ${todo[$s]}; do
@@ -396,7 +440,8 @@ for s in $(printf '%s\n' "${!todo[@]}" | sort -n); do
 		esac
 	done
 done
-alive "$sm" || note "smolder exited before $end s: see its log below"
+alive "$sm" || note "smolder exited before $end s"
+alive "$pf" || note "perf record exited before $end s"
 
 # shellcheck disable=SC2086
 for p in $probes; do wait "$p" 2>/dev/null || true; done
