@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -47,7 +48,8 @@ struct bpf_sampler {
 	int ncpus;
 	bool all;
 	const struct sampler_handlers *h;
-	int handed;
+	uint64_t handed;
+	uint64_t drain_until; /* CLOCK_BOOTTIME: stop consuming then (-EAGAIN) */
 	uint64_t bytes, records; /* read from the ring buffer */
 };
 
@@ -95,10 +97,22 @@ static size_t ringbuf_size(const struct sampler_opts *opts, int ncpus)
 	return size;
 }
 
+/* Longest a drain consumes before it returns to the run loop. */
+#define DRAIN_BUDGET_NS 200000000ull
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct bpf_sampler *s = ctx;
 	const struct smolder_sample *rec = data;
+	int err;
 
 	/* Records come from our own program; a short one would mean a mismatched
 	 * skeleton, so it is skipped rather than read past its end. */
@@ -107,13 +121,22 @@ static int on_record(void *ctx, void *data, size_t size)
 	s->handed++;
 	s->bytes += size;
 	s->records++;
+
 	/* The first sample of a new program image: the exec (or fork) event that
 	 * announced it was submitted before the image ran, so it is in the events ring
 	 * now, maybe behind this drain's read of it; read it first.
 	 * (An event handler's error stays with the handler, which reports it.) */
 	if (rec->flags & SMOLDER_SAMPLE_FIRST)
 		ring_buffer__consume(s->rb_events);
-	return s->h->sample(data, s->h->ctx);
+	err = s->h->sample(data, s->h->ctx);
+	if (err < 0)
+		return err;
+	/* A consumer slower than the producers would never see the ring empty: give
+	 * the run loop its turn (duration, stop, flush) every DRAIN_BUDGET_NS. An
+	 * error returned after handling a record still consumes it. */
+	if (!(s->handed % 64) && boot_ns() >= s->drain_until)
+		return -EAGAIN;
+	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -312,14 +335,17 @@ static int bpf_sampler__drain(void *backend, int timeout_ms, const struct sample
 	 * consumed, events first. */
 	if (timeout_ms && epoll_wait(s->epoll_fd, ev, 2, timeout_ms) < 0)
 		err = -errno;
+	s->drain_until = boot_ns() + DRAIN_BUDGET_NS;
 	err2 = ring_buffer__consume(s->rb_events);
 	if (err2 >= 0)
 		err2 = ring_buffer__consume(s->rb);
+	if (err2 == -EAGAIN)
+		err2 = 0; /* the budget ran out; the rest waits for the next drain */
 	if (err2 < 0 && err2 != -EINTR)
 		return err2;
 	if (err < 0 && err != -EINTR)
 		return err;
-	return s->handed;
+	return (int)s->handed;
 }
 
 static int bpf_sampler__stats(const void *backend, struct sampler_stats *out)

@@ -262,7 +262,8 @@ status_kib() { # PID FIELD: a kB field of /proc/PID/status (empty once it is gon
 }
 # bpf_progs PID: "prog_id prog_type run_time_ns run_cnt" for each BPF program fd of PID
 bpf_progs() {
-	awk 'function out() { if (t != "") print id, t, rt + 0, c + 0; t = id = rt = c = "" }
+	# %.0f: mawk prints numbers past 2^31 (2.1 s of run time) as 2.16501e+09.
+	awk 'function out() { if (t != "") printf "%s %s %.0f %.0f\n", id, t, rt, c; t = id = rt = c = "" }
 		FNR == 1 { out() }
 		$1 == "prog_type:" { t = $2 } $1 == "prog_id:" { id = $2 }
 		$1 == "run_time_ns:" { rt = $2 } $1 == "run_cnt:" { c = $2 }

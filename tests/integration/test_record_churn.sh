@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Process churn through one recording, as a node agent sees it all day:
 #   churn:     `record -- churn N 300` runs N short processes one after another
-#              (CHURN_RUNS, default 5,000; each execs, burns 0.3 ms of CPU and exits).
+#              (CHURN_RUNS, default 2,000; each execs, burns 0.3 ms of CPU and exits).
 #              Every sample of them carries its executable as the exe label (read at
 #              exec while the process lives, or from the exec event when it is
 #              already gone), the process registry frees each one when the kernel says
@@ -21,7 +21,7 @@ t_init
 F=$FIXTURES/debug/debug_full
 C=$FIXTURES/churn
 [[ -x $F && -x $C ]] || t_fail "fixtures not built: $F, $C"
-RUNS=${CHURN_RUNS:-5000}
+RUNS=${CHURN_RUNS:-2000}
 GUARD_S=${CHURN_GUARD_S:-170} # within ctest's timeout (180 s)
 
 # rss_kib PID: VmRSS of PID in KiB (empty once it is gone).
