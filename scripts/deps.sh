@@ -9,6 +9,8 @@ packages=(
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev libunwind-dev
 	liblzma-dev libdebuginfod-dev libiberty-dev           # symbolizer
 	libprotobuf-c-dev protobuf-c-compiler libjansson-dev  # profile formats, deploy log
+	libmicrohttpd-dev libcurl4-openssl-dev libcap-dev   # the node agent
+	systemd      # tests check the agent's unit with 'systemd-analyze verify'
 	libcmocka-dev
 	linux-perf   # the peer that tests and benchmarks compare with
 	golang-go    # tests read smolder's pprof output with 'go tool pprof'
