@@ -62,8 +62,8 @@ const char *httpd_query(const struct httpd_request *r, const char *key)
 	const char *value = NULL;
 	size_t len = 0;
 
-	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key),
-					  &value, &len) != MHD_YES)
+	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value,
+					  &len) != MHD_YES)
 		return NULL;
 	return value ? value : ""; /* "?key" without "=" */
 }
@@ -102,9 +102,10 @@ static enum MHD_Result reply(struct MHD_Connection *conn, struct httpd_response 
 	enum MHD_Result ret;
 
 	if (resp->status < 200 || resp->status > 599 || (!resp->body && resp->len)) {
-		agent_log(AGENT_LOG_NOTE, "http: a handler's reply is invalid (status %d, %zu "
-			  "bytes%s): sent 500 instead", resp->status, resp->len,
-			  resp->body ? "" : ", no body");
+		agent_log(AGENT_LOG_NOTE,
+			  "http: a handler's reply is invalid (status %d, %zu "
+			  "bytes%s): sent 500 instead",
+			  resp->status, resp->len, resp->body ? "" : ", no body");
 		httpd_respond(resp, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
 	}
 	r = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->body, free);
@@ -226,8 +227,8 @@ static enum MHD_Result dispatch(struct httpd *h, struct httpd_request *req)
  * which cannot be trusted). Chunked bodies are counted as they arrive. */
 static bool body_too_big(struct MHD_Connection *conn)
 {
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long n;
 	char *end;
 
@@ -241,9 +242,8 @@ static bool body_too_big(struct MHD_Connection *conn)
 /* MHD_AccessHandlerCallback: MHD calls it once when the headers are in, once per
  * piece of body, and once more when the request is complete. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	struct httpd *h = cls;
 	struct httpd_request *req = *req_cls;
@@ -263,7 +263,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (body_too_big(conn))
 			return reply_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
 					   "request body too large: the limit is %d bytes "
-					   "(parameters go in the query string)", HTTPD_MAX_BODY);
+					   "(parameters go in the query string)",
+					   HTTPD_MAX_BODY);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -272,8 +273,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->body += *upload_data_size;
 		*upload_data_size = 0;
 		if (req->body > HTTPD_MAX_BODY) {
-			agent_log(AGENT_LOG_DEBUG, "http: %s %s: request body over %d bytes: "
-				  "connection closed", method, url, HTTPD_MAX_BODY);
+			agent_log(AGENT_LOG_DEBUG,
+				  "http: %s %s: request body over %d bytes: connection closed",
+				  method, url, HTTPD_MAX_BODY);
 			return MHD_NO;
 		}
 		return MHD_YES;
@@ -311,7 +313,6 @@ static int parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
-
 #define LISTEN_EXAMPLE "e.g. 127.0.0.1:7071 or [::1]:7071"
 
 /* "ADDR:PORT" or "[IPv6]:PORT" with a numeric address (a name could resolve to
@@ -342,8 +343,9 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 			return -EINVAL;
 		}
 		if (memchr(spec, ':', (size_t)(host_end - spec))) {
-			snprintf(err, errlen, "--listen '%s': put an IPv6 address in brackets, "
-				 "e.g. [::1]:7071", spec);
+			snprintf(err, errlen,
+				 "--listen '%s': put an IPv6 address in brackets, e.g. [::1]:7071",
+				 spec);
 			return -EINVAL;
 		}
 		port_str = host_end + 1;
@@ -354,8 +356,10 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 		return -EINVAL;
 	}
 	if (parse_port(port_str, port)) {
-		snprintf(err, errlen, "--listen '%s': the port must be a number from 0 to 65535 "
-			 "(0: any free port), %s", spec, LISTEN_EXAMPLE);
+		snprintf(err, errlen,
+			 "--listen '%s': the port must be a number from 0 to 65535 "
+			 "(0: any free port), %s",
+			 spec, LISTEN_EXAMPLE);
 		return -EINVAL;
 	}
 	if (hlen >= sizeof(host))
@@ -369,8 +373,9 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
 		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			snprintf(err, errlen, "--listen '%s': '%s' is not a numeric IPv4 address, "
-				 "%s", spec, host, LISTEN_EXAMPLE);
+			snprintf(err, errlen,
+				 "--listen '%s': '%s' is not a numeric IPv4 address, %s", spec,
+				 host, LISTEN_EXAMPLE);
 			return -EINVAL;
 		}
 		sin->sin_family = AF_INET;
@@ -390,8 +395,9 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 		if (getaddrinfo(host, serv, &hints, &ai) || !ai || ai->ai_addrlen > sizeof(*ss)) {
 			if (ai)
 				freeaddrinfo(ai);
-			snprintf(err, errlen, "--listen '%s': '%s' is not a numeric IPv6 address, "
-				 "%s", spec, host, LISTEN_EXAMPLE);
+			snprintf(err, errlen,
+				 "--listen '%s': '%s' is not a numeric IPv6 address, %s", spec,
+				 host, LISTEN_EXAMPLE);
 			return -EINVAL;
 		}
 		memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -405,20 +411,28 @@ static void explain_bind(int e, const char *spec, uint16_t port, char *err, size
 {
 	switch (e) {
 	case EADDRINUSE:
-		snprintf(err, errlen, "cannot listen on %s: port %u is in use (another smolder "
-			 "agent?); choose another with --listen ADDR:PORT", spec, port);
+		snprintf(err, errlen,
+			 "cannot listen on %s: port %u is in use (another smolder "
+			 "agent?); choose another with --listen ADDR:PORT",
+			 spec, port);
 		break;
 	case EADDRNOTAVAIL:
-		snprintf(err, errlen, "cannot listen on %s: no interface of this machine has "
-			 "that address; give --listen one of its addresses", spec);
+		snprintf(err, errlen,
+			 "cannot listen on %s: no interface of this machine has "
+			 "that address; give --listen one of its addresses",
+			 spec);
 		break;
 	case EACCES:
-		snprintf(err, errlen, "cannot listen on %s: ports below 1024 need "
-			 "CAP_NET_BIND_SERVICE; choose a port from 1024 up with --listen", spec);
+		snprintf(err, errlen,
+			 "cannot listen on %s: ports below 1024 need "
+			 "CAP_NET_BIND_SERVICE; choose a port from 1024 up with --listen",
+			 spec);
 		break;
 	case EAFNOSUPPORT:
-		snprintf(err, errlen, "cannot listen on %s: IPv6 is not available here; give "
-			 "--listen an IPv4 address", spec);
+		snprintf(err, errlen,
+			 "cannot listen on %s: IPv6 is not available here; give "
+			 "--listen an IPv4 address",
+			 spec);
 		break;
 	default:
 		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(e));
@@ -551,6 +565,8 @@ struct httpd *httpd__start(const char *spec, const struct httpd_route *routes, s
 	errno = 0;
 	/* MHD's threads block SIGPIPE and it sends with MSG_NOSIGNAL: a client that goes
 	 * away mid-reply costs that reply, and no signal disposition is touched. */
+	/* One option and its values a line. */
+	/* clang-format off */
 	h->mhd = MHD_start_daemon(
 		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		on_request, h,
@@ -563,6 +579,7 @@ struct httpd *httpd__start(const char *spec, const struct httpd_route *routes, s
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_END);
+	/* clang-format on */
 	e = errno ? -errno : -EIO;
 	start_msg = NULL;
 	if (!h->mhd) {

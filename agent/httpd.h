@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTPD_THREADS 2             /* handlers that may run at once */
-#define HTTPD_MAX_CONNECTIONS 32    /* past it, new connections are closed at once */
-#define HTTPD_TIMEOUT_SECONDS 30    /* an idle or stalled connection is closed */
-#define HTTPD_MAX_BODY 4096         /* bigger request bodies get 413 (none is used) */
+#define HTTPD_THREADS 2          /* handlers that may run at once */
+#define HTTPD_MAX_CONNECTIONS 32 /* past it, new connections are closed at once */
+#define HTTPD_TIMEOUT_SECONDS 30 /* an idle or stalled connection is closed */
+#define HTTPD_MAX_BODY 4096      /* bigger request bodies get 413 (none is used) */
 
 struct httpd;
 struct httpd_request; /* opaque, valid during the handler call */

@@ -33,10 +33,10 @@ struct server {
 	uint16_t port;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int calls;       /* handler calls, every route */
-	int deploys;     /* POST /deploy calls */
-	bool slow_in;    /* /slow is running */
-	bool slow_go;    /* /slow may return */
+	int calls;    /* handler calls, every route */
+	int deploys;  /* POST /deploy calls */
+	bool slow_in; /* /slow is running */
+	bool slow_go; /* /slow may return */
 };
 
 static void count(struct server *s)
@@ -130,6 +130,7 @@ static void h_slow(const struct httpd_request *req, struct httpd_response *resp,
 	httpd_respond(resp, 200, "slow done\n");
 }
 
+/* clang-format off */
 static const struct httpd_route routes[] = {
 	{ "GET", "/healthz", h_healthz },
 	{ "GET", "/echo", h_echo },
@@ -139,6 +140,7 @@ static const struct httpd_route routes[] = {
 	{ "GET", "/big", h_big },
 	{ "GET", "/slow", h_slow },
 };
+/* clang-format on */
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static struct server *server_new(const char *listen)
@@ -285,8 +287,7 @@ static void request(const char *method, const char *url, enum body_kind kind, si
 
 	r->rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-	    content_type)
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK && content_type)
 		snprintf(r->content_type, sizeof(r->content_type), "%s", content_type);
 	header(c, "Allow", r->allow, sizeof(r->allow));
 	header(c, "X-Content-Type-Options", r->nosniff, sizeof(r->nosniff));
@@ -613,7 +614,9 @@ static void test_connection_limit(void **state)
 	 * once one has waited a second unanswered, the rest need not wait as long. */
 	for (i = 0; i < N; i++) {
 		answered[i] = read_until(fd[i], buf, sizeof(buf), "ok\n",
-					 i < 2 ? 10000 : n < i ? 50 : 1000);
+					 i < 2   ? 10000
+					 : n < i ? 50
+						 : 1000);
 		n += answered[i];
 	}
 	assert_true(n >= 2);
@@ -670,10 +673,24 @@ static void assert_one_line(const char *err)
 static void test_bad_listen(void **state)
 {
 	static const char *const bad[] = {
-		"", "7071", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:-1",
-		"127.0.0.1:80x", "127.0.0.1: 80", "localhost:7071", "127.1:7071",
-		"::1:7071", "[::1]7071", "[::1", "[]:7071", "[127.0.0.1]:7071",
-		"[nothex]:1", ":7071", "0.0.0.0:1234567",
+		"",
+		"7071",
+		"127.0.0.1",
+		"127.0.0.1:",
+		"127.0.0.1:70000",
+		"127.0.0.1:-1",
+		"127.0.0.1:80x",
+		"127.0.0.1: 80",
+		"localhost:7071",
+		"127.1:7071",
+		"::1:7071",
+		"[::1]7071",
+		"[::1",
+		"[]:7071",
+		"[127.0.0.1]:7071",
+		"[nothex]:1",
+		":7071",
+		"0.0.0.0:1234567",
 	};
 	struct httpd_route bad_route = { "GET", "healthz", h_healthz };
 	char err[256];
