@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define HTTPD_THREADS 2          /* handlers that may run at once */
-#define HTTPD_MAX_CONNECTIONS 32 /* past it, new connections are closed at once */
+#define HTTPD_MAX_CONNECTIONS 32 /* past it, new ones wait in the listen backlog */
 #define HTTPD_TIMEOUT_SECONDS 30 /* an idle or stalled connection is closed */
 #define HTTPD_MAX_BODY 4096      /* bigger request bodies get 413 (none is used) */
 
