@@ -19,6 +19,7 @@
 
 static const char flamegraph_usage[] =
 	"usage: smolder flamegraph (--store DIR | FILE..) [options]\n"
+	"       smolder flamegraph --diff BEFORE AFTER [options]\n"
 	"  FILE                    smolder profile, folded stacks or gzip pprof ('-': stdin)\n"
 	"      --store DIR         read the profile store in DIR\n"
 	"      --from TIME         only samples at or after TIME (RFC 3339, unix seconds,\n"
@@ -28,6 +29,14 @@ static const char flamegraph_usage[] =
 	"      --pid PID           only samples of this process\n"
 	"      --comm NAME         only samples of processes with this name\n"
 	"      --label K=V         only samples with this label (repeatable)\n"
+	"Differential flame graphs (widths from AFTER; colour: change in each frame's share\n"
+	"of all samples, after% - before%: red grew, blue shrank, near-white unchanged,\n"
+	"strongest at the largest change; a button in the SVG shows BEFORE's shape):\n"
+	"      --diff BEFORE AFTER two input FILEs of any kind\n"
+	"      --palette red-blue|blue-orange\n"
+	"                          diff colours (default red-blue, difffolded.pl's; it does\n"
+	"                          not rely on red against green, but blue-orange is the\n"
+	"                          clearest for red/green colour-blind readers)\n"
 	"      --title TEXT        title of the graph (default \"Flame Graph\")\n"
 	"      --subtitle TEXT     second line under the title (default: range and filters)\n"
 	"      --icicle            root at the top, stacks growing down\n"
@@ -75,7 +84,7 @@ int cmd_flamegraph(int argc, char **argv)
 {
 	enum {
 		OPT_TITLE = 256, OPT_SUBTITLE, OPT_ICICLE, OPT_WIDTH, OPT_FORMAT, OPT_STORE,
-		OPT_FROM, OPT_TO, OPT_SERVICE, OPT_PID, OPT_COMM, OPT_LABEL,
+		OPT_FROM, OPT_TO, OPT_SERVICE, OPT_PID, OPT_COMM, OPT_LABEL, OPT_DIFF, OPT_PALETTE,
 	};
 	static const struct option longopts[] = {
 		{ "title", required_argument, NULL, OPT_TITLE },
@@ -84,6 +93,8 @@ int cmd_flamegraph(int argc, char **argv)
 		{ "width", required_argument, NULL, OPT_WIDTH },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "diff", no_argument, NULL, OPT_DIFF },
+		{ "palette", required_argument, NULL, OPT_PALETTE },
 		CLI_INPUT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -94,7 +105,8 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *output = "-";
 	char subtitle[512];
 	struct cli_output out;
-	struct profile *p;
+	struct profile *p, *base = NULL;
+	bool diff = false;
 	char *end;
 	int c, err, ret = EXIT_FAIL;
 
@@ -124,6 +136,19 @@ int cmd_flamegraph(int argc, char **argv)
 		}
 		case 'o':
 			output = optarg;
+			break;
+		case OPT_DIFF:
+			diff = true;
+			break;
+		case OPT_PALETTE:
+			if (!strcmp(optarg, "red-blue")) {
+				fo.palette = FLAMEGRAPH_PALETTE_RED_BLUE;
+			} else if (!strcmp(optarg, "blue-orange")) {
+				fo.palette = FLAMEGRAPH_PALETTE_BLUE_ORANGE;
+			} else {
+				cli_error("--palette takes red-blue or blue-orange, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_FORMAT:
 			format = profile__format_from_name(optarg);
@@ -155,20 +180,35 @@ int cmd_flamegraph(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (diff && (in.store_dir || argc - optind != 2)) {
+		cli_error("--diff takes two input FILEs, BEFORE and AFTER (for a store: "
+			  "--baseline-from/--baseline-to or --diff-deploy)");
+		return EXIT_USAGE;
+	}
 	if (cli_inputs_check(&in, "flamegraph", argc - optind))
 		return EXIT_USAGE;
 	if (format == PROFILE_FORMAT_NONE)
 		format = profile__format_from_suffix(output);
 	if (format != PROFILE_FORMAT_FOLDED) /* anything else -o names (x.pb.gz) still gets SVG */
 		format = PROFILE_FORMAT_SVG;
+	if (diff && format == PROFILE_FORMAT_FOLDED) {
+		cli_error("a differential graph is written as SVG only (drop --format folded or "
+			  "the .folded suffix)");
+		return EXIT_USAGE;
+	}
 
 	p = profile__new();
-	if (!p) {
+	if (!p || (diff && !(base = profile__new()))) {
 		cli_error("out of memory");
-		return EXIT_FAIL;
-	}
-	if (cli_inputs_load(&in, p, argv + optind, argc - optind))
 		goto cleanup;
+	}
+	if (diff) {
+		if (cli_inputs_load(&in, base, argv + optind, 1) ||
+		    cli_inputs_load(&in, p, argv + optind + 1, 1))
+			goto cleanup;
+	} else if (cli_inputs_load(&in, p, argv + optind, argc - optind)) {
+		goto cleanup;
+	}
 	/* Folded text alone gets no subtitle, as with flamegraph.pl. */
 	struct profile_info info;
 	profile__info(p, &info);
@@ -180,8 +220,12 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 	if (cli_output_open(&out, output))
 		goto cleanup;
-	err = format == PROFILE_FORMAT_FOLDED ? profile__write_folded(p, out.f)
-				      : flamegraph__write_svg(p, &fo, out.f);
+	if (format == PROFILE_FORMAT_FOLDED)
+		err = profile__write_folded(p, out.f);
+	else if (base)
+		err = flamegraph__write_diff_svg(base, p, &fo, out.f);
+	else
+		err = flamegraph__write_svg(p, &fo, out.f);
 	if (err) {
 		cli_error("cannot write %s: %s", output, strerror(-err));
 		cli_output_abort(&out);
@@ -191,5 +235,6 @@ int cmd_flamegraph(int argc, char **argv)
 		ret = EXIT_OK;
 cleanup:
 	profile__free(p);
+	profile__free(base);
 	return ret;
 }

@@ -18,13 +18,25 @@
 
 #include "profile.h"
 
+/* Colours of a differential graph (the change in a frame's share of the samples). */
+enum flamegraph_palette {
+	/* difffolded.pl's: red grew, blue shrank, near-white unchanged. Red and blue stay
+	 * apart for red/green colour-blind readers too, but red reads dark to them. */
+	FLAMEGRAPH_PALETTE_RED_BLUE = 0,
+	/* Orange grew, blue shrank: the pair every common colour-vision deficiency keeps
+	 * apart most clearly. */
+	FLAMEGRAPH_PALETTE_BLUE_ORANGE,
+};
+
 struct flamegraph_opts {
 	const char *title;    /* NULL: "Flame Graph" */
-	const char *subtitle; /* NULL: none; e.g. time range, filters, rate */
+	const char *subtitle; /* NULL: none; e.g. time range, filters, rate. Each '\n'
+				 starts another line */
 	int width;            /* image width in px; 0: 1200 */
 	bool icicle;          /* root at the top, stacks grow down */
 	double min_width_px;  /* frames narrower than this are merged away; 0: 0.1 */
 	const char *unit;     /* what a weight counts; NULL: "samples" */
+	enum flamegraph_palette palette; /* differential graphs only */
 };
 
 /*
@@ -37,6 +49,23 @@ struct flamegraph_opts {
  */
 int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts *opts,
 			  FILE *out);
+
+/*
+ * Write a differential flame graph of @before -> @after to @out, with difffolded.pl's
+ * semantics: frames are as wide as in @after; a frame's colour is the change in its
+ * share of all samples (its weight, with everything it called, over its profile's
+ * total: after% - before%), red (or orange) where it grew and blue where it shrank,
+ * the intensity scaled to the largest change in the graph and near-white where
+ * nothing changed. The <title> tooltips give both weights, both shares and the change
+ * in percentage points. Frames only @before has are in the SVG too, zero-wide and
+ * hidden: a button in the SVG ("Before shape") lays the graph out with @before's
+ * widths, kept in each <rect>'s data-bx and data-bw attributes. A legend says what
+ * the colours mean. @opts->title NULL gives "Differential Flame Graph".
+ * @return as flamegraph__write_svg() (-EINVAL also for a NULL @before or a palette
+ * out of range).
+ */
+int flamegraph__write_diff_svg(const struct profile *before, const struct profile *after,
+			       const struct flamegraph_opts *opts, FILE *out);
 
 /*
  * Escape @in for use in SVG text and attribute values (&, <, >, ", '), writing at most
