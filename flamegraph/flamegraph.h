@@ -14,6 +14,7 @@
 #define SMOLDER_FLAMEGRAPH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "profile.h"
@@ -66,6 +67,45 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
  */
 int flamegraph__write_diff_svg(const struct profile *before, const struct profile *after,
 			       const struct flamegraph_opts *opts, FILE *out);
+
+/* ---- choosing windows (window.c) ---- */
+
+struct flamegraph_window {
+	uint64_t start_ns, end_ns; /* [start, end) */
+	uint64_t weight;           /* the samples' weights in it */
+};
+
+/*
+ * The window of @len_ns with the most sample weight (ties: the earliest) among @p's
+ * samples with times in [@from_ns, @to_ns) (0: unbounded on that side, the samples'
+ * own first or last time instead); it stays inside that range, and is the whole range
+ * when that is no longer than @len_ns. Samples without a time (0) do not count.
+ * @return 0 and *@out, or -EINVAL (@len_ns 0, an empty range), -ENODATA (no timed
+ * sample in the range), -ENOMEM.
+ */
+int flamegraph__peak_window(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
+			    uint64_t len_ns, struct flamegraph_window *out);
+
+struct flamegraph_warmup {
+	uint64_t warmup_ns; /* the warm-up to skip: whole minutes from the deploy */
+	bool settled;       /* false: no minute up to the cap passed; warmup_ns is the cap */
+	double worst_tv;    /* settled: the largest distance in the window it chose */
+	double first_tv;    /* without skipping anything: the largest distance found */
+};
+
+/*
+ * Where a new version's profile settles after a deploy at @deploy_ns: the first whole
+ * minute k (0 .. @cap_ns in minutes) such that, over the @window_ns after it, every
+ * minute's distribution of self frames (each sample's innermost frame, by weight) is
+ * within @threshold total variation, plus 1.5 times what sampling noise alone gives
+ * for the minute's sample count, of the rest of that window. Minutes with fewer than
+ * 30 samples are not judged, and at least two must be. @p holds the samples after
+ * the deploy (those outside [deploy, deploy + cap + window) are ignored).
+ * @return 0 and *@out, or -EINVAL (@window_ns under two minutes, @deploy_ns 0, a
+ * negative or NaN @threshold), -ENOMEM.
+ */
+int flamegraph__warmup(const struct profile *p, uint64_t deploy_ns, uint64_t window_ns,
+		       uint64_t cap_ns, double threshold, struct flamegraph_warmup *out);
 
 /*
  * Escape @in for use in SVG text and attribute values (&, <, >, ", '), writing at most
