@@ -39,6 +39,20 @@ static const char flamegraph_usage[] =
 	"                          diff colours (default red-blue, difffolded.pl's; it does\n"
 	"                          not rely on red against green, but blue-orange is the\n"
 	"                          clearest for red/green colour-blind readers)\n"
+	"      --diff-deploy VERSION\n"
+	"                          what changed with the deploy of VERSION of --service S\n"
+	"                          (from DIR/deploys.jsonl, written by 'smolder deploy'):\n"
+	"                          before = the --window ending at the deploy, after = as\n"
+	"                          long, starting when the warm-up is over\n"
+	"      --window D          length of both windows (default 15m: at the agent's\n"
+	"                          19 Hz that is ~17,000 samples per busy core, enough for\n"
+	"                          1%-of-total frames to be measured to about 0.1 points,\n"
+	"                          and short enough that a daily traffic cycle barely moves\n"
+	"                          between the two windows)\n"
+	"      --warmup auto|D     skip D after the deploy, or (auto, the default) the first\n"
+	"                          whole minutes until every minute's mix of self frames is\n"
+	"                          within total variation 0.1 (plus sampling noise) of the\n"
+	"                          rest of the window; at most 10m. The subtitle says which\n"
 	"      --peak DURATION     show the DURATION (90s, 15m, 2h) window with the most\n"
 	"                          samples inside --from/--to (the after side of a diff)\n"
 	"      --title TEXT        title of the graph (default \"Flame Graph\")\n"
@@ -174,11 +188,214 @@ static int pick_peak(struct profile **pp, uint64_t from_ns, uint64_t to_ns, uint
 	return 0;
 }
 
+/* The deploy --diff-deploy names: its last event, and the event before it. */
+struct deploy_find {
+	const char *version;
+	struct deploy_event ev, prev;
+	char prev_buf[4096];
+	bool found, have_prev;
+	struct deploy_event last; /* the latest event seen so far */
+	char last_buf[4096];
+	bool have_last;
+};
+
+static int find_deploy(const struct deploy_event *ev, void *ctx)
+{
+	struct deploy_find *d = ctx;
+
+	if (!strcmp(ev->version, d->version)) {
+		d->found = true;
+		d->ev.time_ns = ev->time_ns;
+		d->have_prev = d->have_last && d->last.time_ns <= ev->time_ns &&
+			       strcmp(d->last_buf, ev->version);
+		if (d->have_prev) {
+			d->prev.time_ns = d->last.time_ns;
+			snprintf(d->prev_buf, sizeof(d->prev_buf), "%s", d->last_buf);
+		}
+	}
+	if (!d->have_last || ev->time_ns >= d->last.time_ns) {
+		d->last.time_ns = ev->time_ns;
+		snprintf(d->last_buf, sizeof(d->last_buf), "%s", ev->version);
+		d->have_last = true;
+	}
+	return 0;
+}
+
+/* The label values of @key in a profile by weight, for "build 1a2b (+1 more)". */
+#define TOP_VALUES 16
+
+struct top_value {
+	const struct profile *p;
+	const char *key;
+	const char *values[TOP_VALUES]; /* interned by the profile: compared as pointers */
+	uint64_t weights[TOP_VALUES];
+	size_t n;
+	bool more; /* values beyond TOP_VALUES */
+};
+
+static int count_value(const struct profile_sample *s, void *ctx)
+{
+	struct top_value *t = ctx;
+	const char *v = profile__label_value(t->p, s->label_set, t->key);
+	size_t i;
+
+	if (!v)
+		return 0;
+	for (i = 0; i < t->n && t->values[i] != v && strcmp(t->values[i], v); i++)
+		;
+	if (i == t->n) {
+		if (t->n == TOP_VALUES) {
+			t->more = true;
+			return 0;
+		}
+		t->values[t->n++] = v;
+	}
+	t->weights[i] += s->weight;
+	return 0;
+}
+
+static void top_value(const struct profile *p, const char *key, char *buf, size_t len)
+{
+	struct top_value t = { .p = p, .key = key };
+	size_t best = 0;
+
+	profile__for_each_sample(p, count_value, &t);
+	if (!t.n) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	for (size_t i = 1; i < t.n; i++)
+		if (t.weights[i] > t.weights[best])
+			best = i;
+	if (t.n > 1 || t.more)
+		snprintf(buf, len, "%.40s (+%zu%s more)", t.values[best], t.n - 1, t.more ? "+" : "");
+	else
+		snprintf(buf, len, "%.40s", t.values[best]);
+}
+
+#define MINUTE_NS (60ull * 1000000000ull)
+#define DEFAULT_WINDOW_NS (15 * MINUTE_NS)
+#define WARMUP_CAP_NS (10 * MINUTE_NS)
+#define WARMUP_TV 0.1
+
+/*
+ * --diff-deploy: find the deploy, read the window before it and the candidates after
+ * it, choose the warm-up, and keep in *@after the window after it. Writes the title
+ * (when not given) and the subtitle. @return 0, or -1 after saying what failed.
+ */
+static int deploy_windows(const struct cli_inputs *in, const char *version, uint64_t window_ns,
+			  bool warmup_auto, uint64_t warmup_ns, struct profile **before,
+			  struct profile **after, struct flamegraph_opts *fo, char *subtitle,
+			  size_t len)
+{
+	static char title[256];
+	struct deploy_find d = { .version = version };
+	struct flamegraph_warmup wu = { 0 };
+	struct profile_filter f = { 0 };
+	struct profile *post = NULL, *win = NULL;
+	char when[40], wdur[16], udur[16], cap[16];
+	char bdesc[512], adesc[512], bbuild[96], abuild[96], how[256];
+	uint64_t dep, after_from;
+	int err;
+
+	err = store__for_each_deploy(in->store_dir, 0, 0, in->filter.service, find_deploy, &d,
+				     NULL);
+	if (err) {
+		cli_error("cannot read the deploy log of %s: %s", in->store_dir, strerror(-err));
+		return -1;
+	}
+	if (!d.found) {
+		cli_error("no deploy of version '%s' of service '%s' in %s/deploys.jsonl (record "
+			  "one with 'smolder deploy --store DIR --service S --version V')",
+			  version, in->filter.service, in->store_dir);
+		return -1;
+	}
+	dep = d.ev.time_ns;
+	if (dep < window_ns) {
+		cli_error("the deploy of '%s' is too close to 1970 for a %llu s window", version,
+			  (unsigned long long)(window_ns / 1000000000ull));
+		return -1;
+	}
+	if (load_range(in, dep - window_ns, dep, *before, NULL, 0))
+		return -1;
+	post = profile__new();
+	win = profile__new();
+	if (!post || !win) {
+		cli_error("out of memory");
+		goto fail;
+	}
+	if (load_range(in, dep, dep + WARMUP_CAP_NS + window_ns, post, NULL, 0))
+		goto fail;
+	format_duration(WARMUP_CAP_NS, cap, sizeof(cap));
+	if (warmup_auto) {
+		err = flamegraph__warmup(post, dep, window_ns, WARMUP_CAP_NS, WARMUP_TV, &wu);
+		if (err) {
+			cli_error("cannot choose the warm-up: %s", strerror(-err));
+			goto fail;
+		}
+		warmup_ns = wu.warmup_ns;
+	}
+	after_from = dep + warmup_ns;
+	f.from_ns = after_from;
+	f.to_ns = after_from + window_ns;
+	if (profile__merge(win, post, &f)) {
+		cli_error("out of memory");
+		goto fail;
+	}
+	profile__free(post);
+	profile__free(*after);
+	*after = win;
+
+	profile__format_time(dep, when, sizeof(when));
+	format_duration(window_ns, wdur, sizeof(wdur));
+	format_duration(warmup_ns, udur, sizeof(udur));
+	top_value(*before, "build_id", bbuild, sizeof(bbuild));
+	top_value(*after, "build_id", abuild, sizeof(abuild));
+	describe(*before, dep - window_ns, dep, &in->filter, bdesc, sizeof(bdesc));
+	describe(*after, after_from, after_from + window_ns, &in->filter, adesc, sizeof(adesc));
+	if (!warmup_auto)
+		snprintf(how, sizeof(how), "warm-up skipped: %s (fixed, --warmup)", udur);
+	else if (wu.settled && !warmup_ns)
+		snprintf(how, sizeof(how),
+			 "warm-up skipped: none (auto: every minute's self-frame mix is within "
+			 "TV %.2f + noise of the rest of the window; largest %.2f)",
+			 WARMUP_TV, wu.worst_tv);
+	else if (wu.settled)
+		snprintf(how, sizeof(how),
+			 "warm-up skipped: %s (auto: from then on every minute's self-frame mix "
+			 "is within TV %.2f + noise of the rest of the window; before, %.2f off)",
+			 udur, WARMUP_TV, wu.first_tv);
+	else
+		snprintf(how, sizeof(how),
+			 "warm-up skipped: %s (auto: the profile did not settle within %s, the "
+			 "cap; read the after side with care)",
+			 udur, cap);
+	snprintf(subtitle, len,
+		 "deploy of %.100s%s%.100s%s at %s, %s windows\nbefore (build %s): %s\n"
+		 "after (build %s): %s\n%s",
+		 version, d.have_prev ? " (replacing " : "", d.have_prev ? d.prev_buf : "",
+		 d.have_prev ? ")" : "", when, wdur, bbuild, bdesc, abuild, adesc, how);
+	if (!fo->title) {
+		snprintf(title, sizeof(title), "Differential Flame Graph: %s, deploy of %s",
+			 in->filter.service, version);
+		fo->title = title;
+	}
+	if (!fo->subtitle)
+		fo->subtitle = subtitle;
+	return 0;
+
+fail:
+	profile__free(post);
+	profile__free(win);
+	return -1;
+}
+
 int cmd_flamegraph(int argc, char **argv)
 {
 	enum {
 		OPT_TITLE = 256, OPT_SUBTITLE, OPT_ICICLE, OPT_WIDTH, OPT_FORMAT, OPT_DIFF,
-		OPT_PALETTE, OPT_BASE_FROM, OPT_BASE_TO, OPT_PEAK,
+		OPT_PALETTE, OPT_BASE_FROM, OPT_BASE_TO, OPT_PEAK, OPT_DEPLOY, OPT_WINDOW,
+		OPT_WARMUP,
 	};
 	static const struct option longopts[] = {
 		{ "title", required_argument, NULL, OPT_TITLE },
@@ -192,6 +409,9 @@ int cmd_flamegraph(int argc, char **argv)
 		{ "baseline-from", required_argument, NULL, OPT_BASE_FROM },
 		{ "baseline-to", required_argument, NULL, OPT_BASE_TO },
 		{ "peak", required_argument, NULL, OPT_PEAK },
+		{ "diff-deploy", required_argument, NULL, OPT_DEPLOY },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "warmup", required_argument, NULL, OPT_WARMUP },
 		CLI_INPUT_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -205,6 +425,9 @@ int cmd_flamegraph(int argc, char **argv)
 	struct profile *p = NULL, *base = NULL;
 	bool diff = false;
 	uint64_t base_from = 0, base_to = 0, peak_ns = 0, from_ns, to_ns;
+	const char *deploy = NULL, *window_arg = NULL, *warmup_arg = NULL;
+	uint64_t window_ns = DEFAULT_WINDOW_NS, warmup_ns = 0;
+	bool warmup_auto = true;
 	char **files;
 	int nfiles;
 	char *end;
@@ -273,6 +496,29 @@ int cmd_flamegraph(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_DEPLOY:
+			deploy = optarg;
+			break;
+		case OPT_WINDOW:
+			window_arg = optarg;
+			if (parse_duration(optarg, &window_ns) || window_ns < 2 * MINUTE_NS) {
+				cli_error("--window takes a DURATION of 2m or more (15m, 1h), not "
+					  "'%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_WARMUP:
+			warmup_arg = optarg;
+			warmup_auto = !strcmp(optarg, "auto");
+			if (!warmup_auto && strcmp(optarg, "0") &&
+			    parse_duration(optarg, &warmup_ns)) {
+				cli_error("--warmup takes auto or a DURATION (0, 90s, 5m), not '%s'",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			if (!strcmp(optarg, "0"))
+				warmup_ns = 0;
+			break;
 		case CLI_OPT_STORE:
 		case CLI_OPT_FROM:
 		case CLI_OPT_TO:
@@ -315,24 +561,38 @@ int cmd_flamegraph(int argc, char **argv)
 			  "second, and not with --diff");
 		return EXIT_USAGE;
 	}
+	if ((window_arg || warmup_arg) && !deploy) {
+		cli_error("--window and --warmup go with --diff-deploy VERSION");
+		return EXIT_USAGE;
+	}
+	if (deploy && (!in.store_dir || !in.filter.service || diff || base_from || peak_ns ||
+		       from_ns || to_ns)) {
+		cli_error("--diff-deploy VERSION takes --store DIR and --service NAME, and "
+			  "chooses its own windows (no --from/--to, --baseline-*, --peak, --diff)");
+		return EXIT_USAGE;
+	}
 	if (cli_inputs_check(&in, "flamegraph", nfiles))
 		return EXIT_USAGE;
 	if (format == PROFILE_FORMAT_NONE)
 		format = profile__format_from_suffix(output);
 	if (format != PROFILE_FORMAT_FOLDED) /* anything else -o names (x.pb.gz) still gets SVG */
 		format = PROFILE_FORMAT_SVG;
-	if ((diff || base_from) && format == PROFILE_FORMAT_FOLDED) {
+	if ((diff || base_from || deploy) && format == PROFILE_FORMAT_FOLDED) {
 		cli_error("a differential graph is written as SVG only (drop --format folded or "
 			  "the .folded suffix)");
 		return EXIT_USAGE;
 	}
 
 	p = profile__new();
-	if (!p || ((diff || base_from) && !(base = profile__new()))) {
+	if (!p || ((diff || base_from || deploy) && !(base = profile__new()))) {
 		cli_error("out of memory");
 		goto cleanup;
 	}
-	if (diff) {
+	if (deploy) {
+		if (deploy_windows(&in, deploy, window_ns, warmup_auto, warmup_ns, &base, &p,
+				   &fo, subtitle, sizeof(subtitle)))
+			goto cleanup;
+	} else if (diff) {
 		if (cli_inputs_load(&in, base, files, 1) || cli_inputs_load(&in, p, files + 1, 1))
 			goto cleanup;
 	} else {
@@ -349,7 +609,9 @@ int cmd_flamegraph(int argc, char **argv)
 	struct profile_info info;
 	profile__info(p, &info);
 	const struct profile_filter *f = &in.filter;
-	if (!fo.subtitle && base) {
+	if (deploy) {
+		/* deploy_windows() wrote the subtitle. */
+	} else if (!fo.subtitle && base) {
 		describe(base, diff ? 0 : base_from, diff ? 0 : base_to, f, before_desc,
 			 sizeof(before_desc));
 		describe(p, from_ns, to_ns, f, after_desc, sizeof(after_desc));

@@ -79,11 +79,112 @@ static void test_peak_ignores_untimed_samples(void **state)
 	profile__free(p);
 }
 
+/*
+ * After a deploy at T0: @warm minutes mostly in warm_caches, then a steady mix (with a
+ * change from before that must not count as warm-up), 10 samples a second.
+ */
+static struct profile *after_deploy(int warm, int minutes)
+{
+	struct profile *p = profile__new();
+
+	for (int s = 0; s < minutes * 60; s++) {
+		uint64_t t = T0 + (uint64_t)s * S;
+
+		if (s < warm * 60) {
+			add_at(p, t, "warm_caches", 7);
+			add_at(p, t, "a", 1);
+			add_at(p, t, "b", 2);
+		} else {
+			add_at(p, t, "a", 6);
+			add_at(p, t, "b", 2);
+			add_at(p, t, "c", 2);
+		}
+	}
+	return p;
+}
+
+static void test_warmup_finds_where_it_settles(void **state)
+{
+	struct flamegraph_warmup wu;
+
+	(void)state;
+	for (int warm = 0; warm <= 4; warm++) {
+		struct profile *p = after_deploy(warm, 30);
+
+		assert_int_equal(flamegraph__warmup(p, T0, 15 * MIN, 10 * MIN, 0.1, &wu), 0);
+		assert_true(wu.settled);
+		assert_int_equal(wu.warmup_ns, warm * MIN);
+		if (warm)
+			assert_true(wu.first_tv > 0.5);
+		assert_true(wu.worst_tv < 0.1);
+		profile__free(p);
+	}
+}
+
+static void test_warmup_is_capped(void **state)
+{
+	struct profile *p = profile__new();
+	struct flamegraph_warmup wu;
+
+	(void)state;
+	/* Every other minute a different function: it never settles. */
+	for (int s = 0; s < 30 * 60; s++)
+		add_at(p, T0 + (uint64_t)s * S, (s / 60) % 2 ? "odd" : "even", 10);
+	assert_int_equal(flamegraph__warmup(p, T0, 15 * MIN, 10 * MIN, 0.1, &wu), 0);
+	assert_false(wu.settled);
+	assert_int_equal(wu.warmup_ns, 10 * MIN);
+	profile__free(p);
+}
+
+static void test_warmup_noise_is_not_warmup(void **state)
+{
+	struct profile *p = profile__new();
+	struct flamegraph_warmup wu;
+	uint64_t x = 88172645463325252ull;
+
+	(void)state;
+	/* 40 functions drawn at random, 3 samples a second: each minute's mix is noisy
+	 * (180 samples over 40 frames), but nothing changes. */
+	for (int s = 0; s < 30 * 60; s++) {
+		for (int k = 0; k < 3; k++) {
+			char name[16];
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			snprintf(name, sizeof(name), "f%02u", (unsigned)(x % 40));
+			add_at(p, T0 + (uint64_t)s * S, name, 1);
+		}
+	}
+	assert_int_equal(flamegraph__warmup(p, T0, 15 * MIN, 10 * MIN, 0.1, &wu), 0);
+	assert_true(wu.settled);
+	assert_int_equal(wu.warmup_ns, 0);
+	profile__free(p);
+}
+
+static void test_warmup_errors_and_sparse_minutes(void **state)
+{
+	struct profile *p = profile__new();
+	struct flamegraph_warmup wu;
+
+	(void)state;
+	assert_int_equal(flamegraph__warmup(p, T0, MIN, 10 * MIN, 0.1, &wu), -EINVAL);
+	assert_int_equal(flamegraph__warmup(p, 0, 15 * MIN, 10 * MIN, 0.1, &wu), -EINVAL);
+	assert_int_equal(flamegraph__warmup(p, T0, 15 * MIN, 10 * MIN, -1, &wu), -EINVAL);
+	/* No samples at all: nothing can be judged, so nothing settles. */
+	assert_int_equal(flamegraph__warmup(p, T0, 15 * MIN, 10 * MIN, 0.1, &wu), 0);
+	assert_false(wu.settled);
+	assert_int_equal(wu.warmup_ns, 10 * MIN);
+	profile__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_peak_finds_the_busy_window),
 		cmocka_unit_test(test_peak_ignores_untimed_samples),
+		cmocka_unit_test(test_warmup_finds_where_it_settles),
+		cmocka_unit_test(test_warmup_is_capped),
+		cmocka_unit_test(test_warmup_noise_is_not_warmup),
+		cmocka_unit_test(test_warmup_errors_and_sparse_minutes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
