@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "flamegraph.h"
@@ -56,19 +57,29 @@ static const char flamegraph_usage[] =
 	"      --peak DURATION     show the DURATION (90s, 15m, 2h) window with the most\n"
 	"                          samples inside --from/--to (the after side of a diff)\n"
 	"      --title TEXT        title of the graph (default \"Flame Graph\")\n"
-	"      --subtitle TEXT     second line under the title (default: range and filters)\n"
+	"      --subtitle TEXT     lines under the title (default: host, time range in UTC,\n"
+	"                          filters, rate, samples, lost samples; a newline breaks)\n"
 	"      --icicle            root at the top, stacks growing down\n"
 	"      --width PX          image width (default 1200)\n"
 	"  -o, --output FILE       where to write (default: standard output)\n"
 	"      --format svg|folded output format (default: from -o's suffix, else svg)\n";
 
-/* "A to B, service=x, pid=1, 99 Hz, N samples": what @p shows, for its subtitle; the
- * range is the one asked for [@from_ns, @to_ns), the samples' own where not given. */
+static void top_value(const struct profile *p, const char *key, char *buf, size_t len);
+
+/* The host a store is read on: the agent keeps its store on the node it profiles. */
+static const char *store_host;
+
+/*
+ * "host h, A to B, service=x, pid=1, 99 Hz, N samples, M lost": what @p shows, for its
+ * subtitle. The host is the samples' "host" label, else the machine a store is read
+ * on; the range is the one asked for [@from_ns, @to_ns), the samples' own where not
+ * given (RFC 3339, UTC).
+ */
 static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
 		     const struct profile_filter *f, char *buf, size_t len)
 {
 	struct profile_info info;
-	char a[40], b[40];
+	char a[40], b[40], host[96];
 	size_t off = 0;
 
 	profile__info(p, &info);
@@ -78,10 +89,15 @@ static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
 			off += (size_t)snprintf(buf + off, len - off, __VA_ARGS__); \
 	} while (0)
 	buf[0] = '\0';
+	top_value(p, "host", host, sizeof(host));
+	if (strcmp(host, "unknown"))
+		ADD("host %s", host);
+	else if (store_host)
+		ADD("host %s", store_host);
 	if (info.start_ns || (from_ns && to_ns)) {
 		profile__format_time(from_ns ? from_ns : info.start_ns, a, sizeof(a));
 		profile__format_time(to_ns ? to_ns : info.end_ns, b, sizeof(b));
-		ADD("%s to %s", a, b);
+		ADD("%s%s to %s", off ? ", " : "", a, b);
 	}
 	if (f->service)
 		ADD("%sservice=%s", off ? ", " : "", f->service);
@@ -95,6 +111,8 @@ static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
 		ADD("%s%.0f Hz", off ? ", " : "", 1e9 / (double)info.period_ns);
 	/* Samples as the graph counts them: weights (a folded line's count). */
 	ADD("%s%llu samples", off ? ", " : "", (unsigned long long)profile__total_weight(p));
+	if (profile__counts(p)->lost)
+		ADD(", %llu lost", (unsigned long long)profile__counts(p)->lost);
 #undef ADD
 }
 
@@ -428,6 +446,7 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *deploy = NULL, *window_arg = NULL, *warmup_arg = NULL;
 	uint64_t window_ns = DEFAULT_WINDOW_NS, warmup_ns = 0;
 	bool warmup_auto = true;
+	static char hostname[256];
 	char **files;
 	int nfiles;
 	char *end;
@@ -544,6 +563,10 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 	files = argv + optind;
 	nfiles = argc - optind;
+	if (in.store_dir && gethostname(hostname, sizeof(hostname)) == 0) {
+		hostname[sizeof(hostname) - 1] = '\0';
+		store_host = hostname;
+	}
 	from_ns = in.filter.from_ns;
 	to_ns = in.filter.to_ns;
 	if (diff && (in.store_dir || nfiles != 2)) {
@@ -605,9 +628,8 @@ int cmd_flamegraph(int argc, char **argv)
 			goto cleanup;
 	}
 
-	/* Folded text alone gets no subtitle, as with flamegraph.pl. */
-	struct profile_info info;
-	profile__info(p, &info);
+	/* Every graph says what it shows, so one pasted into a review months later can
+	 * still be read; --subtitle replaces it. */
 	const struct profile_filter *f = &in.filter;
 	if (deploy) {
 		/* deploy_windows() wrote the subtitle. */
@@ -618,8 +640,7 @@ int cmd_flamegraph(int argc, char **argv)
 		snprintf(subtitle, sizeof(subtitle), "before: %s\nafter: %s%s%s", before_desc,
 			 after_desc, *note ? "\n" : "", note);
 		fo.subtitle = subtitle;
-	} else if (!fo.subtitle && (in.store_dir || info.start_ns || f->from_ns || f->to_ns ||
-				    f->service || f->pid || f->comm || f->nlabels)) {
+	} else if (!fo.subtitle) {
 		describe(p, from_ns, to_ns, f, after_desc, sizeof(after_desc));
 		snprintf(subtitle, sizeof(subtitle), "%s%s%s", after_desc, *note ? "\n" : "",
 			 note);

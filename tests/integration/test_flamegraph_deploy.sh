@@ -73,9 +73,9 @@ python3 "$FRAMES" --text "$WORK/auto.svg" >"$WORK/auto.txt"
 t_log "subtitle: $(tr '\n' '|' <"$WORK/auto.txt")"
 grep -qF "Differential Flame Graph: api, deploy of v2" "$WORK/auto.txt" || t_fail "title"
 grep -qF "deploy of v2 (replacing v1) at $(rfc $D), 15m windows" "$WORK/auto.txt" || t_fail "subtitle: the deploy's version and time"
-grep -qF "before (build $BA): $(rfc $((D - 900))) to $(rfc $D), service=api" "$WORK/auto.txt" ||
+grep -qF "before (build $BA): host $(hostname), $(rfc $((D - 900))) to $(rfc $D), service=api" "$WORK/auto.txt" ||
 	t_fail "subtitle: the before window and its build-id"
-grep -qF "after (build $BB): $(rfc $((D + 180))) to $(rfc $((D + 1080)))" "$WORK/auto.txt" ||
+grep -qF "after (build $BB): host $(hostname), $(rfc $((D + 180))) to $(rfc $((D + 1080)))" "$WORK/auto.txt" ||
 	t_fail "subtitle: the after window (after 3 minutes of warm-up) and its build-id"
 grep -qF "warm-up skipped: 3m (auto:" "$WORK/auto.txt" || t_fail "subtitle: how the warm-up was chosen"
 
@@ -91,9 +91,9 @@ t_log "--- --warmup 5m --window 10m"
 run_smolder fixed 60 flamegraph --store "$S" --service api --diff-deploy v2 --warmup 5m --window 10m -o "$WORK/fixed.svg"
 assert_rc 0 "--warmup 5m --window 10m"
 python3 "$FRAMES" --text "$WORK/fixed.svg" >"$WORK/fixed.txt" || t_fail "fixed.svg is not well-formed XML"
-grep -qF "after (build $BB): $(rfc $((D + 300))) to $(rfc $((D + 900)))" "$WORK/fixed.txt" ||
+grep -qF "after (build $BB): host $(hostname), $(rfc $((D + 300))) to $(rfc $((D + 900)))" "$WORK/fixed.txt" ||
 	t_fail "subtitle: the after window of a fixed warm-up: $(cat "$WORK/fixed.txt")"
-grep -qF "before (build $BA): $(rfc $((D - 600))) to $(rfc $D)" "$WORK/fixed.txt" || t_fail "subtitle: a 10m before window"
+grep -qF "before (build $BA): host $(hostname), $(rfc $((D - 600))) to $(rfc $D)" "$WORK/fixed.txt" || t_fail "subtitle: a 10m before window"
 
 t_log "--- errors"
 run_smolder e1 10 flamegraph --store "$S" --service api --diff-deploy v9 -o "$WORK/x.svg"

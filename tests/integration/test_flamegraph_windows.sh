@@ -38,6 +38,8 @@ awk -v t0=$T0 'BEGIN {
 			print t, 20, "service=api,build_id=bbbb", "api;main;busy_fn"
 		if (t >= t0 + 6000 && t < t0 + 6600)
 			print t, 100, "service=db", "db;main;query"
+		if (t == t0 + 7000)
+			print "lost 7"
 	}
 }' >"$WORK/spec"
 "$MKSTORE" "$WORK/store" <"$WORK/spec" || t_fail "mkstore failed"
@@ -54,8 +56,8 @@ r=$(field "$WORK/base.svg" b 7) b=$(field "$WORK/base.svg" b 9)
 (( b > 200 && r < 100 )) || t_fail "b (60% -> 10%) should be blue, is rgb($r,..,$b)"
 assert_eq "$(field "$WORK/base.svg" a 10)" "a (3,600 samples, 60.00%; before 600 samples, 10.00%; +50.00 points)" "tooltip of a"
 python3 "$FRAMES" --text "$WORK/base.svg" >"$WORK/base.txt"
-grep -q "^before: $(rfc $T0) to $(rfc $((T0 + 600)))" "$WORK/base.txt" || t_fail "subtitle: before range: $(cat "$WORK/base.txt")"
-grep -q "^after: $(rfc $((T0 + 3600))) to $(rfc $((T0 + 4200)))" "$WORK/base.txt" || t_fail "subtitle: after range"
+grep -q "^before: host $(hostname), $(rfc $T0) to $(rfc $((T0 + 600)))" "$WORK/base.txt" || t_fail "subtitle: before range: $(cat "$WORK/base.txt")"
+grep -q "^after: host $(hostname), $(rfc $((T0 + 3600))) to $(rfc $((T0 + 4200)))" "$WORK/base.txt" || t_fail "subtitle: after range"
 
 run_smolder base-e 10 flamegraph --store "$S" --baseline-from $T0 -o "$WORK/x.svg"
 assert_rc 2 "--baseline-from alone"
@@ -76,6 +78,16 @@ run_smolder peakdb 60 flamegraph --store "$S" --service db --peak 5m -o "$WORK/p
 assert_rc 0 "--peak for db"
 grep -qF "busiest 5m, $(rfc $((T0 + 6000))) to $(rfc $((T0 + 6300)))" "$WORK/peakdb.svg" ||
 	t_fail "the peak of db is its own burst"
+t_log "--- context on every graph"
+run_smolder ctx 60 flamegraph --store "$S" --service api --from $((T0 + 6600)) --to $((T0 + 7200)) -o "$WORK/ctx.svg"
+assert_rc 0 "a plain graph of a store"
+python3 "$FRAMES" --text "$WORK/ctx.svg" >"$WORK/ctx.txt" || t_fail "ctx.svg is not well-formed XML"
+grep -qxF "host $(hostname), $(rfc $((T0 + 6600))) to $(rfc $((T0 + 7200))), service=api, 19 Hz, 6000 samples, 7 lost" "$WORK/ctx.txt" ||
+	t_fail "subtitle of a plain graph: $(cat "$WORK/ctx.txt")"
+printf 'app;main;x 3\n' >"$WORK/plain.folded"
+run_smolder ctxf 60 flamegraph "$WORK/plain.folded" -o "$WORK/ctxf.svg"
+assert_rc 0 "a graph of folded text"
+python3 "$FRAMES" --text "$WORK/ctxf.svg" | grep -qxF "3 samples" || t_fail "folded text: the subtitle counts the samples"
 run_smolder peake 10 flamegraph --store "$S" --peak soon -o "$WORK/x.svg"
 assert_rc 2 "--peak soon"
 assert_one_line "$WORK/peake.stderr" "--peak soon"
