@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,10 @@
 #define FONT_WIDTH 0.59    /* average glyph width per px of font size, for label fitting */
 #define YPAD_TOP (FONT_SIZE * 3)          /* title row */
 #define YPAD_SUBTITLE (FONT_SIZE * 2)     /* added when there is a subtitle */
+#define SUBTITLE_LINE 16                  /* added per further line of it */
+#define YPAD_LEGEND (FONT_SIZE * 2)       /* a diff's legend and shape button */
+#define LEGEND_SWATCHES 9                 /* from the largest drop to the largest gain */
+#define LEGEND_SWATCH_W 18
 #define YPAD_BOTTOM (FONT_SIZE * 2 + 10)  /* details row */
 #define CONTROL_WIDTH 100  /* room kept at the right for "Search" and "Matched" */
 #define FLUSH_AT 65536
@@ -44,6 +49,12 @@ struct layout {
 	double px_per_weight;
 	int ypad_top, height;
 	uint64_t total;
+	/* Differential graphs only. */
+	bool diff;
+	enum flamegraph_palette palette;
+	uint64_t base_total;
+	double base_px_per_weight;
+	double max_delta; /* largest |after share - before share|, in [0, 1] */
 };
 
 static void svg_reserve(struct svg *s, size_t n)
@@ -124,6 +135,31 @@ static void put_escaped_cut(struct svg *s, const char *str, size_t max_units, co
 static void put_escaped(struct svg *s, const char *str)
 {
 	put_escaped_cut(s, str ? str : "", SIZE_MAX, NULL);
+}
+
+/* Write the first @n bytes of @str escaped (@n ends at a character boundary). */
+static void put_escaped_n(struct svg *s, const char *str, size_t n)
+{
+	const char *end = str + n;
+
+	while (str < end && *str) {
+		const char *text;
+		size_t len;
+
+		str += fg_escape_unit(str, &text, &len);
+		put(s, text, len);
+	}
+}
+
+static int subtitle_lines(const char *subtitle)
+{
+	int n = 1;
+
+	if (!subtitle)
+		return 0;
+	for (const char *c = subtitle; *c; c++)
+		n += *c == '\n';
+	return n;
 }
 
 static size_t count_units(const char *str)
@@ -225,6 +261,8 @@ static void put_header(struct svg *s, const struct layout *l, bool script)
 		 "</defs>\n"
 		 "<style type=\"text/css\">\n");
 	puts_(s, fg_svg_style);
+	if (l->diff)
+		puts_(s, fg_svg_diff_style);
 	puts_(s, "</style>\n");
 	if (script) {
 		puts_(s, "<script type=\"text/ecmascript\">\n<![CDATA[\n");
@@ -236,10 +274,22 @@ static void put_header(struct svg *s, const struct layout *l, bool script)
 	putf(s, "<text id=\"title\" x=\"%.2f\" y=\"%d\">", l->width / 2.0, FONT_SIZE * 2);
 	put_escaped(s, l->title);
 	puts_(s, "</text>\n");
-	if (l->subtitle) {
-		putf(s, "<text id=\"subtitle\" x=\"%.2f\" y=\"%d\">", l->width / 2.0, FONT_SIZE * 4);
-		put_escaped(s, l->subtitle);
+	/* Further lines repeat #subtitle's style as attributes, so the CSS every graph
+	 * carries stays as it is. */
+	int k = 0;
+	for (const char *line = l->subtitle; line; k++) {
+		const char *nl = strchr(line, '\n');
+
+		if (k == 0)
+			putf(s, "<text id=\"subtitle\" x=\"%.2f\" y=\"%d\">", l->width / 2.0,
+			     FONT_SIZE * 4);
+		else
+			putf(s, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" "
+				"fill=\"rgb(110,110,110)\">",
+			     l->width / 2.0, FONT_SIZE * 4 + k * SUBTITLE_LINE);
+		put_escaped_n(s, line, nl ? (size_t)(nl - line) : strlen(line));
 		puts_(s, "</text>\n");
+		line = nl ? nl + 1 : NULL;
 	}
 }
 
@@ -255,6 +305,13 @@ static void put_controls(struct svg *s, const struct layout *l)
 	putf(s, "<text id=\"matched\" x=\"%.2f\" y=\"%d\"> </text>\n", right, bottom);
 }
 
+static double frame_y(const struct layout *l, uint32_t depth)
+{
+	if (l->icicle)
+		return l->ypad_top + (double)depth * FRAME_HEIGHT + FRAME_PAD;
+	return l->height - YPAD_BOTTOM - (depth + 1.0) * FRAME_HEIGHT + FRAME_PAD;
+}
+
 static void put_frame(struct svg *s, const struct stacktree *t, const struct layout *l,
 		      const struct fg_frame *f)
 {
@@ -265,10 +322,7 @@ static void put_frame(struct svg *s, const struct stacktree *t, const struct lay
 	char count[32];
 	unsigned rgb[3];
 
-	if (l->icicle)
-		y = l->ypad_top + (double)f->depth * FRAME_HEIGHT + FRAME_PAD;
-	else
-		y = l->height - YPAD_BOTTOM - (f->depth + 1.0) * FRAME_HEIGHT + FRAME_PAD;
+	y = frame_y(l, f->depth);
 	format_count(f->weight, count);
 	frame_color(name, rgb);
 
@@ -306,10 +360,34 @@ static int write_empty(struct svg *s, struct layout *l)
 	return finish(s);
 }
 
+static int init_layout(struct layout *l, const struct flamegraph_opts *opts,
+		       const char *default_title)
+{
+	static const struct flamegraph_opts defaults;
+
+	if (!opts)
+		opts = &defaults;
+	l->width = opts->width ? opts->width : DEFAULT_WIDTH;
+	l->min_width_px = opts->min_width_px ? opts->min_width_px : DEFAULT_MIN_WIDTH_PX;
+	if (l->width <= 2 * XPAD || !(l->min_width_px > 0))
+		return -EINVAL;
+	if (opts->palette != FLAMEGRAPH_PALETTE_RED_BLUE &&
+	    opts->palette != FLAMEGRAPH_PALETTE_BLUE_ORANGE)
+		return -EINVAL;
+	l->palette = opts->palette;
+	l->icicle = opts->icicle;
+	l->title = opts->title ? opts->title : default_title;
+	l->subtitle = opts->subtitle;
+	l->unit = opts->unit ? opts->unit : "samples";
+	l->ypad_top = YPAD_TOP;
+	if (l->subtitle)
+		l->ypad_top += YPAD_SUBTITLE + (subtitle_lines(l->subtitle) - 1) * SUBTITLE_LINE;
+	return 0;
+}
+
 int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts *opts,
 			  FILE *out)
 {
-	static const struct flamegraph_opts defaults;
 	struct svg s = { .out = out };
 	struct layout l = { 0 };
 	struct stacktree t;
@@ -320,17 +398,9 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 
 	if (!p || !out)
 		return -EINVAL;
-	if (!opts)
-		opts = &defaults;
-	l.width = opts->width ? opts->width : DEFAULT_WIDTH;
-	l.min_width_px = opts->min_width_px ? opts->min_width_px : DEFAULT_MIN_WIDTH_PX;
-	if (l.width <= 2 * XPAD || !(l.min_width_px > 0))
-		return -EINVAL;
-	l.icicle = opts->icicle;
-	l.title = opts->title ? opts->title : "Flame Graph";
-	l.subtitle = opts->subtitle;
-	l.unit = opts->unit ? opts->unit : "samples";
-	l.ypad_top = YPAD_TOP + (l.subtitle ? YPAD_SUBTITLE : 0);
+	err = init_layout(&l, opts, "Flame Graph");
+	if (err)
+		return err;
 
 	err = stacktree__build(&t, p);
 	if (err)
@@ -360,6 +430,245 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 cleanup:
 	VEC_FREE(s.buf);
 	free(frames);
+	stacktree__free(&t);
+	return err;
+}
+
+/* ---- differential graphs ---- */
+
+/* A frame of a diff, placed in both shapes; a weight of 0 hides it in that shape. */
+struct diff_frame {
+	uint32_t node, name, depth;
+	uint64_t a_offset, a_weight; /* the after shape (what the SVG shows first) */
+	uint64_t b_offset, b_weight; /* the before shape */
+};
+
+/* Shares of node @node in each profile, and the change. */
+static double diff_delta(const struct stacktree *t, const struct layout *l, uint32_t node,
+			 uint64_t *a, uint64_t *b)
+{
+	*a = node == FG_ROOT ? l->total : t->nodes[node].weight;
+	*b = node == FG_ROOT ? l->base_total : t->base[node];
+	return (l->total ? (double)*a / l->total : 0) -
+	       (l->base_total ? (double)*b / l->base_total : 0);
+}
+
+/*
+ * The colour of a change @delta in share: near-white for none, then linearly to the
+ * palette's end colour at the graph's largest change (difffolded.pl scales the same
+ * way), so the strongest colour always marks the biggest mover.
+ */
+static void diff_color(const struct layout *l, double delta, unsigned rgb[3])
+{
+	static const unsigned neutral[3] = { 250, 250, 250 };
+	/* [palette][grew] */
+	static const unsigned ends[2][2][3] = {
+		[FLAMEGRAPH_PALETTE_RED_BLUE] = { { 40, 90, 230 }, { 230, 40, 40 } },
+		[FLAMEGRAPH_PALETTE_BLUE_ORANGE] = { { 30, 110, 220 }, { 245, 135, 0 } },
+	};
+	const unsigned *end = ends[l->palette][delta > 0];
+	double f = 0;
+
+	/* Shares are ratios of integers: anything this small is rounding, not change. */
+	if (l->max_delta > 0 && fabs(delta) > 1e-12)
+		f = fabs(delta) / l->max_delta;
+	if (f > 1)
+		f = 1;
+	for (int i = 0; i < 3; i++)
+		rgb[i] = (unsigned)lround(neutral[i] + f * ((double)end[i] - (double)neutral[i]));
+}
+
+static void put_diff_frame(struct svg *s, const struct stacktree *t, const struct layout *l,
+			   const struct diff_frame *f)
+{
+	const struct fg_name *name = &t->names.v[f->name];
+	double full = l->width - 2 * XPAD;
+	double xa = XPAD, wa = full, xb = XPAD, wb = full;
+	double y = frame_y(l, f->depth), delta;
+	char ca[32], cb[32];
+	uint64_t a, b;
+	unsigned rgb[3];
+
+	if (f->node != FG_ROOT) {
+		xa = XPAD + f->a_offset * l->px_per_weight;
+		wa = f->a_weight * l->px_per_weight;
+		xb = XPAD + f->b_offset * l->base_px_per_weight;
+		wb = f->b_weight * l->base_px_per_weight;
+	}
+	delta = diff_delta(t, l, f->node, &a, &b);
+	diff_color(l, delta, rgb);
+	format_count(a, ca);
+	format_count(b, cb);
+
+	/* The tooltip starts as flamegraph.pl's "(N samples, P%", with the after counts
+	 * the widths show, so tools that read it find what they expect. */
+	puts_(s, f->a_weight || f->node == FG_ROOT ? "<g><title>" : "<g class=\"hide\"><title>");
+	put_escaped(s, name->text);
+	putf(s, " (%s ", ca);
+	put_escaped(s, l->unit);
+	putf(s, ", %.2f%%; before %s ", l->total ? 100.0 * a / l->total : 0.0, cb);
+	put_escaped(s, l->unit);
+	putf(s, ", %.2f%%; %+.2f points)", l->base_total ? 100.0 * b / l->base_total : 0.0,
+	     100.0 * delta);
+	putf(s, "</title><rect x=\"%.4f\" y=\"%.1f\" width=\"%.4f\" height=\"%.1f\" "
+		"fill=\"rgb(%u,%u,%u)\" rx=\"2\" ry=\"2\" data-bx=\"%.4f\" data-bw=\"%.4f\"/>"
+		"<text x=\"%.2f\" y=\"%.2f\">",
+	     xa, y, wa, (double)(FRAME_HEIGHT - FRAME_PAD), rgb[0], rgb[1], rgb[2], xb, wb,
+	     xa + 3, y + (FRAME_HEIGHT - FRAME_PAD) / 2.0 + 3);
+	put_label(s, name->text, wa);
+	puts_(s, "</text></g>\n");
+}
+
+/* The row under the subtitle: the shape button and what the colours mean. */
+static void put_legend(struct svg *s, const struct layout *l)
+{
+	double y = l->ypad_top - YPAD_LEGEND + FONT_SIZE;
+	double x = XPAD + 150;
+	char ca[32], cb[32];
+
+	format_count(l->total, ca);
+	format_count(l->base_total, cb);
+	putf(s, "<text id=\"shape\" x=\"%d\" y=\"%.1f\">Show before shape</text>\n", XPAD, y);
+	puts_(s, "<g id=\"legend\">\n");
+	putf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">shrank</text>\n", x - 4, y);
+	for (int i = 0; i < LEGEND_SWATCHES; i++) {
+		double d = l->max_delta * (2.0 * i / (LEGEND_SWATCHES - 1) - 1);
+		unsigned rgb[3];
+
+		diff_color(l, d, rgb);
+		putf(s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" "
+			"fill=\"rgb(%u,%u,%u)\" stroke=\"rgb(160,160,160)\" stroke-width=\"0.5\"/>\n",
+		     x + i * LEGEND_SWATCH_W, y - FONT_SIZE + 1, LEGEND_SWATCH_W, FONT_SIZE,
+		     rgb[0], rgb[1], rgb[2]);
+	}
+	x += LEGEND_SWATCHES * LEGEND_SWATCH_W + 4;
+	putf(s, "<text x=\"%.1f\" y=\"%.1f\">grew (colour: change in share of all ", x, y);
+	put_escaped(s, l->unit);
+	putf(s, ", after%% \xe2\x88\x92 before%%; full colour \xc2\xb1%.2f points). Widths: after, "
+		"%s ", 100.0 * l->max_delta, ca);
+	put_escaped(s, l->unit);
+	putf(s, "; before: %s ", cb);
+	put_escaped(s, l->unit);
+	puts_(s, ".</text>\n</g>\n");
+}
+
+/* Index, by node slot, of the frames in @f (their index + 1; 0 for none). */
+static uint32_t *index_frames(const struct stacktree *t, const struct fg_frame *f, size_t n)
+{
+	uint32_t *ix = calloc(t->nodes_cap ? t->nodes_cap : 1, sizeof(*ix));
+
+	if (!ix)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].node != FG_ROOT)
+			ix[f[i].node] = (uint32_t)i + 1;
+	return ix;
+}
+
+int flamegraph__write_diff_svg(const struct profile *before, const struct profile *after,
+			       const struct flamegraph_opts *opts, FILE *out)
+{
+	struct svg s = { .out = out };
+	struct layout l = { 0 };
+	struct stacktree t;
+	struct fg_frame *fa = NULL, *fb = NULL;
+	size_t na = 0, nb = 0;
+	uint32_t *a_ix = NULL, *b_ix = NULL, max_depth = 0;
+	VEC(struct diff_frame) frames = { 0 };
+	double full;
+	int err;
+
+	if (!before || !after || !out)
+		return -EINVAL;
+	err = init_layout(&l, opts, "Differential Flame Graph");
+	if (err)
+		return err;
+	l.diff = true;
+	full = (double)(l.width - 2 * XPAD);
+
+	err = stacktree__build_diff(&t, after, before);
+	if (err)
+		return err;
+	l.total = t.total;
+	l.base_total = t.base_total;
+	if (!l.total && !l.base_total) {
+		err = write_empty(&s, &l);
+		goto cleanup;
+	}
+	/* Each shape is laid out on its own, as the plain graph would be. */
+	if (l.total) {
+		l.px_per_weight = full / l.total;
+		err = stacktree__frames(&t, l.min_width_px / l.px_per_weight, &fa, &na);
+	}
+	if (!err && l.base_total) {
+		l.base_px_per_weight = full / l.base_total;
+		stacktree__swap_base(&t);
+		err = stacktree__frames(&t, l.min_width_px / l.base_px_per_weight, &fb, &nb);
+		stacktree__swap_base(&t);
+	}
+	if (err)
+		goto cleanup;
+	a_ix = index_frames(&t, fa, na);
+	b_ix = index_frames(&t, fb, nb);
+	if (!a_ix || !b_ix) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	/* The root, the after shape's frames, then those only the before shape has: each
+	 * list has parents before children, and so has the union. */
+	err = VEC_PUSH(frames, ((struct diff_frame){ .node = FG_ROOT, .name = t.root_name }));
+	for (size_t i = 0; !err && i < na; i++) {
+		const struct fg_frame *f = &fa[i];
+		uint32_t j = f->node == FG_ROOT ? 0 : b_ix[f->node];
+
+		if (f->node == FG_ROOT)
+			continue;
+		err = VEC_PUSH(frames, ((struct diff_frame){
+					       .node = f->node, .name = f->name, .depth = f->depth,
+					       .a_offset = f->offset, .a_weight = f->weight,
+					       .b_offset = j ? fb[j - 1].offset : 0,
+					       .b_weight = j ? fb[j - 1].weight : 0 }));
+	}
+	for (size_t i = 0; !err && i < nb; i++) {
+		const struct fg_frame *f = &fb[i];
+
+		if (f->node == FG_ROOT || a_ix[f->node])
+			continue;
+		err = VEC_PUSH(frames, ((struct diff_frame){
+					       .node = f->node, .name = f->name, .depth = f->depth,
+					       .b_offset = f->offset, .b_weight = f->weight }));
+	}
+	if (err)
+		goto cleanup;
+	for (size_t i = 0; i < frames.len; i++) {
+		uint64_t a, b;
+		double d = fabs(diff_delta(&t, &l, frames.v[i].node, &a, &b));
+
+		if (d > l.max_delta)
+			l.max_delta = d;
+		if (frames.v[i].depth > max_depth)
+			max_depth = frames.v[i].depth;
+	}
+
+	l.ypad_top += YPAD_LEGEND;
+	l.height = (max_depth + 1) * FRAME_HEIGHT + l.ypad_top + YPAD_BOTTOM;
+	put_header(&s, &l, true);
+	put_legend(&s, &l);
+	put_controls(&s, &l);
+	puts_(&s, "<g id=\"frames\">\n");
+	for (size_t i = 0; i < frames.len && !s.err; i++)
+		put_diff_frame(&s, &t, &l, &frames.v[i]);
+	puts_(&s, "</g>\n</svg>\n");
+	err = finish(&s);
+
+cleanup:
+	VEC_FREE(s.buf);
+	VEC_FREE(frames);
+	free(fa);
+	free(fb);
+	free(a_ix);
+	free(b_ix);
 	stacktree__free(&t);
 	return err;
 }

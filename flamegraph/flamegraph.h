@@ -14,17 +14,30 @@
 #define SMOLDER_FLAMEGRAPH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "profile.h"
 
+/* Colours of a differential graph (the change in a frame's share of the samples). */
+enum flamegraph_palette {
+	/* difffolded.pl's: red grew, blue shrank, near-white unchanged. Red and blue stay
+	 * apart for red/green colour-blind readers too, but red reads dark to them. */
+	FLAMEGRAPH_PALETTE_RED_BLUE = 0,
+	/* Orange grew, blue shrank: the pair every common colour-vision deficiency keeps
+	 * apart most clearly. */
+	FLAMEGRAPH_PALETTE_BLUE_ORANGE,
+};
+
 struct flamegraph_opts {
 	const char *title;    /* NULL: "Flame Graph" */
-	const char *subtitle; /* NULL: none; e.g. time range, filters, rate */
+	const char *subtitle; /* NULL: none; e.g. time range, filters, rate. Each '\n'
+				 starts another line */
 	int width;            /* image width in px; 0: 1200 */
 	bool icicle;          /* root at the top, stacks grow down */
 	double min_width_px;  /* frames narrower than this are merged away; 0: 0.1 */
 	const char *unit;     /* what a weight counts; NULL: "samples" */
+	enum flamegraph_palette palette; /* differential graphs only */
 };
 
 /*
@@ -37,6 +50,62 @@ struct flamegraph_opts {
  */
 int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts *opts,
 			  FILE *out);
+
+/*
+ * Write a differential flame graph of @before -> @after to @out, with difffolded.pl's
+ * semantics: frames are as wide as in @after; a frame's colour is the change in its
+ * share of all samples (its weight, with everything it called, over its profile's
+ * total: after% - before%), red (or orange) where it grew and blue where it shrank,
+ * the intensity scaled to the largest change in the graph and near-white where
+ * nothing changed. The <title> tooltips give both weights, both shares and the change
+ * in percentage points. Frames only @before has are in the SVG too, zero-wide and
+ * hidden: a button in the SVG ("Before shape") lays the graph out with @before's
+ * widths, kept in each <rect>'s data-bx and data-bw attributes. A legend says what
+ * the colours mean. @opts->title NULL gives "Differential Flame Graph".
+ * @return as flamegraph__write_svg() (-EINVAL also for a NULL @before or a palette
+ * out of range).
+ */
+int flamegraph__write_diff_svg(const struct profile *before, const struct profile *after,
+			       const struct flamegraph_opts *opts, FILE *out);
+
+/* ---- choosing windows (window.c) ---- */
+
+struct flamegraph_window {
+	uint64_t start_ns, end_ns; /* [start, end) */
+	uint64_t weight;           /* the samples' weights in it */
+};
+
+/*
+ * The window of @len_ns with the most sample weight (ties: the earliest) among @p's
+ * samples with times in [@from_ns, @to_ns) (0: unbounded on that side, the samples'
+ * own first or last time instead); it stays inside that range, and is the whole range
+ * when that is no longer than @len_ns. Samples without a time (0) do not count.
+ * @return 0 and *@out, or -EINVAL (@len_ns 0, an empty range), -ENODATA (no timed
+ * sample in the range), -ENOMEM.
+ */
+int flamegraph__peak_window(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
+			    uint64_t len_ns, struct flamegraph_window *out);
+
+struct flamegraph_warmup {
+	uint64_t warmup_ns; /* the warm-up to skip: whole minutes from the deploy */
+	bool settled;       /* false: no minute up to the cap passed; warmup_ns is the cap */
+	double worst_tv;    /* settled: the largest distance in the window it chose */
+	double first_tv;    /* without skipping anything: the largest distance found */
+};
+
+/*
+ * Where a new version's profile settles after a deploy at @deploy_ns: the first whole
+ * minute k (0 .. @cap_ns in minutes) such that, over the @window_ns after it, every
+ * minute's distribution of self frames (each sample's innermost frame, by weight) is
+ * within @threshold total variation, plus 1.5 times what sampling noise alone gives
+ * for the minute's sample count, of the rest of that window. Minutes with fewer than
+ * 30 samples are not judged, and at least two must be. @p holds the samples after
+ * the deploy (those outside [deploy, deploy + cap + window) are ignored).
+ * @return 0 and *@out, or -EINVAL (@window_ns under two minutes, @deploy_ns 0, a
+ * negative or NaN @threshold), -ENOMEM.
+ */
+int flamegraph__warmup(const struct profile *p, uint64_t deploy_ns, uint64_t window_ns,
+		       uint64_t cap_ns, double threshold, struct flamegraph_warmup *out);
 
 /*
  * Escape @in for use in SVG text and attribute values (&, <, >, ", '), writing at most

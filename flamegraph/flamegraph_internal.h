@@ -53,6 +53,10 @@ struct stacktree {
 	VEC(struct fg_name) names;
 	uint32_t *name_slots; /* open addressing over names: index + 1, 0 empty */
 	size_t name_slots_cap;
+	/* A diff's baseline: its weight per node slot (nodes_cap of them, mmap()ed) and
+	 * its total; NULL and 0 for a plain tree. */
+	uint64_t *base;
+	uint64_t base_total;
 };
 
 /*
@@ -64,6 +68,17 @@ struct stacktree {
  */
 int stacktree__build(struct stacktree *t, const struct profile *p);
 void stacktree__free(struct stacktree *t);
+
+/*
+ * The tree of two profiles for a differential graph: @p's weights in the nodes and
+ * total as stacktree__build() gives them, @base's in t->base and t->base_total. A
+ * path present in one profile only has weight 0 on the other side.
+ * @return as stacktree__build().
+ */
+int stacktree__build_diff(struct stacktree *t, const struct profile *p,
+			  const struct profile *base);
+/* Swap the two sides of a diff tree, so stacktree__frames() lays out the baseline. */
+void stacktree__swap_base(struct stacktree *t);
 
 /* A frame to draw, in weight units: it starts @offset from the left edge. */
 struct fg_frame {
@@ -85,6 +100,7 @@ int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_fr
 
 /* The SVG's inline CSS and JavaScript (svg_assets.c); contain no "]]>". */
 extern const char fg_svg_style[];
+extern const char fg_svg_diff_style[]; /* added for differential graphs */
 extern const char fg_svg_script[];
 
 #endif /* SMOLDER_FLAMEGRAPH_INTERNAL_H */

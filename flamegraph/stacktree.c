@@ -36,6 +36,7 @@ struct builder {
 	const struct profile *p;
 	uint32_t *frame_name; /* frame id -> name index, NO_NAME until first seen */
 	size_t nframes;
+	uint64_t *base;       /* NULL: add to the nodes' weights; else to these (baseline) */
 	const char *last_comm; /* comms are interned, so pointer equality is the fast path */
 	uint32_t last_comm_name;
 	VEC(struct path_step) path; /* the previous sample's, depth by depth */
@@ -174,6 +175,53 @@ static int frame_name(struct builder *b, uint32_t frame, uint32_t *name)
 	return 0;
 }
 
+/*
+ * add_sample() for the baseline of a diff: the same walk, but the weight goes to
+ * b->base. Kept apart so the plain build's hot loop has no branch for it.
+ */
+static int add_base_sample(struct builder *b, const struct profile_sample *s, bool has_comm,
+			   size_t depth)
+{
+	struct stacktree *t = b->t;
+	uint32_t cur = FG_ROOT, name;
+	bool same = true;
+	int err;
+
+	t->base_total += s->weight;
+	for (size_t d = 0; d < depth; d++) {
+		uint64_t key;
+
+		if (has_comm && d == 0) {
+			if (s->comm != b->last_comm) {
+				err = intern_name(t, s->comm, FRAME_USER, &b->last_comm_name);
+				if (err)
+					return err;
+				b->last_comm = s->comm;
+			}
+			key = COMM_KEY(b->last_comm_name);
+		} else {
+			key = s->frames[d - has_comm];
+		}
+		if (same && d < b->path.len && b->path.v[d].key == key) {
+			cur = b->path.v[d].node;
+			b->base[cur] += s->weight;
+			continue;
+		}
+		same = false;
+		if (has_comm && d == 0)
+			name = b->last_comm_name;
+		else if ((err = frame_name(b, (uint32_t)key, &name)))
+			return err;
+		err = child_add(t, cur, name, 0, &cur);
+		if (err)
+			return err;
+		b->base[cur] += s->weight;
+		b->path.v[d] = (struct path_step){ .key = key, .node = cur };
+	}
+	b->path.len = depth;
+	return 0;
+}
+
 static int add_sample(const struct profile_sample *s, void *ctx)
 {
 	struct builder *b = ctx;
@@ -187,6 +235,8 @@ static int add_sample(const struct profile_sample *s, void *ctx)
 	err = VEC_RESERVE(b->path, depth);
 	if (err)
 		return err;
+	if (b->base)
+		return add_base_sample(b, s, has_comm, depth);
 	t->total += s->weight;
 
 	for (size_t d = 0; d < depth; d++) {
@@ -293,7 +343,8 @@ static int bound_sample(const struct profile_sample *s, void *ctx)
 	return 0;
 }
 
-static int alloc_nodes(struct stacktree *t, const struct profile *p)
+/* @p2 (may be NULL): a second profile the tree takes, the baseline of a diff. */
+static int alloc_nodes(struct stacktree *t, const struct profile *p, const struct profile *p2)
 {
 	struct bound b = { 0 };
 	size_t cap, bytes;
@@ -301,6 +352,8 @@ static int alloc_nodes(struct stacktree *t, const struct profile *p)
 	int err;
 
 	err = profile__for_each_sample(p, bound_sample, &b);
+	if (!err && p2)
+		err = profile__for_each_sample(p2, bound_sample, &b);
 	free(b.slots);
 	if (err)
 		return err;
@@ -317,37 +370,75 @@ static int alloc_nodes(struct stacktree *t, const struct profile *p)
 		madvise(mem, bytes, MADV_HUGEPAGE); /* a hint; fine to fail */
 	t->nodes = mem;
 	t->nodes_cap = cap;
+	if (p2) {
+		bytes = cap * sizeof(*t->base);
+		mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			return -ENOMEM;
+		t->base = mem;
+	}
 	return 0;
+}
+
+/* Add @p's samples to @t's nodes, or to @t->base when @base. */
+static int add_profile(struct stacktree *t, const struct profile *p, bool base)
+{
+	struct builder b = { .t = t, .p = p, .nframes = profile__frame_count(p),
+			     .base = base ? t->base : NULL };
+	int err = 0;
+
+	if (b.nframes) {
+		b.frame_name = malloc(b.nframes * sizeof(*b.frame_name));
+		if (!b.frame_name)
+			return -ENOMEM;
+		memset(b.frame_name, 0xff, b.nframes * sizeof(*b.frame_name));
+	}
+	err = profile__for_each_sample(p, add_sample, &b);
+	free(b.frame_name);
+	VEC_FREE(b.path);
+	return err;
+}
+
+static int build(struct stacktree *t, const struct profile *p, const struct profile *base)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = intern_name(t, "all", FRAME_USER, &t->root_name);
+	if (!err)
+		err = alloc_nodes(t, p, base);
+	if (!err)
+		err = add_profile(t, p, false);
+	if (!err && base)
+		err = add_profile(t, base, true);
+	if (err)
+		stacktree__free(t);
+	return err;
 }
 
 int stacktree__build(struct stacktree *t, const struct profile *p)
 {
-	struct builder b = { .t = t, .p = p, .nframes = profile__frame_count(p) };
-	int err;
+	return build(t, p, NULL);
+}
 
-	memset(t, 0, sizeof(*t));
-	if (b.nframes) {
-		b.frame_name = malloc(b.nframes * sizeof(*b.frame_name));
-		if (!b.frame_name) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		memset(b.frame_name, 0xff, b.nframes * sizeof(*b.frame_name));
+int stacktree__build_diff(struct stacktree *t, const struct profile *p,
+			  const struct profile *base)
+{
+	return build(t, p, base);
+}
+
+void stacktree__swap_base(struct stacktree *t)
+{
+	uint64_t total = t->total;
+
+	for (size_t i = 0; i < t->nodes_cap; i++) {
+		uint64_t w = t->nodes[i].weight;
+
+		t->nodes[i].weight = t->base[i];
+		t->base[i] = w;
 	}
-	err = intern_name(t, "all", FRAME_USER, &t->root_name);
-	if (err)
-		goto cleanup;
-	err = alloc_nodes(t, p);
-	if (err)
-		goto cleanup;
-	err = profile__for_each_sample(p, add_sample, &b);
-
-cleanup:
-	if (err)
-		stacktree__free(t);
-	free(b.frame_name);
-	VEC_FREE(b.path);
-	return err;
+	t->total = t->base_total;
+	t->base_total = total;
 }
 
 void stacktree__free(struct stacktree *t)
@@ -359,6 +450,8 @@ void stacktree__free(struct stacktree *t)
 	free(t->name_slots);
 	if (t->nodes)
 		munmap(t->nodes, t->nodes_cap * sizeof(*t->nodes));
+	if (t->base)
+		munmap(t->base, t->nodes_cap * sizeof(*t->base));
 	memset(t, 0, sizeof(*t));
 }
 
