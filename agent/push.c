@@ -235,182 +235,256 @@ static int make_url(const struct pusher *p, const char *service, uint64_t from_n
 
 /* ---- splitting an interval by service ---- */
 
-struct group {
+/* The samples of one service, copied into a profile of their own. */
+struct part {
 	char name[MAX_NAME + 1]; /* sanitised service */
+	struct profile *dst;
 };
+
+/* (part, id in the interval) -> id in that part's profile: open addressing, keys
+ * stored + 1 (0: empty), capacity a power of two at most half full. */
+struct idmap {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, len;
+};
+
+static int idmap_grow(struct idmap *m)
+{
+	size_t cap = m->cap ? 2 * m->cap : 256;
+	uint64_t *keys = calloc(cap, sizeof(*keys));
+	uint32_t *vals = malloc(cap * sizeof(*vals));
+
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t j;
+
+		if (!m->keys[i])
+			continue;
+		for (j = hash_reduce(hash_mix64(m->keys[i]), cap); keys[j]; j = (j + 1) & (cap - 1))
+			;
+		keys[j] = m->keys[i];
+		vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->cap = cap;
+	return 0;
+}
+
+/* The value slot of (@part, @id): *@found says whether it holds one; a new slot must
+ * be filled before the next call. NULL when out of memory. */
+static uint32_t *idmap_at(struct idmap *m, uint32_t part, uint32_t id, bool *found)
+{
+	uint64_t key = ((uint64_t)part << 32 | id) + 1; /* part < UINT32_MAX: no wrap */
+	size_t i;
+
+	if (2 * (m->len + 1) > m->cap && idmap_grow(m))
+		return NULL;
+	for (i = hash_reduce(hash_mix64(key), m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key) {
+			*found = true;
+			return &m->vals[i];
+		}
+	}
+	m->keys[i] = key;
+	m->len++;
+	*found = false;
+	return &m->vals[i];
+}
+
+static void idmap_free(struct idmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
 
 struct split {
 	const struct profile *src;
-	VEC(struct group) groups;
-	VEC(uint32_t) rec_group;   /* the group of each record, in iteration order */
-	uint32_t *slots;           /* open addressing over groups: index + 1, 0 empty */
+	struct profile_info info;  /* each part's: the interval's period, [from, until) */
+	VEC(struct part) parts;    /* in order of first appearance */
+	uint32_t *slots;           /* parts by name: index + 1, 0 empty (power of two) */
 	size_t nslots;
-	uint32_t *set_group;       /* label set -> group + 1 (sets with a service) */
+	uint32_t *set_part;        /* label set -> part + 1, for sets with a service */
 	size_t nsets;
-
-	/* building the part of one group */
-	uint32_t group;
-	size_t rec;
-	struct profile *dst;
-	uint32_t *frames;          /* src frame id -> dst id + 1 */
-	size_t nframes;
-	uint32_t *mappings;        /* src mapping id -> dst id + 1 */
-	size_t nmappings;
-	uint32_t *sets;            /* src label set -> dst set + 1 */
+	struct idmap frames, mappings, sets;
 	uint32_t stack[PROFILE_MAX_STACK_DEPTH];
 };
 
-static int find_group(struct split *sp, const char *name, uint32_t *out)
+static int find_part(struct split *sp, const char *name, uint32_t *out)
 {
-	uint64_t h = hash_mix64(hash_fnv1a_str(name, 0));
 	size_t i;
 	int err;
 
-	if (2 * (sp->groups.len + 1) > sp->nslots) {
+	if (2 * (sp->parts.len + 1) > sp->nslots) {
 		size_t n = sp->nslots ? 2 * sp->nslots : 64;
 		uint32_t *slots = calloc(n, sizeof(*slots));
 
 		if (!slots)
 			return -ENOMEM;
-		for (size_t g = 0; g < sp->groups.len; g++) {
-			i = hash_reduce(hash_mix64(hash_fnv1a_str(sp->groups.v[g].name, 0)), n);
+		for (size_t g = 0; g < sp->parts.len; g++) {
+			i = hash_reduce(hash_mix64(hash_fnv1a_str(sp->parts.v[g].name, 0)), n);
 			while (slots[i])
-				i = (i + 1) % n;
+				i = (i + 1) & (n - 1);
 			slots[i] = (uint32_t)g + 1;
 		}
 		free(sp->slots);
 		sp->slots = slots;
 		sp->nslots = n;
 	}
-	for (i = hash_reduce(h, sp->nslots); sp->slots[i]; i = (i + 1) % sp->nslots) {
-		if (!strcmp(sp->groups.v[sp->slots[i] - 1].name, name)) {
+	for (i = hash_reduce(hash_mix64(hash_fnv1a_str(name, 0)), sp->nslots); sp->slots[i];
+	     i = (i + 1) & (sp->nslots - 1)) {
+		if (!strcmp(sp->parts.v[sp->slots[i] - 1].name, name)) {
 			*out = sp->slots[i] - 1;
 			return 0;
 		}
 	}
-	if (sp->groups.len >= UINT32_MAX - 1)
+	if (sp->parts.len >= UINT32_MAX - 1)
 		return -ENOMEM;
-	err = VEC_RESERVE(sp->groups, sp->groups.len + 1);
+	err = VEC_RESERVE(sp->parts, sp->parts.len + 1);
 	if (err)
 		return err;
-	strcpy(sp->groups.v[sp->groups.len].name, name);
-	*out = (uint32_t)sp->groups.len++;
+	struct part *pt = &sp->parts.v[sp->parts.len];
+	pt->dst = profile__new();
+	if (!pt->dst)
+		return -ENOMEM;
+	profile__set_info(pt->dst, &sp->info);
+	strcpy(pt->name, name);
+	*out = (uint32_t)sp->parts.len++;
 	sp->slots[i] = *out + 1;
 	return 0;
 }
 
-/* Which service each record belongs to: its "service" label, else its comm. */
-static int classify(const struct profile_sample *s, void *ctx)
+/* The part a record belongs to: its "service" label's, else its comm's. */
+static int part_of(struct split *sp, const struct profile_sample *s, uint32_t *out)
 {
-	struct split *sp = ctx;
 	const char *svc;
 	char name[MAX_NAME + 1];
-	uint32_t g;
+	bool labelled;
 	int err;
 
-	if (s->label_set && s->label_set <= sp->nsets && sp->set_group[s->label_set]) {
-		g = sp->set_group[s->label_set] - 1;
-	} else {
-		svc = profile__label_value(sp->src, s->label_set, "service");
-		bool labelled = svc && *svc;
-
-		if (!labelled)
-			svc = s->comm && *s->comm ? s->comm : "unknown";
-		sanitise_service(svc, name);
-		err = find_group(sp, name, &g);
-		if (err)
-			return err;
-		if (labelled && s->label_set <= sp->nsets)
-			sp->set_group[s->label_set] = g + 1;
-	}
-	return VEC_PUSH(sp->rec_group, g);
-}
-
-static int map_frame(struct split *sp, uint32_t id, uint32_t *out)
-{
-	struct profile_frame_info fi;
-	int err;
-
-	if (id < sp->nframes && sp->frames[id]) {
-		*out = sp->frames[id] - 1;
+	if (s->label_set && s->label_set <= sp->nsets && sp->set_part[s->label_set]) {
+		*out = sp->set_part[s->label_set] - 1;
 		return 0;
 	}
-	profile__frame_info(sp->src, id, &fi);
-	if (fi.mapping) {
-		uint32_t src = fi.mapping;
-
-		if (src <= sp->nmappings && sp->mappings[src]) {
-			fi.mapping = sp->mappings[src] - 1;
-		} else {
-			struct profile_mapping m;
-
-			err = profile__mapping(sp->src, src, &m);
-			if (!err)
-				err = profile__intern_mapping(sp->dst, &m, &fi.mapping);
-			if (err)
-				return err;
-			if (src <= sp->nmappings)
-				sp->mappings[src] = fi.mapping + 1;
-		}
-	}
-	err = profile__intern_frame_info(sp->dst, &fi, out);
-	if (!err && id < sp->nframes)
-		sp->frames[id] = *out + 1;
+	svc = profile__label_value(sp->src, s->label_set, "service");
+	labelled = svc && *svc;
+	if (!labelled)
+		svc = s->comm && *s->comm ? s->comm : "unknown";
+	sanitise_service(svc, name);
+	err = find_part(sp, name, out);
+	if (!err && labelled && s->label_set <= sp->nsets)
+		sp->set_part[s->label_set] = *out + 1;
 	return err;
 }
 
-static int map_labels(struct split *sp, uint32_t set, uint32_t *out)
+static int map_mapping(struct split *sp, uint32_t part, uint32_t id, uint32_t *out)
+{
+	struct profile_mapping m;
+	bool found;
+	uint32_t *slot = idmap_at(&sp->mappings, part, id, &found);
+	int err;
+
+	if (!slot)
+		return -ENOMEM;
+	if (!found) {
+		err = profile__mapping(sp->src, id, &m);
+		if (!err)
+			err = profile__intern_mapping(sp->parts.v[part].dst, &m, slot);
+		if (err)
+			return err;
+	}
+	*out = *slot;
+	return 0;
+}
+
+static int map_frame(struct split *sp, uint32_t part, uint32_t id, uint32_t *out)
+{
+	struct profile_frame_info fi;
+	bool found;
+	uint32_t *slot = idmap_at(&sp->frames, part, id, &found);
+	int err = 0;
+
+	if (!slot)
+		return -ENOMEM;
+	if (!found) {
+		/* (An unresolved frame comes back named "[lib+0xOFF]": the same name.) */
+		profile__frame_info(sp->src, id, &fi);
+		if (fi.mapping)
+			err = map_mapping(sp, part, fi.mapping, &fi.mapping);
+		if (!err)
+			err = profile__intern_frame_info(sp->parts.v[part].dst, &fi, slot);
+		if (err)
+			return err;
+	}
+	*out = *slot;
+	return 0;
+}
+
+static int map_labels(struct split *sp, uint32_t part, uint32_t set, uint32_t *out)
 {
 	struct profile_label labels[PROFILE_MAX_LABELS];
+	bool found;
+	uint32_t *slot;
 	size_t n;
-	int err;
 
 	if (!set) {
 		*out = 0;
 		return 0;
 	}
-	if (set <= sp->nsets && sp->sets[set]) {
-		*out = sp->sets[set] - 1;
-		return 0;
+	slot = idmap_at(&sp->sets, part, set, &found);
+	if (!slot)
+		return -ENOMEM;
+	if (!found) {
+		int err;
+
+		n = profile__label_set_len(sp->src, set);
+		if (n > PROFILE_MAX_LABELS)
+			n = PROFILE_MAX_LABELS;
+		for (size_t i = 0; i < n; i++)
+			if (profile__label_set_get(sp->src, set, i, &labels[i]))
+				return -EINVAL;
+		err = profile__intern_labels(sp->parts.v[part].dst, labels, n, slot);
+		if (err)
+			return err;
 	}
-	n = profile__label_set_len(sp->src, set);
-	if (n > PROFILE_MAX_LABELS)
-		n = PROFILE_MAX_LABELS;
-	for (size_t i = 0; i < n; i++)
-		if (profile__label_set_get(sp->src, set, i, &labels[i]))
-			return -EINVAL;
-	err = profile__intern_labels(sp->dst, labels, n, out);
-	if (!err && set <= sp->nsets)
-		sp->sets[set] = *out + 1;
-	return err;
+	*out = *slot;
+	return 0;
 }
 
-/* Add a record of the group being built to its profile, with its frames, mappings and
- * labels copied over. */
+/* Add a record to its service's part, its frames, mappings and labels copied over. */
 static int add_record(const struct profile_sample *s, void *ctx)
 {
 	struct split *sp = ctx;
 	struct sample_meta meta = { .time_ns = s->time_ns, .pid = s->pid, .tid = s->tid,
 				    .comm = s->comm };
 	size_t n = s->nframes, skip = 0;
+	uint32_t part;
 	int err;
 
-	if (sp->rec_group.v[sp->rec++] != sp->group)
-		return 0;
+	err = part_of(sp, s, &part);
+	if (err)
+		return err;
 	/* Deeper than a profile takes: keep the innermost frames, as profile__merge. */
 	if (n > PROFILE_MAX_STACK_DEPTH) {
 		skip = n - PROFILE_MAX_STACK_DEPTH;
 		n = PROFILE_MAX_STACK_DEPTH;
 	}
 	for (size_t i = 0; i < n; i++) {
-		err = map_frame(sp, s->frames[skip + i], &sp->stack[i]);
+		err = map_frame(sp, part, s->frames[skip + i], &sp->stack[i]);
 		if (err)
 			return err;
 	}
-	err = map_labels(sp, s->label_set, &meta.label_set);
+	err = map_labels(sp, part, s->label_set, &meta.label_set);
 	if (err)
 		return err;
-	return profile__add_sample(sp->dst, sp->stack, n, &meta, s->weight);
+	return profile__add_sample(sp->parts.v[part].dst, sp->stack, n, &meta, s->weight);
 }
 
 static void body_free(struct body *b)
@@ -422,39 +496,25 @@ static void body_free(struct body *b)
 	free(b);
 }
 
-/* Encode group @sp->group of @sp->src as a body for [from_ns, until_ns). */
-static int encode_group(struct pusher *p, struct split *sp, uint64_t period_ns,
-			uint64_t from_ns, uint64_t until_ns, struct body **out)
+/* Encode @pt as a body for [from_ns, until_ns). */
+static int encode_part(struct pusher *p, const struct part *pt, uint64_t from_ns,
+		       uint64_t until_ns, struct body **out)
 {
-	struct profile_info info = { .period_ns = period_ns, .start_ns = from_ns,
-				     .end_ns = until_ns };
-	struct body *b = NULL;
+	struct body *b = calloc(1, sizeof(*b));
 	FILE *f = NULL;
 	int err = -ENOMEM;
 
-	sp->dst = profile__new();
-	b = calloc(1, sizeof(*b));
-	if (!sp->dst || !b)
+	if (!b)
 		goto cleanup;
-	memset(sp->frames, 0, sp->nframes * sizeof(*sp->frames));
-	memset(sp->mappings, 0, (sp->nmappings + 1) * sizeof(*sp->mappings));
-	memset(sp->sets, 0, (sp->nsets + 1) * sizeof(*sp->sets));
-	sp->rec = 0;
-	err = profile__for_each_sample(sp->src, add_record, sp);
-	if (err)
-		goto cleanup;
-	profile__set_info(sp->dst, &info);
-
-	err = -ENOMEM;
 	f = open_memstream(&b->data, &b->len);
 	if (!f)
 		goto cleanup;
-	err = profile__write_pprof(sp->dst, f);
+	err = profile__write_pprof(pt->dst, f);
 	if (fclose(f) && !err)
 		err = -ENOMEM;
 	if (err)
 		goto cleanup;
-	err = make_url(p, sp->groups.v[sp->group].name, from_ns, until_ns, &b->url);
+	err = make_url(p, pt->name, from_ns, until_ns, &b->url);
 	if (err)
 		goto cleanup;
 	b->size = sizeof(*b) + b->len + strlen(b->url) + 1;
@@ -462,46 +522,48 @@ static int encode_group(struct pusher *p, struct split *sp, uint64_t period_ns,
 	b = NULL;
 cleanup:
 	body_free(b);
-	profile__free(sp->dst);
-	sp->dst = NULL;
 	return err;
 }
 
-/* Split @interval by service and encode each part, in order of first appearance,
- * into @bodies (oldest at the back, as the queue keeps them). */
+/* Split @interval by service in one pass over its records, and encode each part, in
+ * order of first appearance, into @bodies (oldest at the back, as the queue keeps
+ * them). */
 static int encode(struct pusher *p, const struct profile *interval, uint64_t from_ns,
 		  uint64_t until_ns, struct list_node *bodies)
 {
-	struct split sp = { .src = interval };
-	struct profile_info info;
+	struct split *sp = calloc(1, sizeof(*sp)); /* (its stack buffer is 32 KiB) */
 	int err = -ENOMEM;
 
-	profile__info(interval, &info);
-	sp.nsets = profile__label_set_count(interval);
-	sp.nframes = profile__frame_count(interval);
-	sp.nmappings = profile__mapping_count(interval);
-	sp.set_group = calloc(sp.nsets + 1, sizeof(*sp.set_group));
-	sp.sets = calloc(sp.nsets + 1, sizeof(*sp.sets));
-	sp.frames = calloc(sp.nframes + 1, sizeof(*sp.frames));
-	sp.mappings = calloc(sp.nmappings + 1, sizeof(*sp.mappings));
-	if (!sp.set_group || !sp.sets || !sp.frames || !sp.mappings)
+	if (!sp)
+		return -ENOMEM;
+	sp->src = interval;
+	profile__info(interval, &sp->info);
+	sp->info.start_ns = from_ns;
+	sp->info.end_ns = until_ns;
+	sp->nsets = profile__label_set_count(interval);
+	sp->set_part = calloc(sp->nsets + 1, sizeof(*sp->set_part));
+	if (!sp->set_part)
 		goto cleanup;
-	err = profile__for_each_sample(interval, classify, &sp);
-	for (sp.group = 0; !err && sp.group < sp.groups.len; sp.group++) {
+	err = profile__for_each_sample(interval, add_record, sp);
+	for (size_t i = 0; !err && i < sp->parts.len; i++) {
 		struct body *b;
 
-		err = encode_group(p, &sp, info.period_ns, from_ns, until_ns, &b);
+		err = encode_part(p, &sp->parts.v[i], from_ns, until_ns, &b);
 		if (!err)
 			list_add_front(bodies, &b->node);
+		profile__free(sp->parts.v[i].dst);
+		sp->parts.v[i].dst = NULL;
 	}
 cleanup:
-	VEC_FREE(sp.groups);
-	VEC_FREE(sp.rec_group);
-	free(sp.slots);
-	free(sp.set_group);
-	free(sp.sets);
-	free(sp.frames);
-	free(sp.mappings);
+	for (size_t i = 0; i < sp->parts.len; i++)
+		profile__free(sp->parts.v[i].dst);
+	VEC_FREE(sp->parts);
+	idmap_free(&sp->frames);
+	idmap_free(&sp->mappings);
+	idmap_free(&sp->sets);
+	free(sp->slots);
+	free(sp->set_part);
+	free(sp);
 	return err;
 }
 

@@ -68,7 +68,8 @@ struct receiver {
 	struct request reqs[MAX_REQS]; /* the requests answered 200, in order */
 	size_t n;
 	size_t attempts;               /* every request */
-	size_t fail_first;             /* answer 503 to this many first */
+	size_t fail_first;             /* answer the first this many with an error: */
+	unsigned int fail_status[8];   /* these (0: 503) */
 };
 
 struct upload {
@@ -87,7 +88,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
-	static char busy[] = "try again later\n";
+	static char busy[] = "try again later\n", bad[] = "invalid profile\n";
 	struct receiver *r = cls;
 	struct upload *u = *con_cls;
 	struct MHD_Response *resp;
@@ -119,7 +120,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	pthread_mutex_lock(&r->lock);
 	r->attempts++;
 	if (r->attempts <= r->fail_first) {
-		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		status = r->attempts <= 8 && r->fail_status[r->attempts - 1]
+				 ? r->fail_status[r->attempts - 1]
+				 : MHD_HTTP_SERVICE_UNAVAILABLE;
 	} else if (strcmp(method, "POST") || strcmp(url, "/ingest")) {
 		status = MHD_HTTP_NOT_FOUND;
 	} else if (r->n < MAX_REQS) {
@@ -138,8 +141,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		u->len = u->cap = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE || status == MHD_HTTP_TOO_MANY_REQUESTS)
 		resp = MHD_create_response_from_buffer(strlen(busy), busy, MHD_RESPMEM_PERSISTENT);
+	else if (status != MHD_HTTP_OK)
+		resp = MHD_create_response_from_buffer(strlen(bad), bad, MHD_RESPMEM_PERSISTENT);
 	else
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp)
@@ -488,6 +493,35 @@ static void test_backlog_after_503s_arrives_in_order(void **state)
 	receiver_free(r);
 }
 
+/* 429 is retried; a 400 drops that body (counted) and the next one goes through. */
+static void test_refused_body_is_dropped_and_the_next_sent(void **state)
+{
+	struct receiver *r = receiver_new();
+	struct push_stats st;
+	struct pusher *p;
+	char line[512];
+
+	(void)state;
+	log_reset();
+	r->fail_first = 2;
+	r->fail_status[0] = MHD_HTTP_TOO_MANY_REQUESTS;
+	r->fail_status[1] = MHD_HTTP_BAD_REQUEST;
+	receiver_start(r, 0);
+	p = pusher_to(r->port, NULL, 0, 30);
+	push(p, 0, false, false);
+	push(p, 1, false, false);
+	WAIT_UNTIL(received(r) == 1);
+	WAIT_UNTIL((pusher__stats(p, &st), st.queued == 0));
+	assert_int_equal(st.sent, 1);
+	assert_int_equal(st.failures, 2);
+	assert_int_equal(st.dropped, 1);
+	check_request(&r->reqs[0], 1, "api", 7);
+	assert_int_equal(log_count("failing", line, sizeof(line)), 1);
+	assert_non_null(strstr(line, "HTTP 429: try again later"));
+	pusher__free(p, 5);
+	receiver_free(r);
+}
+
 /* Nothing listens at first: the intervals wait, and arrive when the receiver comes up.
  * The credentials in the URL stay out of the log. */
 static void test_backlog_after_receiver_was_down(void **state)
@@ -649,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_two_services_become_two_posts),
 		cmocka_unit_test(test_unlabelled_samples_go_by_comm),
 		cmocka_unit_test(test_backlog_after_503s_arrives_in_order),
+		cmocka_unit_test(test_refused_body_is_dropped_and_the_next_sent),
 		cmocka_unit_test(test_backlog_after_receiver_was_down),
 		cmocka_unit_test(test_queue_bound_drops_the_oldest),
 		cmocka_unit_test(test_free_is_bounded_when_the_receiver_hangs),
