@@ -53,10 +53,12 @@ struct pusher;
 struct pusher *pusher__new(const struct pusher_opts *opts, char *err, size_t errlen);
 
 /*
- * Split @interval (borrowed, only read, and only during the call) by its "service"
- * label (samples without one go by their comm), encode each part as gzip pprof covering
- * [@from_ns, @until_ns) (wall-clock ns since the epoch) and queue it. Never waits on
- * the network. An interval without samples queues nothing.
+ * Split @interval by its "service" label (samples without one go by their comm),
+ * encode each part as gzip pprof covering [@from_ns, @until_ns) (wall-clock ns since
+ * the epoch) and queue it. Never waits on the network. An interval without samples
+ * queues nothing. @interval is borrowed and read during the call only; no other
+ * thread may read it meanwhile (naming its unresolved frames fills a cache in it, see
+ * profile__frame_name). Calls may come from any thread.
  * @return 0, or a negative errno, -ENOMEM (nothing of the interval is queued then).
  */
 int pusher__push(struct pusher *p, const struct profile *interval, uint64_t from_ns,
@@ -66,9 +68,10 @@ int pusher__push(struct pusher *p, const struct profile *interval, uint64_t from
 void pusher__stats(struct pusher *p, struct push_stats *out);
 
 /*
- * Try to deliver what is queued for at most @grace seconds (a request under way is
- * aborted when the grace ends), then drop the rest (counted), stop the thread and
- * free. NULL is a no-op.
+ * Try to deliver what is queued for at most @grace seconds, then drop the rest
+ * (counted, and said in one log line), stop the thread and free. A request under way
+ * when the grace ends is cut short at once, or within about a second while it is
+ * still resolving the name or connecting. NULL is a no-op.
  */
 void pusher__free(struct pusher *p, double grace);
 
