@@ -1010,6 +1010,12 @@ struct pusher *pusher__new(const struct pusher_opts *opts, char *err, size_t err
 		rc = -ENOMEM;
 		goto fail;
 	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &attr);
+	pthread_cond_init(&p->done, &attr);
+	pthread_condattr_destroy(&attr);
 	rc = parse_url(p, opts->url, err, errlen);
 	if (rc)
 		goto fail;
@@ -1025,12 +1031,6 @@ struct pusher *pusher__new(const struct pusher_opts *opts, char *err, size_t err
 	list_init(&p->queue);
 	for (size_t i = 0; i < MAX_SOCKS; i++)
 		p->socks[i] = -1;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake, &attr);
-	pthread_cond_init(&p->done, &attr);
-	pthread_condattr_destroy(&attr);
 	rc = setup_curl(p);
 	if (!rc)
 		rc = -pthread_create(&p->thread, NULL, sender, p);
