@@ -59,6 +59,9 @@ struct sampler_stats {
 	uint64_t counter[SMOLDER_CNT_MAX];
 	uint64_t records; /* sample records read from the kernel */
 	uint64_t bytes;   /* their size: what sampling moved per sample */
+	uint64_t bpf_run_ns;  /* the BPF sampling program's run time and runs, summed */
+	uint64_t bpf_runs;    /* (both 0 unless kernel.bpf_stats_enabled is 1, and
+				 with the perf backend) */
 };
 
 struct sampler;
@@ -184,7 +187,11 @@ struct process_info {
 	char container_id[65];   /* 64 hex digits from the cgroup path */
 	char pod_uid[37];        /* Kubernetes pod UID from the cgroup path */
 	char unit[256];          /* systemd .service unit from the cgroup path */
-	char service[256];       /* SMOLDER_SERVICE, else container, else unit, else exe name */
+	char service[256];       /* SMOLDER_SERVICE, else OTEL_SERVICE_NAME, else
+				    OTEL_RESOURCE_ATTRIBUTES' service.name, else the
+				    container, else the unit, else the exe's name */
+	char version[128];       /* SMOLDER_VERSION, else OTEL_RESOURCE_ATTRIBUTES'
+				    service.version; empty when neither is set */
 };
 
 /*
@@ -214,6 +221,7 @@ void procinfo__parse_cgroup(const char *cgroup_path, struct process_info *info);
 /* The labels of one program image of a process (shared, read-only). */
 struct process_labels {
 	const char *exe, *build_id, *cgroup, *container_id, *pod_uid, *unit, *service;
+	const char *version; /* "" when the process's environment names none */
 	bool kernel_thread;
 };
 
@@ -426,5 +434,77 @@ int session__child_status(const struct session *s);
 /* Free the session; a command it started that still runs is ended (SIGTERM, then
  * SIGKILL after 5 s). */
 void session__free(struct session *s);
+
+/* ---- daemon: the node agent's engine (daemon.c) ---- */
+
+struct daemon;
+
+/* Each flushed interval with samples, after the store took it (or kept it), on the
+ * session's writer thread: for a push to a remote backend. Must not block long. */
+typedef void (*daemon_interval_fn)(const struct profile *p, uint64_t from_ns,
+				   uint64_t to_ns, void *ctx);
+/* About once a second on the run loop's thread (a place to act on a SIGHUP). */
+typedef void (*daemon_tick_fn)(void *ctx);
+
+struct daemon_opts {
+	const char *store_dir;     /* created if missing */
+	enum sampler_backend backend;
+	unsigned int freq;         /* Hz per CPU; 0: 19 */
+	double flush_interval;     /* seconds between store batches; 0: 10 */
+	uint64_t retention_ns;     /* delete what is older; 0: keep */
+	uint64_t max_size;         /* store bytes; 0: unbounded */
+	size_t max_memory;         /* the session's cache budget; 0: its default */
+	size_t max_backlog;        /* intervals held while the store fails; 0: 32 */
+	bool drop_capabilities;    /* once sampling is attached, keep only the
+				      capabilities it still uses (daemon__drop_capabilities):
+				      threads started after daemon__open inherit that */
+	daemon_interval_fn interval; /* optional */
+	daemon_tick_fn tick;         /* optional */
+	void *ctx;
+};
+
+/* Every counter /metrics shows, as of the last second. */
+struct daemon_stats {
+	struct session_stats session;
+	double uptime;              /* seconds */
+	double cpu_user, cpu_sys;   /* the agent's own CPU seconds */
+	uint64_t intervals;         /* flushes */
+	uint64_t samples_flushed;
+	uint64_t store_appends;     /* intervals written */
+	uint64_t store_errors;      /* intervals the store refused (kept for a retry) */
+	int store_err;              /* the last flush's error, 0 when it succeeded */
+	double store_ok_age;        /* seconds since the store last took a write */
+	uint64_t store_bytes, store_segments;
+	uint64_t backlog;           /* intervals waiting for the store now */
+	uint64_t backlog_dropped, backlog_dropped_samples; /* over max_backlog: lost */
+	uint64_t retention_segments, retention_bytes, retention_errors;
+	uint64_t deploys_detected, deploy_errors, deploy_keys_full;
+	double loop_age;            /* seconds since the run loop last reported */
+};
+
+/* Refuse to run in a PID namespace other than the host's: the agent would see only
+ * its own container. @return 0, or -EPERM with one line in @msg. */
+int daemon__check_pid_namespace(char *msg, size_t msglen);
+
+/* Open the store and start sampling every process. NULL with errno set and one line
+ * for the user in @msg on failure. */
+struct daemon *daemon__open(const struct daemon_opts *opts, char *msg, size_t msglen);
+/* Sample until daemon__stop, then flush the last interval. @return as session__run. */
+int daemon__run(struct daemon *d, char *msg, size_t msglen);
+/* End the run within ~100 ms. Async-signal-safe. */
+void daemon__stop(struct daemon *d);
+/* New retention bounds, applied from the next flush. */
+void daemon__set_retention(struct daemon *d, uint64_t retention_ns, uint64_t max_size);
+/* Thread-safe. */
+void daemon__stats(struct daemon *d, struct daemon_stats *out);
+/* Thread-safe: the run loop is alive, the store takes files, intervals are stored.
+ * One line in @msg either way. */
+bool daemon__healthy(struct daemon *d, char *msg, size_t msglen);
+const struct daemon_opts *daemon__opts(const struct daemon *d);
+/* Give up, in the calling thread (capabilities are per thread), the capabilities
+ * sampling no longer needs once attached, from the bounding set too, and set
+ * no_new_privs. @return 0, or a negative errno with a line in @msg. */
+int daemon__drop_capabilities(char *msg, size_t msglen);
+void daemon__free(struct daemon *d);
 
 #endif /* SMOLDER_AGENT_H */

@@ -370,6 +370,14 @@ static int bpf_sampler__stats(const void *backend, struct sampler_stats *out)
 	free(vals);
 	out->bytes = s->bytes;
 	out->records = s->records;
+	/* The kernel keeps these only while kernel.bpf_stats_enabled is 1. */
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (!bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.sample), &info, &len)) {
+		out->bpf_run_ns = info.run_time_ns;
+		out->bpf_runs = info.run_cnt;
+	}
 	return 0;
 }
 

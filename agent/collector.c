@@ -147,6 +147,7 @@ static int process_labels(struct collector *c, const struct process *p, uint32_t
 		{ "pod_uid", pl->pod_uid },
 		{ "unit", pl->unit },
 		{ "service", pl->service },
+		{ "version", pl->version },
 	};
 	err = profile__intern_labels(c->profile, l, sizeof(l) / sizeof(l[0]), set);
 	if (err)

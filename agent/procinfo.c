@@ -98,6 +98,65 @@ static const char *env_lookup(const char *env, size_t len, const char *name)
 	return NULL;
 }
 
+/*
+ * The value of @key in an OpenTelemetry resource attribute list @attrs
+ * ("k1=v1,k2=v2", values percent-encoded as the OTel spec says) into @buf; false when
+ * absent or empty.
+ */
+static bool otel_attribute(const char *attrs, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = attrs, *next; p; p = next ? next + 1 : NULL) {
+		next = strchr(p, ',');
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, key, klen) || p[klen] != '=')
+			continue;
+		size_t o = 0;
+		for (const char *v = p + klen + 1; *v && *v != ',' && o + 1 < len; v++) {
+			unsigned int c;
+
+			if (*v == '%' && isxdigit((unsigned char)v[1]) &&
+			    isxdigit((unsigned char)v[2]) && sscanf(v + 1, "%2x", &c) == 1) {
+				buf[o++] = (char)c;
+				v += 2;
+			} else {
+				buf[o++] = *v;
+			}
+		}
+		while (o && buf[o - 1] == ' ')
+			o--;
+		buf[o] = '\0';
+		return o > 0;
+	}
+	return false;
+}
+
+/*
+ * What the process's environment says of its service and version: SMOLDER_SERVICE
+ * and SMOLDER_VERSION first, then OpenTelemetry's OTEL_SERVICE_NAME and the
+ * service.name / service.version of OTEL_RESOURCE_ATTRIBUTES, which services
+ * instrumented with OTel already set.
+ */
+static void service_from_env(const char *env, size_t len, struct process_info *info)
+{
+	const char *svc = env_lookup(env, len, "SMOLDER_SERVICE");
+	const char *ver = env_lookup(env, len, "SMOLDER_VERSION");
+	const char *attrs = env_lookup(env, len, "OTEL_RESOURCE_ATTRIBUTES");
+
+	if (!svc || !*svc)
+		svc = env_lookup(env, len, "OTEL_SERVICE_NAME");
+	if (svc && *svc)
+		snprintf(info->service, sizeof(info->service), "%.255s", svc);
+	else if (attrs)
+		otel_attribute(attrs, "service.name", info->service, sizeof(info->service));
+	if (ver && *ver)
+		snprintf(info->version, sizeof(info->version), "%.127s", ver);
+	else if (attrs)
+		otel_attribute(attrs, "service.version", info->version, sizeof(info->version));
+}
+
 /* The service, when SMOLDER_SERVICE did not name it: the container, else the
  * systemd unit, else the executable's name, else @comm. */
 static void default_service(struct process_info *info, const char *comm)
@@ -190,11 +249,8 @@ int procinfo__read(pid_t pid, struct process_info *info)
 	}
 
 	env = malloc(ENVIRON_MAX);
-	if (env && (n = procfs_read(pid, "environ", env, ENVIRON_MAX)) > 0) {
-		const char *svc = env_lookup(env, (size_t)n, "SMOLDER_SERVICE");
-		if (svc && *svc)
-			snprintf(info->service, sizeof(info->service), "%.255s", svc);
-	}
+	if (env && (n = procfs_read(pid, "environ", env, ENVIRON_MAX)) > 0)
+		service_from_env(env, (size_t)n, info);
 	free(env);
 	default_service(info, NULL);
 	return 0;

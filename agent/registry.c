@@ -80,13 +80,14 @@ struct registry {
 static struct labels_block *labels_new(const struct process_info *i)
 {
 	const char *src[] = { i->exe, i->build_id, i->cgroup, i->container_id,
-			      i->pod_uid, i->unit, i->service };
-	size_t len[7], total = 0;
+			      i->pod_uid, i->unit, i->service, i->version };
+	enum { N = sizeof(src) / sizeof(src[0]) };
+	size_t len[N], total = 0;
 	struct labels_block *b;
-	const char **dst[7];
+	const char **dst[N];
 	char *p;
 
-	for (size_t k = 0; k < 7; k++)
+	for (size_t k = 0; k < N; k++)
 		total += (len[k] = strlen(src[k])) + 1;
 	b = malloc(sizeof(*b) + total);
 	if (!b)
@@ -100,8 +101,9 @@ static struct labels_block *labels_new(const struct process_info *i)
 	dst[4] = &b->l.pod_uid;
 	dst[5] = &b->l.unit;
 	dst[6] = &b->l.service;
+	dst[7] = &b->l.version;
 	p = b->data;
-	for (size_t k = 0; k < 7; k++) {
+	for (size_t k = 0; k < N; k++) {
 		memcpy(p, src[k], len[k] + 1);
 		*dst[k] = p;
 		p += len[k] + 1;

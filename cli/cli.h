@@ -18,6 +18,7 @@ int cmd_symbolize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* Print "smolder: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -25,6 +26,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A byte count: digits and an optional binary unit (K/KiB, M/MiB, G/GiB).
  * @return 0, or -EINVAL. */
 int cli_parse_size(const char *s, uint64_t *out);
+
+/* A duration: a number and an optional unit (s, m, h, d, w; none: seconds), e.g.
+ * "90", "15m", "7d". @return 0, or -EINVAL. */
+int cli_parse_duration(const char *s, double *seconds);
 
 /*
  * An output file written safely: to PATH.tmp.XXXXXX beside it, renamed into place

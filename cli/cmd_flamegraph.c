@@ -116,28 +116,14 @@ static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
 #undef ADD
 }
 
-/* A DURATION: a number with s, m, h or d (seconds without). @return 0 or -EINVAL. */
+/* A DURATION (cli_parse_duration's) of more than nothing, in ns. @return 0 or -EINVAL. */
 static int parse_duration(const char *s, uint64_t *out_ns)
 {
-	char *end;
-	double v, unit = 1;
+	double secs;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !(v > 0) || v > 1e7)
+	if (cli_parse_duration(s, &secs) || !(secs > 0) || secs > 1e8)
 		return -EINVAL;
-	if (*end && end[1])
-		return -EINVAL;
-	switch (*end) {
-	case '\0': case 's': unit = 1; break;
-	case 'm': unit = 60; break;
-	case 'h': unit = 3600; break;
-	case 'd': unit = 86400; break;
-	default: return -EINVAL;
-	}
-	if (v * unit > 1e8)
-		return -EINVAL;
-	*out_ns = (uint64_t)(v * unit * 1e9);
+	*out_ns = (uint64_t)(secs * 1e9);
 	return 0;
 }
 

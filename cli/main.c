@@ -26,6 +26,10 @@ static const char usage[] =
 	"                     --format pprof|folded -o FILE\n"
 	"  deploy      record a deploy: smolder deploy --store DIR --service NAME\n"
 	"                     --version VERSION [--time TIME]\n"
+	"  agent       sample every process, always, into a bounded local store\n"
+	"              smolder agent [--store DIR] [-F HZ] [--flush SECONDS]\n"
+	"                     [--retention DURATION] [--max-size BYTES] [--max-memory BYTES]\n"
+	"                     [--listen ADDR:PORT] [--push URL] [--config FILE]\n"
 	"  symbolize   smolder symbolize (--pid PID | --elf FILE) ADDR..\n"
 	"  info        summarise a profile or store: smolder info FILE|DIR\n"
 	"\n"
@@ -64,6 +68,31 @@ int cli_parse_size(const char *s, uint64_t *out)
 		if (v > (UINT64_MAX >> units[i].shift))
 			return -EINVAL;
 		*out = (uint64_t)v << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_parse_duration(const char *s, double *seconds)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = { { "", 1 },       { "s", 1 },       { "m", 60 },
+		      { "h", 3600 },   { "d", 86400 },   { "w", 604800 } };
+	double v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || !(v >= 0) || v > 1e9)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix))
+			continue;
+		*seconds = v * units[i].scale;
 		return 0;
 	}
 	return -EINVAL;
@@ -197,6 +226,8 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(cmd, "deploy"))
 		return cmd_deploy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (see 'smolder --help')", cmd);
 	return EXIT_USAGE;
 }

@@ -634,6 +634,12 @@ int store__for_each_segment(struct store *s,
 	return err;
 }
 
+void store__set_retention(struct store *s, uint64_t max_age_ns, uint64_t max_bytes)
+{
+	s->opts.max_age_ns = max_age_ns;
+	s->opts.max_bytes = max_bytes;
+}
+
 int store__retention(struct store *s, uint64_t now, struct store_retention_stats *stats)
 {
 	struct store_retention_stats st = { 0 };

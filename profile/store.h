@@ -106,6 +106,9 @@ struct store_retention_stats {
  */
 int store__retention(struct store *s, uint64_t now_ns, struct store_retention_stats *stats);
 
+/* Change the retention bounds store__retention enforces (a reloaded configuration). */
+void store__set_retention(struct store *s, uint64_t max_age_ns, uint64_t max_bytes);
+
 /* Rewrite the index from the sealed segments themselves. @return 0 or -errno. */
 int store__rebuild_index(struct store *s);
 

@@ -70,17 +70,15 @@ static void test_cgroup_systemd_service(void **state)
 	assert_string_equal(i.container_id, "");
 }
 
-static pid_t spawn_sleep(const char *service)
+/* Start sleep with the environment @envp (NULL-terminated). */
+static pid_t spawn_sleep_env(char *const *envp)
 {
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char *argv[] = { "sleep", "30", NULL };
-		char env[128];
-		char *envp[] = { env, "PATH=/usr/bin:/bin", NULL };
-		snprintf(env, sizeof(env), "SMOLDER_SERVICE=%s", service ? service : "");
-		execve("/bin/sleep", argv, service ? envp : envp + 1);
+		execve("/bin/sleep", argv, envp);
 		_exit(127);
 	}
 	/* Wait until its exec has finished: the exe link names sleep as soon as the
@@ -105,6 +103,15 @@ static pid_t spawn_sleep(const char *service)
 	return pid;
 }
 
+static pid_t spawn_sleep(const char *service)
+{
+	char env[128];
+	char *envp[] = { env, "PATH=/usr/bin:/bin", NULL };
+
+	snprintf(env, sizeof(env), "SMOLDER_SERVICE=%s", service ? service : "");
+	return spawn_sleep_env(service ? envp : envp + 1);
+}
+
 static void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
@@ -124,6 +131,43 @@ static void test_service_from_environment(void **state)
 	reap(pid);
 	/* Gone: nothing left to read. */
 	assert_int_equal(procinfo__read(pid, &i), -ESRCH);
+}
+
+/* OpenTelemetry's variables name the service and version when smolder's do not;
+ * SMOLDER_SERVICE / SMOLDER_VERSION win over them. */
+static void test_service_and_version_from_otel(void **state)
+{
+	(void)state;
+	struct process_info i;
+	char *attrs[] = { "OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod, "
+			  "service.name=pay%2Cments,service.version=4.2.0", NULL };
+	char *named[] = { "OTEL_SERVICE_NAME=orders", "OTEL_RESOURCE_ATTRIBUTES="
+			  "service.name=ignored,service.version=1.0", NULL };
+	char *ours[] = { "SMOLDER_SERVICE=mine", "SMOLDER_VERSION=7", "OTEL_SERVICE_NAME=x",
+			 "OTEL_RESOURCE_ATTRIBUTES=service.version=1.0", NULL };
+	pid_t pid = spawn_sleep_env(attrs);
+
+	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_string_equal(i.service, "pay,ments");
+	assert_string_equal(i.version, "4.2.0");
+	reap(pid);
+
+	pid = spawn_sleep_env(named);
+	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_string_equal(i.service, "orders");
+	assert_string_equal(i.version, "1.0");
+	reap(pid);
+
+	pid = spawn_sleep_env(ours);
+	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_string_equal(i.service, "mine");
+	assert_string_equal(i.version, "7");
+	reap(pid);
+
+	pid = spawn_sleep(NULL);
+	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_string_equal(i.version, "");
+	reap(pid);
 }
 
 static void test_service_falls_back_to_unit_or_exe(void **state)
@@ -409,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_kubernetes_cgroupfs_driver),
 		cmocka_unit_test(test_cgroup_systemd_service),
 		cmocka_unit_test(test_service_from_environment),
+		cmocka_unit_test(test_service_and_version_from_otel),
 		cmocka_unit_test(test_service_falls_back_to_unit_or_exe),
 		cmocka_unit_test(test_build_id_of_the_executable),
 		cmocka_unit_test(test_cgroup_path_from_id),
