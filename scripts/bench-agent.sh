@@ -43,8 +43,10 @@
 #     stopped, over the samples it holds (`smolder info`);
 #   - beside it, a gzip pprof per 10 s interval: each whole 10 s window of the store's
 #     time range exported with `smolder export --store DIR --from T --to T+10 --format
-#     pprof` (what a peer pushes per interval), total bytes over total samples; and the
-#     whole run as one pprof, for scale.
+#     pprof`, then that file exported again on its own (`smolder export FILE --format
+#     pprof`), so that it holds only the mappings, functions and strings its samples use,
+#     as a profile per interval does (what a peer pushes); total bytes over total
+#     samples. The first export's size is shown too, and the whole run as one pprof.
 #
 # What it cannot see: the perf_event overflow path both profilers share (charged to the
 # interrupted tasks). The machine may be shared: other load makes the figures noisy.
@@ -558,17 +560,23 @@ r0=$(date -u -d "$r0" +%s) r1=$(date -u -d "$r1" +%s)
 
 # A gzip pprof per whole 10 s window of the store's time range.
 mkdir -p "$dir/pprof"
-pp_bytes=0 pp_n=0 pp_files=0 pp_ratios=()
+pp_bytes=0 pp_raw=0 pp_n=0 pp_files=0 pp_ratios=()
+printf 'from\tsamples\tpprof_bytes\texport_bytes\n' >"$dir/pprof/windows.tsv"
 for ((t = r0; t + WINDOW <= r1; t += WINDOW)); do
 	f=$dir/pprof/$t.pb.gz
 	"$SMOLDER" export --store "$dir/store" --from "$t" --to $((t + WINDOW)) --format pprof -o "$f"
 	n=$(store_samples "$dir/store" "$t" $((t + WINDOW)))
 	((n > 0)) || continue
-	b=$(stat -c %s "$f")
+	# Re-encoded from that file alone: a profile of the interval's own samples, with only
+	# the mappings, functions and strings they use (what a per-interval push carries).
+	"$SMOLDER" export "$f" --format pprof -o "$dir/pprof/$t.own.pb.gz"
+	raw=$(stat -c %s "$f") b=$(stat -c %s "$dir/pprof/$t.own.pb.gz")
+	pp_raw=$((pp_raw + raw))
 	pp_bytes=$((pp_bytes + b)) pp_n=$((pp_n + n)) pp_files=$((pp_files + 1))
 	pp_ratios+=("$(div "$b" "$n" 1 %.1f)")
-	printf '%s\t%s\t%s\n' "$t" "$n" "$b" >>"$dir/pprof/windows.tsv"
+	printf '%s\t%s\t%s\t%s\n' "$t" "$n" "$b" "$raw" >>"$dir/pprof/windows.tsv"
 done
+B[pp_raw_bps]=$(div "$pp_raw" "$pp_n" 1 %.1f)
 B[pp_bps]=$(div "$pp_bytes" "$pp_n" 1 %.1f)
 B[pp_range]=$(minmax "${pp_ratios[@]}")
 B[pp_file]=$(div "$pp_bytes" "$pp_files" 0.0009765625 %.1f)
@@ -635,6 +643,7 @@ per_s() { div "$1" "$2" 1 %.1f; }
 		"store: bytes per sample" "${B[store_bps]} (${B[store_bytes]} bytes on disk)" \
 		"gzip pprof per 10 s interval: bytes per sample" \
 		"${B[pp_bps]} (${B[pp_range]} over $pp_files files, $(div "${B[pp_file]}" 1 1 %.1f) KiB each)" \
+		"... as \`smolder export --store --from --to\` writes it" "${B[pp_raw_bps]}" \
 		"gzip pprof of the whole run: bytes per sample" "${B[whole_bps]}" \
 		"SIGTERM to exit" "${B[exit]} s"
 } | tee "$work/table.md"
