@@ -478,6 +478,7 @@ struct daemon_stats {
 	uint64_t backlog;           /* intervals waiting for the store now */
 	uint64_t backlog_dropped, backlog_dropped_samples; /* over max_backlog: lost */
 	uint64_t retention_segments, retention_bytes, retention_errors;
+	uint64_t disk_full_segments; /* of those, deleted to make room on a full disk */
 	uint64_t deploys_detected, deploy_errors, deploy_keys_full;
 	double loop_age;            /* seconds since the run loop last reported */
 };

@@ -237,21 +237,63 @@ static void backlog_keep(struct daemon *d, const struct profile *p)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* Append the backlog, oldest first, then @p; what fails waits for the next flush.
- * @return 0 or the first failure's negative errno. */
-static int store_interval(struct daemon *d, const struct profile *p)
+/*
+ * The disk is full: give back the store's oldest sealed segments, down to three
+ * quarters of what it holds, so that the newest intervals can be written (a profiler
+ * that keeps last week's profiles and loses this minute's has it the wrong way round).
+ * @return the segments deleted.
+ */
+static size_t make_room(struct daemon *d, uint64_t now)
 {
-	int err = 0;
-	size_t done = 0;
+	struct store_retention_stats rs = { 0 };
+	uint64_t seg[2] = { 0, 0 }, age, size;
 
-	while (done < d->backlog.len && !(err = store__append(d->store, d->backlog.v[done])))
-		profile__free(d->backlog.v[done++]);
-	memmove(d->backlog.v, d->backlog.v + done,
-		(d->backlog.len - done) * sizeof(d->backlog.v[0]));
-	d->backlog.len -= done;
-	if (!err && (profile__sample_count(p) || profile__counts(p)->lost))
-		err = store__append(d->store, p);
-	if (err)
+	pthread_mutex_lock(&d->lock);
+	age = d->opts.retention_ns;
+	size = d->opts.max_size;
+	pthread_mutex_unlock(&d->lock);
+	store__for_each_segment(d->store, sum_segment, seg);
+	store__set_retention(d->store, age, seg[0] / 4 * 3);
+	store__retention(d->store, now, &rs);
+	store__set_retention(d->store, age, size);
+	pthread_mutex_lock(&d->lock);
+	d->snap.retention_segments += rs.segments_deleted;
+	d->snap.retention_bytes += rs.bytes_deleted;
+	d->snap.disk_full_segments += rs.segments_deleted;
+	pthread_mutex_unlock(&d->lock);
+	if (rs.segments_deleted)
+		agent_log(AGENT_LOG_NOTE, "disk full: deleted the %zu oldest segments (%llu bytes) "
+			  "of the store in %s to make room", rs.segments_deleted,
+			  (unsigned long long)rs.bytes_deleted, d->opts.store_dir);
+	return rs.segments_deleted;
+}
+
+/* Append the backlog, oldest first, then @p; on a full disk make room once and try
+ * again; what still fails waits for the next flush.
+ * @return 0 or the first failure's negative errno. */
+static int store_interval(struct daemon *d, const struct profile *p, uint64_t now)
+{
+	bool want = profile__sample_count(p) || profile__counts(p)->lost;
+	int err = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		size_t done = 0;
+
+		err = 0;
+		while (done < d->backlog.len &&
+		       !(err = store__append(d->store, d->backlog.v[done])))
+			profile__free(d->backlog.v[done++]);
+		memmove(d->backlog.v, d->backlog.v + done,
+			(d->backlog.len - done) * sizeof(d->backlog.v[0]));
+		d->backlog.len -= done;
+		if (!err && want)
+			err = store__append(d->store, p);
+		if (!err)
+			want = false; /* written */
+		if ((err != -ENOSPC && err != -EDQUOT) || !make_room(d, now))
+			break;
+	}
+	if (err && want)
 		backlog_keep(d, p);
 	return err;
 }
@@ -273,7 +315,7 @@ static int on_flush(struct profile *p, bool last, void *ctx)
 			agent_log(AGENT_LOG_NOTE, "writer thread: %s", msg);
 	}
 	detect_deploys(d, p, now);
-	err = store_interval(d, p);
+	err = store_interval(d, p, now);
 	rerr = store__retention(d->store, now, &rs);
 	store__for_each_segment(d->store, sum_segment, seg);
 
@@ -322,8 +364,8 @@ static void on_progress(double seconds, uint64_t samples, void *ctx)
 	struct rusage ru;
 
 	(void)seconds;
-	(void)samples;
 	session__stats(d->session, &st);
+	st.samples = samples; /* with the interval under way, not only those flushed */
 	getrusage(RUSAGE_SELF, &ru);
 	pthread_mutex_lock(&d->lock);
 	d->snap.session = st;
@@ -437,7 +479,15 @@ fail:
 
 int daemon__run(struct daemon *d, char *msg, size_t msglen)
 {
-	return session__run(d->session, msg, msglen);
+	struct session_stats st;
+	int err = session__run(d->session, msg, msglen);
+
+	/* Every interval is flushed now: the final figures. */
+	session__stats(d->session, &st);
+	pthread_mutex_lock(&d->lock);
+	d->snap.session = st;
+	pthread_mutex_unlock(&d->lock);
+	return err;
 }
 
 void daemon__stop(struct daemon *d)

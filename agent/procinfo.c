@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,53 @@
 #define ENVIRON_MAX (256u << 10) /* only this much of an environment is searched */
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_WALK_MAX 65536 /* directories looked at per search for a cgroup id */
+#define BUILD_ID_CACHE 256     /* executables whose build-id is remembered */
+
+/*
+ * Build-ids of executables by file identity: a busy machine execs the same few
+ * programs (sh, true, sleep) thousands of times a minute, and opening and parsing
+ * each one's notes was a tenth of the agent's CPU. Keyed by device, inode, size and
+ * modification time, so a file rewritten in place is read again. Direct-mapped.
+ */
+static struct build_id_entry {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char hex[2 * SYMBOLIZER_BUILD_ID_MAX + 1];
+} build_ids[BUILD_ID_CACHE];
+static pthread_mutex_t build_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool same_file(const struct build_id_entry *e, const struct stat *st)
+{
+	return e->ino == st->st_ino && e->dev == st->st_dev && e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* The build-id of the file at @path, which stat says is @st (NULL: unknown). */
+static void read_build_id(const char *path, const struct stat *st, char *hex, size_t len)
+{
+	struct build_id_entry *e;
+
+	if (!st || !st->st_ino) {
+		symbolizer__read_build_id(path, hex, len);
+		return;
+	}
+	e = &build_ids[(st->st_ino ^ st->st_dev * 0x9e3779b97f4a7c15ull) % BUILD_ID_CACHE];
+	pthread_mutex_lock(&build_ids_lock);
+	if (same_file(e, st)) {
+		snprintf(hex, len, "%s", e->hex);
+		pthread_mutex_unlock(&build_ids_lock);
+		return;
+	}
+	pthread_mutex_unlock(&build_ids_lock);
+	symbolizer__read_build_id(path, hex, len);
+	pthread_mutex_lock(&build_ids_lock);
+	*e = (struct build_id_entry){ .dev = st->st_dev, .ino = st->st_ino,
+				      .size = st->st_size, .mtime = st->st_mtim };
+	snprintf(e->hex, sizeof(e->hex), "%s", hex);
+	pthread_mutex_unlock(&build_ids_lock);
+}
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -195,6 +243,8 @@ uint32_t procinfo__kernel_dev(dev_t dev)
 	return (uint32_t)(major(dev) << 20 | minor(dev));
 }
 
+static __thread char *env_buf; /* ENVIRON_MAX bytes, once per thread */
+
 int procinfo__read(pid_t pid, struct process_info *info)
 {
 	struct stat st;
@@ -221,10 +271,12 @@ int procinfo__read(pid_t pid, struct process_info *info)
 	info->exe[n] = '\0';
 	/* Through the link, which opens the very file the process runs (in its mount
 	 * namespace, and even if it was deleted or replaced on disk). */
-	symbolizer__read_build_id(path, info->build_id, sizeof(info->build_id));
 	if (stat(path, &st) == 0) {
 		info->exe_dev = procinfo__kernel_dev(st.st_dev);
 		info->exe_ino = st.st_ino;
+		read_build_id(path, &st, info->build_id, sizeof(info->build_id));
+	} else {
+		read_build_id(path, NULL, info->build_id, sizeof(info->build_id));
 	}
 
 	/* cgroup v2: the "0::" line; on v1 hosts use the systemd (name=systemd) or
@@ -248,10 +300,13 @@ int procinfo__read(pid_t pid, struct process_info *info)
 			procinfo__parse_cgroup(best, info);
 	}
 
-	env = malloc(ENVIRON_MAX);
+	/* One buffer per thread, kept: a fresh 256 KiB per exec was an mmap, page
+	 * faults and an munmap each time. */
+	if (!env_buf)
+		env_buf = malloc(ENVIRON_MAX);
+	env = env_buf;
 	if (env && (n = procfs_read(pid, "environ", env, ENVIRON_MAX)) > 0)
 		service_from_env(env, (size_t)n, info);
-	free(env);
 	default_service(info, NULL);
 	return 0;
 }

@@ -137,6 +137,8 @@ static void get_metrics(const struct httpd_request *req, struct httpd_response *
 	counter(f, "retention_deleted_segments_total", "Segments deleted by retention.",
 		st.retention_segments);
 	counter(f, "retention_deleted_bytes_total", "Their bytes.", st.retention_bytes);
+	counter(f, "disk_full_deleted_segments_total", "Segments deleted to make room on a "
+		"full disk (also in retention_deleted_segments_total).", st.disk_full_segments);
 	counter(f, "deploys_detected_total", "Deploys detected from changed build-ids.",
 		st.deploys_detected);
 	if (run->pusher) {

@@ -109,7 +109,56 @@ case_config_reload() {
 	t_log "ok: --config read, SIGHUP rereads it, a bad one is refused"
 }
 
+# A full disk with old sealed segments in the store: the agent gives back the oldest
+# of them (three quarters of the store stays) and keeps writing the newest intervals.
+case_disk_full_makes_room() {
+	local MNT=$WORK/mnt2 S now t i before after first
+	local MKSTORE
+	MKSTORE=$(dirname "$SMOLDER")/tests/mkstore
+	[[ -x $MKSTORE ]] || t_fail "the mkstore tool is not built: $MKSTORE"
+	mkdir -p "$MNT"
+	mount -t tmpfs -o size=4m tmpfs "$MNT" 2>/dev/null || { t_log "cannot mount a tmpfs: case skipped"; return 0; }
+	S=$MNT/store
+	# 48 hours of history two days ago, an hour per segment, names that do not compress.
+	now=$(date +%s)
+	awk -v start=$(( now - 3 * 86400 )) 'BEGIN {
+		srand(7)
+		for (h = 0; h < 48; h++)
+			for (k = 0; k < 150; k++) {
+				st = "old"
+				for (f = 0; f < 4; f++)
+					st = st sprintf(";fn_%08x%08x", int(rand() * 4294967295), int(rand() * 4294967295))
+				printf "%d 1 service=old %s\n", start + h * 3600 + k, st
+			}
+	}' >"$WORK/history.spec"
+	"$MKSTORE" "$S" <"$WORK/history.spec" >/dev/null 2>"$WORK/mkstore.err" ||
+		{ umount "$MNT"; t_fail "mkstore failed: $(cat "$WORK/mkstore.err")"; }
+	first=$(ls "$S"/seg-*.smolder | head -1)
+	start_agent room "$S"
+	"$FIXTURES/shares_fp" >/dev/null &
+	t_bg_register $!
+	wait_metric store_appends_total 2 60
+	dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null
+	wait_metric disk_full_deleted_segments_total 1 60
+	before=$(metric store_appends_total)
+	for (( i = 0; i < 300; i++ )); do
+		after=$(metric store_appends_total)
+		(( after >= before + 3 )) && break
+		sleep 0.1
+	done
+	(( after >= before + 3 )) || { umount "$MNT"; t_fail "the agent did not go on writing after making room ($before -> $after appends)"; }
+	[[ ! -e $first ]] || { umount "$MNT"; t_fail "the oldest segment $first is still there"; }
+	grep -q 'disk full: deleted the [0-9]* oldest segments' "$AGENT_LOG" ||
+		{ umount "$MNT"; t_fail "no log line for the segments given back"; }
+	stop_agent 10
+	run_smolder info 60 info "$S"
+	umount "$MNT"
+	assert_rc 0 "info on the store after making room"
+	t_log "ok: full disk: $(grep -o 'deleted the [0-9]* oldest segments ([0-9]* bytes)' "$AGENT_LOG" | head -1), appends went on ($before -> $after)"
+}
+
 t_case disk_full case_disk_full
+t_case disk_full_makes_room case_disk_full_makes_room
 t_case sigkill case_sigkill
 t_case pid_namespace case_pid_namespace
 t_case config_reload case_config_reload
