@@ -60,6 +60,7 @@ struct daemon {
 	VEC(struct profile *) backlog; /* intervals the store did not take yet, oldest first */
 	struct deploy_key *keys;       /* DEPLOY_KEYS slots, open addressing */
 	size_t nkeys;
+	uint64_t last_sweep_ns; /* wall clock */
 	uint64_t start_mono;
 
 	bool writer_dropped;  /* the writer thread gave up its capabilities */
@@ -113,6 +114,49 @@ static struct deploy_key *key_find(struct daemon *d, const char *service, const 
 	return NULL;
 }
 
+/* The newest time any build of @k was seen. */
+static uint64_t key_last_seen(const struct deploy_key *k)
+{
+	uint64_t last = 0;
+
+	for (size_t i = 0; i < DEPLOY_BUILDS; i++)
+		if (k->builds[i].last_ns > last)
+			last = k->builds[i].last_ns;
+	return last;
+}
+
+/*
+ * The table is three quarters full: forget the pairs not seen within the hour (a
+ * container's service name dies with it) and rehash the rest. A pair that comes back
+ * later starts over: its first build is not a deploy.
+ */
+static void keys_sweep(struct daemon *d, uint64_t now)
+{
+	struct deploy_key *old = d->keys, *fresh = calloc(DEPLOY_KEYS, sizeof(*fresh));
+
+	if (!fresh)
+		return;
+	d->nkeys = 0;
+	for (size_t i = 0; i < DEPLOY_KEYS; i++) {
+		struct deploy_key *k = &old[i];
+		size_t j;
+
+		if (!k->hash)
+			continue;
+		if (now - key_last_seen(k) >= DEPLOY_FORGET_NS) {
+			free(k->service);
+			free(k->exe);
+			continue;
+		}
+		for (j = hash_reduce(k->hash, DEPLOY_KEYS); fresh[j].hash; j = (j + 1) % DEPLOY_KEYS)
+			;
+		fresh[j] = *k;
+		d->nkeys++;
+	}
+	free(old);
+	d->keys = fresh;
+}
+
 /* The version a deploy event names: the process's own (SMOLDER_VERSION, OTel's
  * service.version), else the first 12 hex digits of the new build-id. */
 static void deploy_version(const char *version, const char *build_id, char *buf, size_t len)
@@ -134,6 +178,11 @@ static void detect_deploys(struct daemon *d, const struct profile *p, uint64_t n
 {
 	size_t nsets = profile__label_set_count(p);
 
+	/* At most every ten minutes: a table full of live pairs stays full. */
+	if (d->nkeys >= DEPLOY_KEYS * 3 / 4 && now - d->last_sweep_ns > 600 * 1000000000ull) {
+		keys_sweep(d, now);
+		d->last_sweep_ns = now;
+	}
 	for (uint32_t id = 1; id <= nsets; id++) {
 		const char *svc = profile__label_value(p, id, "service");
 		const char *exe = profile__label_value(p, id, "exe");
