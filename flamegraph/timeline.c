@@ -394,13 +394,12 @@ static void layout(const struct tl *t, const struct timeline_opts *o, struct lay
 
 /* ---- drawing ---- */
 
-static void put_header(FILE *f, const struct tl *t, const struct timeline_opts *o,
-		       const struct layout *l, const char *title)
+static void put_header(FILE *f, const struct timeline_opts *o, const struct layout *l,
+		       const char *title)
 {
 	const char *line;
 	int k = 0;
 
-	(void)t;
 	out(f, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
 	       "<svg version=\"1.1\" width=\"%d\" height=\"%d\" onload=\"init(evt)\" "
 	       "viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\">\n",
@@ -435,8 +434,8 @@ static void put_notes(FILE *f, const struct tl *t, const struct layout *l, uint6
 
 	if (lost) {
 		out(f, "<text id=\"lost\" x=\"%.1f\" y=\"%d\">%s samples lost in this range "
-		       "(the kernel's ring buffer was full); the profile keeps their total, not "
-		       "when they were lost</text>\n",
+		       "(the kernel's ring buffer was full): only their total is known, not when "
+		       "they were lost</text>\n",
 		    l->width / 2.0, y, count_str(lost, a, sizeof(a)));
 		y += LINE;
 	}
@@ -508,7 +507,9 @@ static void tick_label(uint64_t ns, uint64_t step, uint64_t range, char *buf, si
 	char full[40];
 
 	profile__format_time(ns, full, sizeof(full)); /* YYYY-MM-DDTHH:MM:SSZ */
-	if (range >= 2 * 86400 * NS)
+	if (range >= 180 * 86400 * NS)
+		snprintf(buf, len, "%.10s", full);
+	else if (range >= 2 * 86400 * NS)
 		snprintf(buf, len, "%.5s %.5s", full + 5, full + 11);
 	else if (step < 60 * NS)
 		snprintf(buf, len, "%.8s", full + 11);
@@ -518,7 +519,9 @@ static void tick_label(uint64_t ns, uint64_t step, uint64_t range, char *buf, si
 
 static void put_axes(FILE *f, const struct tl *t, const struct layout *l)
 {
-	uint64_t range = t->to - t->from, step = flamegraph__timeline_bucket(range * 60);
+	uint64_t range = t->to - t->from;
+	uint64_t step = flamegraph__timeline_bucket(range > UINT64_MAX / 60 ? UINT64_MAX
+									   : range * 60);
 	char buf[40], day[40];
 
 	/* ~6-10 ticks: the bar widths' ladder, at 1/60 of the bars. */
@@ -546,7 +549,7 @@ static void put_axes(FILE *f, const struct tl *t, const struct layout *l)
 	    14.0, (l->top + l->bottom) / 2, 14.0, (l->top + l->bottom) / 2);
 	{
 		uint64_t b = t->bucket / NS;
-		const char *unit = "s";
+		const char *unit = " s";
 		if (b % 86400 == 0)
 			b /= 86400, unit = " d";
 		else if (b % 3600 == 0)
@@ -571,7 +574,7 @@ static void put_bars(FILE *f, const struct tl *t, const struct layout *l)
 		uint64_t s0 = t->first + i * t->bucket, s1 = s0 + t->bucket;
 		uint64_t c0 = s0 > t->from ? s0 : t->from, c1 = s1 < t->to ? s1 : t->to;
 		double secs = (double)(c1 - c0) / 1e9, xa = xof(t, l, c0), xb = xof(t, l, c1);
-		double w = xb - xa > 2 ? xb - xa - 0.5 : xb - xa, y = l->bottom;
+		double w = xb - xa > 4 ? xb - xa - 0.5 : xb - xa, y = l->bottom;
 		uint64_t sum = 0;
 
 		for (size_t k = 0; k < t->nslots; k++)
@@ -741,7 +744,7 @@ static int count_series(struct tl *t, size_t max)
 	err = profile__for_each_sample(t->p, total_pass, t);
 	if (!err)
 		err = rank(t, max);
-	if (err || !t->nslots)
+	if (err || !t->nslots || !t->nb) /* no range: every sample is untimed or outside */
 		return err;
 	t->cells = calloc(t->nb * t->nslots, sizeof(*t->cells));
 	if (!t->cells)
@@ -790,7 +793,7 @@ int flamegraph__write_timeline_svg(const struct profile *p, const struct timelin
 	    opts->bucket_ns % NS || (opts->ndeploys && !opts->deploys))
 		return -EINVAL;
 	err = choose_range(&t, opts);
-	if (!err && t.to)
+	if (!err)
 		err = count_series(&t, max);
 	if (err)
 		goto cleanup;
@@ -798,7 +801,7 @@ int flamegraph__write_timeline_svg(const struct profile *p, const struct timelin
 	lost = profile__counts(p)->lost;
 	layout(&t, opts, &l, lost != 0, t.untimed || t.outside);
 
-	put_header(f, &t, opts, &l, opts->title ? opts->title : "Timeline");
+	put_header(f, opts, &l, opts->title ? opts->title : "Timeline");
 	put_notes(f, &t, &l, lost);
 	put_legend(f, &t, &l);
 	if (t.to) {

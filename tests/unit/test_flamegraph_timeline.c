@@ -353,6 +353,15 @@ static void test_empty_and_notes(void **state)
 	assert_null(strstr(svg, "id=\"plot\""));
 	free(svg);
 
+	/* Samples without a time (folded text) have no place on a timeline: counted. */
+	add_at(p, 0, "api", 7);
+	svg = render(p, &o);
+	assert_non_null(strstr(svg, ">No samples<"));
+	assert_non_null(strstr(svg, "not drawn: 7 samples without a time</text>"));
+	free(svg);
+	profile__free(p);
+	p = profile__new();
+
 	/* A range with nothing in it still has its axes and deploys. */
 	o.from_ns = T0;
 	o.to_ns = T0 + 3600 * S;
@@ -406,6 +415,17 @@ static void test_bad_arguments(void **state)
 	o.bucket_ns = 60 * S;
 	assert_int_equal(flamegraph__write_timeline_svg(p, &o, f), 0);
 	fclose(f);
+	/* Decades: a few thousand bars at most, ticks by date. */
+	o.bucket_ns = 0;
+	o.from_ns = S;
+	o.to_ns = T0;
+	char *svg = render(p, &o);
+	assert_true(attr(strstr(svg, "<g id=\"plot\""), "data-bucket") >= 604800);
+	assert_non_null(strstr(svg, ">2001-"));
+	free(svg);
+	o.from_ns = 0;
+	o.to_ns = 0;
+	o.bucket_ns = 60 * S;
 	/* A full disk is reported. */
 	f = fopen("/dev/full", "w");
 	if (f) {
