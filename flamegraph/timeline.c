@@ -433,9 +433,9 @@ static void put_notes(FILE *f, const struct tl *t, const struct layout *l, uint6
 	int y = l->notes_y;
 
 	if (lost) {
-		out(f, "<text id=\"lost\" x=\"%.1f\" y=\"%d\">%s samples lost in this range "
-		       "(the kernel's ring buffer was full): only their total is known, not when "
-		       "they were lost</text>\n",
+		out(f, "<text id=\"lost\" x=\"%.1f\" y=\"%d\">%s samples lost while this was "
+		       "recorded (a full ring buffer; any process): only their total is known, "
+		       "not when they were lost</text>\n",
 		    l->width / 2.0, y, count_str(lost, a, sizeof(a)));
 		y += LINE;
 	}

@@ -380,7 +380,7 @@ static void test_empty_and_notes(void **state)
 	add_at(p, T0 + 10 * S, "api", 2);
 	svg = render(p, &o);
 	assert_non_null(strstr(svg, "<text id=\"lost\""));
-	assert_non_null(strstr(svg, ">1,234 samples lost in this range"));
+	assert_non_null(strstr(svg, ">1,234 samples lost while this was recorded"));
 	assert_non_null(strstr(svg, "not drawn: 7 samples without a time, 3 samples outside the "
 				    "range</text>"));
 	assert_null(strstr(svg, "id=\"nosamples\""));
