@@ -19,6 +19,7 @@ int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 
 /* Print "smolder: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

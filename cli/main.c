@@ -22,6 +22,8 @@ static const char usage[] =
 	"              smolder flamegraph (--store DIR | FILE..) [--from TIME] [--to TIME]\n"
 	"                     [--service NAME] [--pid PID] [--comm NAME] [--label K=V]\n"
 	"                     [--title TEXT] [--icicle] [--width PX] [-o FILE]\n"
+	"  timeline    samples per second over time by service, with deploy markers (SVG)\n"
+	"              smolder timeline --store DIR [filters as flamegraph] -o FILE.svg\n"
 	"  export      convert profiles: smolder export (--store DIR | FILE..) [filters]\n"
 	"                     --format pprof|folded -o FILE\n"
 	"  deploy      record a deploy: smolder deploy --store DIR --service NAME\n"
@@ -222,6 +224,8 @@ int main(int argc, char **argv)
 		return cmd_symbolize(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "timeline"))
+		return cmd_timeline(argc - 1, argv + 1);
 	if (!strcmp(cmd, "export"))
 		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(cmd, "deploy"))

@@ -117,4 +117,60 @@ int flamegraph__warmup(const struct profile *p, uint64_t deploy_ns, uint64_t win
  */
 size_t flamegraph__escape(const char *in, char *out, size_t size);
 
+/* ---- timeline (timeline.c) ---- */
+
+/* A deploy to mark on a timeline (store__for_each_deploy()'s events fit). */
+struct timeline_deploy {
+	uint64_t time_ns;
+	const char *service;
+	const char *version;
+};
+
+struct timeline_opts {
+	const char *title;    /* NULL: "Timeline" */
+	const char *subtitle; /* NULL: none; each '\n' starts another line */
+	int width;            /* image width in px; 0: 1200 */
+	/* The range drawn, [from_ns, to_ns); 0: the profile's own (profile__info(), widened
+	 * to its samples' times) on that side. */
+	uint64_t from_ns, to_ns;
+	uint64_t bucket_ns;   /* width of one bar; 0: flamegraph__timeline_bucket() */
+	size_t max_series;    /* services drawn on their own, the busiest; the rest are
+				 stacked as one "other" series; 0: 8 */
+	const struct timeline_deploy *deploys; /* marked where in the range; borrowed */
+	size_t ndeploys;
+};
+
+/* Most bars a timeline draws (a bucket_ns that gives more is refused). */
+#define TIMELINE_MAX_BUCKETS 5000
+
+/*
+ * The bar width for a timeline over @range_ns: the smallest of 1 s, 2 s, 5 s, 10 s,
+ * 15 s, 30 s, 1 min, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 day, 2 days, 1 week, and
+ * then whole weeks, that cuts the range into at most 600 bars (a range of an hour
+ * gets 10 s bars, a day 5 min bars).
+ */
+uint64_t flamegraph__timeline_bucket(uint64_t range_ns);
+
+/*
+ * Write @p as a timeline to @out: a self-contained SVG (inline CSS and script) of the
+ * samples per second over time, one bar per bucket (bucket boundaries at whole
+ * multiples of the bucket width since the epoch; a bar's rate is its weight over the
+ * part of the bucket inside the range), stacked by the "service" label: the
+ * @opts->max_series busiest services on their own, the others together as "other",
+ * samples without a service as "(no service)". Each bar's <title> (its tooltip) says
+ * its time range in UTC and its samples per series; each deploy in the range is a
+ * vertical line with its version as a label and a <title> with service, version and
+ * time. Lost samples (profile__counts()) are shown in red under the title: a profile
+ * keeps only their total, not when they were lost. Samples without a time (0) or
+ * outside the range are not drawn; a note counts them. A range with no samples still
+ * gives a valid SVG that says so. The plot's <g id="plot"> carries data-from and
+ * data-to (unix seconds), data-x0 and data-x1 (their x), and data-bucket (seconds).
+ * Every string is escaped.
+ * @return 0, or -EINVAL (NULL @p or @out; @opts->width negative or under 400; a range
+ * with from >= to), -E2BIG (more than TIMELINE_MAX_BUCKETS bars), -ENOMEM, -EIO
+ * (writing or flushing @out failed).
+ */
+int flamegraph__write_timeline_svg(const struct profile *p, const struct timeline_opts *opts,
+				   FILE *out);
+
 #endif /* SMOLDER_FLAMEGRAPH_H */
