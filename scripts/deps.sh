@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages smolder needs to build, test and demo. Idempotent: only
-# missing packages are installed, and apt-get update runs only when something is.
+# missing packages are installed, and apt-get update runs only when something is; the
+# browser tests' npm packages only when their lock file changed.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
 	build-essential cmake pkg-config clang llvm
@@ -14,7 +16,17 @@ packages=(
 	libcmocka-dev
 	linux-perf   # the peer that tests and benchmarks compare with
 	golang-go    # tests read smolder's pprof output with 'go tool pprof'
+	chromium nodejs  # tests/browser: the SVGs' scripts in headless Chromium
 )
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+apt_install() {
+	echo "deps: installing $*" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"$@" >/dev/null
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,10 +34,17 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 done
 if ((${#missing[@]})); then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	echo "deps: installing ${missing[*]}" >&2
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >/dev/null
+	apt_install "${missing[@]}"
+fi
+
+# playwright-core drives the browser tests, at the version tests/browser/package-lock.json
+# pins, into tests/browser/node_modules (not committed). Debian's nodejs leaves npm to a
+# package of its own; other builds of nodejs carry it.
+browser=tests/browser
+if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.smolder-lock"; then
+	command -v npm >/dev/null || apt_install npm
+	echo "deps: npm ci in $browser" >&2
+	(cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+		npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	cp "$browser/package-lock.json" "$browser/node_modules/.smolder-lock"
 fi
