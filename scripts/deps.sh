@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages smolder needs to build, test and demo. Idempotent: only
-# missing packages are installed, and apt-get update runs only when something is; the
-# browser tests' npm packages only when their lock file changed.
+# missing packages are installed, and apt-get update runs only when something is.
+# With --tests, also what only the tests need: Chromium and the browser tests' npm
+# packages (those only when their lock file changed). Usage: deps.sh [--tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,10 @@ packages=(
 	libcmocka-dev
 	linux-perf   # the peer that tests and benchmarks compare with
 	golang-go    # tests read smolder's pprof output with 'go tool pprof'
-	chromium nodejs  # tests/browser: the SVGs' scripts in headless Chromium
 )
+if [[ ${1:-} == --tests ]]; then
+	packages+=(chromium nodejs)  # tests/browser: the SVGs' scripts in headless Chromium
+fi
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -41,7 +44,7 @@ fi
 # pins, into tests/browser/node_modules (not committed). Debian's nodejs leaves npm to a
 # package of its own; other builds of nodejs carry it.
 browser=tests/browser
-if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.smolder-lock"; then
+if [[ ${1:-} == --tests ]] && ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.smolder-lock"; then
 	command -v npm >/dev/null || apt_install npm
 	echo "deps: npm ci in $browser" >&2
 	(cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
