@@ -97,11 +97,12 @@ class TestContext {
 		return pathToFileURL(out).href;
 	}
 
-	// Open @url and wait until the SVG's script has read the frames.
-	async open(url) {
+	// Open @url and wait until @ready holds in the page (by default: the flame
+	// graph's script has read the frames).
+	async open(url, ready = () => typeof fg !== "undefined" && fg.root !== null) {
 		const page = await guardedPage(this.context, this);
 		await page.goto(url);
-		await page.waitForFunction(() => typeof fg !== "undefined" && fg.root !== null);
+		await page.waitForFunction(ready);
 		return page;
 	}
 
