@@ -142,6 +142,9 @@ struct unwind_stats {
 	uint64_t elf_bytes;  /* memory the cached ELF files hold */
 	uint64_t file_reads; /* pages read from files outside their unwind tables
 				(code and data libunwind looks at now and then) */
+	uint64_t row_hits;   /* frames whose CFI row came from the row cache */
+	uint64_t row_misses; /* ... that had to be found and computed */
+	uint64_t fallbacks;  /* snapshots the CFI interpreter left to libunwind */
 };
 
 /*
