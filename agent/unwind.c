@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unwind.c - DWARF unwinding of sampled user stacks with libunwind's remote API, the
- * way perf's --call-graph dwarf works: the BPF program copied the user registers and
- * the top of the user stack; here libunwind walks that snapshot, reading stack words
- * from it and unwind tables (.eh_frame_hdr / .eh_frame, or .debug_frame converted by
- * debug_frame.c) from the mapped ELF files.
+ * unwind.c - DWARF unwinding of sampled user stacks, the way perf's --call-graph dwarf
+ * works: the BPF program copied the user registers and the top of the user stack;
+ * here smolder's CFI interpreter (cfi.h) walks that snapshot, reading stack words from
+ * it and unwind tables (.eh_frame_hdr / .eh_frame, or .debug_frame converted by
+ * debug_frame.c) from the mapped ELF files. Rows are cached by (file, address), so
+ * the steady state parses nothing and makes no system call. A snapshot with a frame
+ * the interpreter declines (no FDE, as in JIT code; a signal frame; what it does not
+ * implement) is unwound by libunwind's remote API from the start, over the same
+ * reads: libunwind's global cache masks signals around every access (two
+ * rt_sigprocmask a frame, docs/platform.md), which is why it is only the fallback.
  *
  * Files are read with pread, never mapped: a file truncated or rewritten while
  * smolder holds it (one copy of a library among several with the same build-id) must
@@ -17,11 +22,12 @@
  *
  * Per-ELF state is cached by build-id (by dev and inode for files without one),
  * bounded by count and bytes, so one library mapped by many processes, or from
- * different paths in different containers, is read once. Each process gets its own
- * libunwind address space, because libunwind caches unwind rules by instruction
- * address, and the same address means different code in different processes. Both
- * caches are found through a hash table on the sample path and evicted in LRU order
- * (lib/list.h).
+ * different paths in different containers, is read once. Each process that falls back
+ * gets its own libunwind address space, because libunwind caches unwind rules by
+ * instruction address, and the same address means different code in different
+ * processes (the row cache is keyed by file and ELF address, which mean the same code
+ * everywhere). Both caches are found through a hash table on the sample path and
+ * evicted in LRU order (lib/list.h).
  */
 #include <errno.h>
 #include <fcntl.h>
