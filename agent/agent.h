@@ -121,15 +121,17 @@ int sampler__drain(struct sampler *s, int timeout_ms, const struct sampler_handl
 /* Read the sampler's counters. @return 0 or a negative errno. */
 int sampler__stats(const struct sampler *s, struct sampler_stats *out);
 
-/* ---- unwinder: DWARF unwinding of user-stack snapshots (libunwind) ---- */
+/* ---- unwinder: DWARF unwinding of user-stack snapshots (cfi.h; libunwind as fallback) ---- */
 
 struct unwinder;
 
 struct unwinder_opts {
 	size_t max_elfs;      /* ELF files kept, each with its unwind tables and an open
 				 descriptor; 0: 128 */
-	size_t max_processes; /* per-process libunwind address spaces; 0: 64 */
-	size_t max_bytes;     /* memory those tables may take (a file whose tables are
+	size_t max_processes; /* per-process libunwind address spaces (for the
+				 snapshots the CFI interpreter declines); 0: 64 */
+	size_t max_bytes;     /* memory those tables and the CFI row cache (up to a
+				 sixteenth of it) may take (a file whose tables are
 				 larger is not unwound through); 0: 64 MiB */
 };
 
@@ -145,6 +147,9 @@ struct unwind_stats {
 	uint64_t elf_bytes;  /* memory the cached ELF files hold */
 	uint64_t file_reads; /* pages read from files outside their unwind tables
 				(code and data libunwind looks at now and then) */
+	uint64_t row_hits;   /* frames whose CFI row came from the row cache */
+	uint64_t row_misses; /* ... that had to be found and computed */
+	uint64_t fallbacks;  /* snapshots the CFI interpreter left to libunwind */
 };
 
 /*

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unwind.c - DWARF unwinding of sampled user stacks with libunwind's remote API, the
- * way perf's --call-graph dwarf works: the BPF program copied the user registers and
- * the top of the user stack; here libunwind walks that snapshot, reading stack words
- * from it and unwind tables (.eh_frame_hdr / .eh_frame, or .debug_frame converted by
- * debug_frame.c) from the mapped ELF files.
+ * unwind.c - DWARF unwinding of sampled user stacks, the way perf's --call-graph dwarf
+ * works: the BPF program copied the user registers and the top of the user stack;
+ * here smolder's CFI interpreter (cfi.h) walks that snapshot, reading stack words from
+ * it and unwind tables (.eh_frame_hdr / .eh_frame, or .debug_frame converted by
+ * debug_frame.c) from the mapped ELF files. Rows are cached by (file, address), so
+ * the steady state parses nothing and makes no system call. A snapshot with a frame
+ * the interpreter declines (no FDE, as in JIT code; a signal frame; what it does not
+ * implement) is unwound by libunwind's remote API from the start, over the same
+ * reads: libunwind's global cache masks signals around every access (two
+ * rt_sigprocmask a frame, docs/platform.md), which is why it is only the fallback.
  *
  * Files are read with pread, never mapped: a file truncated or rewritten while
  * smolder holds it (one copy of a library among several with the same build-id) must
@@ -17,14 +22,16 @@
  *
  * Per-ELF state is cached by build-id (by dev and inode for files without one),
  * bounded by count and bytes, so one library mapped by many processes, or from
- * different paths in different containers, is read once. Each process gets its own
- * libunwind address space, because libunwind caches unwind rules by instruction
- * address, and the same address means different code in different processes. Both
- * caches are found through a hash table on the sample path and evicted in LRU order
- * (lib/list.h).
+ * different paths in different containers, is read once. Each process that falls back
+ * gets its own libunwind address space, because libunwind caches unwind rules by
+ * instruction address, and the same address means different code in different
+ * processes (the row cache is keyed by file and ELF address, which mean the same code
+ * everywhere). Both caches are found through a hash table on the sample path and
+ * evicted in LRU order (lib/list.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
@@ -36,6 +43,7 @@
 #include <libunwind.h>
 
 #include "agent.h"
+#include "cfi.h"
 #include "debug_frame.h"
 #include "hash.h"
 #include "list.h"
@@ -54,6 +62,8 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define STACK_WINDOW (8u << 20) /* addresses this far above sp are "stack" */
 #define PAGE_BYTES 4096u    /* unit of the page cache for reads outside the tables */
 #define PAGE_SLOTS 64       /* its size: 256 KiB, besides max_bytes */
+#define ROW_SLOTS_MAX 4096  /* the CFI row cache, taken out of max_bytes */
+#define ROW_SLOTS_MIN 64
 
 #define DW_EH_PE_omit 0xff
 #define DW_EH_PE_udata4 0x03
@@ -91,6 +101,7 @@ struct unwind_elf {
 	/* For files with .debug_frame but no .eh_frame_hdr (Go): hdr_vaddr and
 	 * table_vaddr point into this (see use_debug_frame). */
 	struct debug_frame_eh synth;
+	struct cfi_table cfi; /* the same tables, for the CFI interpreter */
 	size_t bytes;         /* memory held, counted against max_bytes */
 	struct list_node lru;
 	struct list_node hnode; /* in its hash bucket */
@@ -103,6 +114,14 @@ struct page_slot {
 	uint64_t off;    /* file offset, a multiple of PAGE_BYTES */
 	size_t len;
 	uint8_t data[PAGE_BYTES];
+};
+
+/* A row of some file's CFI at one address (cfi.h), or the interpreter's refusal. */
+struct row_slot {
+	uint64_t serial;  /* of the unwind_elf; 0: empty */
+	uint64_t vaddr;   /* the address looked up, as the ELF file places it */
+	bool ok;          /* false: no row (no FDE, or declined): libunwind's turn */
+	struct cfi_row row;
 };
 
 struct unwind_space {
@@ -142,6 +161,8 @@ struct unwinder {
 	size_t elf_bytes, max_bytes;
 	uint64_t next_serial;
 	struct page_slot *pages; /* PAGE_SLOTS, direct-mapped by (serial, offset) */
+	struct row_slot *rows;   /* nrows, direct-mapped by (serial, address) */
+	size_t nrows;
 	struct list_node spaces;
 	struct list_node *space_buckets; /* max_spaces */
 	size_t nspaces, max_spaces;
@@ -304,6 +325,11 @@ static int read_eh_frame(const struct unwinder *u, struct unwind_elf *e, Elf *el
 	e->table_vaddr = hdr_vaddr + sizeof(h);
 	e->fde_count = count;
 	e->has_table = true;
+	e->cfi = (struct cfi_table){
+		.hdr = { e->hdr.data, e->hdr.len, e->hdr.vaddr },
+		.fde_count = count,
+		.eh = { e->eh.data, e->eh.len, e->eh.vaddr },
+	};
 	return 0;
 }
 
@@ -336,6 +362,12 @@ static int use_debug_frame(const struct unwinder *u, struct unwind_elf *e, Elf *
 	e->table_vaddr = e->synth.vaddr + DEBUG_FRAME_HDR_LEN;
 	e->fde_count = e->synth.fde_count;
 	e->has_table = true;
+	/* The converted section holds the header, the table and the CIEs and FDEs. */
+	e->cfi = (struct cfi_table){
+		.hdr = { e->synth.data, e->synth.len, e->synth.vaddr },
+		.fde_count = e->synth.fde_count,
+		.eh = { e->synth.data, e->synth.len, e->synth.vaddr },
+	};
 	return 0;
 }
 
@@ -637,31 +669,46 @@ static bool synth_read(const struct unwind_ctx *ctx, uint64_t addr, unw_word_t *
 	return false;
 }
 
-static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, int write,
-		      void *arg)
+/* A word of the process being unwound: from the snapshot, else from the files. Both
+ * unwinders read through this. */
+static bool ctx_read(void *arg, uint64_t addr, uint64_t *valp)
 {
 	struct unwind_ctx *ctx = arg;
 	struct ctx_elf *ce;
+	unw_word_t w;
 
-	(void)as;
-	if (write)
-		return -UNW_EINVAL;
 	if (addr >= ctx->sp && addr - ctx->sp + sizeof(*valp) <= ctx->stack_len) {
 		memcpy(valp, ctx->stack + (addr - ctx->sp), sizeof(*valp));
-		return 0;
+		return true;
 	}
-	if (synth_read(ctx, addr, valp))
-		return 0;
+	if (synth_read(ctx, addr, &w)) {
+		*valp = w;
+		return true;
+	}
 	ce = ctx_elf_at(ctx, addr);
-	if (ce && elf_read(ctx->u, ce->elf, addr - ce->bias, valp))
-		return 0;
+	if (ce && elf_read(ctx->u, ce->elf, addr - ce->bias, &w)) {
+		*valp = w;
+		return true;
+	}
 	/* Not in a file: above the snapshot, it is the part of the stack that was not
 	 * copied. Only now, because a thread's stack is mapped among the libraries
 	 * (often just below them), so their unwind tables may lie within STACK_WINDOW
 	 * above its sp, and reading them is no sign of a cut stack. */
 	if (addr >= ctx->sp && addr - ctx->sp < STACK_WINDOW)
 		ctx->beyond_snapshot = true;
-	return -UNW_EINVAL;
+	return false;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, int write,
+		      void *arg)
+{
+	uint64_t v;
+
+	(void)as;
+	if (write || !ctx_read(arg, addr, &v))
+		return -UNW_EINVAL;
+	*valp = v;
+	return 0;
 }
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp, int write,
@@ -705,6 +752,78 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 	(void)off;
 	(void)arg;
 	return -UNW_ENOINFO;
+}
+
+/* ---- the CFI interpreter's walk ---- */
+
+#define WALK_DECLINED INT_MIN /* a frame the interpreter does not take: libunwind's */
+
+/*
+ * The row for runtime address @pc of the process being unwound, from the row cache
+ * or computed (and cached, refusals too: the steady state parses no CFI), with the
+ * file it is in. NULL when the interpreter has no row there: no file or no table
+ * (JIT code), no FDE, or a declined entry.
+ */
+static const struct cfi_row *row_at(struct unwind_ctx *ctx, uint64_t pc,
+				    const struct cfi_mem *mem, struct ctx_elf **cep)
+{
+	struct unwinder *u = ctx->u;
+	struct ctx_elf *ce = ctx_elf_at(ctx, pc);
+	struct row_slot *slot;
+	uint64_t vaddr;
+
+	if (!ce || !ce->elf->has_table)
+		return NULL;
+	*cep = ce;
+	vaddr = pc - ce->bias;
+	slot = &u->rows[hash_reduce(hash_mix64(vaddr ^ (ce->elf->serial << 48)), u->nrows)];
+	if (slot->serial == ce->elf->serial && slot->vaddr == vaddr) {
+		u->stats.row_hits++;
+		return slot->ok ? &slot->row : NULL;
+	}
+	u->stats.row_misses++;
+	slot->serial = ce->elf->serial;
+	slot->vaddr = vaddr;
+	slot->ok = !cfi__find_row(&ce->elf->cfi, ce->bias, pc, mem, &slot->row);
+	return slot->ok ? &slot->row : NULL;
+}
+
+/*
+ * Walk the snapshot of @ctx with the CFI interpreter, as libunwind's loop in
+ * unwinder__unwind would: the same frames and the same end (its unw_step result:
+ * > 0, 0, < 0 for an unreadable word or register, with ctx->beyond_snapshot set as
+ * its reads would set it). Return addresses are looked up at pc - 1 (the call, which
+ * may be a function's last instruction). @return that result, or WALK_DECLINED when
+ * some frame needs libunwind (nothing is then kept).
+ */
+static int cfi_walk(struct unwind_ctx *ctx, uint64_t *ips, size_t max, size_t *n)
+{
+	const struct cfi_mem mem = { ctx_read, ctx };
+	struct cfi_state st;
+	uint64_t prev = 0; /* 1 after the first frame */
+	int ret = 1;
+
+	cfi__init(&st, ctx->regs);
+	do {
+		const struct cfi_row *row;
+		struct ctx_elf *ce = NULL;
+
+		if (!st.ip)
+			break;
+		ips[(*n)++] = st.ip;
+		if (*n == max)
+			break;
+		row = row_at(ctx, st.ip - prev, &mem, &ce);
+		if (!row)
+			return WALK_DECLINED;
+		ret = cfi__step(&ce->elf->cfi, row, &st, &mem);
+		/* unreadable memory and registers end libunwind's walk the same way; for
+		 * anything else, let it say */
+		if (ret < 0 && ret != -EFAULT && ret != -ELOOP)
+			return WALK_DECLINED;
+		prev = 1;
+	} while (ret > 0);
+	return ret;
 }
 
 /* ---- address spaces, one per process ---- */
@@ -794,10 +913,18 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 	u->max_elfs = opts && opts->max_elfs ? opts->max_elfs : DEFAULT_MAX_ELFS;
 	u->max_bytes = opts && opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
 	u->max_spaces = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_SPACES;
+	/* The row cache: about a sixteenth of the budget, taken out of what the
+	 * tables may hold. */
+	u->nrows = ROW_SLOTS_MAX;
+	while (u->nrows > ROW_SLOTS_MIN && u->nrows * sizeof(struct row_slot) > u->max_bytes / 16)
+		u->nrows /= 2;
+	if (u->max_bytes > u->nrows * sizeof(struct row_slot))
+		u->max_bytes -= u->nrows * sizeof(struct row_slot);
+	u->rows = calloc(u->nrows, sizeof(*u->rows));
 	u->pages = calloc(PAGE_SLOTS, sizeof(*u->pages));
 	u->elf_buckets = buckets_new(u->max_elfs);
 	u->space_buckets = buckets_new(u->max_spaces);
-	if (!u->pages || !u->elf_buckets || !u->space_buckets) {
+	if (!u->pages || !u->rows || !u->elf_buckets || !u->space_buckets) {
 		unwinder__free(u);
 		errno = ENOMEM;
 		return NULL;
@@ -826,6 +953,7 @@ void unwinder__free(struct unwinder *u)
 	list_for_each_safe(pos, tmp, &u->elfs)
 		elf_release(container_of(pos, struct unwind_elf, lru));
 	free(u->pages);
+	free(u->rows);
 	free(u->elf_buckets);
 	free(u->space_buckets);
 	free(u);
@@ -843,12 +971,22 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
 		.sp = regs[UNW_X86_64_RSP],
 		.stack_len = stack_len,
 	};
-	unw_addr_space_t as = space_get(u, pid);
+	unw_addr_space_t as;
 	unw_cursor_t cursor;
 	int ret;
 
 	*n = 0;
 	*truncated = false;
+	if (!max)
+		return 0;
+	ret = cfi_walk(&ctx, ips, max, n);
+	if (ret != WALK_DECLINED)
+		goto done;
+	/* libunwind from the first frame, as if the interpreter had not tried. */
+	u->stats.fallbacks++;
+	*n = 0;
+	ctx.beyond_snapshot = false;
+	as = space_get(u, pid);
 	if (!as)
 		return -ENOMEM;
 	ret = unw_init_remote(&cursor, as, &ctx);
@@ -865,6 +1003,7 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
 			break;
 		ret = unw_step(&cursor);
 	} while (ret > 0);
+done:
 
 	u->stats.unwinds++;
 	if (ret < 0 && ctx.beyond_snapshot) {
