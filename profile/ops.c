@@ -568,7 +568,6 @@ int profile__load(struct profile *p, const char *path, const struct profile_filt
 	size_t len = 0;
 	struct profile *tmp = NULL;
 	enum profile_format fmt;
-	FILE *mem = NULL;
 	int err;
 
 	err = profile__slurp(path, PROFILE_FILE_MAX_BYTES, &buf, &len);
@@ -591,18 +590,15 @@ int profile__load(struct profile *p, const char *path, const struct profile_filt
 			     !f->service && !f->nlabels)
 			      ? profile__new()
 			      : p;
-		mem = len ? fmemopen(buf, len, "r") : fopen("/dev/null", "re");
-		if (!tmp || !mem) {
+		if (!tmp) {
 			err = -ENOMEM;
 			break;
 		}
-		err = profile__read_folded(tmp, mem, bad_line);
+		err = profile__read_folded_mem(tmp, (const char *)buf, len, bad_line);
 		if (!err && tmp != p)
 			err = profile__merge(p, tmp, f);
 		break;
 	}
-	if (mem)
-		fclose(mem);
 	if (tmp && tmp != p)
 		profile__free(tmp);
 	free(buf);
