@@ -4,11 +4,14 @@
  * and pick the frames wide enough to draw.
  *
  * Built for millions of stacks, where the cost is cache misses and first touches of
- * memory rather than instructions: a node is its slot in one hash table keyed by
- * (parent, name), so each new node costs one probe and adding a sample's weight along
- * its path touches nothing else; samples that share a prefix with the previous sample
- * skip the lookups for that prefix; the table is sized once from an exact upper bound
- * and asks for huge pages.
+ * memory rather than instructions. A plain graph needs no tree at all
+ * (stacktree__plain_frames: the samples sorted by path give the frames in one pass,
+ * and narrow subtrees are dropped as they close). A differential graph keeps the
+ * tree: a node is its slot in one hash table keyed by (parent, name), so each new
+ * node costs one probe and adding a sample's weight along its path touches nothing
+ * else; samples that share a prefix with the previous sample skip the lookups for
+ * that prefix; the table is sized once from an exact upper bound and asks for huge
+ * pages.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -650,9 +653,7 @@ int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double
 		}
 		memset(c.frame_name, 0xff, c.nframes * sizeof(*c.frame_name));
 	}
-	err = VEC_RESERVE_EXACT(c.seqs, profile__sample_count(p));
-	if (!err)
-		err = profile__for_each_sample(p, seq_add, &c);
+	err = profile__for_each_sample(p, seq_add, &c);
 	if (err || !t->total)
 		goto cleanup;
 	/* As stacktree__frames() would be asked: the same arithmetic, the same frames. */
