@@ -275,8 +275,9 @@ static int elem_frame(struct folded_reader *rd, const char *elem, size_t elen, u
 		for (j = h & (rd->cap - 1); rd->slots[j].hash; j = (j + 1) & (rd->cap - 1)) {
 			const struct elem_slot *sl = &rd->slots[j];
 
+			/* (An empty text may have no key storage behind it.) */
 			if (sl->hash == h && sl->len == elen &&
-			    !memcmp(rd->keys.v + sl->off, elem, elen)) {
+			    (!elen || !memcmp(rd->keys.v + sl->off, elem, elen))) {
 				*id = sl->frame;
 				return 0;
 			}
