@@ -97,7 +97,7 @@ measure() {
 median() { sort -n -k"$1" "$2" | awk -v c="$1" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
 frames() { grep -o '</title>' "$1" | wc -l; }
 
-echo "smolder: $SMOLDER ($(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'))"
+echo "smolder: $SMOLDER (checkout: $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'))"
 echo "peer:    $( ((peer)) && echo "$FLAMEGRAPH_PL (perl $(perl -e 'print $^V'))" || echo none)"
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) at start"
 echo
