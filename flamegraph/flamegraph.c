@@ -402,7 +402,8 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 	if (err)
 		return err;
 
-	err = stacktree__build(&t, p);
+	err = stacktree__plain_frames(&t, p, (double)(l.width - 2 * XPAD), l.min_width_px,
+				      &frames, &nframes);
 	if (err)
 		return err;
 	l.total = t.total;
@@ -411,9 +412,6 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 		goto cleanup;
 	}
 	l.px_per_weight = (double)(l.width - 2 * XPAD) / l.total;
-	err = stacktree__frames(&t, l.min_width_px / l.px_per_weight, &frames, &nframes);
-	if (err)
-		goto cleanup;
 	for (size_t i = 0; i < nframes; i++)
 		if (frames[i].depth > max_depth)
 			max_depth = frames[i].depth;

@@ -98,6 +98,18 @@ struct fg_frame {
 int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_frame **out,
 		      size_t *n);
 
+/*
+ * The frames of a plain graph of @p, as stacktree__build() then stacktree__frames()
+ * with min_weight = @min_width_px / (@full_px / total) give them (the same frames in
+ * the same order), but without building the tree: see stacktree.c. *@t gets the
+ * names, the total and the root's name, and no nodes; a frame's node is FG_ROOT for
+ * the root and 0 for the others. Free *@t (before @p) and *@out afterwards.
+ * @return 0, or -ENOMEM, -EINVAL (a frame id the profile does not know); on error
+ * *@t is left freed.
+ */
+int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double full_px,
+			    double min_width_px, struct fg_frame **out, size_t *n);
+
 /* The SVG's inline CSS and JavaScript (svg_assets.c); contain no "]]>". */
 extern const char fg_svg_style[];
 extern const char fg_svg_diff_style[]; /* added for differential graphs */

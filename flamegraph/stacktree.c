@@ -4,11 +4,14 @@
  * and pick the frames wide enough to draw.
  *
  * Built for millions of stacks, where the cost is cache misses and first touches of
- * memory rather than instructions: a node is its slot in one hash table keyed by
- * (parent, name), so each new node costs one probe and adding a sample's weight along
- * its path touches nothing else; samples that share a prefix with the previous sample
- * skip the lookups for that prefix; the table is sized once from an exact upper bound
- * and asks for huge pages.
+ * memory rather than instructions. A plain graph needs no tree at all
+ * (stacktree__plain_frames: the samples sorted by path give the frames in one pass,
+ * and narrow subtrees are dropped as they close). A differential graph keeps the
+ * tree: a node is its slot in one hash table keyed by (parent, name), so each new
+ * node costs one probe and adding a sample's weight along its path touches nothing
+ * else; samples that share a prefix with the previous sample skip the lookups for
+ * that prefix; the table is sized once from an exact upper bound and asks for huge
+ * pages.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -453,6 +456,279 @@ void stacktree__free(struct stacktree *t)
 	if (t->base)
 		munmap(t->base, t->nodes_cap * sizeof(*t->base));
 	memset(t, 0, sizeof(*t));
+}
+
+/* ---- a plain graph's frames, straight from the samples ---- */
+
+/*
+ * A plain graph needs no tree: once the samples are sorted by their paths (each level
+ * by its name's display order, a path that ends before another after it), a node is
+ * the run of samples sharing its path, so its offset is the weight of all samples
+ * before the run and its weight that of the run, and the nodes come out parents
+ * first and siblings left to right, the order the SVG lists them in. One pass keeps
+ * the open nodes of the current path; a node that closes narrower than the merge
+ * width goes with everything after it in the output (its subtree), so memory is the
+ * frames drawn plus one path, and the millions of narrow nodes of a big profile only
+ * cost a few stores each. Folded files come sorted, so the sort is mostly one check.
+ */
+
+/* One sample's path: its comm's name rank (NO_NAME: none), then its frames'. */
+struct seq {
+	const uint32_t *frames;
+	uint32_t nframes;
+	uint32_t comm;
+	uint64_t weight;
+};
+
+struct seq_ctx {
+	struct stacktree *t;
+	const struct profile *p;
+	uint32_t *frame_name; /* frame id -> name index (NO_NAME: not seen), later rank */
+	size_t nframes;
+	const char *last_comm;
+	uint32_t last_comm_name;
+	VEC(struct seq) seqs;
+};
+
+static int seq_add(const struct profile_sample *s, void *ctx)
+{
+	struct seq_ctx *c = ctx;
+	struct seq q = { .frames = s->frames, .nframes = s->nframes, .comm = NO_NAME,
+			 .weight = s->weight };
+	int err;
+
+	if (s->nframes > UINT32_MAX - 1)
+		return -ENOMEM;
+	if (s->comm && *s->comm) {
+		if (s->comm != c->last_comm) {
+			err = intern_name(c->t, s->comm, FRAME_USER, &c->last_comm_name);
+			if (err)
+				return err;
+			c->last_comm = s->comm;
+		}
+		q.comm = c->last_comm_name;
+	}
+	/* Names are numbered in the order they are first met, as the tree numbers
+	 * them: the tie-break of names that print alike (cmp_kid). */
+	for (size_t i = 0; i < s->nframes; i++) {
+		uint32_t f = s->frames[i];
+
+		if (f >= c->nframes)
+			return -EINVAL;
+		if (c->frame_name[f] == NO_NAME) {
+			const char *text = profile__frame_name(c->p, f);
+
+			err = intern_name(c->t, text ? text : "", profile__frame_kind(c->p, f),
+					  &c->frame_name[f]);
+			if (err)
+				return err;
+		}
+	}
+	c->t->total += s->weight;
+	return VEC_PUSH(c->seqs, q);
+}
+
+/* A name to rank: sorted by display text, ties by index (cmp_kid's order). */
+struct rank_key {
+	const char *text;
+	uint32_t name;
+};
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct rank_key *x = a, *y = b;
+	int c = strcmp(x->text, y->text);
+
+	return c ? c : (x->name < y->name ? -1 : x->name > y->name);
+}
+
+/* Element @d of @q's path (d < its length) as a rank. */
+static inline uint32_t seq_at(const struct seq *q, const uint32_t *rank, size_t d)
+{
+	if (q->comm != NO_NAME)
+		return d ? rank[q->frames[d - 1]] : q->comm;
+	return rank[q->frames[d]];
+}
+
+static inline size_t seq_len(const struct seq *q)
+{
+	return q->nframes + (q->comm != NO_NAME);
+}
+
+/* Compare two paths; *@common gets the length of their shared prefix. */
+static int seq_cmp(const struct seq *a, const struct seq *b, const uint32_t *rank,
+		   size_t *common)
+{
+	size_t la = seq_len(a), lb = seq_len(b), d;
+
+	for (d = 0; d < la && d < lb; d++) {
+		uint32_t x = seq_at(a, rank, d), y = seq_at(b, rank, d);
+
+		if (x != y) {
+			*common = d;
+			return x < y ? -1 : 1;
+		}
+	}
+	*common = d;
+	/* A path that ends sorts after those that go on: a node's own weight is at the
+	 * right of its children. */
+	return la == lb ? 0 : la < lb ? 1 : -1;
+}
+
+/* Stable natural merge sort: sorted input costs one pass, nearly sorted a few. */
+static int seq_sort(struct seq *v, size_t n, const uint32_t *rank)
+{
+	struct seq *tmp, *src = v, *dst;
+	size_t common, runs;
+
+	for (runs = 1; runs < n; runs++)
+		if (seq_cmp(&v[runs - 1], &v[runs], rank, &common) > 0)
+			break;
+	if (runs >= n)
+		return 0;
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	dst = tmp;
+	do {
+		runs = 0;
+		for (size_t i = 0; i < n;) {
+			size_t mid = i + 1, end, a, b, o = i;
+
+			while (mid < n && seq_cmp(&src[mid - 1], &src[mid], rank, &common) <= 0)
+				mid++;
+			end = mid < n ? mid + 1 : n;
+			while (end < n && seq_cmp(&src[end - 1], &src[end], rank, &common) <= 0)
+				end++;
+			for (a = i, b = mid; a < mid && b < end;)
+				dst[o++] = seq_cmp(&src[b], &src[a], rank, &common) < 0 ? src[b++]
+											: src[a++];
+			while (a < mid)
+				dst[o++] = src[a++];
+			while (b < end)
+				dst[o++] = src[b++];
+			i = end;
+			runs++;
+		}
+		struct seq *swap = src;
+		src = dst;
+		dst = swap;
+	} while (runs > 1);
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	return 0;
+}
+
+/* An open node of the current path. */
+struct open_node {
+	size_t frame;   /* its index in the output */
+	uint64_t start; /* weight of the samples before it */
+};
+
+int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double full_px,
+			    double min_width_px, struct fg_frame **out, size_t *nout)
+{
+	struct seq_ctx c = { .t = t, .p = p, .nframes = profile__frame_count(p) };
+	uint32_t *rank = NULL, *by_rank = NULL;
+	struct rank_key *order = NULL;
+	VEC(struct fg_frame) done = { 0 };
+	VEC(struct open_node) path = { 0 };
+	const struct seq *prev = NULL;
+	uint64_t cum = 0;
+	double min_weight;
+	int err;
+
+	*out = NULL;
+	*nout = 0;
+	memset(t, 0, sizeof(*t));
+	err = intern_name(t, "all", FRAME_USER, &t->root_name);
+	if (err)
+		goto cleanup;
+	if (c.nframes) {
+		c.frame_name = malloc(c.nframes * sizeof(*c.frame_name));
+		if (!c.frame_name) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		memset(c.frame_name, 0xff, c.nframes * sizeof(*c.frame_name));
+	}
+	err = profile__for_each_sample(p, seq_add, &c);
+	if (err || !t->total)
+		goto cleanup;
+	/* As stacktree__frames() would be asked: the same arithmetic, the same frames. */
+	min_weight = min_width_px / (full_px / t->total);
+	if ((double)t->total < min_weight)
+		goto cleanup;
+
+	/* Rank the names in display order; frames and comms then compare as integers. */
+	order = malloc(t->names.len * sizeof(*order));
+	by_rank = malloc(t->names.len * sizeof(*by_rank));
+	rank = malloc((c.nframes ? c.nframes : 1) * sizeof(*rank));
+	if (!order || !by_rank || !rank) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < t->names.len; i++)
+		order[i] = (struct rank_key){ t->names.v[i].text, i };
+	qsort(order, t->names.len, sizeof(*order), cmp_rank);
+	for (size_t i = 0; i < t->names.len; i++)
+		by_rank[order[i].name] = i; /* name -> rank, for now */
+	for (size_t f = 0; f < c.nframes; f++)
+		rank[f] = c.frame_name[f] == NO_NAME ? NO_NAME : by_rank[c.frame_name[f]];
+	for (size_t i = 0; i < c.seqs.len; i++)
+		if (c.seqs.v[i].comm != NO_NAME)
+			c.seqs.v[i].comm = by_rank[c.seqs.v[i].comm];
+	for (size_t i = 0; i < t->names.len; i++)
+		by_rank[i] = order[i].name; /* rank -> name from here on */
+
+	err = seq_sort(c.seqs.v, c.seqs.len, rank);
+	if (!err)
+		err = VEC_PUSH(done, ((struct fg_frame){ .node = FG_ROOT, .name = t->root_name,
+							  .weight = t->total }));
+	for (size_t i = 0; !err && i <= c.seqs.len; i++) {
+		const struct seq *q = i < c.seqs.len ? &c.seqs.v[i] : NULL;
+		size_t common = 0, len = q ? seq_len(q) : 0;
+
+		if (prev && q)
+			seq_cmp(prev, q, rank, &common);
+		/* Close the nodes the new path leaves, innermost first. */
+		while (path.len > common) {
+			const struct open_node *o = &path.v[--path.len];
+			uint64_t w = cum - o->start;
+
+			if ((double)w < min_weight)
+				done.len = o->frame; /* it and its subtree */
+			else
+				done.v[o->frame].weight = w;
+		}
+		if (!q)
+			break;
+		err = VEC_RESERVE(path, len);
+		for (size_t d = common; !err && d < len; d++) {
+			err = VEC_PUSH(done, ((struct fg_frame){ .name = by_rank[seq_at(q, rank, d)],
+								  .depth = d + 1, .offset = cum }));
+			path.v[path.len++] = (struct open_node){ done.len - 1, cum };
+		}
+		cum += q->weight;
+		prev = q;
+	}
+
+cleanup:
+	free(c.frame_name);
+	VEC_FREE(c.seqs);
+	VEC_FREE(path);
+	free(order);
+	free(by_rank);
+	free(rank);
+	if (err) {
+		VEC_FREE(done);
+		stacktree__free(t);
+		return err;
+	}
+	*out = done.v;
+	*nout = done.len;
+	return 0;
 }
 
 /* ---- choosing the frames to draw ---- */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "profile_internal.h"
 
 /* Longest line and deepest stack the reader accepts; beyond them input is malformed. */
@@ -179,20 +180,136 @@ static enum frame_kind folded_kind(const char *s, size_t *len)
 /*
  * Reader state kept from line to line. Folded files are usually sorted, so a line
  * mostly repeats the previous line's leading frames: those frames' ids are reused
- * instead of being hashed and looked up again, which is most of the reading cost.
+ * instead of being hashed and looked up again. The other frames are looked up in a
+ * table of the element texts met so far (a few thousand distinct names make
+ * millions of elements), hashed a word at a time, so the profile's own interning
+ * runs once per distinct element. Lines are parsed where they lie, in the caller's
+ * buffer or in a chunk buffer refilled from the stream; nothing is allocated per line.
  */
+
+/* Distinct element texts remembered; beyond it new ones go to the profile directly. */
+#define FOLDED_CACHE_MAX (1u << 20)
+/* Bytes a stream is read by; holds a longest line and its newline. */
+#define FOLDED_CHUNK (4u << 20)
+
+struct elem_slot {
+	uint64_t hash; /* 0: empty (a text hashing to 0 is stored as 1) */
+	uint32_t off, len; /* its text in folded_reader.keys */
+	uint32_t frame;
+};
+
 struct folded_reader {
+	struct profile *p;
 	VEC(char) prev;    /* the previous line's stack text (comm;frames), unmodified */
 	size_t nelems;     /* elements of the previous line: comm, then frames */
 	size_t *ends;      /* ends[k]: offset of the ';' after element k (or the end) */
 	uint32_t *frames;  /* frame ids of elements 1..nelems-1 */
+	struct elem_slot *slots; /* element text -> frame id, open addressing */
+	size_t cap, len;
+	VEC(char) keys;    /* the texts of the slots, back to back */
+	VEC(char) scratch; /* a NUL-terminated copy for the profile's interning */
+	size_t lineno;
 };
 
-/* Parse one folded line (without its newline) into the profile. */
-static int read_line(struct profile *p, struct folded_reader *rd, char *line, size_t len)
+/* A word at a time, little-endian: the last partial word is read byte by byte so
+ * that nothing past @len is touched (the text may end a mapping). */
+static uint64_t elem_hash(const char *s, size_t len)
 {
-	char *end = line + len;
-	char *sp, *q;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	for (size_t k = 0; i + k < len; k++)
+		w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+	h = hash_mix64(h ^ w);
+	return h ? h : 1;
+}
+
+static int scratch_set(struct folded_reader *rd, const char *s, size_t n)
+{
+	int err = VEC_RESERVE(rd->scratch, n + 1);
+
+	if (err)
+		return err;
+	memcpy(rd->scratch.v, s, n);
+	rd->scratch.v[n] = '\0';
+	return 0;
+}
+
+static int cache_grow(struct folded_reader *rd)
+{
+	size_t cap = rd->cap ? rd->cap * 2 : 4096;
+	struct elem_slot *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < rd->cap; i++) {
+		size_t j;
+
+		if (!rd->slots[i].hash)
+			continue;
+		for (j = rd->slots[i].hash & (cap - 1); slots[j].hash; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = rd->slots[i];
+	}
+	free(rd->slots);
+	rd->slots = slots;
+	rd->cap = cap;
+	return 0;
+}
+
+/* The frame id of element text @elem (@elen bytes, suffix included). */
+static int elem_frame(struct folded_reader *rd, const char *elem, size_t elen, uint32_t *id)
+{
+	uint64_t h = elem_hash(elem, elen);
+	size_t j = 0, nlen = elen;
+	enum frame_kind kind;
+	int err;
+
+	if (rd->cap) {
+		for (j = h & (rd->cap - 1); rd->slots[j].hash; j = (j + 1) & (rd->cap - 1)) {
+			const struct elem_slot *sl = &rd->slots[j];
+
+			/* (An empty text may have no key storage behind it.) */
+			if (sl->hash == h && sl->len == elen &&
+			    (!elen || !memcmp(rd->keys.v + sl->off, elem, elen))) {
+				*id = sl->frame;
+				return 0;
+			}
+		}
+	}
+	kind = folded_kind(elem, &nlen);
+	err = scratch_set(rd, elem, nlen);
+	if (!err)
+		err = profile__intern_frame(rd->p, rd->scratch.v, kind, id);
+	if (err || rd->len >= FOLDED_CACHE_MAX || rd->keys.len + elen > UINT32_MAX)
+		return err;
+	if ((rd->len + 1) * 2 > rd->cap) {
+		if ((err = cache_grow(rd)))
+			return err;
+		for (j = h & (rd->cap - 1); rd->slots[j].hash; j = (j + 1) & (rd->cap - 1))
+			;
+	}
+	err = VEC_APPEND(rd->keys, elem, elen);
+	if (err)
+		return err;
+	rd->slots[j] = (struct elem_slot){ h, (uint32_t)(rd->keys.len - elen), (uint32_t)elen,
+					   *id };
+	rd->len++;
+	return 0;
+}
+
+/* Parse one folded line (without its newline) into the profile. */
+static int read_line(struct folded_reader *rd, const char *line, size_t len)
+{
+	struct profile *p = rd->p;
+	const char *end = line + len;
+	const char *sp, *q;
 	uint64_t count = 0;
 	size_t n = 0, common = 0, reuse = 0, stack_len, pos;
 	struct sample_meta meta = { 0 };
@@ -213,7 +330,6 @@ static int read_line(struct profile *p, struct folded_reader *rd, char *line, si
 		count = count * 10 + (uint64_t)(*q - '0');
 	}
 	end = sp - 1; /* the space before the count */
-	*end = '\0';
 	stack_len = (size_t)(end - line);
 
 	/* Elements whose text and following ';' lie in the prefix shared with the
@@ -227,15 +343,15 @@ static int read_line(struct profile *p, struct folded_reader *rd, char *line, si
 	err = VEC_RESERVE(rd->prev, stack_len + 1);
 	if (err)
 		return err;
-	memcpy(rd->prev.v, line, stack_len);
+	memcpy(rd->prev.v + common, line + common, stack_len - common);
 	rd->prev.len = stack_len;
 
 	n = reuse ? reuse - 1 : 0; /* frames already known */
 	pos = reuse ? rd->ends[reuse - 1] + 1 : 0;
 	rd->nelems = reuse;
 	for (size_t k = reuse; pos <= stack_len; k++) {
-		char *elem = line + pos;
-		char *semi = memchr(elem, ';', stack_len - pos);
+		const char *elem = line + pos;
+		const char *semi = memchr(elem, ';', stack_len - pos);
 		size_t elen = semi ? (size_t)(semi - elem) : stack_len - pos;
 
 		if (k > FOLDED_MAX_FRAMES)
@@ -243,12 +359,7 @@ static int read_line(struct profile *p, struct folded_reader *rd, char *line, si
 		rd->ends[k] = pos + elen;
 		rd->nelems = k + 1;
 		if (k > 0) {
-			enum frame_kind kind = folded_kind(elem, &elen);
-			char saved = elem[elen];
-
-			elem[elen] = '\0';
-			err = profile__intern_frame(p, elem, kind, &rd->frames[n]);
-			elem[elen] = saved;
+			err = elem_frame(rd, elem, elen, &rd->frames[n]);
 			if (err)
 				return err;
 			n++;
@@ -256,52 +367,118 @@ static int read_line(struct profile *p, struct folded_reader *rd, char *line, si
 		if (!semi)
 			break;
 		pos += elen + 1;
-		if (k > 0)
-			pos = rd->ends[k] + 1; /* elen lost its suffix in folded_kind */
 	}
-	/* The first element is the process name; its ';' is no longer needed. */
-	line[rd->ends[0]] = '\0';
-	meta.comm = line;
+	/* The first element is the process name. */
+	err = scratch_set(rd, line, rd->ends[0]);
+	if (err)
+		return err;
+	meta.comm = rd->scratch.v;
 	return profile__add_sample(p, rd->frames, n, &meta, count);
+}
+
+/* One line as the reader meets it, @len bytes without its newline. */
+static int feed_line(struct folded_reader *rd, const char *line, size_t len)
+{
+	int err;
+
+	rd->lineno++;
+	if (len > FOLDED_MAX_LINE || memchr(line, '\0', len))
+		return -EINVAL;
+	err = read_line(rd, line, len);
+	if (err < 0)
+		rd->nelems = rd->prev.len = 0; /* the line was not taken whole */
+	return err < 0 ? err : 0;
+}
+
+static int reader_init(struct folded_reader *rd, struct profile *p)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->p = p;
+	rd->frames = malloc(FOLDED_MAX_FRAMES * sizeof(*rd->frames));
+	rd->ends = malloc((FOLDED_MAX_FRAMES + 1) * sizeof(*rd->ends));
+	return rd->frames && rd->ends ? 0 : -ENOMEM;
+}
+
+static void reader_free(struct folded_reader *rd)
+{
+	free(rd->frames);
+	free(rd->ends);
+	free(rd->slots);
+	VEC_FREE(rd->keys);
+	VEC_FREE(rd->scratch);
+	VEC_FREE(rd->prev);
+}
+
+/* The complete lines of [@buf, @buf + @len); *@used: the bytes they took. */
+static int feed_lines(struct folded_reader *rd, const char *buf, size_t len, size_t *used)
+{
+	size_t pos = 0;
+	int err = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+
+		if (!nl)
+			break;
+		err = feed_line(rd, buf + pos, (size_t)(nl - (buf + pos)));
+		if (err)
+			break;
+		pos = (size_t)(nl - buf) + 1;
+	}
+	*used = pos;
+	return err;
+}
+
+int profile__read_folded_mem(struct profile *p, const char *buf, size_t len, size_t *bad_line)
+{
+	struct folded_reader rd;
+	size_t used = 0;
+	int err = reader_init(&rd, p);
+
+	if (!err)
+		err = feed_lines(&rd, buf, len, &used);
+	if (!err && used < len) /* the last line, without a newline */
+		err = feed_line(&rd, buf + used, len - used);
+	if (err == -EINVAL && bad_line)
+		*bad_line = rd.lineno;
+	reader_free(&rd);
+	return err;
 }
 
 int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 {
-	struct folded_reader rd = { 0 };
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t len;
-	int err = 0;
+	struct folded_reader rd;
+	char *buf = NULL;
+	size_t have = 0, used;
+	int err = reader_init(&rd, p);
 
-	rd.frames = malloc(FOLDED_MAX_FRAMES * sizeof(*rd.frames));
-	rd.ends = malloc((FOLDED_MAX_FRAMES + 1) * sizeof(*rd.ends));
-	if (!rd.frames || !rd.ends) {
+	if (!err && !(buf = malloc(FOLDED_CHUNK)))
 		err = -ENOMEM;
-		goto cleanup;
-	}
-	while ((len = getline(&line, &cap, in)) >= 0) {
-		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if ((size_t)len > FOLDED_MAX_LINE || memchr(line, '\0', (size_t)len)) {
+	while (!err) {
+		size_t got = fread(buf + have, 1, FOLDED_CHUNK - have, in);
+
+		have += got;
+		if (!got) {
+			if (ferror(in))
+				err = -EIO;
+			else if (have) /* the last line, without a newline */
+				err = feed_line(&rd, buf, have);
+			break;
+		}
+		err = feed_lines(&rd, buf, have, &used);
+		if (err)
+			break;
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		/* A line longer than the reader takes, whatever comes after it. */
+		if (have > FOLDED_MAX_LINE) {
+			rd.lineno++;
 			err = -EINVAL;
-			break;
 		}
-		err = read_line(p, &rd, line, (size_t)len);
-		if (err < 0) {
-			rd.nelems = rd.prev.len = 0; /* the line was not taken whole */
-			break;
-		}
-		err = 0;
 	}
-	if (!err && ferror(in))
-		err = -EIO;
 	if (err == -EINVAL && bad_line)
-		*bad_line = lineno;
-cleanup:
-	free(line);
-	free(rd.frames);
-	free(rd.ends);
-	VEC_FREE(rd.prev);
+		*bad_line = rd.lineno;
+	free(buf);
+	reader_free(&rd);
 	return err;
 }

@@ -54,8 +54,8 @@ int intern_table__find_or_insert(struct intern_table *t, uint64_t h, const void 
 /* Make room for @n more ids without growing on the way. @return 0 or -ENOMEM. */
 int intern_table__reserve(struct intern_table *t, size_t n);
 
-/* 64-bit FNV-1a seeded with @seed, then fmix64 (lib/hash.h); good enough for
- * interning, not for adversaries. */
+/* A word-at-a-time multiply-xorshift hash of @len bytes seeded with @seed, then
+ * fmix64 (lib/hash.h); good enough for interning, not for adversaries. */
 uint64_t intern_hash(const void *data, size_t len, uint64_t seed);
 
 #endif /* SMOLDER_PROFILE_INTERN_H */

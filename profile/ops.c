@@ -560,6 +560,31 @@ enum profile_format profile__detect_format(const void *buf, size_t len)
 	return PROFILE_FORMAT_FOLDED;
 }
 
+/*
+ * Open @path for streaming when it is a regular file of folded text: such a file is
+ * read through the folded reader's 4 MiB buffer rather than slurped, since a 361 MB
+ * file would otherwise cost 361 MB of fresh memory (each page faulted in and zeroed
+ * by the kernel) and a copy. *@in: the file, open at its start, or NULL when it is
+ * anything else (the caller slurps it and reports its errors).
+ */
+static void open_folded_stream(const char *path, FILE **in)
+{
+	unsigned char head[SMOLDER_PREAMBLE_LEN];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*in = NULL;
+	if (!strcmp(path, "-") || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > PROFILE_FILE_MAX_BYTES ||
+	    (n = pread(fd, head, sizeof(head), 0)) < 0 ||
+	    profile__detect_format(head, (size_t)n) != PROFILE_FORMAT_FOLDED ||
+	    !(*in = fdopen(fd, "r")))
+		close(fd);
+}
+
 int profile__load(struct profile *p, const char *path, const struct profile_filter *f,
 		  enum profile_format *format, struct profile_read_stats *stats,
 		  size_t *bad_line)
@@ -567,14 +592,17 @@ int profile__load(struct profile *p, const char *path, const struct profile_filt
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	struct profile *tmp = NULL;
-	enum profile_format fmt;
-	FILE *mem = NULL;
+	enum profile_format fmt = PROFILE_FORMAT_FOLDED;
+	FILE *in;
 	int err;
 
-	err = profile__slurp(path, PROFILE_FILE_MAX_BYTES, &buf, &len);
-	if (err)
-		return err;
-	fmt = profile__detect_format(buf, len);
+	open_folded_stream(path, &in);
+	if (!in) {
+		err = profile__slurp(path, PROFILE_FILE_MAX_BYTES, &buf, &len);
+		if (err)
+			return err;
+		fmt = profile__detect_format(buf, len);
+	}
 	if (format)
 		*format = fmt;
 	switch (fmt) {
@@ -591,18 +619,18 @@ int profile__load(struct profile *p, const char *path, const struct profile_filt
 			     !f->service && !f->nlabels)
 			      ? profile__new()
 			      : p;
-		mem = len ? fmemopen(buf, len, "r") : fopen("/dev/null", "re");
-		if (!tmp || !mem) {
+		if (!tmp) {
 			err = -ENOMEM;
 			break;
 		}
-		err = profile__read_folded(tmp, mem, bad_line);
+		err = in ? profile__read_folded(tmp, in, bad_line)
+			 : profile__read_folded_mem(tmp, (const char *)buf, len, bad_line);
 		if (!err && tmp != p)
 			err = profile__merge(p, tmp, f);
 		break;
 	}
-	if (mem)
-		fclose(mem);
+	if (in)
+		fclose(in);
 	if (tmp && tmp != p)
 		profile__free(tmp);
 	free(buf);

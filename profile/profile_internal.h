@@ -188,6 +188,10 @@ int profile__stdio_error(FILE *f);
  * @return 0, or -errno, -EFBIG. */
 int profile__slurp(const char *path, size_t max, unsigned char **out, size_t *len);
 
+/* profile__read_folded() over the @len bytes at @buf, which it only reads (they may
+ * be a read-only mapping; no NUL needed at the end). */
+int profile__read_folded_mem(struct profile *p, const char *buf, size_t len, size_t *bad_line);
+
 /* ---- the .smolder encoding (format.c), shared with the store ---- */
 
 /* The file preamble: a zstd skippable frame carrying the magic and the version. */
