@@ -332,9 +332,11 @@ static int store_interval(struct daemon *d, const struct profile *p, uint64_t no
 		while (done < d->backlog.len &&
 		       !(err = store__append(d->store, d->backlog.v[done])))
 			profile__free(d->backlog.v[done++]);
-		memmove(d->backlog.v, d->backlog.v + done,
-			(d->backlog.len - done) * sizeof(d->backlog.v[0]));
-		d->backlog.len -= done;
+		if (done) { /* (an empty backlog has no array to move) */
+			memmove(d->backlog.v, d->backlog.v + done,
+				(d->backlog.len - done) * sizeof(d->backlog.v[0]));
+			d->backlog.len -= done;
+		}
 		if (!err && want)
 			err = store__append(d->store, p);
 		if (!err)
