@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,19 +105,25 @@ static const struct option long_opts[] = {
 
 static FILE *log_file; /* NULL: stderr */
 static bool log_verbose;
+/* Lines come from the run loop, the writer, HTTP and push threads, and SIGHUP swaps
+ * the file under them. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void log_line(const char *fmt, ...)
 {
-	FILE *f = log_file ? log_file : stderr;
+	FILE *f;
 	va_list ap;
 
+	pthread_mutex_lock(&log_lock);
+	f = log_file ? log_file : stderr;
 	fputs("smolder: ", f);
 	va_start(ap, fmt);
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	fputc('\n', f);
 	fflush(f);
+	pthread_mutex_unlock(&log_lock);
 }
 
 static void agent_log_cb(enum agent_log_level level, const char *line, void *ctx)
@@ -126,6 +133,7 @@ static void agent_log_cb(enum agent_log_level level, const char *line, void *ctx
 		log_line("%s", line);
 }
 
+/* (Re)open the log at @path (NULL: stderr). @return 0 or -errno (errno kept). */
 static int open_log(const char *path)
 {
 	FILE *f;
@@ -135,9 +143,11 @@ static int open_log(const char *path)
 	f = fopen(path, "ae");
 	if (!f)
 		return -errno;
+	pthread_mutex_lock(&log_lock);
 	if (log_file)
 		fclose(log_file);
 	log_file = f;
+	pthread_mutex_unlock(&log_lock);
 	return 0;
 }
 
