@@ -397,9 +397,19 @@ static int on_flush(struct profile *p, bool last, void *ctx)
 		d->snap.retention_errors++;
 	pthread_mutex_unlock(&d->lock);
 
-	if (last && d->backlog.len)
-		agent_log(AGENT_LOG_NOTE, "%zu intervals could not be stored and are lost: %s",
-			  d->backlog.len, strerror(-err));
+	if (last && d->backlog.len) {
+		uint64_t samples = 0;
+
+		for (size_t i = 0; i < d->backlog.len; i++)
+			samples += profile__sample_count(d->backlog.v[i]);
+		pthread_mutex_lock(&d->lock);
+		d->snap.backlog_dropped += d->backlog.len;
+		d->snap.backlog_dropped_samples += samples;
+		pthread_mutex_unlock(&d->lock);
+		agent_log(AGENT_LOG_NOTE, "%zu intervals (%llu samples) could not be stored and "
+			  "are lost: %s", d->backlog.len, (unsigned long long)samples,
+			  strerror(-err));
+	}
 	profile__info(p, &info);
 	if (d->opts.interval && profile__sample_count(p))
 		d->opts.interval(p, info.start_ns, info.end_ns ? info.end_ns : now, d->opts.ctx);
