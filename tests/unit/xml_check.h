@@ -4,7 +4,7 @@
  * needs no XML library (tags nest and match, attribute values are quoted and hold no
  * "<", text holds no raw "<" nor "]]>", every "&" starts a known entity, comments,
  * CDATA and the prolog are closed), and xmllint as a second opinion where installed.
- * The same check as test_flamegraph.c's, shared by the newer flame graph tests.
+ * Shared by the flame graph tests.
  */
 #ifndef SMOLDER_TEST_XML_CHECK_H
 #define SMOLDER_TEST_XML_CHECK_H
