@@ -682,6 +682,37 @@ int profile__reserve_samples(struct profile *p, size_t n)
 	return VEC_RESERVE(p->samples, p->samples.len + n);
 }
 
+int profile__reserve_tables(struct profile *p, size_t stacks, size_t frames, size_t series,
+			    size_t records)
+{
+	int err = 0;
+
+	if (stacks > UINT32_MAX || frames > UINT32_MAX || series > UINT32_MAX ||
+	    records > UINT32_MAX)
+		return -ENOMEM;
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->stacks, p->stacks.len + stacks);
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->stack_frames, p->stack_frames.len + frames);
+	if (!err)
+		err = intern_table__reserve(&p->stack_index, stacks);
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->series, p->series.len + series);
+	if (!err)
+		err = intern_table__reserve(&p->series_index, series);
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->samples, p->samples.len + records);
+	/* The record index holds a window of the records: it may shrink again. */
+	if (!err)
+		err = intern_table__reserve(&p->records.table, records);
+	/* What is reserved here is about to be filled (the indexes see to their own). */
+	vec_advise_huge(p->stacks.v, p->stacks.cap * sizeof(*p->stacks.v));
+	vec_advise_huge(p->stack_frames.v, p->stack_frames.cap * sizeof(*p->stack_frames.v));
+	vec_advise_huge(p->series.v, p->series.cap * sizeof(*p->series.v));
+	vec_advise_huge(p->samples.v, p->samples.cap * sizeof(*p->samples.v));
+	return err;
+}
+
 void profile__drop_samples(struct profile *p)
 {
 	p->samples.len = 0;

@@ -132,6 +132,12 @@ int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, 
 /* Make room for @n more records (a reader that knows how many come). @return 0 or
  * -ENOMEM. */
 int profile__reserve_samples(struct profile *p, size_t n);
+/* Room for @stacks more stacks of @frames frames in all, @series more series and
+ * @records more records, indexes included, so that a reader that can tell how much
+ * comes (from its input's size) does not grow and rehash the tables on the way.
+ * @return 0 or -ENOMEM (what was reserved stays). */
+int profile__reserve_tables(struct profile *p, size_t stacks, size_t frames, size_t series,
+			    size_t records);
 /* Drop the records (and their totals), keeping every table and the counters. */
 void profile__drop_samples(struct profile *p);
 /* Intern a raw frame (ids known valid). @return 0 or -ENOMEM. */
