@@ -60,6 +60,7 @@ void profile__free(struct profile *p)
 	free(p->mappings.v);
 	free(p->label_pairs.v);
 	free(p->labelsets.v);
+	VEC_FREE(p->lost);
 	intern_table__free(&p->string_index);
 	intern_table__free(&p->frame_index);
 	intern_table__free(&p->stack_index);
@@ -727,6 +728,7 @@ void profile__clear_samples(struct profile *p)
 {
 	profile__drop_samples(p);
 	memset(&p->counts, 0, sizeof(p->counts));
+	p->lost.len = 0;
 	memset(&p->info, 0, sizeof(p->info));
 }
 
@@ -759,6 +761,28 @@ void profile__add_counts(struct profile *p, const struct profile_counts *c)
 {
 	p->counts.lost += c->lost;
 	p->counts.truncated += c->truncated;
+}
+
+int profile__add_lost_interval(struct profile *p, uint64_t start_ns, uint64_t end_ns,
+			       uint64_t lost)
+{
+	struct profile_lost *last = p->lost.len ? &p->lost.v[p->lost.len - 1] : NULL;
+
+	if (!lost)
+		return 0;
+	if (last && last->start_ns == start_ns && last->end_ns == end_ns) {
+		last->lost += lost;
+		return 0;
+	}
+	if (p->lost.len >= PROFILE_MAX_LOST_INTERVALS)
+		return 0;
+	return VEC_PUSH(p->lost, ((struct profile_lost){ start_ns, end_ns, lost }));
+}
+
+size_t profile__lost_intervals(const struct profile *p, const struct profile_lost **out)
+{
+	*out = p->lost.v;
+	return p->lost.len;
 }
 
 void profile__set_info(struct profile *p, const struct profile_info *info)
