@@ -160,8 +160,12 @@ uint64_t flamegraph__timeline_bucket(uint64_t range_ns);
  * samples without a service as "(no service)". Each bar's <title> (its tooltip) says
  * its time range in UTC and its samples per series; each deploy in the range is a
  * vertical line with its version as a label and a <title> with service, version and
- * time. Lost samples (profile__counts()) are shown in red under the title: a profile
- * keeps only their total, not when they were lost. Samples without a time (0) or
+ * time. Lost samples (profile__counts()) are counted in red under the title, and where
+ * the profile knows when (profile__lost_intervals(): a batch read from a store or
+ * file) a red mark along the time axis under each bar they fall in, with a tooltip
+ * "N samples lost", each batch's count spread over its bars in proportion to the
+ * overlap (<g id="lostmarks">, data-t0, data-t1, data-n per mark; bars with lost samples
+ * say so in their tooltip too). Samples without a time (0) or
  * outside the range are not drawn; a note counts them. A range with no samples still
  * gives a valid SVG that says so. The plot's <g id="plot"> carries data-from and
  * data-to (unix seconds), data-x0 and data-x1 (their x), and data-bucket (seconds).

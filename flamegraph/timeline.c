@@ -2,7 +2,8 @@
 /*
  * timeline.c - samples per second over time as a self-contained SVG: one bar per time
  * bucket, stacked by service (the busiest few on their own, the rest as "other"), a
- * marked line per deploy, lost samples in red, tooltips on every bar and marker.
+ * marked line per deploy, lost samples in red (under the bars of the batches that lost
+ * them, where the profile knows when), tooltips on every bar and marker.
  *
  * Three passes over the profile's records: the samples' time range (when the caller
  * gives none), the weight of each service inside the range (to pick the busiest), and
@@ -47,6 +48,7 @@ static const char *const colours[MAX_SERIES] = {
 };
 #define OTHER_COLOUR "#bab0ac"
 #define LOST_COLOUR "#d62728"
+#define LOST_MARK 4 /* px: height of a lost-samples mark under the bars */
 
 static const char style[] =
 	"text { font-family:Verdana, sans-serif; font-size:12px; fill:rgb(0,0,0); }\n"
@@ -64,7 +66,8 @@ static const char style[] =
 	"#deploys line.hit { stroke:transparent; stroke-width:8; }\n"
 	"#deploys > g:hover line.mark { stroke:rgb(0,0,200); stroke-width:2; }\n"
 	"#deploys text { font-size:11px; }\n"
-	"#legend text { font-size:11px; }\n";
+	"#legend text { font-size:11px; }\n"
+	"#lostmarks > g:hover > rect { stroke:black; stroke-width:0.5; }\n";
 
 /* Hover shows a tooltip's text on the details line too (native tooltips are slow and
  * absent in some viewers). No data lives in the script: it reads the <title>s. */
@@ -73,7 +76,8 @@ static const char script[] =
 	"var details;\n"
 	"function init(evt) {\n"
 	"\tdetails = document.getElementById(\"details\");\n"
-	"\tvar gs = document.querySelectorAll(\"#bars > g, #deploys > g, #legend > g\");\n"
+	"\tvar gs = document.querySelectorAll(\"#bars > g, #deploys > g, #legend > g, \" +\n"
+	"\t\t\"#lostmarks > g\");\n"
 	"\tfor (var i = 0; i < gs.length; i++) {\n"
 	"\t\tgs[i].addEventListener(\"mouseover\", show);\n"
 	"\t\tgs[i].addEventListener(\"mouseout\", clear);\n"
@@ -111,6 +115,9 @@ struct tl {
 	size_t nshown, nslots;            /* series on their own; + "other" when any */
 	uint32_t shown[MAX_SERIES];       /* slot -> series index */
 	uint64_t *cells;                  /* nb x nslots weights */
+	uint64_t *lost;                   /* nb lost samples, spread from their batches */
+	uint64_t lost_drawn;              /* lost samples in the bars; the rest of the
+					     total: outside the range or not known when */
 	int err;
 };
 
@@ -434,9 +441,17 @@ static void put_notes(FILE *f, const struct tl *t, const struct layout *l, uint6
 
 	if (lost) {
 		out(f, "<text id=\"lost\" x=\"%.1f\" y=\"%d\">%s samples lost while this was "
-		       "recorded (a full ring buffer; any process): only their total is known, "
-		       "not when they were lost</text>\n",
+		       "recorded (a full ring buffer; any process)",
 		    l->width / 2.0, y, count_str(lost, a, sizeof(a)));
+		if (!t->lost_drawn)
+			fputs(": only their total is known here, not when they were lost", f);
+		else if (t->lost_drawn == lost)
+			fputs(": red marks along the time axis show when, per recording batch", f);
+		else
+			out(f, ": red marks along the time axis show when for %s, per recording batch; "
+			       "the rest were outside the range or at unknown times",
+			    count_str(t->lost_drawn, b, sizeof(b)));
+		fputs("</text>\n", f);
 		y += LINE;
 	}
 	if (t->untimed || t->outside) {
@@ -595,6 +610,8 @@ static void put_bars(FILE *f, const struct tl *t, const struct layout *l)
 				fputs("other", f);
 			out(f, ": %s", count_str(row[k], n, sizeof(n)));
 		}
+		if (t->lost && t->lost[i])
+			out(f, "\n%s samples lost", count_str(t->lost[i], n, sizeof(n)));
 		out(f, "</title><rect class=\"hit\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
 		       "height=\"%d\"/>",
 		    xa, l->top, xb - xa, PLOT_HEIGHT);
@@ -610,6 +627,35 @@ static void put_bars(FILE *f, const struct tl *t, const struct layout *l)
 			    xa, y, w, h, slot_colour(t, k), k, row[k]);
 		}
 		fputs("</g>\n", f);
+	}
+	fputs("</g>\n", f);
+}
+
+/* A red mark under each bar whose time lost samples, with its own tooltip. */
+static void put_lost(FILE *f, const struct tl *t, const struct layout *l)
+{
+	char a[40], b[40], n[32];
+
+	if (!t->lost_drawn)
+		return;
+	fputs("<g id=\"lostmarks\">\n", f);
+	for (size_t i = 0; i < t->nb; i++) {
+		uint64_t s0 = t->first + i * t->bucket, s1 = s0 + t->bucket;
+		uint64_t c0 = s0 > t->from ? s0 : t->from, c1 = s1 < t->to ? s1 : t->to;
+		double xa = xof(t, l, c0), xb = xof(t, l, c1);
+
+		if (!t->lost[i])
+			continue;
+		profile__format_time(c0, a, sizeof(a));
+		profile__format_time(c1, b, sizeof(b));
+		out(f, "<g data-t0=\"%.3f\" data-t1=\"%.3f\" data-n=\"%" PRIu64 "\"><title>%s to %s: "
+		       "%s samples lost (a full ring buffer; any process; counted per recording "
+		       "batch and spread over its bars)</title>",
+		    (double)c0 / 1e9, (double)c1 / 1e9, t->lost[i], a, b,
+		    count_str(t->lost[i], n, sizeof(n)));
+		out(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%d\" fill=\"%s\"/>"
+		       "</g>\n",
+		    xa, l->bottom + 1, xb - xa > 1 ? xb - xa : 1, LOST_MARK, LOST_COLOUR);
 	}
 	fputs("</g>\n", f);
 }
@@ -686,6 +732,51 @@ static void tl_free(struct tl *t)
 	free(t->by_set);
 	free(t->names);
 	free(t->cells);
+	free(t->lost);
+}
+
+/* floor(@lost * @part / @whole) without overflow (@part <= @whole, @whole > 0). */
+static uint64_t share(uint64_t lost, uint64_t part, uint64_t whole)
+{
+	return (uint64_t)((unsigned __int128)lost * part / whole);
+}
+
+/*
+ * Spread each batch's lost samples over the bars its interval overlaps, in proportion
+ * to the overlap: a batch only counts its losses, not when in it they happened. The
+ * shares are differences of rounded-down running totals, so a batch's bars add up
+ * to its count exactly (when the whole batch is in the range).
+ */
+static int spread_lost(struct tl *t)
+{
+	const struct profile_lost *v;
+	size_t n = profile__lost_intervals(t->p, &v);
+
+	if (!n || !t->nb)
+		return 0;
+	t->lost = calloc(t->nb, sizeof(*t->lost));
+	if (!t->lost)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = v[i].start_ns, e = v[i].end_ns, a, z;
+
+		if (!s || e <= s)
+			continue; /* not known when */
+		a = s > t->from ? s : t->from;
+		z = e < t->to ? e : t->to;
+		if (a >= z)
+			continue;
+		for (size_t b = (size_t)((a - t->first) / t->bucket);
+		     b < t->nb && t->first + b * t->bucket < z; b++) {
+			uint64_t b0 = t->first + b * t->bucket, b1 = b0 + t->bucket;
+			uint64_t c0 = b0 > a ? b0 : a, c1 = b1 < z ? b1 : z;
+			uint64_t k = share(v[i].lost, c1 - s, e - s) - share(v[i].lost, c0 - s, e - s);
+
+			t->lost[b] += k;
+			t->lost_drawn += k;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -795,6 +886,8 @@ int flamegraph__write_timeline_svg(const struct profile *p, const struct timelin
 	err = choose_range(&t, opts);
 	if (!err)
 		err = count_series(&t, max);
+	if (!err)
+		err = spread_lost(&t);
 	if (err)
 		goto cleanup;
 	scale(&t, &l);
@@ -810,6 +903,7 @@ int flamegraph__write_timeline_svg(const struct profile *p, const struct timelin
 		    (double)t.from / 1e9, (double)t.to / 1e9, l.x0, l.x1, (uint64_t)(t.bucket / NS));
 		put_axes(f, &t, &l);
 		put_bars(f, &t, &l);
+		put_lost(f, &t, &l);
 		put_deploys(f, &t, opts, &l);
 		fputs("</g>\n", f);
 	}

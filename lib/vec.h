@@ -4,7 +4,7 @@
  * VEC_PUSH and VEC_APPEND grow it (doubling, so appends are amortized O(1)) and
  * report -ENOMEM instead of aborting, VEC_RESERVE_EXACT grows it to a known final
  * size without the doubling's slack, VEC_FREE releases it. A zeroed VEC is empty and
- * valid.
+ * valid. vec_advise_huge() asks for huge pages under a large array about to be filled.
  */
 #ifndef SMOLDER_LIB_VEC_H
 #define SMOLDER_LIB_VEC_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* len and cap count items, not bytes. To give one a name that functions can take,
  * embed it anonymously: struct names { VEC(const char *); }; has v, len and cap. */
@@ -82,6 +83,23 @@
 		}                                                                   \
 		__aerr;                                                             \
 	})
+
+/*
+ * Ask for transparent huge pages under the whole 2 MiB pages inside [@mem, @mem +
+ * @bytes): for a large array filled right after it was allocated, where 4 KiB pages
+ * would cost a page fault each and a TLB miss on most random accesses. Only where the
+ * system leaves THP to madvise; a hint, its failure is harmless. Not for memory that
+ * must stay small when mostly unused (a huge page is committed whole).
+ */
+static inline void vec_advise_huge(void *mem, size_t bytes)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t lo = ((uintptr_t)mem + huge - 1) & ~(huge - 1);
+	uintptr_t hi = ((uintptr_t)mem + bytes) & ~(huge - 1);
+
+	if (mem && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
 
 /* Release the items' storage and empty @vec. */
 #define VEC_FREE(vec)                                                               \

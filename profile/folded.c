@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hash.h"
 #include "profile_internal.h"
@@ -197,6 +198,8 @@ static enum frame_kind folded_kind(const char *s, size_t *len)
 #define FOLDED_CACHE_MAX (1u << 20)
 /* Bytes a stream is read by; holds a longest line and its newline. */
 #define FOLDED_CHUNK (4u << 20)
+/* Input read before the profile's tables are sized for the rest of it. */
+#define FOLDED_SAMPLE_BYTES FOLDED_CHUNK
 
 struct elem_slot {
 	uint64_t hash; /* 0: empty (a text hashing to 0 is stored as 1) */
@@ -215,6 +218,8 @@ struct folded_reader {
 	VEC(char) keys;    /* the texts of the slots, back to back */
 	VEC(char) scratch; /* a NUL-terminated copy for the profile's interning */
 	size_t lineno;
+	/* The profile's table sizes when reading began, to tell what the input added. */
+	size_t stacks0, frames0, series0, records0;
 };
 
 /* A word at a time, little-endian: the last partial word is read byte by byte so
@@ -400,6 +405,10 @@ static int reader_init(struct folded_reader *rd, struct profile *p)
 {
 	memset(rd, 0, sizeof(*rd));
 	rd->p = p;
+	rd->stacks0 = p->stacks.len;
+	rd->frames0 = p->stack_frames.len;
+	rd->series0 = p->series.len;
+	rd->records0 = p->samples.len;
 	rd->frames = malloc(FOLDED_MAX_FRAMES * sizeof(*rd->frames));
 	rd->ends = malloc((FOLDED_MAX_FRAMES + 1) * sizeof(*rd->ends));
 	return rd->frames && rd->ends ? 0 : -ENOMEM;
@@ -413,6 +422,26 @@ static void reader_free(struct folded_reader *rd)
 	VEC_FREE(rd->keys);
 	VEC_FREE(rd->scratch);
 	VEC_FREE(rd->prev);
+}
+
+/*
+ * Size the profile's tables for the whole input from what its first @done bytes of
+ * @total added: a big file otherwise grows each table (and its index) by doubling,
+ * moving and rehashing it a dozen times on the way. Only a hint: a failure to reserve
+ * is left for the growth that will need the memory to report.
+ */
+static void reader_presize(struct folded_reader *rd, size_t done, size_t total)
+{
+	const struct profile *p = rd->p;
+	double scale;
+
+	if (!done || total <= done)
+		return;
+	scale = (double)(total - done) / (double)done;
+	(void)profile__reserve_tables(rd->p, (size_t)((double)(p->stacks.len - rd->stacks0) * scale),
+				      (size_t)((double)(p->stack_frames.len - rd->frames0) * scale),
+				      (size_t)((double)(p->series.len - rd->series0) * scale),
+				      (size_t)((double)(p->samples.len - rd->records0) * scale));
 }
 
 /* The complete lines of [@buf, @buf + @len); *@used: the bytes they took. */
@@ -441,8 +470,16 @@ int profile__read_folded_mem(struct profile *p, const char *buf, size_t len, siz
 	size_t used = 0;
 	int err = reader_init(&rd, p);
 
-	if (!err)
-		err = feed_lines(&rd, buf, len, &used);
+	if (!err && len > 2 * FOLDED_SAMPLE_BYTES) {
+		err = feed_lines(&rd, buf, FOLDED_SAMPLE_BYTES, &used);
+		reader_presize(&rd, used, len);
+	}
+	if (!err) {
+		size_t more;
+
+		err = feed_lines(&rd, buf + used, len - used, &more);
+		used += more;
+	}
 	if (!err && used < len) /* the last line, without a newline */
 		err = feed_line(&rd, buf + used, len - used);
 	if (err == -EINVAL && bad_line)
@@ -455,8 +492,15 @@ int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 {
 	struct folded_reader rd;
 	char *buf = NULL;
-	size_t have = 0, used;
+	size_t have = 0, used, done = 0, total = 0;
+	struct stat st;
+	off_t at;
 	int err = reader_init(&rd, p);
+
+	/* A regular file's size says how much comes (reader_presize). */
+	if (!fstat(fileno(in), &st) && S_ISREG(st.st_mode) && (at = ftello(in)) >= 0 &&
+	    st.st_size > at)
+		total = (size_t)(st.st_size - at);
 
 	if (!err && !(buf = malloc(FOLDED_CHUNK)))
 		err = -ENOMEM;
@@ -474,6 +518,9 @@ int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 		err = feed_lines(&rd, buf, have, &used);
 		if (err)
 			break;
+		if (!done && total > 2 * FOLDED_SAMPLE_BYTES)
+			reader_presize(&rd, used, total);
+		done += used;
 		memmove(buf, buf + used, have - used);
 		have -= used;
 		/* A line longer than the reader takes, whatever comes after it. */

@@ -679,7 +679,8 @@ int profile__apply_chunk(struct profile *p, struct chunk_decoder *d, const void 
 		p->info.period_ns = period;
 	profile__widen_range(p, start, end);
 	profile__add_counts(p, &c);
-	return 0;
+	/* The chunk says when its batch lost them: kept for timelines (format.md). */
+	return profile__add_lost_interval(p, start, end, c.lost);
 }
 
 int profile__decode(struct profile *p, const void *buf, size_t len,

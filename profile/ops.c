@@ -221,6 +221,11 @@ int profile__merge(struct profile *dst, const struct profile *src,
 	if (err)
 		goto cleanup;
 	profile__add_counts(dst, &src->counts);
+	for (size_t i = 0; i < src->lost.len && !err; i++)
+		err = profile__add_lost_interval(dst, src->lost.v[i].start_ns, src->lost.v[i].end_ns,
+						 src->lost.v[i].lost);
+	if (err)
+		goto cleanup;
 	profile__widen_range(dst, src->info.start_ns, src->info.end_ns);
 	if (!dst->info.period_ns)
 		dst->info.period_ns = src->info.period_ns;

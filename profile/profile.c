@@ -60,6 +60,7 @@ void profile__free(struct profile *p)
 	free(p->mappings.v);
 	free(p->label_pairs.v);
 	free(p->labelsets.v);
+	VEC_FREE(p->lost);
 	intern_table__free(&p->string_index);
 	intern_table__free(&p->frame_index);
 	intern_table__free(&p->stack_index);
@@ -682,6 +683,37 @@ int profile__reserve_samples(struct profile *p, size_t n)
 	return VEC_RESERVE(p->samples, p->samples.len + n);
 }
 
+int profile__reserve_tables(struct profile *p, size_t stacks, size_t frames, size_t series,
+			    size_t records)
+{
+	int err = 0;
+
+	if (stacks > UINT32_MAX || frames > UINT32_MAX || series > UINT32_MAX ||
+	    records > UINT32_MAX)
+		return -ENOMEM;
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->stacks, p->stacks.len + stacks);
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->stack_frames, p->stack_frames.len + frames);
+	if (!err)
+		err = intern_table__reserve(&p->stack_index, stacks);
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->series, p->series.len + series);
+	if (!err)
+		err = intern_table__reserve(&p->series_index, series);
+	if (!err)
+		err = VEC_RESERVE_EXACT(p->samples, p->samples.len + records);
+	/* The record index holds a window of the records: it may shrink again. */
+	if (!err)
+		err = intern_table__reserve(&p->records.table, records);
+	/* What is reserved here is about to be filled (the indexes see to their own). */
+	vec_advise_huge(p->stacks.v, p->stacks.cap * sizeof(*p->stacks.v));
+	vec_advise_huge(p->stack_frames.v, p->stack_frames.cap * sizeof(*p->stack_frames.v));
+	vec_advise_huge(p->series.v, p->series.cap * sizeof(*p->series.v));
+	vec_advise_huge(p->samples.v, p->samples.cap * sizeof(*p->samples.v));
+	return err;
+}
+
 void profile__drop_samples(struct profile *p)
 {
 	p->samples.len = 0;
@@ -696,6 +728,7 @@ void profile__clear_samples(struct profile *p)
 {
 	profile__drop_samples(p);
 	memset(&p->counts, 0, sizeof(p->counts));
+	p->lost.len = 0;
 	memset(&p->info, 0, sizeof(p->info));
 }
 
@@ -728,6 +761,28 @@ void profile__add_counts(struct profile *p, const struct profile_counts *c)
 {
 	p->counts.lost += c->lost;
 	p->counts.truncated += c->truncated;
+}
+
+int profile__add_lost_interval(struct profile *p, uint64_t start_ns, uint64_t end_ns,
+			       uint64_t lost)
+{
+	struct profile_lost *last = p->lost.len ? &p->lost.v[p->lost.len - 1] : NULL;
+
+	if (!lost)
+		return 0;
+	if (last && last->start_ns == start_ns && last->end_ns == end_ns) {
+		last->lost += lost;
+		return 0;
+	}
+	if (p->lost.len >= PROFILE_MAX_LOST_INTERVALS)
+		return 0;
+	return VEC_PUSH(p->lost, ((struct profile_lost){ start_ns, end_ns, lost }));
+}
+
+size_t profile__lost_intervals(const struct profile *p, const struct profile_lost **out)
+{
+	*out = p->lost.v;
+	return p->lost.len;
 }
 
 void profile__set_info(struct profile *p, const struct profile_info *info)

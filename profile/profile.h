@@ -178,7 +178,8 @@ int profile__add_sample(struct profile *p, const uint32_t *frames, size_t n,
 			const struct sample_meta *meta, uint64_t weight);
 
 /*
- * Drop every sample, the counters and the period/time range, but keep the interned
+ * Drop every sample, the counters (lost intervals too) and the period/time range, but
+ * keep the interned
  * strings, mappings, frames, stacks and label sets (their ids stay valid). For a
  * producer that hands one batch per flush interval to store__append() and keeps its
  * own caches of frame ids: the tables grow only with distinct frames and stacks.
@@ -196,6 +197,26 @@ size_t profile__stack_count(const struct profile *p);
 /* Producer counters (lost, truncated): read and add to. */
 const struct profile_counts *profile__counts(const struct profile *p);
 void profile__add_counts(struct profile *p, const struct profile_counts *c);
+
+/* Samples lost in one interval: a batch's time range (a .smolder chunk's start_ns and
+ * end_ns, 0 when unknown) and the samples its producer lost in it. */
+struct profile_lost {
+	uint64_t start_ns, end_ns;
+	uint64_t lost;
+};
+
+/* Intervals kept at most; the lost samples of further ones are in the total only. */
+#define PROFILE_MAX_LOST_INTERVALS 65536
+
+/*
+ * When samples were lost, as far as it is known: one interval per batch read from a
+ * .smolder file or a store (a chunk with lost samples), in the order read, merged
+ * along by profile__merge(). Their sum is at most profile__counts()->lost: samples
+ * added with profile__add_counts() have no interval. A batch's count is for every
+ * process it sampled, whatever a filter kept. *@out is valid until @p changes.
+ * @return the number of intervals.
+ */
+size_t profile__lost_intervals(const struct profile *p, const struct profile_lost **out);
 
 /* Period and time range. Setting replaces; profile__info() fills a start/end left at 0
  * from the samples' timestamps. */

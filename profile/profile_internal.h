@@ -105,6 +105,7 @@ struct profile {
 	uint64_t total_count; /* samples: the records' counts summed */
 	struct frame_names *names; /* allocated with the profile: filled through a const one */
 	struct profile_counts counts;
+	VEC(struct profile_lost) lost; /* when the lost samples were lost, where known */
 	struct profile_info info;
 };
 
@@ -132,6 +133,17 @@ int profile__push_samples(struct profile *p, uint32_t series, uint64_t time_ns, 
 /* Make room for @n more records (a reader that knows how many come). @return 0 or
  * -ENOMEM. */
 int profile__reserve_samples(struct profile *p, size_t n);
+/* Room for @stacks more stacks of @frames frames in all, @series more series and
+ * @records more records, indexes included, so that a reader that can tell how much
+ * comes (from its input's size) does not grow and rehash the tables on the way.
+ * @return 0 or -ENOMEM (what was reserved stays). */
+int profile__reserve_tables(struct profile *p, size_t stacks, size_t frames, size_t series,
+			    size_t records);
+/* Note @lost samples lost in [@start_ns, @end_ns] (a chunk's interval): joined to the
+ * last interval when it is the same one, dropped (the total keeps them) past
+ * PROFILE_MAX_LOST_INTERVALS. Adds nothing to the total. @return 0 or -ENOMEM. */
+int profile__add_lost_interval(struct profile *p, uint64_t start_ns, uint64_t end_ns,
+			       uint64_t lost);
 /* Drop the records (and their totals), keeping every table and the counters. */
 void profile__drop_samples(struct profile *p);
 /* Intern a raw frame (ids known valid). @return 0 or -ENOMEM. */

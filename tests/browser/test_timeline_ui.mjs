@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // test_timeline_ui.mjs - `smolder timeline` in headless Chromium: hovering a bar shows
 // its time range and samples per service on the details line, hovering a deploy
-// marker shows the deploy, and a hostile service name or version runs no script.
+// marker shows the deploy, hovering a lost-samples mark shows how many were lost, and
+// a hostile service name or version runs no script.
 // The store is built with tests/mkstore (planted times) and `smolder deploy`.
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -16,15 +17,18 @@ const T0 = 1795000000; // a whole minute
 const utc = (s) => new Date(s * 1000).toISOString().slice(0, 19); // as the SVG writes it
 
 // A store with two services over 10 minutes, a hostile third, and two deploys;
-// rendered as a timeline. Returns the SVG's file URL.
-function timeline(t, name) {
+// rendered as a timeline. With @lost, the batch of T0 + 120 s (its UTC minute, from
+// T0 + 80 s) lost that many samples. Returns the SVG's file URL.
+function timeline(t, name, lost = 0) {
 	const store = join(t.dir, `${name}.store`);
-	const spec = [];
+	const spec = lost ? ["span"] : [];
 	for (let s = 0; s < 600; s += 5) {
 		spec.push(`${T0 + s} 4 service=api api;main;handle`);
 		spec.push(`${T0 + s} 1 service=worker worker;main;loop`);
 		if (s % 60 === 0)
 			spec.push(`${T0 + s} 2 service=${HOSTILE} x;main`);
+		if (lost && s === 120)
+			spec.push(`lost ${lost}`);
 	}
 	writeFileSync(join(t.dir, `${name}.spec`), spec.join("\n") + "\n");
 	const mkstore = join(dirname(process.env.SMOLDER), "tests", "mkstore");
@@ -75,6 +79,23 @@ await run([
 		assert(d.includes("deploy of") && d.includes("api") && d.includes("v2.0"),
 		       `the marker's details: ${JSON.stringify(d)}`);
 		assert(d.includes(utc(T0 + 200)), `no deploy time in ${JSON.stringify(d)}`);
+	}],
+
+	["hovering a lost-samples mark shows how many were lost", async (t) => {
+		// 120 lost over the minute's 60 one-second bars: 2 under each.
+		const page = await t.open(timeline(t, "lost", 120), ready);
+		const marks = await page.locator("#lostmarks > g").count();
+		assert(marks === 60, `${marks} lost-samples marks, not 60`);
+		const at = T0 + 100;
+		const sel = `#lostmarks > g[data-t0="${at.toFixed(3)}"]`;
+		const d = await detailsAfterHover(page, sel);
+		assert(d.includes(`${utc(at)}`) && d.includes(": 2 samples lost"),
+		       `the mark's details: ${JSON.stringify(d)}`);
+		await page.mouse.move(1, 1);
+		await page.waitForFunction(() => document.getElementById("details").textContent.trim() === "");
+		// The bar above it says so too.
+		const b = await detailsAfterHover(page, `#bars > g[data-t0="${at.toFixed(3)}"]`);
+		assert(b.includes("2 samples lost"), `the bar's details: ${JSON.stringify(b)}`);
 	}],
 
 	["hostile names stay text", async (t) => {

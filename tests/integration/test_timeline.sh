@@ -3,9 +3,10 @@
 # test_timeline.sh: `smolder timeline --store DIR [filters] -o FILE.svg` on a store with
 # planted times (tests/tools/mkstore) and deploys recorded with `smolder deploy`. The
 # SVG must parse (python3's xml.etree), mark every deploy in range at its time with its
-# version, draw the busiest service first and every sample once, keep hostile service
-# names and versions inert, say when a range has no samples, and refuse bad usage with
-# exit code 2 and one line.
+# version, draw the busiest service first and every sample once, draw each batch's lost
+# samples under the bars of its interval, keep hostile service names and versions
+# inert, say when a range has no samples, and refuse bad usage with exit code 2 and one
+# line.
 . "$TESTLIB"
 
 [[ -n ${SMOLDER:-} && -x $SMOLDER ]] || t_fail "SMOLDER is not set or not executable"
@@ -20,6 +21,7 @@ trap 't_cleanup' EXIT
 #   bars NBARS SUM                   bars and their samples (data-n) summed
 #   slot N NAME SUM                  a legend entry and the samples of its rects
 #   deploy T X LABEL<TAB>TITLE       a deploy marker: time, line x, label, tooltip
+#   lostmark T0 T1 N<TAB>TITLE       a lost-samples mark: its bar's range, count, tooltip
 #   text ID TEXT                     title, subtitle, lost, nosamples
 check() {
 	python3 - "$1" <<'EOF' >"$1.facts" || t_fail "$1 is not a well-formed timeline SVG"
@@ -61,6 +63,11 @@ if plot is not None:
     print("bars", nbars, total)
     for e in groups["legend"].findall(NS + "g"):
         print("slot", e.get("data-s"), e.find(NS + "text").text, slots.get(e.get("data-s"), 0))
+    if "lostmarks" in groups:
+        for m in groups["lostmarks"].findall(NS + "g"):
+            assert m.find(NS + "rect") is not None
+            print("lostmark", m.get("data-t0"), m.get("data-t1"), m.get("data-n") + "\t" +
+                  m.find(NS + "title").text)
     for d in groups["deploys"].findall(NS + "g"):
         line = [l for l in d.findall(NS + "line") if l.get("class") == "mark"][0]
         print("deploy", d.get("data-t"), line.get("x1"), d.find(NS + "text").text + "\t" +
@@ -74,14 +81,17 @@ D=1795003620 # the deploy of api v2, a whole minute
 EVIL_SVC='<script>alert(1)</script>&"x'
 EVIL_VER=$'v3 <img src=x onerror="alert(2)"> & \' "'
 # Two hours: api 10 samples a second (the busiest), db 4, worker 1 every other second,
-# the hostile service 1 every tenth second; 50 lost samples in one batch.
+# the hostile service 1 every tenth second; 50 lost samples in the batch (a minute) of
+# D+60 and 7 in that of D-1000 (batches carry their minute as their time range: span).
 awk -v d=$D -v evil="$EVIL_SVC" 'BEGIN {
+	print "span"
 	for (t = d - 3600; t < d + 3600; t++) {
 		print t, 10, "service=api", "api;main;serve"
 		print t, 4, "service=db", "db;main;query"
 		if (t % 2 == 0) print t, 1, "service=worker", "worker;main;work"
 		if (t % 10 == 0) print t, 1, "service=" evil, "evil;main;x"
 		if (t == d + 60) print "lost 50"
+		if (t == d - 1000) print "lost 7"
 	}
 }' >"$WORK/spec"
 "$MKSTORE" "$WORK/store" <"$WORK/spec" || t_fail "mkstore failed"
@@ -135,9 +145,31 @@ grep -qF -- "$EVIL_VER" "$WORK/all.svg.facts" || t_fail "the hostile version's t
 ! fact "$WORK/all.svg" $'v0\t' >/dev/null || t_fail "a deploy outside the range is marked"
 fact "$WORK/all.svg" "text subtitle host " | grep -qF "$(rfc $((D - 3600))) to " ||
 	t_fail "subtitle: host and range: $(fact "$WORK/all.svg" "text subtitle")"
-fact "$WORK/all.svg" "text subtitle" | grep -qF "19 Hz, $TOTAL samples, 50 lost" ||
+fact "$WORK/all.svg" "text subtitle" | grep -qF "19 Hz, $TOTAL samples, 57 lost" ||
 	t_fail "subtitle: rate, samples, lost: $(fact "$WORK/all.svg" "text subtitle")"
-fact "$WORK/all.svg" "text lost 50 samples lost" >/dev/null || t_fail "lost samples are not shown in red"
+fact "$WORK/all.svg" "text lost 57 samples lost" | grep -qF "red marks along the time axis show when," ||
+	t_fail "lost samples are not shown in red, or not said to be marked: $(fact "$WORK/all.svg" "text lost")"
+
+# lostmarks SVG: "T0 N" per mark, T0 relative to D, in order
+lostmarks() { awk -v d=$D '$1 == "lostmark" { printf "%d %s\n", $2 - d, $4 }' "$1.facts" | cut -f1; }
+# The batch of D+60 is [D+60, D+120): 4 bars of 15 s share its 50 (running totals
+# 12, 25, 37, 50 rounded down); that of D-1000 is [D-1020, D-960), bars from D-1020.
+assert_eq "$(lostmarks "$WORK/all.svg" | tr '\n' ' ')" "-1020 1 -1005 2 -990 2 -975 2 60 12 75 13 90 12 105 13 " \
+	"lost samples under the bars of their batches"
+fact "$WORK/all.svg" "lostmark $((D + 75)).000 $((D + 90)).000 13	$(rfc $((D + 75))) to $(rfc $((D + 90))): 13 samples lost (" \
+	>/dev/null || t_fail "tooltip of a lost mark: $(fact "$WORK/all.svg" "lostmark $((D + 75)).")"
+
+t_log "--- a range that cuts a batch with lost samples"
+run_smolder cut 60 timeline --store "$S" --from $((D + 90)) --to $((D + 3600)) -o "$WORK/cut.svg"
+assert_rc 0 "timeline from D+90"
+check "$WORK/cut.svg"
+read -r _ _ _ _ _ bucket < <(fact "$WORK/cut.svg" "plot ")
+assert_eq "$bucket" 10 "bar width from D+90"
+# [D+90, D+120) of [D+60, D+120): 50 * 40/60 - 50 * 30/60 -> 33 - 25, then 41 - 33, 50 - 41.
+assert_eq "$(lostmarks "$WORK/cut.svg" | tr '\n' ' ')" "90 8 100 8 110 9 " "the part of the batch in the range"
+# (The batch of D-1000 is in the hour before, a segment the query does not read.)
+fact "$WORK/cut.svg" "text lost 50 samples lost" | grep -qF "show when for 25, per recording batch; the rest" ||
+	t_fail "the lost line says how many are marked: $(fact "$WORK/cut.svg" "text lost")"
 
 t_log "--- --service api, --from/--to, --top 1"
 run_smolder api 60 timeline --store "$S" --service api --from $((D - 600)) --to $((D + 2000)) \

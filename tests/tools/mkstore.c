@@ -11,6 +11,9 @@
  *                          STACK "comm;outermost;..;innermost" ("_[k]" marks kernel)
  *   lost N                 N lost samples in the current batch
  *   rate HZ                the sample rate batches carry (default 19)
+ *   span                   from here on, batches carry their minute as their time
+ *                          range (start_ns, end_ns), as an agent's batches carry their
+ *                          flush interval; before it they carry none
  * A batch is appended whenever T enters another minute, as an agent flushing every
  * minute would; T must not go back in time.
  */
@@ -25,13 +28,17 @@
 
 #define NS 1000000000ull
 
-static int flush(struct store *s, struct profile *p, uint64_t hz)
+static int flush(struct store *s, struct profile *p, uint64_t hz, uint64_t minute, int span)
 {
 	struct profile_info info = { .period_ns = NS / hz };
 	int err;
 
 	if (!profile__sample_count(p) && !profile__counts(p)->lost)
 		return 0;
+	if (span && minute != UINT64_MAX) {
+		info.start_ns = minute * 60 * NS;
+		info.end_ns = (minute + 1) * 60 * NS;
+	}
 	profile__set_info(p, &info);
 	err = store__append(s, p);
 	profile__clear_samples(p);
@@ -94,7 +101,7 @@ int main(int argc, char **argv)
 	char line[8192];
 	uint64_t minute = UINT64_MAX, hz = 19;
 	size_t lineno = 0;
-	int err = 0;
+	int err = 0, span = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: mkstore DIR < SPEC\n");
@@ -118,6 +125,10 @@ int main(int argc, char **argv)
 			profile__add_counts(p, &c);
 			continue;
 		}
+		if (!strcmp(line, "span\n")) {
+			span = 1;
+			continue;
+		}
 		if (!strncmp(line, "rate ", 5)) {
 			hz = strtoull(line + 5, NULL, 10);
 			if (!hz)
@@ -126,13 +137,13 @@ int main(int argc, char **argv)
 		}
 		t = strtoull(line, NULL, 10) / 60;
 		if (minute != UINT64_MAX && t != minute)
-			err = flush(s, p, hz);
+			err = flush(s, p, hz, minute, span);
 		minute = t;
 		if (!err)
 			err = add_line(p, line);
 	}
 	if (!err)
-		err = flush(s, p, hz);
+		err = flush(s, p, hz, minute, span);
 	if (!err)
 		err = store__seal(s);
 	if (err)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "profile_internal.h" /* profile__read_folded_mem */
 
 /* Render @p as folded text into a malloc'd string. */
 static char *folded(const struct profile *p)
@@ -187,6 +188,86 @@ static void test_folded_round_trip_keeps_python_frames(void **state)
 	profile__free(p);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Inputs past the reader's first 4 MiB are read into tables sized from that part:
+ * what it reads must not depend on how well the part foretold the rest. Here the
+ * first part is all new stacks and the rest repeats them (fewer new ones than
+ * foretold) and then brings as many again (more than foretold), in both readers.
+ */
+static void test_folded_reader_big_input_reads_every_line(void **state)
+{
+	(void)state;
+	enum { DISTINCT = 120000 };
+	static const char pad[] = "std::vector<frame_with_a_long_name>::operator[]";
+	char *text = NULL, **expect = malloc(DISTINCT * sizeof(*expect));
+	size_t len = 0, elen = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t *counts = calloc(DISTINCT, sizeof(*counts));
+
+	assert_non_null(f);
+	assert_non_null(counts);
+	assert_non_null(expect);
+	/* Stacks 0..D/2 in order, 0..D/2 again in reverse, then D/2..D. */
+	for (int pass = 0; pass < 3; pass++) {
+		for (int k = 0; k < DISTINCT / 2; k++) {
+			int i = pass == 0 ? k : pass == 1 ? DISTINCT / 2 - 1 - k : DISTINCT / 2 + k;
+
+			fprintf(f, "app;main;%s%d;%s;leaf_%07d %d\n", pad, i % 97, pad, i, 1 + i % 5);
+			counts[i] += 1 + (uint64_t)(i % 5);
+		}
+	}
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 3 * (4u << 20)); /* past the part the tables are sized from */
+	for (int i = 0; i < DISTINCT; i++) {
+		char line[256];
+		int n = snprintf(line, sizeof(line), "app;main;%s%d;%s;leaf_%07d %llu\n", pad,
+				 i % 97, pad, i, (unsigned long long)counts[i]);
+		expect[i] = strdup(line);
+		assert_non_null(expect[i]);
+		elen += (size_t)n;
+	}
+	qsort(expect, DISTINCT, sizeof(*expect), cmp_str);
+	char *want = malloc(elen + 1), *w = want;
+	assert_non_null(want);
+	for (int i = 0; i < DISTINCT; i++) {
+		size_t n = strlen(expect[i]);
+		memcpy(w, expect[i], n);
+		w += n;
+		free(expect[i]);
+	}
+	*w = '\0';
+	free(expect);
+	free(counts);
+
+	for (int reader = 0; reader < 2; reader++) {
+		struct profile *p = profile__new();
+		FILE *in = NULL;
+
+		if (reader == 0) { /* a regular file: its size is known */
+			in = tmpfile();
+			assert_non_null(in);
+			assert_int_equal(fwrite(text, 1, len, in), len);
+			rewind(in);
+			assert_int_equal(profile__read_folded(p, in, NULL), 0);
+			fclose(in);
+		} else {
+			assert_int_equal(profile__read_folded_mem(p, text, len, NULL), 0);
+		}
+		assert_int_equal(profile__stack_count(p), DISTINCT);
+		char *out = folded(p);
+		assert_string_equal(out, want);
+		free(out);
+		profile__free(p);
+	}
+	free(want);
+	free(text);
+}
+
 static void test_folded_reader_rejects_malformed_lines(void **state)
 {
 	(void)state;
@@ -266,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_add_sample_rejects_unknown_frame),
 		cmocka_unit_test(test_folded_round_trip),
 		cmocka_unit_test(test_folded_round_trip_keeps_python_frames),
+		cmocka_unit_test(test_folded_reader_big_input_reads_every_line),
 		cmocka_unit_test(test_folded_reader_rejects_malformed_lines),
 		cmocka_unit_test(test_folded_reader_skips_blank_lines_and_crlf),
 		cmocka_unit_test(test_total_weight_never_wraps),

@@ -217,6 +217,58 @@ static void test_clear_samples_between_appends(void **state)
 	free(dir);
 }
 
+/* Each batch's lost count comes back with the batch's interval, across segments and
+ * through a filter (which reads a segment apart and merges it). */
+static void test_query_keeps_lost_samples_per_batch(void **state)
+{
+	(void)state;
+	char *dir = make_dir();
+	struct store_opts o = { .partition_ns = 5 * SEC }; /* batches 0-4 and 5-9 apart */
+	struct store *s = store__open(dir, &o);
+	const uint64_t lost[10] = { 0, 3, 0, 0, 5, 0, 2, 0, 0, 9 };
+
+	assert_non_null(s);
+	for (unsigned i = 0; i < 10; i++) {
+		struct profile *p = make_batch(i, NULL);
+		struct profile_counts c = { .lost = lost[i] };
+
+		profile__clear_samples(p); /* the batch's own lost sample goes */
+		struct profile_info info = { .period_ns = SEC / 19, .start_ns = T0 + i * SEC,
+					     .end_ns = T0 + (i + 1) * SEC };
+		struct sample_meta m = { .time_ns = T0 + i * SEC, .comm = "worker" };
+		uint32_t f;
+		assert_int_equal(profile__intern_frame(p, "main", FRAME_USER, &f), 0);
+		assert_int_equal(profile__add_sample(p, &f, 1, &m, 1), 0);
+		profile__set_info(p, &info);
+		profile__add_counts(p, &c);
+		assert_int_equal(store__append(s, p), 0);
+		profile__free(p);
+	}
+	assert_int_equal(store__seal(s), 0);
+	store__close(s);
+
+	struct profile_filter fl = { .comm = "worker" };
+	for (int filtered = 0; filtered < 2; filtered++) {
+		struct profile *got = query(dir, filtered ? &fl : NULL, NULL);
+		const struct profile_lost *v;
+		size_t n = profile__lost_intervals(got, &v), k = 0;
+
+		assert_int_equal(profile__counts(got)->lost, 3 + 5 + 2 + 9);
+		assert_int_equal(n, 4);
+		for (unsigned i = 0; i < 10; i++) {
+			if (!lost[i])
+				continue;
+			assert_int_equal(v[k].start_ns, T0 + i * SEC);
+			assert_int_equal(v[k].end_ns, T0 + (i + 1) * SEC);
+			assert_int_equal(v[k].lost, lost[i]);
+			k++;
+		}
+		profile__free(got);
+	}
+	remove_dir(dir);
+	free(dir);
+}
+
 static void test_one_writer_at_a_time(void **state)
 {
 	(void)state;
@@ -636,6 +688,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_query_round_trip_across_partitions),
 		cmocka_unit_test(test_clear_samples_between_appends),
+		cmocka_unit_test(test_query_keeps_lost_samples_per_batch),
 		cmocka_unit_test(test_one_writer_at_a_time),
 		cmocka_unit_test(test_torn_tail_is_skipped_and_recovered),
 		cmocka_unit_test(test_retention_by_age_and_size),
