@@ -35,7 +35,9 @@ assert_le "$(folded_share "$WORK/gzip-fp.folded" __libc_start_main)" 50 \
 kill "$gz" 2>/dev/null
 
 if [[ -x $PYTHON ]]; then
-	run_smolder python 60 record -F 199 -o "$WORK/python.folded" -- "$PYTHON" -c '
+	# --python-native: the interpreter's native frames are what this checks the
+	# unwinding of (by default Python frames take their place).
+	run_smolder python 60 record -F 199 --python-native -o "$WORK/python.folded" -- "$PYTHON" -c '
 import time
 def work(n):
     s = 0
