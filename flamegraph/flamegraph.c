@@ -209,7 +209,9 @@ static void format_count(uint64_t v, char out[32])
  * Colours come from a hash of the bare name, so a function keeps its colour across
  * graphs and runs, inside a band per kind that the bands never share: user frames warm
  * (red to yellow, red >= 205, flamegraph.pl's "hot"), kernel frames a darker burnt
- * orange (red 180-200, green 95-135), JIT frames green, unknown frames grey.
+ * orange (red 180-200, green 95-135), JIT frames green, Python frames blue-teal
+ * (flamegraph.pl's "aqua" pushed towards blue, blue >= 200, so it stays apart from
+ * the JIT green), unknown frames grey.
  */
 static void frame_color(const struct fg_name *n, unsigned rgb[3])
 {
@@ -232,6 +234,11 @@ static void frame_color(const struct fg_name *n, unsigned rgb[3])
 		rgb[0] = 50 + 60 * v0 / 255;
 		rgb[1] = 200 + 55 * v1 / 255;
 		rgb[2] = 50 + 60 * v2 / 255;
+		break;
+	case FRAME_PYTHON:
+		rgb[0] = 40 + 50 * v0 / 255;
+		rgb[1] = 150 + 60 * v1 / 255;
+		rgb[2] = 200 + 55 * v2 / 255;
 		break;
 	case FRAME_UNKNOWN:
 		rgb[0] = rgb[1] = rgb[2] = 170 + 40 * v0 / 255;

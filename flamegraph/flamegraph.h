@@ -6,7 +6,7 @@
  * <rect fill=...> and <text>), inline CSS and JavaScript and nothing fetched from the
  * network: click to zoom, reset zoom, regex search with the matched percentage,
  * tooltips with sample counts and percentages. Frames are coloured by kind (user,
- * kernel, JIT, unknown). Every string that reaches the SVG is escaped.
+ * kernel, JIT, Python, unknown). Every string that reaches the SVG is escaped.
  *
  * Error contract: 0 on success or a negative errno.
  */

@@ -56,6 +56,7 @@ static const char *kind_suffix(enum frame_kind kind)
 	switch (kind) {
 	case FRAME_KERNEL: return "_[k]";
 	case FRAME_JIT: return "_[j]";
+	case FRAME_PYTHON: return "_[p]";
 	default: return "";
 	}
 }

@@ -50,6 +50,8 @@ static int put_frame(struct buf *b, const char *name, enum frame_kind kind)
 		return buf_put(b, "_[k]", 4);
 	if (kind == FRAME_JIT)
 		return buf_put(b, "_[j]", 4);
+	if (kind == FRAME_PYTHON)
+		return buf_put(b, "_[p]", 4);
 	return 0;
 }
 
@@ -165,6 +167,10 @@ static enum frame_kind folded_kind(const char *s, size_t *len)
 		if (k == 'j') {
 			*len = n - 4;
 			return FRAME_JIT;
+		}
+		if (k == 'p') {
+			*len = n - 4;
+			return FRAME_PYTHON;
 		}
 		if (k == 'i' || k == 'w') { /* inlined / waker frames: plain user code */
 			*len = n - 4;

@@ -343,7 +343,7 @@ static int read_frames_v1(struct profile *p, struct chunk_decoder *d, struct rbu
 		struct pframe f = { 0 };
 		uint32_t mapping;
 		f.name = MAP(r, d->strings, name);
-		f.kind = rbuf_bounded(r, FRAME_UNKNOWN + 1);
+		f.kind = rbuf_bounded(r, FRAME_UNKNOWN + 1); /* 1.0 knew kinds 0-3 */
 		mapping = rbuf_bounded(r, d->mappings.len + 1);
 		f.address = rbuf_varint(r);
 		f.file = MAP(r, d->strings, file);
@@ -378,7 +378,7 @@ static int read_frames(struct profile *p, struct chunk_decoder *d, struct rbuf *
 	for (size_t i = 0; i < n; i++)
 		f[i].name = MAP_NEXT(r, &next, d->strings);
 	for (size_t i = 0; i < n; i++)
-		f[i].kind = rbuf_bounded(r, FRAME_UNKNOWN + 1);
+		f[i].kind = rbuf_bounded(r, FRAME_KIND_MAX + 1);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t mapping = rbuf_bounded(r, d->mappings.len + 1);
 		f[i].mapping = mapping ? d->mappings.v[mapping - 1] : 0;

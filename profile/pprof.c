@@ -25,6 +25,7 @@ typedef Perftools__Profiles__ValueType PValueType;
 #define DEFAULT_PERIOD_NS (1000000000ull / 99)
 #define KERNEL_MAPPING "[kernel.kallsyms]"
 #define JIT_MAPPING "[jit]"
+#define PYTHON_MAPPING "[python]"
 
 /* ---- writer ---- */
 
@@ -129,7 +130,8 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 	PValueType period_type = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	struct pprof_out o = { 0 };
 	struct profile_info info;
-	size_t nmap = p->mappings.len, nlabels = 0, nlocids = 0, kernel_map = 0, jit_map = 0;
+	size_t nmap = p->mappings.len, nlabels = 0, nlocids = 0, kernel_map = 0, jit_map = 0,
+	       python_map = 0;
 	uint64_t period;
 	int64_t sid;
 	int err = -ENOMEM;
@@ -159,7 +161,8 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 	if (err)
 		goto cleanup;
 
-	/* Mappings: ours, then one each for kernel and JIT frames when there are any. */
+	/* Mappings: ours, then one each for kernel, JIT and Python frames when there are
+	 * any (the importer tells the kinds back from them). */
 	for (size_t i = 0; i < p->frames.len; i++) {
 		if (p->frames.v[i].mapping)
 			continue;
@@ -167,6 +170,8 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 			kernel_map = ++nmap;
 		if (p->frames.v[i].kind == FRAME_JIT && !jit_map)
 			jit_map = ++nmap;
+		if (p->frames.v[i].kind == FRAME_PYTHON && !python_map)
+			python_map = ++nmap;
 	}
 	err = -ENOMEM;
 	o.mappings = calloc(nmap + 1, sizeof(*o.mappings));
@@ -187,7 +192,8 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 			if (!err)
 				err = str_id(&o, profile__string(p, pm->build_id), &m->build_id);
 		} else {
-			err = str_id(&o, i + 1 == kernel_map ? KERNEL_MAPPING : JIT_MAPPING,
+			err = str_id(&o, i + 1 == kernel_map ? KERNEL_MAPPING
+					 : i + 1 == jit_map ? JIT_MAPPING : PYTHON_MAPPING,
 				     &m->filename);
 		}
 		if (err)
@@ -230,7 +236,8 @@ int profile__write_pprof(const struct profile *p, FILE *out)
 		o.locations[i].address = f->address;
 		o.locations[i].mapping_id = f->mapping ? f->mapping
 					    : f->kind == FRAME_KERNEL ? kernel_map
-					    : f->kind == FRAME_JIT ? jit_map : 0;
+					    : f->kind == FRAME_JIT ? jit_map
+					    : f->kind == FRAME_PYTHON ? python_map : 0;
 		o.locations[i].n_line = 1;
 		o.locations[i].line = &o.line_ptrs[i];
 		o.location_ptrs[i] = &o.locations[i];
@@ -465,6 +472,8 @@ static int import_location(struct profile *p, struct pprof_in *in, size_t li)
 			mkind = FRAME_KERNEL;
 		else if (!strcmp(path, JIT_MAPPING))
 			mkind = FRAME_JIT;
+		else if (!strcmp(path, PYTHON_MAPPING))
+			mkind = FRAME_PYTHON;
 		if (mkind == FRAME_USER && !in->map_ids[mi]) {
 			struct profile_mapping m = { path, bid, pm->memory_start,
 						     pm->memory_limit, pm->file_offset };

@@ -148,7 +148,7 @@ int profile__intern_frame_info(struct profile *p, const struct profile_frame_inf
 	const char *file = fi->file ? fi->file : "";
 	int err;
 
-	if (!fi->name || (unsigned)fi->kind > FRAME_UNKNOWN || fi->mapping > p->mappings.len)
+	if (!fi->name || (unsigned)fi->kind > FRAME_KIND_MAX || fi->mapping > p->mappings.len)
 		return -EINVAL;
 	key.kind = fi->kind;
 	key.mapping = fi->mapping;

@@ -41,7 +41,12 @@ enum frame_kind {
 	FRAME_KERNEL = 1,  /* kernel code; folded suffix "_[k]" */
 	FRAME_JIT = 2,     /* JIT-compiled or interpreted code; folded suffix "_[j]" */
 	FRAME_UNKNOWN = 3, /* "[unknown]" or "[lib+0xOFF]": no symbol was found */
+	FRAME_PYTHON = 4,  /* a Python function, named "function (file.py:line)"; folded
+			      suffix "_[p]" */
 };
+
+/* The largest kind a profile, and a reader of files, accepts. */
+#define FRAME_KIND_MAX FRAME_PYTHON
 
 /* One key=value label (docs/format.md §4.1: exe, build_id, cgroup, container_id,
  * pod_uid, unit, service, ...; pid, tid and comm are first-class sample fields, not
@@ -284,7 +289,7 @@ int profile__for_each_sample(const struct profile *p,
 /*
  * Write the profile as folded text: one line per distinct (comm, stack),
  * "comm;outermost;...;innermost COUNT", lines sorted bytewise. Kernel frames carry
- * "_[k]", JIT frames "_[j]". Samples with an empty comm have no comm element.
+ * "_[k]", JIT frames "_[j]", Python frames "_[p]". Samples with an empty comm have no comm element.
  * @return 0, or -ENOMEM, or the negative errno of the failed write (-ENOSPC, -EIO, ..).
  */
 int profile__write_folded(const struct profile *p, FILE *out);
@@ -293,7 +298,7 @@ int profile__write_folded(const struct profile *p, FILE *out);
  * Read folded text (as written by profile__write_folded, flamegraph.pl's
  * stackcollapse-*, inferno, ...) and add one sample per line with the line's count
  * as weight; the first element becomes the sample's comm. Frame kinds are told from
- * the suffixes "_[k]" / "_[j]" and from "[unknown]" / "[...+0x...]" names, and the
+ * the suffixes "_[k]" / "_[j]" / "_[p]" and from "[unknown]" / "[...+0x...]" names, and the
  * suffixes are stripped. Blank lines are skipped.
  * @return 0, or -EINVAL on a malformed line (then *@bad_line says which, 1-based,
  * when @bad_line is not NULL), -ENOMEM, -EIO.

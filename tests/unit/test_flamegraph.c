@@ -36,7 +36,7 @@ struct drawn {
 	char label[512];
 };
 
-/* Add one sample whose stack is the NULL-terminated list of "name" or "name:k|j|u". */
+/* Add one sample whose stack is the NULL-terminated list of "name" or "name:k|j|p|u". */
 static void add(struct profile *p, const char *comm, uint64_t weight, ...)
 {
 	struct sample_meta meta = { .comm = comm };
@@ -54,7 +54,8 @@ static void add(struct profile *p, const char *comm, uint64_t weight, ...)
 		snprintf(name, sizeof(name), "%s", frame);
 		if (colon && colon[1] && !colon[2] && colon > frame && colon[-1] != ':') {
 			kind = colon[1] == 'k' ? FRAME_KERNEL :
-			       colon[1] == 'j' ? FRAME_JIT : FRAME_UNKNOWN;
+			       colon[1] == 'j' ? FRAME_JIT :
+			       colon[1] == 'p' ? FRAME_PYTHON : FRAME_UNKNOWN;
 			name[colon - frame] = '\0';
 		}
 		assert_int_equal(profile__intern_frame(p, name, kind, &ids[n]), 0);
@@ -319,6 +320,46 @@ static void test_svg_jit_frames_green_unknown_grey(void **state)
 	assert_true(d.g >= 200 && d.r <= 110 && d.b <= 110);
 	assert_true(find_frame(svg, "[unknown] (", &d));
 	assert_true(d.r == d.g && d.g == d.b);
+	free(svg);
+	profile__free(p);
+}
+
+static void test_svg_python_frames_get_suffix_and_blue_teal_fill(void **state)
+{
+	static const char *const names[] = { "handle (app/server.py:120)", "main (x.py:1)",
+					     "run", "a", "_bootstrap (threading.py:995)", "zz" };
+	struct profile *p = profile__new();
+	char *svg, title[128];
+	struct drawn d;
+
+	(void)state;
+	/* Each name as a Python frame, beside the same name as user and JIT frames. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char pname[96], jname[96];
+
+		snprintf(pname, sizeof(pname), "%s:p", names[i]);
+		snprintf(jname, sizeof(jname), "%s:j", names[i]);
+		add(p, "", 1, "py", pname, NULL);
+		add(p, "", 1, "jit", jname, NULL);
+		add(p, "", 1, "user", names[i], NULL);
+	}
+	svg = render(p, NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(title, sizeof(title), "%s_[p] (", names[i]);
+		assert_true(find_frame(svg, title, &d));
+		/* Python: blue-teal, a band no other kind reaches (blue >= 200). */
+		assert_in_range(d.r, 40, 90);
+		assert_in_range(d.g, 150, 210);
+		assert_in_range(d.b, 200, 255);
+		if (strlen(names[i]) <= 6)
+			assert_non_null(strstr(d.label, "_[p]"));
+		snprintf(title, sizeof(title), "%s_[j] (", names[i]);
+		assert_true(find_frame(svg, title, &d));
+		assert_true(d.g >= 200 && d.b <= 110); /* JIT stays green */
+		snprintf(title, sizeof(title), "%s (", names[i]);
+		assert_true(find_frame(svg, title, &d));
+		assert_in_range(d.r, 205, 255); /* user stays warm */
+	}
 	free(svg);
 	profile__free(p);
 }
@@ -641,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_svg_title_and_subtitle_are_escaped),
 		cmocka_unit_test(test_svg_kernel_frames_get_suffix_and_own_fill_band),
 		cmocka_unit_test(test_svg_jit_frames_green_unknown_grey),
+		cmocka_unit_test(test_svg_python_frames_get_suffix_and_blue_teal_fill),
 		cmocka_unit_test(test_svg_colour_is_stable_across_graphs),
 		cmocka_unit_test(test_svg_comm_is_the_frame_below_the_outermost),
 		cmocka_unit_test(test_svg_sorts_siblings_by_name),

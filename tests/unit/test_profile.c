@@ -154,6 +154,39 @@ static void test_folded_round_trip(void **state)
 	profile__free(p);
 }
 
+static void test_folded_round_trip_keeps_python_frames(void **state)
+{
+	(void)state;
+	const char *in = "python3;_start;_PyEval_EvalFrameDefault;main (app.py:3);"
+			 "handle (app/server.py:120)_[p];"
+			 "parse (json/decoder.py:353)_[p];read_[k] 7\n";
+	FILE *f = fmemopen((void *)in, strlen(in), "r");
+	struct profile *p = profile__new();
+	int python = 0;
+
+	assert_int_equal(profile__read_folded(p, f, NULL), 0);
+	fclose(f);
+	for (uint32_t i = 0; i < profile__frame_count(p); i++) {
+		const char *name = profile__frame_name(p, i);
+
+		assert_null(strstr(name, "_[p]"));
+		if (profile__frame_kind(p, i) == FRAME_PYTHON) {
+			assert_true(!strcmp(name, "handle (app/server.py:120)") ||
+				    !strcmp(name, "parse (json/decoder.py:353)"));
+			python++;
+		} else if (!strcmp(name, "main (app.py:3)")) {
+			/* No suffix: a user frame, whatever its name looks like. */
+			assert_int_equal(profile__frame_kind(p, i), FRAME_USER);
+		}
+	}
+	assert_int_equal(python, 2);
+
+	char *out = folded(p);
+	assert_string_equal(out, in);
+	free(out);
+	profile__free(p);
+}
+
 static void test_folded_reader_rejects_malformed_lines(void **state)
 {
 	(void)state;
@@ -232,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_same_stack_is_stored_once),
 		cmocka_unit_test(test_add_sample_rejects_unknown_frame),
 		cmocka_unit_test(test_folded_round_trip),
+		cmocka_unit_test(test_folded_round_trip_keeps_python_frames),
 		cmocka_unit_test(test_folded_reader_rejects_malformed_lines),
 		cmocka_unit_test(test_folded_reader_skips_blank_lines_and_crlf),
 		cmocka_unit_test(test_total_weight_never_wraps),

@@ -205,6 +205,83 @@ static void test_smolder_empty_profile_round_trips(void **state)
 	profile__free(q);
 }
 
+/* A profile with two Python frames on a native one (the interpreter's loop). */
+static struct profile *make_python_profile(void)
+{
+	struct profile *p = profile__new();
+	struct profile_frame_info fi = { .name = "handle (app/server.py:120)",
+					 .kind = FRAME_PYTHON, .file = "app/server.py",
+					 .line = 120 };
+	struct sample_meta meta = { .time_ns = 1795000000000000000ull, .pid = 7, .tid = 7,
+				    .comm = "python3" };
+	uint32_t s[3];
+
+	assert_non_null(p);
+	assert_int_equal(profile__intern_frame(p, "_PyEval_EvalFrameDefault", FRAME_USER,
+					       &s[0]), 0);
+	assert_int_equal(profile__intern_frame_info(p, &fi, &s[1]), 0);
+	assert_int_equal(profile__intern_frame(p, "parse (json/decoder.py:353)", FRAME_PYTHON,
+					       &s[2]), 0);
+	assert_int_equal(profile__add_sample(p, s, 3, &meta, 5), 0);
+	return p;
+}
+
+/* @q has make_python_profile()'s frames with their kinds, file and line. */
+static void assert_python_frames(const struct profile *q)
+{
+	int python = 0;
+
+	for (uint32_t i = 0; i < profile__frame_count(q); i++) {
+		struct profile_frame_info fi;
+
+		profile__frame_info(q, i, &fi);
+		if (!strcmp(fi.name, "_PyEval_EvalFrameDefault")) {
+			assert_int_equal(fi.kind, FRAME_USER);
+		} else {
+			assert_int_equal(fi.kind, FRAME_PYTHON);
+			python++;
+		}
+		if (!strcmp(fi.name, "handle (app/server.py:120)")) {
+			assert_string_equal(fi.file, "app/server.py");
+			assert_int_equal(fi.line, 120);
+		}
+	}
+	assert_int_equal(python, 2);
+	char *text = describe(q);
+	assert_string_equal(text, "python3;_PyEval_EvalFrameDefault;"
+				  "handle (app/server.py:120)_[p];"
+				  "parse (json/decoder.py:353)_[p] 5\n");
+	free(text);
+}
+
+static void test_smolder_file_round_trip_keeps_python_frames(void **state)
+{
+	(void)state;
+	struct profile *p = make_python_profile(), *q = profile__new();
+	size_t len;
+	unsigned char *buf = encode(p, 0, &len);
+
+	assert_int_equal(profile__decode(q, buf, len, NULL, NULL), 0);
+	assert_python_frames(q);
+	free(buf);
+	profile__free(p);
+	profile__free(q);
+}
+
+static void test_pprof_round_trip_keeps_python_frames(void **state)
+{
+	(void)state;
+	struct profile *p = make_python_profile(), *q = profile__new();
+	size_t len;
+	unsigned char *buf = pprof_bytes(p, &len);
+
+	assert_int_equal(profile__decode_pprof(q, buf, len, NULL), 0);
+	assert_python_frames(q);
+	free(buf);
+	profile__free(p);
+	profile__free(q);
+}
+
 /* Cutting the file anywhere loses at most the chunk that was cut, never fails. */
 static void test_smolder_torn_tail_is_skipped(void **state)
 {
@@ -521,6 +598,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smolder_file_round_trip_keeps_everything),
 		cmocka_unit_test(test_smolder_empty_profile_round_trips),
+		cmocka_unit_test(test_smolder_file_round_trip_keeps_python_frames),
+		cmocka_unit_test(test_pprof_round_trip_keeps_python_frames),
 		cmocka_unit_test(test_smolder_torn_tail_is_skipped),
 		cmocka_unit_test(test_smolder_damaged_chunk_stops_reading),
 		cmocka_unit_test(test_smolder_rejects_other_files_and_versions),
