@@ -103,6 +103,11 @@ const char *sampler__backend(const struct sampler *s);
  * @return 0, -ESRCH if it does not exist (or is a zombie), -ENOSPC if too many. */
 int sampler__add_target(struct sampler *s, pid_t pid);
 
+/* Walk the Python frames of CPython process @pid as @proc says (agent/python.h finds
+ * it), or no longer when @proc is NULL. @return 0, -EOPNOTSUPP with the perf_event
+ * backend, -ENOSPC when too many, or another negative errno. */
+int sampler__set_python(struct sampler *s, pid_t pid, const struct smolder_py_proc *proc);
+
 /*
  * Drop targets that have exited (the exit tracepoint already removes most; this
  * catches races with processes that exit while being added).
@@ -313,6 +318,9 @@ struct collector_opts {
 	bool inline_frames; /* also show functions inlined at each user frame, from
 			       DWARF, as "NAME (inlined)" (the symbolizer must have been
 			       created with symbolizer_opts.inline_frames) */
+	bool no_python;     /* native frames only, even in CPython processes */
+	bool python_native; /* keep the eval loop's native frames beside the Python
+			       frames that replace them */
 };
 
 struct collector_stats {
@@ -334,6 +342,11 @@ void collector__free(struct collector *c);
 /* Add from now on to @profile (borrowed), a new one after a flush: what the collector
  * remembered of the old profile's ids is dropped. @return 0 or -ENOMEM. */
 int collector__reset(struct collector *c, struct profile *profile);
+
+struct python;
+/* Name the Python frames of samples with @py (borrowed; agent/python.h), and tell it
+ * of processes running CPython's eval loop. NULL: native frames only. */
+void collector__set_python(struct collector *c, struct python *py);
 
 /* Symbolize @s and add it to the profile. @return 0 or a negative errno. */
 int collector__add(struct collector *c, const struct smolder_sample *s);

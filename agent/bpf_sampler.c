@@ -299,6 +299,17 @@ static int bpf_sampler__add_target(void *backend, pid_t pid)
 	return 0;
 }
 
+static int bpf_sampler__set_python(void *backend, pid_t pid, const struct smolder_py_proc *proc)
+{
+	struct bpf_sampler *s = backend;
+	__u32 key = pid;
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (proc ? bpf_map_update_elem(fd, &key, proc, BPF_ANY) : bpf_map_delete_elem(fd, &key))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
+}
+
 static int bpf_sampler__prune_targets(void *backend)
 {
 	struct bpf_sampler *s = backend;
@@ -387,6 +398,7 @@ const struct sampler_ops bpf_sampler_ops = {
 	.free = bpf_sampler__free,
 	.add_target = bpf_sampler__add_target,
 	.prune_targets = bpf_sampler__prune_targets,
+	.set_python = bpf_sampler__set_python,
 	.drain = bpf_sampler__drain,
 	.stats = bpf_sampler__stats,
 };

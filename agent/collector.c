@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "python.h"
 
 /* Addresses whose frame id is remembered; the cache is emptied when it fills, which
  * bounds it without an LRU's bookkeeping on the hot path. */
@@ -20,6 +21,13 @@
 #define ADDR_CACHE_MAX (ADDR_CACHE_SLOTS / 2)
 #define INLINE_MAX 8 /* inlined calls shown per frame */
 #define LABEL_CACHE_SLOTS 4096 /* direct-mapped process image -> interned label set */
+#define EVAL_FRAMES_MAX 16     /* distinct frames of CPython's eval loop per profile */
+/* The eval loop's native frames: a Python frame chain's segments replace them. */
+#define EVAL_LOOP_NAME "_PyEval_EvalFrameDefault"
+/* Python frames share the address cache with native ones, keyed by the code object
+ * and instruction offset: a tag no user-space address has. */
+#define PY_KEY_TAG (1ull << 63)
+#define PY_KEY_LASTI_MAX (1u << 16)
 
 struct label_slot {
 	uint32_t image; /* struct process.id; 0: empty */
@@ -45,7 +53,11 @@ struct collector {
 	size_t cache_len;
 	struct label_slot labels[LABEL_CACHE_SLOTS];
 	int64_t boot_to_wall_ns;
-	uint32_t truncated_frame, unknown_frame;
+	uint32_t truncated_frame, unknown_frame, unknown_py_frame;
+	struct python *python;  /* NULL: no Python frames */
+	bool python_native;
+	uint32_t eval_frames[EVAL_FRAMES_MAX];
+	size_t neval;
 	struct collector_stats st;
 };
 
@@ -65,6 +77,10 @@ static int intern_fixed_frames(struct collector *c)
 	if (!err)
 		err = profile__intern_frame(c->profile, "[unknown]", FRAME_UNKNOWN,
 					    &c->unknown_frame);
+	if (!err)
+		err = profile__intern_frame(c->profile, "[unknown]", FRAME_PYTHON,
+					    &c->unknown_py_frame);
+	c->neval = 0;
 	return err;
 }
 
@@ -95,6 +111,7 @@ struct collector *collector__new(struct profile *profile, struct symbolizer *sym
 	c->registry = registry;
 	c->mode = mode;
 	c->inline_frames = opts->inline_frames;
+	c->python_native = opts->python_native;
 	c->cache = calloc(ADDR_CACHE_SLOTS, sizeof(*c->cache));
 	if (!c->cache)
 		goto nomem;
@@ -114,6 +131,11 @@ void collector__free(struct collector *c)
 		return;
 	free(c->cache);
 	free(c);
+}
+
+void collector__set_python(struct collector *c, struct python *py)
+{
+	c->python = py;
 }
 
 void collector__stats(const struct collector *c, struct collector_stats *out)
@@ -172,24 +194,55 @@ static int unresolved_frame(struct collector *c, const struct symbol *sym, uint3
 	return err;
 }
 
+static bool is_eval(const struct collector *c, uint32_t frame)
+{
+	for (size_t i = 0; i < c->neval; i++)
+		if (c->eval_frames[i] == frame)
+			return true;
+	return false;
+}
+
+/* The cache slot of (@addr, @key): the one holding it, or the empty one where it
+ * goes. */
+static uint32_t cache_find(const struct collector *c, uint64_t addr, uint32_t key)
+{
+	uint64_t h = (addr ^ ((uint64_t)key << 40)) * 0x9e3779b97f4a7c15ULL;
+	uint32_t mask = ADDR_CACHE_SLOTS - 1, i;
+
+	for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask)
+		if (c->cache[i].addr == addr && c->cache[i].image == key)
+			break;
+	return i;
+}
+
+static void cache_put(struct collector *c, uint64_t addr, uint32_t key, uint32_t frame)
+{
+	uint32_t i;
+
+	if (c->cache_len >= ADDR_CACHE_MAX) {
+		memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
+		c->cache_len = 0;
+		c->st.addr_cache_resets++;
+	}
+	i = cache_find(c, addr, key);
+	c->cache[i] = (struct addr_slot){ addr, key, frame };
+	c->cache_len++;
+}
+
 static int resolve(struct collector *c, const struct process *p, uint64_t addr, bool kernel,
 		   uint32_t *frame)
 {
 	uint32_t key = kernel ? 0 : p->id;
-	uint64_t h = (addr ^ ((uint64_t)key << 40)) * 0x9e3779b97f4a7c15ULL;
-	uint32_t mask = ADDR_CACHE_SLOTS - 1;
+	uint32_t i = cache_find(c, addr, key);
 	struct symbol sym = { 0 };
 	enum frame_kind kind;
 	const char *name;
-	uint32_t i;
 	int err;
 
-	for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask) {
-		if (c->cache[i].addr == addr && c->cache[i].image == key) {
-			*frame = c->cache[i].frame;
-			c->st.addr_cache_hits++;
-			return 0;
-		}
+	if (c->cache[i].addr) {
+		*frame = c->cache[i].frame;
+		c->st.addr_cache_hits++;
+		return 0;
 	}
 	c->st.addr_cache_misses++;
 
@@ -213,17 +266,38 @@ static int resolve(struct collector *c, const struct process *p, uint64_t addr, 
 		err = profile__intern_frame(c->profile, name, kind, frame);
 	if (err)
 		return err;
-
-	if (c->cache_len >= ADDR_CACHE_MAX) {
-		memset(c->cache, 0, ADDR_CACHE_SLOTS * sizeof(*c->cache));
-		c->cache_len = 0;
-		c->st.addr_cache_resets++;
-		for (i = (h >> 32) & mask; c->cache[i].addr; i = (i + 1) & mask)
-			;
-	}
-	c->cache[i] = (struct addr_slot){ addr, key, *frame };
-	c->cache_len++;
+	if (name && kind == FRAME_USER && c->neval < EVAL_FRAMES_MAX &&
+	    !strncmp(name, EVAL_LOOP_NAME, sizeof(EVAL_LOOP_NAME) - 1) && !is_eval(c, *frame))
+		c->eval_frames[c->neval++] = *frame;
+	cache_put(c, addr, key, *frame);
 	return 0;
+}
+
+/* The frame of Python frame @f of process @p: "qualname (file.py:line)", or
+ * "[unknown]" of the Python kind when its code object cannot be read. */
+static int python_frame(struct collector *c, const struct process *p,
+			const struct smolder_py_frame *f, uint32_t *frame)
+{
+	uint64_t key = PY_KEY_TAG | (uint64_t)f->lasti << 47 | (f->code & ((1ull << 47) - 1));
+	bool cacheable = f->lasti < PY_KEY_LASTI_MAX && f->code < (1ull << 47);
+	uint32_t i = cache_find(c, key, p->id);
+	char name[1024];
+	int err;
+
+	if (cacheable && c->cache[i].addr) {
+		*frame = c->cache[i].frame;
+		c->st.addr_cache_hits++;
+		return 0;
+	}
+	c->st.addr_cache_misses++;
+	if (python__frame_name(c->python, p->pid, f, name, sizeof(name))) {
+		*frame = c->unknown_py_frame;
+		return 0;
+	}
+	err = profile__intern_frame(c->profile, name, FRAME_PYTHON, frame);
+	if (!err && cacheable)
+		cache_put(c, key, p->id, *frame);
+	return err;
 }
 
 int collector__reset(struct collector *c, struct profile *profile)
@@ -294,9 +368,113 @@ static size_t user_stack(struct collector *c, const struct smolder_sample *s, ui
 	return nfp;
 }
 
+/* One native call of the eval loop's Python frames: s->py[first..last], innermost
+ * first. */
+struct py_segment {
+	uint16_t first, last;
+};
+
+/*
+ * Split @s's Python frames into the runs that each native call of the eval loop
+ * evaluates, innermost first, into @seg. @return their number.
+ */
+static size_t py_segments(const struct smolder_sample *s, struct py_segment *seg)
+{
+	size_t m = s->py_len < SMOLDER_MAX_PY_FRAMES ? s->py_len : SMOLDER_MAX_PY_FRAMES;
+	size_t k = 0, first = 0;
+
+	for (size_t j = 0; j < m; j++) {
+		if ((s->py[j].flags & SMOLDER_PY_ENTRY) || j + 1 == m) {
+			seg[k++] = (struct py_segment){ (uint16_t)first, (uint16_t)j };
+			first = j + 1;
+		}
+	}
+	return k;
+}
+
+/* Append the Python frames of @seg to @frames, outermost first. */
+static int add_segment(struct collector *c, const struct process *p,
+		       const struct smolder_sample *s, struct py_segment seg,
+		       uint32_t *frames, size_t *n)
+{
+	for (size_t j = seg.last + 1; j-- > seg.first;) {
+		int err = python_frame(c, p, &s->py[j], &frames[(*n)++]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The user frames of @s into @frames, outermost first: the native frames of @ips
+ * (@nu, innermost first), each with the functions inlined into it, and, where the
+ * sampler read the Python frames, each native call of the eval loop replaced by
+ * (or with python_native, followed by) the Python frames it evaluates.
+ */
+static int user_frames(struct collector *c, const struct process *p,
+		       const struct smolder_sample *s, const uint64_t *ips, size_t nu,
+		       uint32_t *frames, size_t *n)
+{
+	uint32_t nat[SMOLDER_MAX_STACK_DEPTH];
+	int16_t seg_of[SMOLDER_MAX_STACK_DEPTH];
+	struct py_segment seg[SMOLDER_MAX_PY_FRAMES];
+	size_t nseg = 0, next = 0, neval = 0, skip;
+	int err;
+
+	/* Stacks come innermost first; every frame but the innermost holds a return
+	 * address, which may already belong to the next function: look up the call
+	 * instruction (addr - 1) instead. */
+	for (size_t i = 0; i < nu; i++) {
+		err = resolve(c, p, ips[i] - (i > 0), false, &nat[i]);
+		if (err)
+			return err;
+	}
+	if (c->python && s->py_len)
+		nseg = py_segments(s, seg);
+	for (size_t i = 0; i < nu; i++) {
+		seg_of[i] = -1;
+		if (!c->neval || !is_eval(c, nat[i]))
+			continue;
+		if (nseg == 0 && c->python && s->py_status == SMOLDER_PY_NONE)
+			/* The eval loop in a process not known to run Python (yet). */
+			python__found_eval(c->python, p->pid, p->id, ips[i] - (i > 0));
+		neval++;
+	}
+	/* Segments pair with the eval loop's native calls outermost first when the
+	 * Python chain was read to its root: a native call more than it has frames is
+	 * then one just entered or about to return, whose frame is not linked (yet,
+	 * any more), at the inner end. A chain cut short pairs innermost first. */
+	skip = s->py_status == SMOLDER_PY_OK && neval > nseg ? neval - nseg : 0;
+	for (size_t i = 0; i < nu && next < nseg; i++) {
+		if (!c->neval || !is_eval(c, nat[i]))
+			continue;
+		if (skip)
+			skip--;
+		else
+			seg_of[i] = (int16_t)next++;
+	}
+	/* Python frames beyond the native ones (a native walk cut short) go at the
+	 * root, still in their order. */
+	for (size_t k = nseg; k-- > next;)
+		if ((err = add_segment(c, p, s, seg[k], frames, n)))
+			return err;
+	for (size_t i = nu; i-- > 0;) {
+		if (seg_of[i] < 0 || c->python_native) {
+			frames[(*n)++] = nat[i];
+			if (c->inline_frames &&
+			    (err = add_inlined(c, s->pid, ips[i] - (i > 0), frames, n)))
+				return err;
+		}
+		if (seg_of[i] >= 0 && (err = add_segment(c, p, s, seg[seg_of[i]], frames, n)))
+			return err;
+	}
+	return 0;
+}
+
 int collector__add(struct collector *c, const struct smolder_sample *s)
 {
-	uint32_t frames[(2 + INLINE_MAX) * SMOLDER_MAX_STACK_DEPTH + 1];
+	uint32_t frames[(2 + INLINE_MAX) * SMOLDER_MAX_STACK_DEPTH + SMOLDER_MAX_PY_FRAMES + 1];
 	uint64_t ips[SMOLDER_MAX_STACK_DEPTH];
 	size_t n = 0, nu, nk = 0;
 	char comm[SMOLDER_COMM_LEN + 1];
@@ -325,16 +503,9 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 		frames[n++] = c->truncated_frame;
 		profile__add_counts(c->profile, &one);
 	}
-	/* Stacks come innermost first; every frame but the innermost holds a return
-	 * address, which may already belong to the next function: look up the call
-	 * instruction (addr - 1) instead. */
-	for (size_t i = nu; i-- > 0;) {
-		err = resolve(c, p, ips[i] - (i > 0), false, &frames[n++]);
-		if (!err && c->inline_frames)
-			err = add_inlined(c, s->pid, ips[i] - (i > 0), frames, &n);
-		if (err)
-			return err;
-	}
+	err = user_frames(c, p, s, ips, nu, frames, &n);
+	if (err)
+		return err;
 	for (size_t i = nk; i-- > 0;) {
 		err = resolve(c, p, s->kstack[i] - (i > 0), true, &frames[n++]);
 		if (err)

@@ -36,6 +36,58 @@
 #define SMOLDER_SAMPLE_FIRST 0x8        /* first sample of this process, or since it
 					   exec'd or its pid was reused */
 
+/* Python frames the BPF program reads per sample (CPython's frame chain). */
+#define SMOLDER_MAX_PY_FRAMES 64
+
+/* smolder_py_frame.flags */
+#define SMOLDER_PY_ENTRY 0x1 /* the outermost Python frame of one native call of the
+				interpreter's eval loop (_PyEval_EvalFrameDefault) */
+
+/* A Python frame: the code object it runs and how far into it. User space names the
+ * code object ("qualname (file.py:line)") by reading the process's memory. */
+struct smolder_py_frame {
+	__u64 code;  /* PyCodeObject address */
+	__u32 lasti; /* byte offset of the current instruction in its bytecode */
+	__u32 flags; /* SMOLDER_PY_* */
+};
+
+/* Why a sample of a process known to run CPython has the Python frames it has. */
+enum smolder_py_status {
+	SMOLDER_PY_NONE = 0,    /* not a known CPython process */
+	SMOLDER_PY_OK,          /* py[] holds the whole chain */
+	SMOLDER_PY_NO_THREAD,   /* no thread state for this thread (a thread that never
+				   ran Python, or one starting or ending) */
+	SMOLDER_PY_READ_ERR,    /* interpreter memory could not be read */
+	SMOLDER_PY_TRUNCATED,   /* the chain is deeper than SMOLDER_MAX_PY_FRAMES */
+};
+
+/*
+ * Where a CPython process keeps its frames, for the BPF walk: the address of its
+ * _PyRuntime and the offsets of the fields followed from there, for its version.
+ * Written by user space (agent/python.c) into the py_procs map, keyed by tgid.
+ */
+struct smolder_py_proc {
+	__u64 runtime;             /* &_PyRuntime in the process */
+	__u16 interp_head;         /* _PyRuntimeState.interpreters.head */
+	__u16 threads_head;        /* PyInterpreterState.threads.head */
+	__u16 tstate_next;         /* PyThreadState.next */
+	__u16 tstate_native_tid;   /* PyThreadState.native_thread_id */
+	__u16 tstate_frame;        /* PyThreadState.cframe (<= 3.12) or .current_frame */
+	__u16 cframe_frame;        /* _PyCFrame.current_frame; SMOLDER_PY_NO_OFF in 3.13+ */
+	__u16 frame_code;          /* _PyInterpreterFrame.f_code / f_executable */
+	__u16 frame_previous;      /* .previous */
+	__u16 frame_instr;         /* .prev_instr / instr_ptr */
+	__u16 frame_owner;         /* .owner (FRAME_OWNED_BY_CSTACK frames are shims) */
+	__u16 frame_is_entry;      /* .is_entry (3.11); SMOLDER_PY_NO_OFF after */
+	__u16 code_adaptive;       /* PyCodeObject.co_code_adaptive: the bytecode */
+	__u16 pad[4];
+};
+
+#define SMOLDER_PY_NO_OFF 0xffff
+#define SMOLDER_PY_OWNED_BY_CSTACK 3
+/* Bytes of an _PyInterpreterFrame read at once; every frame offset is below it. */
+#define SMOLDER_PY_FRAME_READ 96
+
 /* One sample, as the BPF program hands it over. Stack lengths are in bytes as
  * bpf_get_stack() returns them, or a negative errno when it failed. The record is
  * followed by stack_bytes (the loader's setting) of user-stack snapshot, of which
@@ -53,7 +105,9 @@ struct smolder_sample {
 	__u64 ustack[SMOLDER_MAX_STACK_DEPTH];
 	__u64 regs[SMOLDER_NUM_REGS];
 	__u32 stack_size;
-	__u32 pad;
+	__u16 py_len;    /* Python frames in py[], innermost first */
+	__u16 py_status; /* enum smolder_py_status */
+	struct smolder_py_frame py[SMOLDER_MAX_PY_FRAMES];
 	__u8 stack[];
 };
 
@@ -95,6 +149,11 @@ enum smolder_counter {
 	SMOLDER_CNT_STACK_SHORT,    /* user-stack snapshot shorter than asked for */
 	SMOLDER_CNT_STACK_ERR,      /* no user-stack snapshot could be read at all */
 	SMOLDER_CNT_EVENTS_LOST,    /* no room in the procs ring: a process event dropped */
+	SMOLDER_CNT_PY_SAMPLES,     /* samples of known CPython processes */
+	SMOLDER_CNT_PY_FRAMES,      /* Python frames read */
+	SMOLDER_CNT_PY_NO_THREAD,   /* ... samples whose thread had no thread state */
+	SMOLDER_CNT_PY_READ_ERR,    /* ... whose interpreter memory could not be read */
+	SMOLDER_CNT_PY_TRUNC,       /* ... whose chain was cut at SMOLDER_MAX_PY_FRAMES */
 	SMOLDER_CNT_MAX,
 };
 

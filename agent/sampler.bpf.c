@@ -66,6 +66,24 @@ struct {
 	__type(value, __u8);
 } seen SEC(".maps");
 
+/* CPython processes and where their frames are (user space fills it when it finds
+ * an interpreter in a process; exit and exec remove it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);   /* tgid */
+	__type(value, struct smolder_py_proc);
+} py_procs SEC(".maps");
+
+/* The thread state of each Python thread seen, so that a sample does not walk the
+ * interpreter's thread list; checked against the thread's id on every use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);   /* tid */
+	__type(value, __u64); /* PyThreadState address */
+} py_threads SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SMOLDER_CNT_MAX);
@@ -73,11 +91,16 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static __always_inline void count(__u32 which)
+static __always_inline void count_n(__u32 which, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);
 	if (c)
-		*c += 1;
+		*c += n;
+}
+
+static __always_inline void count(__u32 which)
+{
+	count_n(which, 1);
 }
 
 struct smolder_vma_end {
@@ -214,6 +237,184 @@ static __always_inline void copy_user_state(struct smolder_sample *s,
 	count(SMOLDER_CNT_STACK_ERR);
 }
 
+/* Threads of one interpreter looked at to find the sampled one's state. */
+#define PY_MAX_THREADS 64
+
+/* The Python frames of the sample being taken, gathered before they are copied into
+ * its record: bpf_loop callbacks cannot write into a ring-buffer record. */
+struct py_scratch {
+	struct smolder_py_frame py[SMOLDER_MAX_PY_FRAMES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_scratch);
+} py_scratch SEC(".maps");
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+struct py_thread_ctx {
+	struct smolder_py_proc py;
+	__u64 ts;    /* in: the first thread state; out: the sampled thread's, or 0 */
+	__u32 tid;
+	bool found;
+};
+
+static long py_thread_step(__u64 i, void *data)
+{
+	struct py_thread_ctx *c = data;
+	__u32 t;
+
+	if (!c->ts || bpf_probe_read_user(&t, sizeof(t), (void *)(c->ts + c->py.tstate_native_tid)))
+		return 1;
+	if (t == c->tid) {
+		c->found = true;
+		return 1;
+	}
+	c->ts = read_ptr(c->ts + c->py.tstate_next);
+	return 0;
+}
+
+/* The PyThreadState of thread @tid in the process @py describes, or 0. */
+static __always_inline __u64 py_thread_state(const struct smolder_py_proc *py, __u32 tid)
+{
+	__u64 *cached = bpf_map_lookup_elem(&py_threads, &tid);
+	struct py_thread_ctx c = { .py = *py, .tid = tid };
+	__u64 interp;
+	__u32 t;
+
+	if (cached && *cached) {
+		__u64 ts = *cached;
+
+		if (bpf_probe_read_user(&t, sizeof(t), (void *)(ts + py->tstate_native_tid)) == 0 &&
+		    t == tid)
+			return ts;
+	}
+	interp = read_ptr(py->runtime + py->interp_head);
+	if (!interp)
+		return 0;
+	c.ts = read_ptr(interp + py->threads_head);
+	bpf_loop(PY_MAX_THREADS, py_thread_step, &c, 0);
+	if (!c.found)
+		return 0;
+	bpf_map_update_elem(&py_threads, &tid, &c.ts, BPF_ANY);
+	return c.ts;
+}
+
+struct py_walk_ctx {
+	struct smolder_py_proc py;
+	__u64 frame;  /* the next frame to read */
+	__u32 n;      /* frames kept */
+	__u32 status; /* enum smolder_py_status */
+};
+
+static __always_inline __u64 frame_u64(const __u8 *buf, __u16 off)
+{
+	__u64 v = 0;
+
+	if (off <= SMOLDER_PY_FRAME_READ - 8)
+		__builtin_memcpy(&v, buf + (off & 0x7f), sizeof(v));
+	return v;
+}
+
+static __always_inline __u8 frame_u8(const __u8 *buf, __u16 off)
+{
+	if (off >= SMOLDER_PY_FRAME_READ)
+		return 0;
+	return buf[off & 0x7f];
+}
+
+static long py_frame_step(__u64 i, void *data)
+{
+	struct py_walk_ctx *c = data;
+	__u8 buf[SMOLDER_PY_FRAME_READ + 0x80];
+	__u32 zero = 0, n = c->n;
+	struct py_scratch *out = bpf_map_lookup_elem(&py_scratch, &zero);
+	struct smolder_py_frame *f;
+	__u64 code, instr;
+
+	if (!out || !c->frame)
+		return 1;
+	if (bpf_probe_read_user(buf, SMOLDER_PY_FRAME_READ, (void *)c->frame)) {
+		c->status = SMOLDER_PY_READ_ERR;
+		return 1;
+	}
+	c->frame = frame_u64(buf, c->py.frame_previous);
+	if (frame_u8(buf, c->py.frame_owner) == SMOLDER_PY_OWNED_BY_CSTACK) {
+		if (n > 0 && n <= SMOLDER_MAX_PY_FRAMES)
+			out->py[(n - 1) & (SMOLDER_MAX_PY_FRAMES - 1)].flags |= SMOLDER_PY_ENTRY;
+		return 0;
+	}
+	if (n >= SMOLDER_MAX_PY_FRAMES) {
+		c->status = SMOLDER_PY_TRUNCATED;
+		return 1;
+	}
+	code = frame_u64(buf, c->py.frame_code);
+	instr = frame_u64(buf, c->py.frame_instr);
+	f = &out->py[n & (SMOLDER_MAX_PY_FRAMES - 1)];
+	f->code = code;
+	f->lasti = instr >= code + c->py.code_adaptive ?
+			   (__u32)(instr - code - c->py.code_adaptive) : 0;
+	f->flags = c->py.frame_is_entry != SMOLDER_PY_NO_OFF &&
+			   frame_u8(buf, c->py.frame_is_entry) ? SMOLDER_PY_ENTRY : 0;
+	c->n = n + 1;
+	return 0;
+}
+
+/*
+ * Follow the sampled thread's chain of Python frames (CPython 3.11+: thread state ->
+ * current _PyInterpreterFrame -> previous ...) into s->py, innermost first. Shim
+ * frames that the eval loop pushes when C calls into it (3.12+) are not kept; they
+ * and 3.11's is_entry mark where one native call of the eval loop ends.
+ */
+static __always_inline void py_walk(struct smolder_sample *s, __u32 tid)
+{
+	const struct smolder_py_proc *py = bpf_map_lookup_elem(&py_procs, &s->pid);
+	struct py_walk_ctx c = { .status = SMOLDER_PY_OK };
+	struct py_scratch *out;
+	__u32 zero = 0;
+	__u64 ts;
+
+	s->py_len = 0;
+	s->py_status = SMOLDER_PY_NONE;
+	if (!py)
+		return;
+	count(SMOLDER_CNT_PY_SAMPLES);
+	ts = py_thread_state(py, tid);
+	if (!ts) {
+		s->py_status = SMOLDER_PY_NO_THREAD;
+		count(SMOLDER_CNT_PY_NO_THREAD);
+		return;
+	}
+	c.py = *py;
+	c.frame = read_ptr(ts + py->tstate_frame);
+	if (c.frame && py->cframe_frame != SMOLDER_PY_NO_OFF)
+		c.frame = read_ptr(c.frame + py->cframe_frame);
+	bpf_loop(SMOLDER_MAX_PY_FRAMES + 16, py_frame_step, &c, 0);
+	out = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!out)
+		return;
+	if (c.n > SMOLDER_MAX_PY_FRAMES)
+		c.n = SMOLDER_MAX_PY_FRAMES;
+	bpf_probe_read_kernel(s->py, c.n * sizeof(s->py[0]), out->py);
+	s->py_len = c.n;
+	s->py_status = c.status;
+	count_n(SMOLDER_CNT_PY_FRAMES, c.n);
+	if (c.status == SMOLDER_PY_READ_ERR)
+		count(SMOLDER_CNT_PY_READ_ERR);
+	else if (c.status == SMOLDER_PY_TRUNCATED)
+		count(SMOLDER_CNT_PY_TRUNC);
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -262,6 +463,7 @@ int sample(struct bpf_perf_event_data *ctx)
 		count(SMOLDER_CNT_USTACK_TRUNC);
 
 	copy_user_state(s, &u, room);
+	py_walk(s, tid);
 
 	if (!bpf_map_lookup_elem(&seen, &tgid)) {
 		__u8 one = 1;
@@ -348,6 +550,7 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 		return 0;
 	mine = followed(tgid);
 	bpf_map_delete_elem(&targets, &tgid);
+	bpf_map_delete_elem(&py_procs, &tgid);
 	/* Its pid may be reused: the next process with it is new to the reader. */
 	bpf_map_delete_elem(&seen, &tgid);
 	if (!mine)
@@ -373,6 +576,7 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	/* A new program image: its first sample tells the reader to forget what it
 	 * knew of the old one (mappings, symbols, labels). */
 	bpf_map_delete_elem(&seen, &tgid);
+	bpf_map_delete_elem(&py_procs, &tgid);
 	if (!e)
 		return 0;
 	/* The task is current here: its cgroup, and the file it now runs. */

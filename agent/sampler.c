@@ -106,6 +106,13 @@ const char *sampler__backend(const struct sampler *s)
 	return s->ops->name;
 }
 
+int sampler__set_python(struct sampler *s, pid_t pid, const struct smolder_py_proc *proc)
+{
+	if (!s->ops->set_python)
+		return -EOPNOTSUPP;
+	return s->ops->set_python(s->backend, pid, proc);
+}
+
 int sampler__add_target(struct sampler *s, pid_t pid)
 {
 	return s->ops->add_target(s->backend, pid);

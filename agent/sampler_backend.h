@@ -22,6 +22,8 @@ struct sampler_ops {
 	/* The matching sampler__ functions of agent.h. */
 	int (*add_target)(void *backend, pid_t pid);
 	int (*prune_targets)(void *backend);
+	int (*set_python)(void *backend, pid_t pid, const struct smolder_py_proc *proc); /* NULL:
+									   unsupported */
 	int (*drain)(void *backend, int timeout_ms, const struct sampler_handlers *h);
 	int (*stats)(const void *backend, struct sampler_stats *out);
 };

@@ -21,6 +21,7 @@
 #include "flush_queue.h"
 #include "log.h"
 #include "procfs.h"
+#include "python.h"
 
 #define DRAIN_INTERVAL_MS 100
 #define PRUNE_INTERVAL_NS 250000000LL
@@ -56,6 +57,7 @@ struct session {
 	struct unwinder *unwinder;
 	struct registry *registry;
 	struct collector *collector;
+	struct python *python;      /* NULL with collector.no_python */
 	struct flush_queue *writer; /* with a flush interval: flushes off this thread */
 	struct profile *profile; /* the current interval's */
 	struct child child;
@@ -275,6 +277,24 @@ static void forget_unwind(pid_t pid, void *ctx)
 	unwinder__forget_process(ctx, pid);
 }
 
+/* A process the registry forgets is forgotten by the Python module and by the
+ * sampler's walk of its frames (exit and exec also drop it in the kernel). */
+static void forget_python(pid_t pid, void *ctx)
+{
+	struct session *s = ctx;
+
+	python__forget_process(s->python, pid);
+	if (s->sampler)
+		sampler__set_python(s->sampler, pid, NULL);
+}
+
+static int register_python(pid_t pid, const struct smolder_py_proc *proc, void *ctx)
+{
+	struct session *s = ctx;
+
+	return sampler__set_python(s->sampler, pid, proc);
+}
+
 /*
  * Size the caches from the memory budget. About a third of it is the program itself
  * (code and libraries, ~12 MiB) and the ring buffers; the rest goes to the caches
@@ -337,6 +357,12 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 				      &opts->collector);
 	if (!s->collector)
 		goto nomem;
+	if (!opts->collector.no_python) {
+		s->python = python__new(s->sym, register_python, s);
+		if (!s->python || registry__subscribe(s->registry, forget_python, s))
+			goto nomem;
+		collector__set_python(s->collector, s->python);
+	}
 	/* Intervals are written off the sampling thread: a slow disk must not stall
 	 * the drain (the kernel would drop samples meanwhile). */
 	if (opts->flush_interval > 0) {
@@ -391,9 +417,11 @@ void session__free(struct session *s)
 	if (s->child.err_fd >= 0)
 		close(s->child.err_fd);
 	sampler__free(s->sampler);
+	s->sampler = NULL; /* the registry's clients are told of its processes below */
 	flush_queue__free(s->writer);
 	collector__free(s->collector);
 	registry__free(s->registry);
+	python__free(s->python);
 	unwinder__free(s->unwinder);
 	symbolizer__free(s->sym);
 	profile__free(s->profile);
@@ -513,6 +541,8 @@ static int flush(struct session *s, bool last)
 	s->profile = next;
 	s->interval_start_wall = wall;
 	ferr = collector__reset(s->collector, next);
+	if (s->python)
+		python__new_interval(s->python);
 	return err ? err : ferr;
 }
 

@@ -53,6 +53,9 @@ static const char record_usage[] =
 	"      --no-kernel         leave out kernel stacks\n"
 	"      --inline            show functions inlined into each frame, from DWARF\n"
 	"                          debug information, as \"NAME (inlined)\"\n"
+	"      --python-native     in CPython processes, keep the interpreter's native\n"
+	"                          frames beside the Python ones that replace them\n"
+	"      --no-python         native frames only, even in CPython processes\n"
 	"  -o, --output FILE       where to write (default " DEFAULT_OUTPUT "; - for stdout)\n"
 	"      --store DIR         instead, append the samples to the store in DIR, one\n"
 	"                          batch per --flush interval (see smolder flamegraph)\n"
@@ -93,6 +96,7 @@ struct record_opts {
 	enum sampler_backend backend;
 	unsigned int stack_bytes;
 	bool inline_frames;
+	bool python_native, no_python;
 	const char *output;
 	enum profile_format format;
 	const char *store_dir;
@@ -130,7 +134,8 @@ static int parse_pids(struct record_opts *o, const char *arg)
 static int parse_args(struct record_opts *o, int argc, char **argv)
 {
 	enum { OPT_UNWIND = 256, OPT_NO_KERNEL, OPT_FORMAT, OPT_STACK_BYTES, OPT_SAMPLER,
-	       OPT_INLINE, OPT_CHILDREN, OPT_STORE, OPT_FLUSH, OPT_MAX_MEMORY };
+	       OPT_INLINE, OPT_CHILDREN, OPT_STORE, OPT_FLUSH, OPT_MAX_MEMORY,
+	       OPT_PYTHON_NATIVE, OPT_NO_PYTHON };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "all-cpus", no_argument, NULL, 'a' },
@@ -141,6 +146,8 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "sampler", required_argument, NULL, OPT_SAMPLER },
 		{ "inline", no_argument, NULL, OPT_INLINE },
+		{ "python-native", no_argument, NULL, OPT_PYTHON_NATIVE },
+		{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "children", no_argument, NULL, OPT_CHILDREN },
@@ -231,6 +238,12 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		}
 		case OPT_INLINE:
 			o->inline_frames = true;
+			break;
+		case OPT_PYTHON_NATIVE:
+			o->python_native = true;
+			break;
+		case OPT_NO_PYTHON:
+			o->no_python = true;
 			break;
 		case OPT_NO_KERNEL:
 			o->kernel = false;
@@ -565,7 +578,8 @@ int cmd_record(int argc, char **argv)
 			.kernel_stacks = o.kernel,
 			.stack_bytes = o.unwind == UNWIND_FP ? 0 : o.stack_bytes,
 		},
-		.collector = { .unwind = o.unwind, .inline_frames = o.inline_frames },
+		.collector = { .unwind = o.unwind, .inline_frames = o.inline_frames,
+			       .python_native = o.python_native, .no_python = o.no_python },
 		.pids = o.pids,
 		.npids = o.npids,
 		.children = o.children,
