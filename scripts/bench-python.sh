@@ -309,11 +309,12 @@ old_bpf_stats=""
 
 echo
 echo "Each profiler recorded the same single-threaded Python program for $D s at $HZ Hz, one after"
-echo "the other. \"by CPU\": $HZ Hz x the CPU time the program got from just before the profiler"
+echo "the other: smolder one sample per 1/$HZ s of the program's CPU time, austin one per 1/$HZ s of"
+echo "wall time. \"by CPU\": $HZ Hz x the CPU time the program got from just before the profiler"
 echo "started to just after it ended (an upper bound; the machine may be busy). CPU: the profiler's"
-echo "own user+sys, start to exit. BPF: smolder's perf_event programs"
-echo "(charged to the interrupted tasks, not in smolder's CPU); per sample = all their run time"
-echo "over the samples captured (an upper bound: runs for other tasks count too)."
+echo "own user+sys, start to exit (smolder's includes loading BPF: a fixed cost). BPF: smolder's"
+echo "perf_event programs (charged to the interrupted tasks, not in smolder's CPU); per sample ="
+echo "all their run time over the samples captured (an upper bound: runs for other tasks count)."
 echo
 line='| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n'
 # shellcheck disable=SC2059
