@@ -326,6 +326,10 @@ struct collector_opts {
 struct collector_stats {
 	uint64_t addr_cache_hits, addr_cache_misses; /* frames named from the cache */
 	uint64_t addr_cache_resets;                  /* emptied because it was full */
+	uint64_t python_unnamed; /* runs of Python frames left as the native eval loop
+				    frame: the process's memory could not be read */
+	uint64_t python_unknown; /* Python frames shown "[unknown]": their code object
+				    was freed before it was named */
 };
 
 /*
@@ -342,6 +346,15 @@ void collector__free(struct collector *c);
 /* Add from now on to @profile (borrowed), a new one after a flush: what the collector
  * remembered of the old profile's ids is dropped. @return 0 or -ENOMEM. */
 int collector__reset(struct collector *c, struct profile *profile);
+
+/* What the Python frame support (agent/python.h) did. */
+struct python_stats {
+	uint64_t processes;     /* CPython processes whose frames the sampler walks */
+	uint64_t unsupported;   /* CPython processes of a version not supported */
+	uint64_t probe_errors;  /* interpreters that could not be found or read */
+	uint64_t codes_read;    /* code objects named (cache misses) */
+	uint64_t code_errors;   /* Python frames that could not be named */
+};
 
 struct python;
 /* Name the Python frames of samples with @py (borrowed; agent/python.h), and tell it
@@ -410,6 +423,7 @@ struct session_stats {
 	struct registry_stats registry;
 	struct collector_stats collector;
 	struct unwind_stats unwind;         /* zero without DWARF unwinding */
+	struct python_stats python;         /* zero with collector.no_python */
 	struct symbolizer_stats symbolizer;
 	/* Children the targets had when sampling began, which were not followed
 	 * (see session_opts.children) and used CPU meanwhile: the processes the user

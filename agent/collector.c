@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "hash.h"
 #include "python.h"
 
 /* Addresses whose frame id is remembered; the cache is emptied when it fills, which
@@ -274,12 +275,16 @@ static int resolve(struct collector *c, const struct process *p, uint64_t addr, 
 }
 
 /* The frame of Python frame @f of process @p: "qualname (file.py:line)", or
- * "[unknown]" of the Python kind when its code object cannot be read. */
+ * "[unknown]" of the Python kind when its code object is gone (freed since).
+ * @return 0, 1 when the process's memory cannot be read, or a negative errno. */
 static int python_frame(struct collector *c, const struct process *p,
 			const struct smolder_py_frame *f, uint32_t *frame)
 {
-	uint64_t key = PY_KEY_TAG | (uint64_t)f->lasti << 47 | (f->code & ((1ull << 47) - 1));
-	bool cacheable = f->lasti < PY_KEY_LASTI_MAX && f->code < (1ull << 47);
+	/* Cached by code object (its address and identity: another one allocated at
+	 * the same address is another key) and instruction, per program image. */
+	uint64_t obj = hash_mix64(f->code ^ hash_mix64(f->ident)) & ((1ull << 47) - 1);
+	uint64_t key = PY_KEY_TAG | (uint64_t)f->lasti << 47 | obj;
+	bool cacheable = f->lasti < PY_KEY_LASTI_MAX;
 	uint32_t i = cache_find(c, key, p->id);
 	char name[1024];
 	int err;
@@ -290,10 +295,14 @@ static int python_frame(struct collector *c, const struct process *p,
 		return 0;
 	}
 	c->st.addr_cache_misses++;
-	if (python__frame_name(c->python, p->pid, f, name, sizeof(name))) {
-		*frame = c->unknown_py_frame;
+	err = python__frame_name(c->python, p->pid, f, name, sizeof(name));
+	if (err == -ENOENT) {
+		c->st.python_unknown++;
+		*frame = c->unknown_py_frame; /* not cached: the next may still be there */
 		return 0;
 	}
+	if (err)
+		return 1;
 	err = profile__intern_frame(c->profile, name, FRAME_PYTHON, frame);
 	if (!err && cacheable)
 		cache_put(c, key, p->id, *frame);
@@ -368,6 +377,8 @@ static size_t user_stack(struct collector *c, const struct smolder_sample *s, ui
 	return nfp;
 }
 
+#define SEG_NONE (-2) /* seg_of: a native eval loop call left out */
+
 /* One native call of the eval loop's Python frames: s->py[first..last], innermost
  * first. */
 struct py_segment {
@@ -392,17 +403,24 @@ static size_t py_segments(const struct smolder_sample *s, struct py_segment *seg
 	return k;
 }
 
-/* Append the Python frames of @seg to @frames, outermost first. */
+/* Append the Python frames of @seg to @frames, outermost first.
+ * @return 0, 1 when one of them could not be named (then none is appended: the
+ * native frame stays, never a wrong or half name), or a negative errno. */
 static int add_segment(struct collector *c, const struct process *p,
 		       const struct smolder_sample *s, struct py_segment seg,
 		       uint32_t *frames, size_t *n)
 {
-	for (size_t j = seg.last + 1; j-- > seg.first;) {
-		int err = python_frame(c, p, &s->py[j], &frames[(*n)++]);
+	size_t k = *n;
 
-		if (err)
+	for (size_t j = seg.last + 1; j-- > seg.first;) {
+		int err = python_frame(c, p, &s->py[j], &frames[k++]);
+
+		if (err) {
+			c->st.python_unnamed += err > 0;
 			return err;
+		}
 	}
+	*n = k;
 	return 0;
 }
 
@@ -445,28 +463,40 @@ static int user_frames(struct collector *c, const struct process *p,
 	 * Python chain was read to its root: a native call more than it has frames is
 	 * then one just entered or about to return, whose frame is not linked (yet,
 	 * any more), at the inner end. A chain cut short pairs innermost first. */
-	skip = s->py_status == SMOLDER_PY_OK && neval > nseg ? neval - nseg : 0;
+	skip = s->py_status == SMOLDER_PY_OK && nseg && neval > nseg ? neval - nseg : 0;
 	for (size_t i = 0; i < nu && next < nseg; i++) {
 		if (!c->neval || !is_eval(c, nat[i]))
 			continue;
-		if (skip)
-			skip--;
-		else
+		if (!skip) {
 			seg_of[i] = (int16_t)next++;
+			continue;
+		}
+		/* Such a call evaluates no Python frame yet: in place of the Python
+		 * frames it would show, nothing (the native frame with python_native). */
+		skip--;
+		seg_of[i] = c->python_native ? -1 : SEG_NONE;
 	}
 	/* Python frames beyond the native ones (a native walk cut short) go at the
 	 * root, still in their order. */
 	for (size_t k = nseg; k-- > next;)
-		if ((err = add_segment(c, p, s, seg[k], frames, n)))
+		if ((err = add_segment(c, p, s, seg[k], frames, n)) < 0)
 			return err;
 	for (size_t i = nu; i-- > 0;) {
-		if (seg_of[i] < 0 || c->python_native) {
-			frames[(*n)++] = nat[i];
-			if (c->inline_frames &&
-			    (err = add_inlined(c, s->pid, ips[i] - (i > 0), frames, n)))
-				return err;
+		if (seg_of[i] == SEG_NONE)
+			continue;
+		if (seg_of[i] >= 0 && !c->python_native) {
+			err = add_segment(c, p, s, seg[seg_of[i]], frames, n);
+			if (err <= 0) {
+				if (err < 0)
+					return err;
+				continue;
+			}
 		}
-		if (seg_of[i] >= 0 && (err = add_segment(c, p, s, seg[seg_of[i]], frames, n)))
+		frames[(*n)++] = nat[i];
+		if (c->inline_frames && (err = add_inlined(c, s->pid, ips[i] - (i > 0), frames, n)))
+			return err;
+		if (seg_of[i] >= 0 && c->python_native &&
+		    (err = add_segment(c, p, s, seg[seg_of[i]], frames, n)) < 0)
 			return err;
 	}
 	return 0;

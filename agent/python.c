@@ -5,6 +5,7 @@
  * process is never stopped, and memory that is gone or changed costs a frame its
  * name, never the run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -24,6 +25,7 @@
 #define FILE_SLOTS 64            /* ELF files probed, remembered */
 #define NAME_MAX_BYTES 256       /* of a qualname or file name kept */
 #define LINETABLE_MAX (64 << 10) /* location table bytes read per code object */
+#define MAX_READ_NOTES 4         /* processes whose memory could not be read, told */
 
 /* Where the fields this module reads sit, for one CPython version. */
 struct py_layout {
@@ -40,7 +42,7 @@ static const struct py_layout layout_3_11 = {
 	.bpf = { .interp_head = 40, .threads_head = 16, .tstate_next = 8,
 		 .tstate_native_tid = 160, .tstate_frame = 56, .cframe_frame = 8,
 		 .frame_code = 32, .frame_previous = 48, .frame_instr = 56, .frame_owner = 69,
-		 .frame_is_entry = 68, .code_adaptive = 184 },
+		 .frame_is_entry = 68, .code_adaptive = 184, .code_ident = 112 },
 	.co_filename = 112, .co_name = 120, .co_qualname = 128, .co_linetable = 136,
 	.co_firstlineno = 72, .ascii_size = 48, .compact_size = 72,
 };
@@ -49,7 +51,7 @@ static const struct py_layout layout_3_12 = {
 	.bpf = { .interp_head = 40, .threads_head = 72, .tstate_next = 8,
 		 .tstate_native_tid = 144, .tstate_frame = 56, .cframe_frame = 0,
 		 .frame_code = 0, .frame_previous = 8, .frame_instr = 56, .frame_owner = 70,
-		 .frame_is_entry = SMOLDER_PY_NO_OFF, .code_adaptive = 192 },
+		 .frame_is_entry = SMOLDER_PY_NO_OFF, .code_adaptive = 192, .code_ident = 112 },
 	.co_filename = 112, .co_name = 120, .co_qualname = 128, .co_linetable = 136,
 	.co_firstlineno = 68, .ascii_size = 40, .compact_size = 56,
 };
@@ -98,6 +100,7 @@ struct py_file {
 
 struct py_code {
 	uint64_t addr; /* 0: empty */
+	uint64_t ident; /* smolder_py_ident of what was read */
 	char *qualname, *file;
 	uint8_t *linetable;
 	uint32_t linetable_len;
@@ -111,6 +114,7 @@ struct py_process {
 	pid_t pid;
 	uint32_t image;
 	enum proc_state state;
+	bool noted;         /* a note about reading its memory was given */
 	uint64_t code_type; /* &PyCode_Type in the process */
 	const struct py_layout *layout;
 	struct py_layout own; /* 3.13: read from the process */
@@ -127,6 +131,7 @@ struct python {
 	struct py_file files[FILE_SLOTS];
 	size_t next_file;
 	bool noted_register;
+	unsigned read_notes;
 	struct python_stats st;
 };
 
@@ -140,8 +145,8 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	if (n == (ssize_t)len)
 		return 0;
 	if (n < 0)
-		return errno == ESRCH ? -ESRCH : -EFAULT;
-	return -EFAULT;
+		return -errno;
+	return -EFAULT; /* a partial read: part of it is not mapped */
 }
 
 static uint64_t load_u64(const uint8_t *buf, size_t off)
@@ -485,7 +490,8 @@ static int layout_from_debug_offsets(pid_t pid, uint64_t runtime, struct py_layo
 	    d.thread_state.next > 0xfff0 || d.code_object.co_code_adaptive > 0xfff0 ||
 	    d.code_object.filename > 0xfff0 || d.code_object.name > 0xfff0 ||
 	    d.code_object.qualname > 0xfff0 || d.code_object.linetable > 0xfff0 ||
-	    d.code_object.firstlineno > 0xfff0 || d.unicode_object.asciiobject_size > 0x70)
+	    d.code_object.firstlineno > 0xfff0 || d.unicode_object.asciiobject_size > 0x70 ||
+	    d.code_object.name != d.code_object.filename + 8)
 		return -ENOTSUP;
 	*l = (struct py_layout){
 		.bpf = {
@@ -501,6 +507,7 @@ static int layout_from_debug_offsets(pid_t pid, uint64_t runtime, struct py_layo
 			.frame_owner = (uint16_t)d.interpreter_frame.owner,
 			.frame_is_entry = SMOLDER_PY_NO_OFF,
 			.code_adaptive = (uint16_t)d.code_object.co_code_adaptive,
+			.code_ident = (uint16_t)d.code_object.filename,
 		},
 		.co_filename = (uint16_t)d.code_object.filename,
 		.co_name = (uint16_t)d.code_object.name,
@@ -530,32 +537,23 @@ static void note_file(struct py_file *f, const char *fmt, ...)
 	agent_log(AGENT_LOG_NOTE, "python: %s", line);
 }
 
-void python__found_eval(struct python *py, pid_t pid, uint32_t image, uint64_t addr)
+/*
+ * Is the file mapped at @addr in @pid (with @p's slot) a CPython interpreter? If so
+ * find its version and runtime and register the process with the sampler.
+ * @return true when it is a CPython interpreter (supported or not).
+ */
+static bool probe_at(struct python *py, struct py_process *p, pid_t pid, uint64_t addr)
 {
 	struct symbolizer_mapping m;
-	struct py_process *p = proc_slot(py, pid, false);
 	struct py_file *f;
 	struct smolder_py_proc bpf;
 	uint64_t bias, version = 0;
 	unsigned major, minor;
 	int err;
 
-	if (p && p->image == image)
-		return; /* probed already, whatever came of it */
-	if (p)
-		proc_remove(py, p); /* an older image of the pid */
-	p = proc_slot(py, pid, true);
-	if (!p) {
-		py->st.probe_errors++;
-		return;
-	}
-	p->image = image;
-	p->state = PROC_NOT_PYTHON;
 	f = file_for(py, pid, addr, &m);
-	if (!f || !f->python) {
-		py->st.probe_errors += f != NULL;
-		return;
-	}
+	if (!f || !f->python)
+		return false;
 	/* The load bias: where the segment mapped at m.pgoff landed, minus its vaddr. */
 	bias = m.start - m.pgoff + f->seg_offset - f->seg_vaddr;
 	if (!f->version_vaddr ||
@@ -564,7 +562,7 @@ void python__found_eval(struct python *py, pid_t pid, uint32_t image, uint64_t a
 		note_file(f, "%s (pid %d) has no Py_Version, so it is a CPython older than 3.11: "
 			  "unsupported, its samples show the interpreter's native frames",
 			  m.path, (int)pid);
-		return;
+		return true;
 	}
 	major = (unsigned)(version >> 24) & 0xff;
 	minor = (unsigned)(version >> 16) & 0xff;
@@ -579,7 +577,7 @@ void python__found_eval(struct python *py, pid_t pid, uint32_t image, uint64_t a
 		py->st.unsupported++;
 		note_file(f, "%s (pid %d) is CPython %u.%u: unsupported (3.11 to 3.13 are), its "
 			  "samples show the interpreter's native frames", m.path, (int)pid, major, minor);
-		return;
+		return true;
 	}
 	p->code_type = f->code_type_vaddr ? bias + f->code_type_vaddr : 0;
 	bpf = p->layout->bpf;
@@ -593,10 +591,99 @@ void python__found_eval(struct python *py, pid_t pid, uint32_t image, uint64_t a
 				  err == -EOPNOTSUPP ? " (they need the BPF sampler)" : "");
 		}
 		py->st.probe_errors++;
-		return;
+		return true;
 	}
 	p->state = PROC_PYTHON;
 	py->st.processes++;
+	return true;
+}
+
+/* The slot of @pid for a probe of program image @image; NULL when probed already
+ * (whatever came of it) or when the table is full. */
+static struct py_process *probe_slot(struct python *py, pid_t pid, uint32_t image)
+{
+	struct py_process *p = proc_slot(py, pid, false);
+
+	if (p && (p->image == image || (p->image == 0 && p->state == PROC_PYTHON))) {
+		p->image = image; /* found before its first sample: that image */
+		return NULL;
+	}
+	if (p)
+		proc_remove(py, p); /* an older image of the pid */
+	p = proc_slot(py, pid, true);
+	if (!p) {
+		py->st.probe_errors++;
+		return NULL;
+	}
+	p->image = image;
+	p->state = PROC_NOT_PYTHON;
+	return p;
+}
+
+void python__found_eval(struct python *py, pid_t pid, uint32_t image, uint64_t addr)
+{
+	struct py_process *p = probe_slot(py, pid, image);
+
+	if (p && !probe_at(py, p, pid, addr))
+		py->st.probe_errors++; /* the eval loop in a file without _PyRuntime */
+}
+
+/* Does @path's file name say Python ("python3.12", "libpython3.12.so.1.0")? */
+static bool python_named(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return strstr(base ? base + 1 : path, "python") != NULL;
+}
+
+void python__probe_pid(struct python *py, pid_t pid)
+{
+	char path[64], line[4096 + 128], exe[4096];
+	struct py_process *p;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	if (!python_named(exe) || !(p = probe_slot(py, pid, 0)))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start;
+		char perms[8], file[4096];
+
+		file[0] = '\0';
+		if (sscanf(line, "%llx-%*s %7s %*s %*s %*s %4095s", &start, perms, file) < 2 ||
+		    perms[2] != 'x' || file[0] != '/' || !python_named(file))
+			continue;
+		if (probe_at(py, p, pid, start))
+			break;
+	}
+	fclose(f);
+}
+
+void python__probe_all(struct python *py)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == (long)getpid())
+			continue;
+		python__probe_pid(py, (pid_t)pid);
+	}
+	closedir(d);
 }
 
 /* ---- naming code objects ---- */
@@ -627,6 +714,7 @@ static int read_code(pid_t pid, const struct py_process *p, uint64_t addr, struc
 	/* Still a code object: its type is PyCode_Type (when the file names it). */
 	if (p->code_type && load_u64(head, 8) != p->code_type)
 		return -ENOENT;
+	c->ident = smolder_py_ident(load_u64(head, l->co_filename), load_u64(head, l->co_name));
 	c->code_units = (uint32_t)load_u64(head, 16);
 	c->firstlineno = (int)load_u32(head, l->co_firstlineno);
 	name = read_str(pid, l, load_u64(head, l->co_qualname));
@@ -674,7 +762,9 @@ int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_fra
 	char pkg[NAME_MAX_BYTES * 8];
 	int line, err;
 
-	if (!p || p->state != PROC_PYTHON || !f->code)
+	if (!p || p->state != PROC_PYTHON)
+		return -ESRCH;
+	if (!f->code)
 		return -ENOENT;
 	if (p->ncodes >= p->code_cap / 2) {
 		if (p->code_cap >= CODE_SLOTS_MAX) {
@@ -696,21 +786,40 @@ int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_fra
 		free(old);
 	}
 	c = code_slot(p, f->code);
-	if (!c->addr) {
+	/* Read it unless known as the sample saw it (a code object at this address
+	 * with the same file and name). */
+	if (!c->addr || c->ident != f->ident) {
 		struct py_code fresh = { 0 };
 
 		py->st.codes_read++;
 		err = read_code(pid, p, f->code, &fresh);
+		if (!err && fresh.ident != f->ident)
+			err = -ENOENT; /* freed since the sample; another one here now */
 		if (err) {
 			free(fresh.qualname);
 			free(fresh.file);
 			free(fresh.linetable);
 			py->st.code_errors++;
+			/* A process that is gone is no news; one that cannot be read is. */
+			if ((err == -EPERM || err == -EACCES) && !p->noted &&
+			    py->read_notes < MAX_READ_NOTES) {
+				p->noted = true;
+				py->read_notes++;
+				agent_log(AGENT_LOG_NOTE, "python: cannot read the memory of pid %d "
+					  "(%s): its samples show the interpreter's native frames",
+					  (int)pid, strerror(-err));
+			}
 			return err;
 		}
 		fresh.addr = f->code;
+		if (c->addr) {
+			free(c->qualname);
+			free(c->file);
+			free(c->linetable);
+		} else {
+			p->ncodes++;
+		}
 		*c = fresh;
-		p->ncodes++;
 	}
 	if (f->lasti / 2 >= c->code_units) {
 		py->st.code_errors++;

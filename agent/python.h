@@ -28,14 +28,6 @@ struct python;
  * @return 0 or a negative errno (-EOPNOTSUPP: the sampler cannot walk frames). */
 typedef int (*python_register_fn)(pid_t pid, const struct smolder_py_proc *proc, void *ctx);
 
-struct python_stats {
-	uint64_t processes;     /* CPython processes whose frames the sampler walks */
-	uint64_t unsupported;   /* CPython processes of a version not supported */
-	uint64_t probe_errors;  /* interpreters that could not be found or read */
-	uint64_t codes_read;    /* code objects named (cache misses) */
-	uint64_t code_errors;   /* Python frames that could not be named */
-};
-
 /* @sym finds and opens mapped files (borrowed). NULL with errno set on failure. */
 struct python *python__new(struct symbolizer *sym, python_register_fn reg, void *ctx);
 void python__free(struct python *py);
@@ -48,10 +40,18 @@ void python__free(struct python *py);
  */
 void python__found_eval(struct python *py, pid_t pid, uint32_t image, uint64_t addr);
 
+/* Look for an interpreter in live process @pid now, before its first sample, when
+ * its executable's name says Python (others are found by their eval loop frames). */
+void python__probe_pid(struct python *py, pid_t pid);
+
+/* python__probe_pid for every process on the machine (sampling with -a). */
+void python__probe_all(struct python *py);
+
 /*
  * Name Python frame @f of process @pid as "qualname (file.py:line)" into @buf.
- * @return 0, -ENOENT when @pid has no registered interpreter or @f is no code
- * object (any more), or -ESRCH / -EFAULT when its memory cannot be read.
+ * @return 0; -ENOENT when @f's code object is no longer there (freed since the
+ * sample: module code after its import, say); -ESRCH when @pid has no registered
+ * interpreter, or is gone; -EPERM, -EFAULT, ... when its memory cannot be read.
  */
 int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_frame *f,
 		       char *buf, size_t len);

@@ -47,9 +47,19 @@
  * code object ("qualname (file.py:line)") by reading the process's memory. */
 struct smolder_py_frame {
 	__u64 code;  /* PyCodeObject address */
+	__u64 ident; /* the code object's co_filename and co_name pointers, xor'ed
+			(smolder_py_ident): user space names the code object only if it
+			still has them, so a code object freed since the sample and another
+			allocated at its address is never named for it */
 	__u32 lasti; /* byte offset of the current instruction in its bytecode */
 	__u32 flags; /* SMOLDER_PY_* */
 };
+
+/* smolder_py_frame.ident from the two pointers at smolder_py_proc.code_ident. */
+static inline __u64 smolder_py_ident(__u64 filename, __u64 name)
+{
+	return filename ^ (name << 1 | name >> 63);
+}
 
 /* Why a sample of a process known to run CPython has the Python frames it has. */
 enum smolder_py_status {
@@ -80,7 +90,8 @@ struct smolder_py_proc {
 	__u16 frame_owner;         /* .owner (FRAME_OWNED_BY_CSTACK frames are shims) */
 	__u16 frame_is_entry;      /* .is_entry (3.11); SMOLDER_PY_NO_OFF after */
 	__u16 code_adaptive;       /* PyCodeObject.co_code_adaptive: the bytecode */
-	__u16 pad[4];
+	__u16 code_ident;          /* PyCodeObject.co_filename, followed by co_name */
+	__u16 pad[3];
 };
 
 #define SMOLDER_PY_NO_OFF 0xffff

@@ -340,7 +340,7 @@ static long py_frame_step(__u64 i, void *data)
 	__u32 zero = 0, n = c->n;
 	struct py_scratch *out = bpf_map_lookup_elem(&py_scratch, &zero);
 	struct smolder_py_frame *f;
-	__u64 code, instr;
+	__u64 code, instr, ident[2];
 
 	if (!out || !c->frame)
 		return 1;
@@ -360,8 +360,11 @@ static long py_frame_step(__u64 i, void *data)
 	}
 	code = frame_u64(buf, c->py.frame_code);
 	instr = frame_u64(buf, c->py.frame_instr);
+	if (bpf_probe_read_user(ident, sizeof(ident), (void *)(code + c->py.code_ident)))
+		ident[0] = ident[1] = 0;
 	f = &out->py[n & (SMOLDER_MAX_PY_FRAMES - 1)];
 	f->code = code;
+	f->ident = smolder_py_ident(ident[0], ident[1]);
 	f->lasti = instr >= code + c->py.code_adaptive ?
 			   (__u32)(instr - code - c->py.code_adaptive) : 0;
 	f->flags = c->py.frame_is_entry != SMOLDER_PY_NO_OFF &&

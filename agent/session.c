@@ -244,6 +244,9 @@ static int add_targets(struct session *s, char *msg, size_t msglen)
 				  "sampling process %d", pid, tgid, tgid);
 			pid = tgid;
 		}
+		/* Its interpreter first, so that its first samples have Python frames. */
+		if (s->python)
+			python__probe_pid(s->python, pid);
 		err = sampler__add_target(s->sampler, pid);
 		if (err == -ESRCH) {
 			snprintf(msg, msglen, "no process with PID %d (is it running? check "
@@ -396,6 +399,8 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	err = -add_targets(s, msg, msglen);
 	if (err)
 		goto fail;
+	if (s->python && opts->sampler.all)
+		python__probe_all(s->python);
 	return s;
 
 nomem:
@@ -641,6 +646,8 @@ void session__stats(const struct session *s, struct session_stats *out)
 	collector__stats(s->collector, &out->collector);
 	if (s->unwinder)
 		unwinder__stats(s->unwinder, &out->unwind);
+	if (s->python)
+		python__stats(s->python, &out->python);
 	symbolizer__stats(s->sym, &out->symbolizer);
 	out->processes = out->registry.images;
 	out->sampler = s->last_stats;

@@ -114,6 +114,14 @@ static void get_metrics(const struct httpd_request *req, struct httpd_response *
 	counter(f, "unwinds_total", "DWARF unwinds.", s->unwind.unwinds);
 	counter(f, "unwind_failures_total", "DWARF unwinds that stopped on an error.",
 		s->unwind.failed);
+	counter(f, "python_processes_total", "CPython processes whose Python frames are read.",
+		s->python.processes);
+	counter(f, "python_unsupported_total", "CPython processes of a version not supported "
+		"(native frames only).", s->python.unsupported);
+	counter(f, "python_code_objects_read_total", "Python code objects named.",
+		s->python.codes_read);
+	counter(f, "python_frames_unknown_total", "Python frames whose code object was freed "
+		"before it was named.", s->collector.python_unknown);
 	gauge(f, "resident_memory_bytes", "The agent's resident memory.", (double)s->rss);
 	gauge(f, "resident_memory_peak_bytes", "Its peak.", (double)s->peak_rss);
 	gauge(f, "memory_budget_bytes", "What the caches are sized to (--max-memory).",

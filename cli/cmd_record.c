@@ -552,6 +552,20 @@ static void print_stats(const struct session_stats *st)
 		(unsigned long long)u->elf_evictions, (unsigned long long)(u->elf_bytes / 1024),
 		(unsigned long long)u->file_reads, (unsigned long long)u->row_hits,
 		(unsigned long long)u->row_misses, (unsigned long long)u->fallbacks);
+	fprintf(stderr, "smolder: stats python_processes=%llu python_unsupported=%llu "
+		"python_probe_errors=%llu python_samples=%llu python_frames=%llu "
+		"python_no_thread=%llu python_read_errors=%llu python_truncated=%llu "
+		"python_codes_read=%llu python_code_errors=%llu python_unnamed_runs=%llu "
+		"python_unknown=%llu\n",
+		(unsigned long long)st->python.processes, (unsigned long long)st->python.unsupported,
+		(unsigned long long)st->python.probe_errors,
+		(unsigned long long)cnt[SMOLDER_CNT_PY_SAMPLES],
+		(unsigned long long)cnt[SMOLDER_CNT_PY_FRAMES],
+		(unsigned long long)cnt[SMOLDER_CNT_PY_NO_THREAD],
+		(unsigned long long)cnt[SMOLDER_CNT_PY_READ_ERR],
+		(unsigned long long)cnt[SMOLDER_CNT_PY_TRUNC],
+		(unsigned long long)st->python.codes_read, (unsigned long long)st->python.code_errors,
+		(unsigned long long)c->python_unnamed, (unsigned long long)c->python_unknown);
 }
 
 int cmd_record(int argc, char **argv)
