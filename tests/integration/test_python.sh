@@ -74,6 +74,9 @@ SECS=4
 # record -- PYTHON: the interpreter's start-up (before shares.py's <module> runs: 20-60
 # ms of CPU, more with site-packages' .pth files) is a fixed cost the run dilutes.
 SECS_CMD=6
+# record -a: the fixture competes with everything else the machine runs; as in
+# test_record_all.sh, a higher rate keeps its shares on hundreds of samples.
+HZ_ALL=499
 
 # ---- the analysis of a folded profile, by the interpreter under test (its own
 # threading.py is the one whose frames are checked) ----
@@ -491,10 +494,10 @@ case_all() {
 	start_py all
 	pid=$PY_PID
 	cpu0=$(proc_cpu_ms "$pid") || t_fail "cannot read /proc/$pid/stat"
-	T_LAST_CMD="smolder record -a -F $HZ -d 3 -o $WORK/all.smolder"
+	T_LAST_CMD="smolder record -a -F $HZ_ALL -d 3 -o $WORK/all.smolder"
 	T_LAST_STDERR=$WORK/all.stderr
 	t0=$(t_now_ms)
-	"$SMOLDER" record -a -F "$HZ" -d 3 -o "$WORK/all.smolder" >"$WORK/all.stdout" 2>"$T_LAST_STDERR" &
+	"$SMOLDER" record -a -F "$HZ_ALL" -d 3 -o "$WORK/all.smolder" >"$WORK/all.stdout" 2>"$T_LAST_STDERR" &
 	self=$!
 	t_bg_register "$self"
 	wait_bounded "$self" 60
@@ -507,7 +510,7 @@ case_all() {
 		-o "$WORK/all.folded"
 	assert_rc 0 "flamegraph all.smolder --pid FIXTURE"
 	assert_folded "$WORK/all.folded" "$PY_COMM"
-	assert_sample_count "$(folded_total "$WORK/all.folded")" "$HZ" "$(( cpu1 - cpu0 ))" \
+	assert_sample_count "$(folded_total "$WORK/all.folded")" "$HZ_ALL" "$(( cpu1 - cpu0 ))" \
 		"$span" "$(summary_window_ms "$WORK/all.record.stderr")"
 	# The machine may run other Python programs: a degrade note may be theirs.
 	NOTE_LINES=some
