@@ -125,9 +125,10 @@ def code_objects(path):
                 add(q, child)
                 walk(child, q + ".<locals>.")
             elif type(child) in comps:
+                # A comprehension's scope adds no ".<locals>" to what it holds.
                 q = prefix + comps[type(child)]
                 add(q, child)
-                walk(child, q + ".<locals>.")
+                walk(child, q + ".")
             else:
                 walk(child, prefix)
 
@@ -409,7 +410,7 @@ case_native() {
 	local pid
 	start_py native
 	pid=$PY_PID
-	run_smolder native 60 record -p "$pid" -F "$HZ" -d 3 --python-native -o "$WORK/native.folded"
+	run_smolder native 60 record -p "$pid" -F "$HZ" -d "$SECS" --python-native -o "$WORK/native.folded"
 	assert_rc 0 "record -p $pid --python-native"
 	assert_folded "$WORK/native.folded" "$PY_COMM"
 	if [[ $PY_EXPECT == either ]] && (( $(grep -c '_\[p\]' "$WORK/native.folded") == 0 )); then
