@@ -133,6 +133,11 @@ def code_objects(path):
                 walk(child, prefix)
 
     walk(tree, "")
+    if sys.version_info >= (3, 12):  # PEP 709: list/set/dict comprehensions are inlined
+        for q, r in list(out.items()):
+            inl = re.sub(r"<(listcomp|setcomp|dictcomp)>\.", "", q)
+            if inl != q:
+                out.setdefault(inl, []).extend(r)
     if not QUALNAMES:  # co_name: the last part of the qualified name
         for q, r in list(out.items()):
             out.setdefault(q.rsplit(".", 1)[-1], []).extend(r)
