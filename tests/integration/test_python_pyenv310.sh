@@ -1,0 +1,15 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Python frames (issue 12) on pyenv's CPython 3.10 build (a libpython3.x.so build, beside
+# Debian's statically linked python3.11 of test_python.sh): the cases and checks of
+# test_python.sh, which this sources. The newest $PYENV_ROOT/versions/3.10.*/bin/python3.10
+# (PYENV_ROOT defaults to /root/.pyenv); without one the test is skipped.
+# CPython 3.10 may not be supported: either Python frames (checked as for the
+# supported versions) or native frames only with the one-line "python: ... unsupported"
+# note; never a crash, never a wrongly named frame.
+TPY_BIN=$(ls -d "${PYENV_ROOT:-/root/.pyenv}"/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V | tail -n 1)
+TPY_WHAT="pyenv's CPython 3.10"
+TPY_MINOR=3.10
+TPY_EXPECT=either
+# shellcheck source=tests/integration/test_python.sh
+. "$(dirname "${BASH_SOURCE[0]}")/test_python.sh"
