@@ -118,6 +118,7 @@ struct py_process {
 	uint64_t code_type; /* &PyCode_Type in the process */
 	const struct py_layout *layout;
 	struct py_layout own; /* 3.13: read from the process */
+	struct smolder_py_proc bpf; /* what the sampler was given */
 	struct py_code *codes;
 	size_t ncodes, code_cap; /* code_cap: slots, a power of two */
 };
@@ -537,6 +538,23 @@ static void note_file(struct py_file *f, const char *fmt, ...)
 	agent_log(AGENT_LOG_NOTE, "python: %s", line);
 }
 
+/* The sampler took (@err 0) or refused interpreter @p. */
+static void registered(struct python *py, struct py_process *p, int err)
+{
+	if (!err) {
+		py->st.processes++;
+		return;
+	}
+	p->state = PROC_NOT_PYTHON;
+	py->st.probe_errors++;
+	if (!py->noted_register) {
+		py->noted_register = true;
+		agent_log(AGENT_LOG_NOTE, "python: cannot follow the Python frames of pid %d: %s%s",
+			  (int)p->pid, strerror(-err),
+			  err == -EOPNOTSUPP ? " (they need the BPF sampler)" : "");
+	}
+}
+
 /*
  * Is the file mapped at @addr in @pid (with @p's slot) a CPython interpreter? If so
  * find its version and runtime and register the process with the sampler.
@@ -582,19 +600,11 @@ static bool probe_at(struct python *py, struct py_process *p, pid_t pid, uint64_
 	p->code_type = f->code_type_vaddr ? bias + f->code_type_vaddr : 0;
 	bpf = p->layout->bpf;
 	bpf.runtime = bias + f->runtime_vaddr;
-	err = py->reg(pid, &bpf, py->reg_ctx);
-	if (err) {
-		if (!py->noted_register) {
-			py->noted_register = true;
-			agent_log(AGENT_LOG_NOTE, "python: cannot follow Python frames of pid %d: %s%s",
-				  (int)pid, strerror(-err),
-				  err == -EOPNOTSUPP ? " (they need the BPF sampler)" : "");
-		}
-		py->st.probe_errors++;
-		return true;
-	}
+	p->bpf = bpf;
 	p->state = PROC_PYTHON;
-	py->st.processes++;
+	err = py->reg(pid, &bpf, py->reg_ctx);
+	if (err != -EAGAIN)
+		registered(py, p, err);
 	return true;
 }
 
@@ -666,6 +676,16 @@ void python__probe_pid(struct python *py, pid_t pid)
 			break;
 	}
 	fclose(f);
+}
+
+void python__register_all(struct python *py)
+{
+	for (size_t i = 0; i < PROCESS_SLOTS; i++) {
+		struct py_process *p = &py->procs[i];
+
+		if (p->state == PROC_PYTHON)
+			registered(py, p, py->reg(p->pid, &p->bpf, py->reg_ctx));
+	}
 }
 
 void python__probe_all(struct python *py)

@@ -25,7 +25,8 @@
 struct python;
 
 /* Hand @proc to the sampler (its py_procs map) for process @pid.
- * @return 0 or a negative errno (-EOPNOTSUPP: the sampler cannot walk frames). */
+ * @return 0 or a negative errno (-EOPNOTSUPP: the sampler cannot walk frames;
+ * -EAGAIN: no sampler yet, see python__register_all). */
 typedef int (*python_register_fn)(pid_t pid, const struct smolder_py_proc *proc, void *ctx);
 
 /* @sym finds and opens mapped files (borrowed). NULL with errno set on failure. */
@@ -46,6 +47,10 @@ void python__probe_pid(struct python *py, pid_t pid);
 
 /* python__probe_pid for every process on the machine (sampling with -a). */
 void python__probe_all(struct python *py);
+
+/* Hand every interpreter found so far to the sampler again: those found before it
+ * existed (the register callback returned -EAGAIN then). */
+void python__register_all(struct python *py);
 
 /*
  * Name Python frame @f of process @pid as "qualname (file.py:line)" into @buf.

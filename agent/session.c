@@ -295,6 +295,8 @@ static int register_python(pid_t pid, const struct smolder_py_proc *proc, void *
 {
 	struct session *s = ctx;
 
+	if (!s->sampler)
+		return -EAGAIN;
 	return sampler__set_python(s->sampler, pid, proc);
 }
 
@@ -374,7 +376,14 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 			goto nomem;
 	}
 
+	/* With -a, the interpreters already running are looked for before sampling
+	 * starts and handed over as soon as the sampler exists, so that their first
+	 * samples have Python frames. */
+	if (s->python && opts->sampler.all)
+		python__probe_all(s->python);
 	s->sampler = sampler__open(&opts->sampler, msg, msglen, note, sizeof(note));
+	if (s->sampler && s->python)
+		python__register_all(s->python);
 	if (!s->sampler) {
 		err = errno;
 		goto fail;
@@ -399,8 +408,6 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	err = -add_targets(s, msg, msglen);
 	if (err)
 		goto fail;
-	if (s->python && opts->sampler.all)
-		python__probe_all(s->python);
 	return s;
 
 nomem:
