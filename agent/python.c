@@ -574,8 +574,16 @@ static bool probe_at(struct python *py, struct py_process *p, pid_t pid, uint64_
 		return false;
 	/* The load bias: where the segment mapped at m.pgoff landed, minus its vaddr. */
 	bias = m.start - m.pgoff + f->seg_offset - f->seg_vaddr;
-	if (!f->version_vaddr ||
-	    read_mem(pid, bias + f->version_vaddr, &version, sizeof(version))) {
+	if (f->version_vaddr &&
+	    (err = read_mem(pid, bias + f->version_vaddr, &version, sizeof(version)))) {
+		py->st.probe_errors++;
+		if (err != -ESRCH)
+			note_file(f, "cannot read the memory of pid %d (%s), which runs %s: its "
+				  "samples show the interpreter's native frames", (int)pid,
+				  strerror(-err), m.path);
+		return true;
+	}
+	if (!f->version_vaddr) {
 		py->st.unsupported++;
 		note_file(f, "%s (pid %d) has no Py_Version, so it is a CPython older than 3.11: "
 			  "unsupported, its samples show the interpreter's native frames",
