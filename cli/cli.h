@@ -91,5 +91,15 @@ int cli_inputs_check(const struct cli_inputs *in, const char *cmd, int nfiles);
 /* Read the store or @files into @p through the filter; says what failed on stderr.
  * @return 0 or a negative errno. */
 int cli_inputs_load(const struct cli_inputs *in, struct profile *p, char **files, int nfiles);
+/*
+ * Hand each sample of @files to @fn without keeping them, when that can be done: every
+ * FILE is a regular file of folded text and nothing is filtered. Frames are interned
+ * in @p (profile__scan_folded), which keeps no sample. Says what failed on stderr, as
+ * cli_inputs_load() does. @return 0, 1 when the inputs cannot be streamed (nothing
+ * was read: use cli_inputs_load()), or a negative errno.
+ */
+int cli_inputs_scan(const struct cli_inputs *in, struct profile *p,
+		    int (*fn)(const struct profile_sample *s, void *ctx), void *ctx, char **files,
+		    int nfiles);
 
 #endif /* SMOLDER_CLI_H */

@@ -70,13 +70,13 @@ static void top_value(const struct profile *p, const char *key, char *buf, size_
 static const char *store_host;
 
 /*
- * "host h, A to B, service=x, pid=1, 99 Hz, N samples, M lost": what @p shows, for its
- * subtitle. The host is the samples' "host" label, else the machine a store is read
+ * "host h, A to B, service=x, pid=1, 99 Hz, N samples, M lost": what @p shows (its
+ * samples weighing @weight), for its subtitle. The host is the samples' "host" label, else the machine a store is read
  * on; the range is the one asked for [@from_ns, @to_ns), the samples' own where not
  * given (RFC 3339, UTC).
  */
-static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
-		     const struct profile_filter *f, char *buf, size_t len)
+static void describe_weight(const struct profile *p, uint64_t weight, uint64_t from_ns,
+			    uint64_t to_ns, const struct profile_filter *f, char *buf, size_t len)
 {
 	struct profile_info info;
 	char a[40], b[40], host[96];
@@ -110,10 +110,17 @@ static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
 	if (info.period_ns)
 		ADD("%s%.0f Hz", off ? ", " : "", 1e9 / (double)info.period_ns);
 	/* Samples as the graph counts them: weights (a folded line's count). */
-	ADD("%s%llu samples", off ? ", " : "", (unsigned long long)profile__total_weight(p));
+	ADD("%s%llu samples", off ? ", " : "", (unsigned long long)weight);
 	if (profile__counts(p)->lost)
 		ADD(", %llu lost", (unsigned long long)profile__counts(p)->lost);
 #undef ADD
+}
+
+/* describe_weight() of the samples @p holds. */
+static void describe(const struct profile *p, uint64_t from_ns, uint64_t to_ns,
+		     const struct profile_filter *f, char *buf, size_t len)
+{
+	describe_weight(p, profile__total_weight(p), from_ns, to_ns, f, buf, len);
 }
 
 /* A DURATION (cli_parse_duration's) of more than nothing, in ns. @return 0 or -EINVAL. */
@@ -394,6 +401,11 @@ fail:
 	return -1;
 }
 
+static int add_to_graph(const struct profile_sample *s, void *fg)
+{
+	return flamegraph__add_sample(fg, s);
+}
+
 int cmd_flamegraph(int argc, char **argv)
 {
 	enum {
@@ -427,6 +439,7 @@ int cmd_flamegraph(int argc, char **argv)
 	char subtitle[2048], before_desc[512], after_desc[512], note[256] = "";
 	struct cli_output out;
 	struct profile *p = NULL, *base = NULL;
+	struct flamegraph *fg = NULL; /* folded FILEs streamed into a plain graph */
 	bool diff = false;
 	uint64_t base_from = 0, base_to = 0, peak_ns = 0, from_ns, to_ns;
 	const char *deploy = NULL, *window_arg = NULL, *warmup_arg = NULL;
@@ -607,7 +620,24 @@ int cmd_flamegraph(int argc, char **argv)
 	} else {
 		if (base_from && load_range(&in, base_from, base_to, base, files, nfiles))
 			goto cleanup;
-		if (cli_inputs_load(&in, p, files, nfiles))
+		/* A plain graph of folded files needs each line once, not a profile of
+		 * them: the parser hands the lines straight to the graph, and @p only
+		 * names their frames (half the time of a 1M-line file goes to the
+		 * profile's per-sample tables otherwise). */
+		if (!base && !peak_ns && format == PROFILE_FORMAT_SVG) {
+			if (!(fg = flamegraph__new(p))) {
+				cli_error("out of memory");
+				goto cleanup;
+			}
+			err = cli_inputs_scan(&in, p, add_to_graph, fg, files, nfiles);
+			if (err < 0)
+				goto cleanup;
+			if (err) {
+				flamegraph__free(fg);
+				fg = NULL;
+			}
+		}
+		if (!fg && cli_inputs_load(&in, p, files, nfiles))
 			goto cleanup;
 		if (peak_ns && pick_peak(&p, from_ns, to_ns, peak_ns, &from_ns, &to_ns, note,
 					 sizeof(note)))
@@ -627,7 +657,8 @@ int cmd_flamegraph(int argc, char **argv)
 			 after_desc, *note ? "\n" : "", note);
 		fo.subtitle = subtitle;
 	} else if (!fo.subtitle) {
-		describe(p, from_ns, to_ns, f, after_desc, sizeof(after_desc));
+		describe_weight(p, fg ? flamegraph__total_weight(fg) : profile__total_weight(p),
+				from_ns, to_ns, f, after_desc, sizeof(after_desc));
 		snprintf(subtitle, sizeof(subtitle), "%s%s%s", after_desc, *note ? "\n" : "",
 			 note);
 		fo.subtitle = subtitle;
@@ -638,6 +669,8 @@ int cmd_flamegraph(int argc, char **argv)
 		err = profile__write_folded(p, out.f);
 	else if (base)
 		err = flamegraph__write_diff_svg(base, p, &fo, out.f);
+	else if (fg)
+		err = flamegraph__write(fg, &fo, out.f);
 	else
 		err = flamegraph__write_svg(p, &fo, out.f);
 	if (err) {
@@ -648,6 +681,7 @@ int cmd_flamegraph(int argc, char **argv)
 	if (cli_output_commit(&out) == 0)
 		ret = EXIT_OK;
 cleanup:
+	flamegraph__free(fg);
 	profile__free(p);
 	profile__free(base);
 	return ret;

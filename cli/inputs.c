@@ -91,6 +91,19 @@ int cli_inputs_check(const struct cli_inputs *in, const char *cmd, int nfiles)
 	return 0;
 }
 
+/* Say why FILE @path could not be read (@err from profile__load(), 0: it could). */
+static void read_error(const char *path, int err, size_t bad_line)
+{
+	if (err == -EINVAL && bad_line)
+		cli_error("%s:%zu: not folded stacks (expected 'frame;frame;... COUNT')", path,
+			  bad_line);
+	else if (err == -EINVAL)
+		cli_error("cannot read %s: malformed profile (damaged smolder or pprof file)",
+			  path);
+	else if (err)
+		cli_error("cannot read %s: %s", path, strerror(-err));
+}
+
 int cli_inputs_load(const struct cli_inputs *in, struct profile *p, char **files, int nfiles)
 {
 	int err = 0;
@@ -113,14 +126,39 @@ int cli_inputs_load(const struct cli_inputs *in, struct profile *p, char **files
 	for (int i = 0; i < nfiles && !err; i++) {
 		size_t bad = 0;
 		err = profile__load(p, files[i], &in->filter, NULL, NULL, &bad);
-		if (err == -EINVAL && bad)
-			cli_error("%s:%zu: not folded stacks (expected 'frame;frame;... COUNT')",
-				  files[i], bad);
-		else if (err == -EINVAL)
-			cli_error("cannot read %s: malformed profile (damaged smolder or pprof file)",
-				  files[i]);
-		else if (err)
-			cli_error("cannot read %s: %s", files[i], strerror(-err));
+		read_error(files[i], err, bad);
 	}
 	return err;
+}
+
+int cli_inputs_scan(const struct cli_inputs *in, struct profile *p,
+		    int (*fn)(const struct profile_sample *s, void *ctx), void *ctx, char **files,
+		    int nfiles)
+{
+	const struct profile_filter *f = &in->filter;
+	FILE **streams;
+	int err = 0, n;
+
+	if (in->store_dir || nfiles <= 0 || f->from_ns || f->to_ns || f->pid || f->comm ||
+	    f->service || f->nlabels)
+		return 1;
+	streams = calloc((size_t)nfiles, sizeof(*streams));
+	if (!streams) {
+		cli_error("out of memory");
+		return -ENOMEM;
+	}
+	/* All or nothing: a FILE of another kind (or one that cannot be opened, which
+	 * cli_inputs_load() then explains) sends every FILE through the profile. */
+	for (n = 0; n < nfiles && (streams[n] = profile__open_folded(files[n])); n++)
+		;
+	for (int i = 0; n == nfiles && i < nfiles && !err; i++) {
+		size_t bad = 0;
+
+		err = profile__scan_folded(p, streams[i], fn, ctx, &bad);
+		read_error(files[i], err, bad);
+	}
+	for (int i = 0; i < n; i++)
+		fclose(streams[i]);
+	free(streams);
+	return n < nfiles ? 1 : err;
 }

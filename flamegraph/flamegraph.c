@@ -392,8 +392,8 @@ static int init_layout(struct layout *l, const struct flamegraph_opts *opts,
 	return 0;
 }
 
-int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts *opts,
-			  FILE *out)
+/* Lay @g's samples out and write them as a plain graph. */
+static int write_plain(struct flamegraph *g, const struct flamegraph_opts *opts, FILE *out)
 {
 	struct svg s = { .out = out };
 	struct layout l = { 0 };
@@ -403,13 +403,13 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 	uint32_t max_depth = 0;
 	int err;
 
-	if (!p || !out)
+	if (!out)
 		return -EINVAL;
 	err = init_layout(&l, opts, "Flame Graph");
 	if (err)
 		return err;
 
-	err = stacktree__plain_frames(&t, p, (double)(l.width - 2 * XPAD), l.min_width_px,
+	err = stacktree__plain_frames(&t, g, (double)(l.width - 2 * XPAD), l.min_width_px,
 				      &frames, &nframes);
 	if (err)
 		return err;
@@ -437,6 +437,67 @@ cleanup:
 	free(frames);
 	stacktree__free(&t);
 	return err;
+}
+
+static int gather(const struct profile_sample *s, void *ctx)
+{
+	return fg_gather(ctx, s);
+}
+
+int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts *opts,
+			  FILE *out)
+{
+	/* The profile outlives the graph: its stacks are not copied. */
+	struct flamegraph g = { .p = p, .borrow = true };
+	int err;
+
+	if (!p || !out)
+		return -EINVAL;
+	err = profile__for_each_sample(p, gather, &g);
+	if (!err)
+		err = write_plain(&g, opts, out);
+	fg_gather_free(&g);
+	return err;
+}
+
+struct flamegraph *flamegraph__new(const struct profile *names)
+{
+	struct flamegraph *g;
+
+	if (!names) {
+		errno = EINVAL;
+		return NULL;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	g->p = names;
+	return g;
+}
+
+int flamegraph__add_sample(struct flamegraph *g, const struct profile_sample *s)
+{
+	return fg_gather(g, s);
+}
+
+uint64_t flamegraph__total_weight(const struct flamegraph *g)
+{
+	return g->total;
+}
+
+int flamegraph__write(struct flamegraph *g, const struct flamegraph_opts *opts, FILE *out)
+{
+	return write_plain(g, opts, out);
+}
+
+void flamegraph__free(struct flamegraph *g)
+{
+	if (!g)
+		return;
+	fg_gather_free(g);
+	free(g);
 }
 
 /* ---- differential graphs ---- */

@@ -52,6 +52,43 @@ int flamegraph__write_svg(const struct profile *p, const struct flamegraph_opts 
 			  FILE *out);
 
 /*
+ * A plain flame graph built from samples handed over one at a time, for input that is
+ * never kept whole as a profile: profile__scan_folded() hands each line of a folded
+ * file straight to it, which skips the profile's per-sample tables (the 1M-line bench
+ * input renders in about half the time and memory). The SVG is the one
+ * flamegraph__write_svg() writes for a profile holding the same samples, byte for
+ * byte.
+ */
+struct flamegraph;
+
+/*
+ * A graph whose samples' frame ids are @names' (profile__frame_name() and
+ * profile__frame_kind() name them). @names may gain frames while samples are added,
+ * must not change while the graph is written, and must outlive the graph.
+ * @return the graph, or NULL with errno set (EINVAL: NULL @names; ENOMEM).
+ */
+struct flamegraph *flamegraph__new(const struct profile *names);
+
+/*
+ * Add sample @s: its comm, frames and weight (the other fields are not used). Its
+ * frames and comm are copied; @s need not outlive the call.
+ * @return 0, or -EINVAL (a frame id @names does not have), -EOVERFLOW (the total
+ * weight would wrap), -ENOMEM; on error the sample is not added.
+ */
+int flamegraph__add_sample(struct flamegraph *fg, const struct profile_sample *s);
+
+/* The weights of the samples added, summed (what the root frame counts). */
+uint64_t flamegraph__total_weight(const struct flamegraph *fg);
+
+/*
+ * Write the graph to @out as flamegraph__write_svg() does; may be called again.
+ * @return as flamegraph__write_svg().
+ */
+int flamegraph__write(struct flamegraph *fg, const struct flamegraph_opts *opts, FILE *out);
+
+void flamegraph__free(struct flamegraph *fg);
+
+/*
  * Write a differential flame graph of @before -> @after to @out, with difffolded.pl's
  * semantics: frames are as wide as in @after; a frame's colour is the change in its
  * share of all samples (its weight, with everything it called, over its profile's

@@ -6,6 +6,7 @@
 #ifndef SMOLDER_FLAMEGRAPH_INTERNAL_H
 #define SMOLDER_FLAMEGRAPH_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,16 +99,52 @@ struct fg_frame {
 int stacktree__frames(const struct stacktree *t, double min_weight, struct fg_frame **out,
 		      size_t *n);
 
+/* One sample of a plain graph: its comm (an index into flamegraph.comms; NO_NAME in
+ * stacktree.c: none), then its frames, outermost first. */
+struct fg_seq {
+	const uint32_t *frames;
+	uint32_t nframes;
+	uint32_t comm;
+	uint64_t weight;
+};
+
 /*
- * The frames of a plain graph of @p, as stacktree__build() then stacktree__frames()
- * with min_weight = @min_width_px / (@full_px / total) give them (the same frames in
- * the same order), but without building the tree: see stacktree.c. *@t gets the
- * names, the total and the root's name, and no nodes; a frame's node is FG_ROOT for
- * the root and 0 for the others. Free *@t (before @p) and *@out afterwards.
- * @return 0, or -ENOMEM, -EINVAL (a frame id the profile does not know); on error
- * *@t is left freed.
+ * The samples of a plain graph, gathered one at a time (flamegraph.h's struct
+ * flamegraph): each sample's path, the distinct comms, and the order in which frames
+ * and comms were first met, which numbers the names as stacktree__build() would.
  */
-int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double full_px,
+struct flamegraph {
+	const struct profile *p; /* names the frames */
+	bool borrow;             /* the samples' frames stay valid (they are @p's own):
+				    kept as pointers, not copied */
+	uint64_t total;
+	VEC(struct fg_seq) seqs;
+	VEC(char *) comms;       /* copies */
+	uint32_t *comm_slots;    /* open addressing over comms: index + 1, 0 empty */
+	size_t comm_slots_cap;
+	uint32_t last_comm;
+	VEC(uint64_t) order;     /* frame ids, and comms as 1 << 32 | index */
+	uint8_t *seen;           /* frame id -> in order yet */
+	size_t seen_len;
+	struct frame_block *blocks; /* copied frames */
+};
+
+/* Add @s to @g. @return 0, or -EINVAL (a frame id @g->p does not know), -EOVERFLOW
+ * (the total weight would wrap), -ENOMEM (then @s is not added). */
+int fg_gather(struct flamegraph *g, const struct profile_sample *s);
+void fg_gather_free(struct flamegraph *g);
+
+/*
+ * The frames of a plain graph of @g's samples, as stacktree__build() then
+ * stacktree__frames() with min_weight = @min_width_px / (@full_px / total) give them
+ * for a profile holding those samples (the same frames in the same order), but
+ * without building the tree: see stacktree.c. *@t gets the names, the total and the
+ * root's name, and no nodes; a frame's node is FG_ROOT for the root and 0 for the
+ * others. @g->p must not change meanwhile; @g's samples are left sorted. Free *@t
+ * (before @g and @g->p) and *@out afterwards.
+ * @return 0 or -ENOMEM; on error *@t is left freed.
+ */
+int stacktree__plain_frames(struct stacktree *t, struct flamegraph *g, double full_px,
 			    double min_width_px, struct fg_frame **out, size_t *n);
 
 /* The SVG's inline CSS and JavaScript (svg_assets.c); contain no "]]>". */

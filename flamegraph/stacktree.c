@@ -473,60 +473,167 @@ void stacktree__free(struct stacktree *t)
  * cost a few stores each. Folded files come sorted, so the sort is mostly one check.
  */
 
-/* One sample's path: its comm's name rank (NO_NAME: none), then its frames'. */
-struct seq {
-	const uint32_t *frames;
-	uint32_t nframes;
-	uint32_t comm;
-	uint64_t weight;
+/* Frame ids copied from samples that do not outlive their call, in blocks that never
+ * move (a sample's path points into one): the first of FRAME_BLOCK_MIN ids, each next
+ * one twice as big up to FRAME_BLOCK_MAX, on huge pages (tens of MiB for millions of
+ * samples, filled at once). */
+#define FRAME_BLOCK_MIN (64u << 10)
+#define FRAME_BLOCK_MAX (8u << 20)
+
+struct frame_block {
+	struct frame_block *next;
+	size_t used, cap;
+	uint32_t ids[];
 };
 
-struct seq_ctx {
-	struct stacktree *t;
-	const struct profile *p;
-	uint32_t *frame_name; /* frame id -> name index (NO_NAME: not seen), later rank */
-	size_t nframes;
-	const char *last_comm;
-	uint32_t last_comm_name;
-	VEC(struct seq) seqs;
-};
-
-static int seq_add(const struct profile_sample *s, void *ctx)
+/* Where @g keeps a copy of @n frame ids; NULL when out of memory. */
+static uint32_t *frames_alloc(struct flamegraph *g, size_t n)
 {
-	struct seq_ctx *c = ctx;
-	struct seq q = { .frames = s->frames, .nframes = s->nframes, .comm = NO_NAME,
+	struct frame_block *b = g->blocks;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = !b ? FRAME_BLOCK_MIN : b->cap < FRAME_BLOCK_MAX ? 2 * b->cap : b->cap;
+
+		if (cap < n)
+			cap = n;
+		b = malloc(sizeof(*b) + cap * sizeof(b->ids[0]));
+		if (!b)
+			return NULL;
+		vec_advise_huge(b, sizeof(*b) + cap * sizeof(b->ids[0]));
+		*b = (struct frame_block){ .next = g->blocks, .cap = cap };
+		g->blocks = b;
+	}
+	b->used += n;
+	return b->ids + b->used - n;
+}
+
+static int comm_slots_grow(struct flamegraph *g)
+{
+	size_t cap = g->comm_slots_cap ? g->comm_slots_cap * 2 : 64;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->comms.len; i++) {
+		size_t j = hash_fnv1a_str(g->comms.v[i], 0) & (cap - 1);
+
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = i + 1;
+	}
+	free(g->comm_slots);
+	g->comm_slots = slots;
+	g->comm_slots_cap = cap;
+	return 0;
+}
+
+/* The index of comm @text in g->comms, copied there when new. */
+static int comm_index(struct flamegraph *g, const char *text, uint32_t *id)
+{
+	uint64_t h;
+	size_t j;
+	char *copy;
+	int err;
+
+	if (g->comms.len && !strcmp(g->comms.v[g->last_comm], text)) {
+		*id = g->last_comm;
+		return 0;
+	}
+	h = hash_fnv1a_str(text, 0);
+	for (j = h & (g->comm_slots_cap - 1); g->comm_slots_cap && g->comm_slots[j];
+	     j = (j + 1) & (g->comm_slots_cap - 1))
+		if (!strcmp(g->comms.v[g->comm_slots[j] - 1], text)) {
+			*id = g->last_comm = g->comm_slots[j] - 1;
+			return 0;
+		}
+	if (g->comms.len >= UINT32_MAX / 2)
+		return -ENOMEM;
+	if ((g->comms.len + 1) * 2 > g->comm_slots_cap) {
+		if ((err = comm_slots_grow(g)))
+			return err;
+		for (j = h & (g->comm_slots_cap - 1); g->comm_slots[j];
+		     j = (j + 1) & (g->comm_slots_cap - 1))
+			;
+	}
+	err = VEC_RESERVE(g->comms, g->comms.len + 1);
+	if (!err)
+		err = VEC_RESERVE(g->order, g->order.len + 1);
+	if (err || !(copy = strdup(text)))
+		return err ? err : -ENOMEM;
+	g->comms.v[g->comms.len] = copy;
+	g->comm_slots[j] = g->comms.len + 1;
+	*id = g->last_comm = g->comms.len++;
+	g->order.v[g->order.len++] = COMM_KEY(*id);
+	return 0;
+}
+
+int fg_gather(struct flamegraph *g, const struct profile_sample *s)
+{
+	struct fg_seq q = { .frames = s->frames, .nframes = s->nframes, .comm = NO_NAME,
 			 .weight = s->weight };
 	int err;
 
 	if (s->nframes > UINT32_MAX - 1)
 		return -ENOMEM;
-	if (s->comm && *s->comm) {
-		if (s->comm != c->last_comm) {
-			err = intern_name(c->t, s->comm, FRAME_USER, &c->last_comm_name);
-			if (err)
-				return err;
-			c->last_comm = s->comm;
-		}
-		q.comm = c->last_comm_name;
-	}
-	/* Names are numbered in the order they are first met, as the tree numbers
-	 * them: the tie-break of names that print alike (cmp_kid). */
+	if (g->total + s->weight < g->total)
+		return -EOVERFLOW;
+	if (s->comm && *s->comm && (err = comm_index(g, s->comm, &q.comm)))
+		return err;
+	/* Names are numbered in the order they are first met (comm, then frames
+	 * outermost first), as the tree numbers them: the tie-break of names that print
+	 * alike (cmp_kid), and which kind a shared name shows. */
 	for (size_t i = 0; i < s->nframes; i++) {
 		uint32_t f = s->frames[i];
 
-		if (f >= c->nframes)
-			return -EINVAL;
-		if (c->frame_name[f] == NO_NAME) {
-			const char *text = profile__frame_name(c->p, f);
+		if (f >= g->seen_len) {
+			size_t n = profile__frame_count(g->p);
+			uint8_t *seen;
 
-			err = intern_name(c->t, text ? text : "", profile__frame_kind(c->p, f),
-					  &c->frame_name[f]);
-			if (err)
+			if (f >= n)
+				return -EINVAL;
+			seen = realloc(g->seen, n);
+			if (!seen)
+				return -ENOMEM;
+			memset(seen + g->seen_len, 0, n - g->seen_len);
+			g->seen = seen;
+			g->seen_len = n;
+		}
+		if (!g->seen[f]) {
+			if ((err = VEC_PUSH(g->order, f)))
 				return err;
+			g->seen[f] = 1;
 		}
 	}
-	c->t->total += s->weight;
-	return VEC_PUSH(c->seqs, q);
+	if (!g->borrow && s->nframes) {
+		uint32_t *copy = frames_alloc(g, s->nframes);
+
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, s->frames, s->nframes * sizeof(*copy));
+		q.frames = copy;
+	}
+	err = VEC_PUSH(g->seqs, q);
+	if (!err)
+		g->total += s->weight;
+	return err;
+}
+
+void fg_gather_free(struct flamegraph *g)
+{
+	while (g->blocks) {
+		struct frame_block *b = g->blocks;
+
+		g->blocks = b->next;
+		free(b);
+	}
+	for (size_t i = 0; i < g->comms.len; i++)
+		free(g->comms.v[i]);
+	VEC_FREE(g->comms);
+	free(g->comm_slots);
+	VEC_FREE(g->order);
+	VEC_FREE(g->seqs);
+	free(g->seen);
+	memset(g, 0, sizeof(*g));
 }
 
 /* A name to rank: sorted by display text, ties by index (cmp_kid's order). */
@@ -543,21 +650,27 @@ static int cmp_rank(const void *a, const void *b)
 	return c ? c : (x->name < y->name ? -1 : x->name > y->name);
 }
 
+/* Names ranked in display order: frames and comms then compare as integers. */
+struct ranks {
+	const uint32_t *frame; /* frame id -> rank */
+	const uint32_t *comm;  /* comm index -> rank */
+};
+
 /* Element @d of @q's path (d < its length) as a rank. */
-static inline uint32_t seq_at(const struct seq *q, const uint32_t *rank, size_t d)
+static inline uint32_t seq_at(const struct fg_seq *q, const struct ranks *rank, size_t d)
 {
 	if (q->comm != NO_NAME)
-		return d ? rank[q->frames[d - 1]] : q->comm;
-	return rank[q->frames[d]];
+		return d ? rank->frame[q->frames[d - 1]] : rank->comm[q->comm];
+	return rank->frame[q->frames[d]];
 }
 
-static inline size_t seq_len(const struct seq *q)
+static inline size_t seq_len(const struct fg_seq *q)
 {
 	return q->nframes + (q->comm != NO_NAME);
 }
 
 /* Compare two paths; *@common gets the length of their shared prefix. */
-static int seq_cmp(const struct seq *a, const struct seq *b, const uint32_t *rank,
+static int seq_cmp(const struct fg_seq *a, const struct fg_seq *b, const struct ranks *rank,
 		   size_t *common)
 {
 	size_t la = seq_len(a), lb = seq_len(b), d;
@@ -577,9 +690,9 @@ static int seq_cmp(const struct seq *a, const struct seq *b, const uint32_t *ran
 }
 
 /* Stable natural merge sort: sorted input costs one pass, nearly sorted a few. */
-static int seq_sort(struct seq *v, size_t n, const uint32_t *rank)
+static int seq_sort(struct fg_seq *v, size_t n, const struct ranks *rank)
 {
-	struct seq *tmp, *src = v, *dst;
+	struct fg_seq *tmp, *src = v, *dst;
 	size_t common, runs;
 
 	for (runs = 1; runs < n; runs++)
@@ -611,7 +724,7 @@ static int seq_sort(struct seq *v, size_t n, const uint32_t *rank)
 			i = end;
 			runs++;
 		}
-		struct seq *swap = src;
+		struct fg_seq *swap = src;
 		src = dst;
 		dst = swap;
 	} while (runs > 1);
@@ -627,15 +740,17 @@ struct open_node {
 	uint64_t start; /* weight of the samples before it */
 };
 
-int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double full_px,
+int stacktree__plain_frames(struct stacktree *t, struct flamegraph *g, double full_px,
 			    double min_width_px, struct fg_frame **out, size_t *nout)
 {
-	struct seq_ctx c = { .t = t, .p = p, .nframes = profile__frame_count(p) };
-	uint32_t *rank = NULL, *by_rank = NULL;
+	size_t nframes = profile__frame_count(g->p);
+	uint32_t *frame_name = NULL, *comm_name = NULL, *rank = NULL, *comm_rank = NULL;
+	uint32_t *by_rank = NULL;
+	struct ranks ranks;
 	struct rank_key *order = NULL;
 	VEC(struct fg_frame) done = { 0 };
 	VEC(struct open_node) path = { 0 };
-	const struct seq *prev = NULL;
+	const struct fg_seq *prev = NULL;
 	uint64_t cum = 0;
 	double min_weight;
 	int err;
@@ -646,15 +761,29 @@ int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double
 	err = intern_name(t, "all", FRAME_USER, &t->root_name);
 	if (err)
 		goto cleanup;
-	if (c.nframes) {
-		c.frame_name = malloc(c.nframes * sizeof(*c.frame_name));
-		if (!c.frame_name) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		memset(c.frame_name, 0xff, c.nframes * sizeof(*c.frame_name));
+	/* The names, numbered in the order the samples met them. */
+	frame_name = malloc((nframes ? nframes : 1) * sizeof(*frame_name));
+	comm_name = malloc((g->comms.len ? g->comms.len : 1) * sizeof(*comm_name));
+	if (!frame_name || !comm_name) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
-	err = profile__for_each_sample(p, seq_add, &c);
+	memset(frame_name, 0xff, nframes * sizeof(*frame_name));
+	for (size_t i = 0; !err && i < g->order.len; i++) {
+		uint64_t key = g->order.v[i];
+
+		if (key >= COMM_KEY(0)) {
+			err = intern_name(t, g->comms.v[key - COMM_KEY(0)], FRAME_USER,
+					  &comm_name[key - COMM_KEY(0)]);
+		} else {
+			const char *text = profile__frame_name(g->p, (uint32_t)key);
+
+			err = intern_name(t, text ? text : "",
+					  profile__frame_kind(g->p, (uint32_t)key),
+					  &frame_name[key]);
+		}
+	}
+	t->total = g->total;
 	if (err || !t->total)
 		goto cleanup;
 	/* As stacktree__frames() would be asked: the same arithmetic, the same frames. */
@@ -665,8 +794,9 @@ int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double
 	/* Rank the names in display order; frames and comms then compare as integers. */
 	order = malloc(t->names.len * sizeof(*order));
 	by_rank = malloc(t->names.len * sizeof(*by_rank));
-	rank = malloc((c.nframes ? c.nframes : 1) * sizeof(*rank));
-	if (!order || !by_rank || !rank) {
+	rank = malloc((nframes ? nframes : 1) * sizeof(*rank));
+	comm_rank = malloc((g->comms.len ? g->comms.len : 1) * sizeof(*comm_rank));
+	if (!order || !by_rank || !rank || !comm_rank) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -675,24 +805,24 @@ int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double
 	qsort(order, t->names.len, sizeof(*order), cmp_rank);
 	for (size_t i = 0; i < t->names.len; i++)
 		by_rank[order[i].name] = i; /* name -> rank, for now */
-	for (size_t f = 0; f < c.nframes; f++)
-		rank[f] = c.frame_name[f] == NO_NAME ? NO_NAME : by_rank[c.frame_name[f]];
-	for (size_t i = 0; i < c.seqs.len; i++)
-		if (c.seqs.v[i].comm != NO_NAME)
-			c.seqs.v[i].comm = by_rank[c.seqs.v[i].comm];
+	for (size_t f = 0; f < nframes; f++)
+		rank[f] = frame_name[f] == NO_NAME ? NO_NAME : by_rank[frame_name[f]];
+	for (size_t c = 0; c < g->comms.len; c++)
+		comm_rank[c] = by_rank[comm_name[c]];
 	for (size_t i = 0; i < t->names.len; i++)
 		by_rank[i] = order[i].name; /* rank -> name from here on */
+	ranks = (struct ranks){ rank, comm_rank };
 
-	err = seq_sort(c.seqs.v, c.seqs.len, rank);
+	err = seq_sort(g->seqs.v, g->seqs.len, &ranks);
 	if (!err)
 		err = VEC_PUSH(done, ((struct fg_frame){ .node = FG_ROOT, .name = t->root_name,
 							  .weight = t->total }));
-	for (size_t i = 0; !err && i <= c.seqs.len; i++) {
-		const struct seq *q = i < c.seqs.len ? &c.seqs.v[i] : NULL;
+	for (size_t i = 0; !err && i <= g->seqs.len; i++) {
+		const struct fg_seq *q = i < g->seqs.len ? &g->seqs.v[i] : NULL;
 		size_t common = 0, len = q ? seq_len(q) : 0;
 
 		if (prev && q)
-			seq_cmp(prev, q, rank, &common);
+			seq_cmp(prev, q, &ranks, &common);
 		/* Close the nodes the new path leaves, innermost first. */
 		while (path.len > common) {
 			const struct open_node *o = &path.v[--path.len];
@@ -707,7 +837,7 @@ int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double
 			break;
 		err = VEC_RESERVE(path, len);
 		for (size_t d = common; !err && d < len; d++) {
-			err = VEC_PUSH(done, ((struct fg_frame){ .name = by_rank[seq_at(q, rank, d)],
+			err = VEC_PUSH(done, ((struct fg_frame){ .name = by_rank[seq_at(q, &ranks, d)],
 								  .depth = d + 1, .offset = cum }));
 			path.v[path.len++] = (struct open_node){ done.len - 1, cum };
 		}
@@ -716,12 +846,13 @@ int stacktree__plain_frames(struct stacktree *t, const struct profile *p, double
 	}
 
 cleanup:
-	free(c.frame_name);
-	VEC_FREE(c.seqs);
+	free(frame_name);
+	free(comm_name);
 	VEC_FREE(path);
 	free(order);
 	free(by_rank);
 	free(rank);
+	free(comm_rank);
 	if (err) {
 		VEC_FREE(done);
 		stacktree__free(t);

@@ -209,7 +209,14 @@ struct elem_slot {
 
 struct folded_reader {
 	struct profile *p;
-	VEC(char) prev;    /* the previous line's stack text (comm;frames), unmodified */
+	/* Where each line goes: profile__add_sample(), or a caller's sink. */
+	int (*fn)(const struct profile_sample *s, void *ctx);
+	void *ctx;
+	/* The previous line's stack text (comm;frames), unmodified: where it lies in the
+	 * input, or in @kept once the chunk holding it is refilled (keep_prev). */
+	const char *prev;
+	size_t prev_len;
+	VEC(char) kept;
 	size_t nelems;     /* elements of the previous line: comm, then frames */
 	size_t *ends;      /* ends[k]: offset of the ';' after element k (or the end) */
 	uint32_t *frames;  /* frame ids of elements 1..nelems-1 */
@@ -315,6 +322,28 @@ static int elem_frame(struct folded_reader *rd, const char *elem, size_t elen, u
 	return 0;
 }
 
+/* The length of the common prefix of @a and @b, @n bytes long: a word at a time, as
+ * sorted lines share most of their text with the line before. */
+static size_t common_prefix(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)__builtin_ctzll(x ^ y) / 8;
+#else
+			return i + (size_t)__builtin_clzll(x ^ y) / 8;
+#endif
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
 /* Parse one folded line (without its newline) into the profile. */
 static int read_line(struct folded_reader *rd, const char *line, size_t len)
 {
@@ -345,17 +374,13 @@ static int read_line(struct folded_reader *rd, const char *line, size_t len)
 
 	/* Elements whose text and following ';' lie in the prefix shared with the
 	 * previous line are the same elements. */
-	while (common < stack_len && common < rd->prev.len && line[common] == rd->prev.v[common])
-		common++;
+	common = common_prefix(line, rd->prev, stack_len < rd->prev_len ? stack_len : rd->prev_len);
 	while (reuse < rd->nelems && rd->ends[reuse] < common)
 		reuse++;
-	if (common == stack_len && common == rd->prev.len)
+	if (common == stack_len && common == rd->prev_len)
 		reuse = rd->nelems;
-	err = VEC_RESERVE(rd->prev, stack_len + 1);
-	if (err)
-		return err;
-	memcpy(rd->prev.v + common, line + common, stack_len - common);
-	rd->prev.len = stack_len;
+	rd->prev = line;
+	rd->prev_len = stack_len;
 
 	n = reuse ? reuse - 1 : 0; /* frames already known */
 	pos = reuse ? rd->ends[reuse - 1] + 1 : 0;
@@ -383,6 +408,12 @@ static int read_line(struct folded_reader *rd, const char *line, size_t len)
 	err = scratch_set(rd, line, rd->ends[0]);
 	if (err)
 		return err;
+	if (rd->fn) {
+		struct profile_sample s = { .frames = rd->frames, .nframes = n,
+					    .comm = rd->scratch.v, .weight = count, .count = 1,
+					    .stack = UINT32_MAX };
+		return rd->fn(&s, rd->ctx);
+	}
 	meta.comm = rd->scratch.v;
 	return profile__add_sample(p, rd->frames, n, &meta, count);
 }
@@ -397,7 +428,7 @@ static int feed_line(struct folded_reader *rd, const char *line, size_t len)
 		return -EINVAL;
 	err = read_line(rd, line, len);
 	if (err < 0)
-		rd->nelems = rd->prev.len = 0; /* the line was not taken whole */
+		rd->nelems = rd->prev_len = 0; /* the line was not taken whole */
 	return err < 0 ? err : 0;
 }
 
@@ -421,7 +452,22 @@ static void reader_free(struct folded_reader *rd)
 	free(rd->slots);
 	VEC_FREE(rd->keys);
 	VEC_FREE(rd->scratch);
-	VEC_FREE(rd->prev);
+	VEC_FREE(rd->kept);
+}
+
+/* Copy the previous line out of the chunk buffer about to be refilled. */
+static int keep_prev(struct folded_reader *rd)
+{
+	int err;
+
+	if (!rd->prev_len || rd->prev == rd->kept.v)
+		return 0;
+	err = VEC_RESERVE(rd->kept, rd->prev_len);
+	if (err)
+		return err;
+	memcpy(rd->kept.v, rd->prev, rd->prev_len);
+	rd->prev = rd->kept.v;
+	return 0;
 }
 
 /*
@@ -488,21 +534,22 @@ int profile__read_folded_mem(struct profile *p, const char *buf, size_t len, siz
 	return err;
 }
 
-int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
+/* Read @in through @rd, line by line, in chunks of FOLDED_CHUNK. */
+static int read_stream(struct folded_reader *rd, FILE *in, size_t *bad_line)
 {
-	struct folded_reader rd;
 	char *buf = NULL;
 	size_t have = 0, used, done = 0, total = 0;
 	struct stat st;
 	off_t at;
-	int err = reader_init(&rd, p);
+	int err = 0;
 
-	/* A regular file's size says how much comes (reader_presize). */
-	if (!fstat(fileno(in), &st) && S_ISREG(st.st_mode) && (at = ftello(in)) >= 0 &&
-	    st.st_size > at)
+	/* A regular file's size says how much comes (reader_presize); a sink keeps
+	 * nothing in the profile's tables, so there is nothing to size. */
+	if (!rd->fn && !fstat(fileno(in), &st) && S_ISREG(st.st_mode) &&
+	    (at = ftello(in)) >= 0 && st.st_size > at)
 		total = (size_t)(st.st_size - at);
 
-	if (!err && !(buf = malloc(FOLDED_CHUNK)))
+	if (!(buf = malloc(FOLDED_CHUNK)))
 		err = -ENOMEM;
 	while (!err) {
 		size_t got = fread(buf + have, 1, FOLDED_CHUNK - have, in);
@@ -512,26 +559,53 @@ int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
 			if (ferror(in))
 				err = -EIO;
 			else if (have) /* the last line, without a newline */
-				err = feed_line(&rd, buf, have);
+				err = feed_line(rd, buf, have);
 			break;
 		}
-		err = feed_lines(&rd, buf, have, &used);
+		err = feed_lines(rd, buf, have, &used);
 		if (err)
 			break;
 		if (!done && total > 2 * FOLDED_SAMPLE_BYTES)
-			reader_presize(&rd, used, total);
+			reader_presize(rd, used, total);
 		done += used;
+		if ((err = keep_prev(rd)))
+			break;
 		memmove(buf, buf + used, have - used);
 		have -= used;
 		/* A line longer than the reader takes, whatever comes after it. */
 		if (have > FOLDED_MAX_LINE) {
-			rd.lineno++;
+			rd->lineno++;
 			err = -EINVAL;
 		}
 	}
 	if (err == -EINVAL && bad_line)
-		*bad_line = rd.lineno;
+		*bad_line = rd->lineno;
 	free(buf);
+	return err;
+}
+
+int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line)
+{
+	struct folded_reader rd;
+	int err = reader_init(&rd, p);
+
+	if (!err)
+		err = read_stream(&rd, in, bad_line);
+	reader_free(&rd);
+	return err;
+}
+
+int profile__scan_folded(struct profile *p, FILE *in,
+			 int (*fn)(const struct profile_sample *s, void *ctx), void *ctx,
+			 size_t *bad_line)
+{
+	struct folded_reader rd;
+	int err = reader_init(&rd, p);
+
+	rd.fn = fn;
+	rd.ctx = ctx;
+	if (!err)
+		err = read_stream(&rd, in, bad_line);
 	reader_free(&rd);
 	return err;
 }

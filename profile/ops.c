@@ -566,28 +566,38 @@ enum profile_format profile__detect_format(const void *buf, size_t len)
 }
 
 /*
- * Open @path for streaming when it is a regular file of folded text: such a file is
- * read through the folded reader's 4 MiB buffer rather than slurped, since a 361 MB
- * file would otherwise cost 361 MB of fresh memory (each page faulted in and zeroed
- * by the kernel) and a copy. *@in: the file, open at its start, or NULL when it is
- * anything else (the caller slurps it and reports its errors).
+ * A regular file of folded text is read through the folded reader's 4 MiB buffer
+ * rather than slurped, since a 361 MB file would otherwise cost 361 MB of fresh memory
+ * (each page faulted in and zeroed by the kernel) and a copy.
  */
-static void open_folded_stream(const char *path, FILE **in)
+FILE *profile__open_folded(const char *path)
 {
 	unsigned char head[SMOLDER_PREAMBLE_LEN];
 	struct stat st;
 	ssize_t n;
-	int fd;
+	FILE *in = NULL;
+	int fd, err = EMEDIUMTYPE;
 
-	*in = NULL;
-	if (!strcmp(path, "-") || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > PROFILE_FILE_MAX_BYTES ||
-	    (n = pread(fd, head, sizeof(head), 0)) < 0 ||
-	    profile__detect_format(head, (size_t)n) != PROFILE_FORMAT_FOLDED ||
-	    !(*in = fdopen(fd, "r")))
+	if (!strcmp(path, "-")) {
+		errno = EMEDIUMTYPE;
+		return NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &st))
+		err = errno;
+	else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > PROFILE_FILE_MAX_BYTES)
+		err = EMEDIUMTYPE;
+	else if ((n = pread(fd, head, sizeof(head), 0)) < 0)
+		err = errno;
+	else if (profile__detect_format(head, (size_t)n) == PROFILE_FORMAT_FOLDED &&
+		 !(in = fdopen(fd, "r")))
+		err = errno;
+	if (!in) {
 		close(fd);
+		errno = err;
+	}
+	return in;
 }
 
 int profile__load(struct profile *p, const char *path, const struct profile_filter *f,
@@ -601,7 +611,7 @@ int profile__load(struct profile *p, const char *path, const struct profile_filt
 	FILE *in;
 	int err;
 
-	open_folded_stream(path, &in);
+	in = profile__open_folded(path);
 	if (!in) {
 		err = profile__slurp(path, PROFILE_FILE_MAX_BYTES, &buf, &len);
 		if (err)

@@ -326,6 +326,20 @@ int profile__write_folded(const struct profile *p, FILE *out);
  */
 int profile__read_folded(struct profile *p, FILE *in, size_t *bad_line);
 
+/*
+ * Parse folded text as profile__read_folded() does, but hand each line to @fn instead
+ * of adding it to @p: only the line's frames are interned in @p, which keeps no
+ * sample, stack or record of it. For a consumer that needs each line once (a plain
+ * flame graph of a big file) and not the profile's indexes. @fn gets a record with
+ * the line's frame ids (borrowed until it returns), its comm (likewise), its count as
+ * weight, count 1, stack UINT32_MAX (not interned) and no time, pid, tid or labels;
+ * it returns 0, or a negative errno that stops the reading.
+ * @return 0, what @fn returned, or as profile__read_folded().
+ */
+int profile__scan_folded(struct profile *p, FILE *in,
+			 int (*fn)(const struct profile_sample *s, void *ctx), void *ctx,
+			 size_t *bad_line);
+
 /* ---- the .smolder file format (docs/format.md) ---- */
 
 /* Bounds a reader enforces before it allocates. */
@@ -431,5 +445,14 @@ enum profile_format profile__detect_format(const void *buf, size_t len);
 int profile__load(struct profile *p, const char *path, const struct profile_filter *f,
 		  enum profile_format *format, struct profile_read_stats *stats,
 		  size_t *bad_line);
+
+/*
+ * Open @path for streaming when it is a regular file of folded text (what
+ * profile__load() reads through profile__read_folded() rather than whole).
+ * @return the file, open at its start, for the caller to fclose(); or NULL with errno
+ * set: EMEDIUMTYPE when it is anything else (standard input "-", a pipe, a smolder or
+ * pprof file, a file beyond PROFILE_FILE_MAX_BYTES), else why it could not be opened.
+ */
+FILE *profile__open_folded(const char *path);
 
 #endif /* SMOLDER_PROFILE_H */

@@ -627,6 +627,167 @@ static void test_svg_has_controls_and_inline_script(void **state)
 	profile__free(p);
 }
 
+/*
+ * Names that print alike are ordered by when the samples first met them, and one
+ * name shared by two kinds shows the kind met first: here a comm "x_[k]" beside a
+ * kernel frame x of a sample without comm, and a comm "[unknown]" (user) beside an
+ * unknown frame.
+ */
+static void test_svg_names_printing_alike_keep_first_met_order(void **state)
+{
+	struct profile *p = profile__new();
+	struct drawn comm, kernel, unknown;
+	char *svg;
+
+	(void)state;
+	assert_non_null(p);
+	add(p, "x_[k]", 1, "a", NULL);
+	add(p, "", 1, "x:k", "b", NULL);
+	add(p, "[unknown]", 1, "c", NULL);
+	add(p, "", 1, "[unknown]:u", "d", NULL);
+	svg = render(p, NULL);
+	assert_true(find_frame(svg, "x_[k] (1 samples", &comm));
+	assert_true(find_frame(strstr(svg, "<g><title>x_[k] (1 samples") + 1, "x_[k] (1 samples",
+			       &kernel));
+	assert_true(comm.r >= 205);                  /* the comm: user code's band */
+	assert_true(kernel.r >= 180 && kernel.r <= 200); /* the kernel frame's */
+	assert_true(comm.x < kernel.x);
+	assert_true(find_frame(svg, "[unknown] (2 samples", &unknown));
+	assert_true(unknown.r >= 205);
+	free(svg);
+	profile__free(p);
+}
+
+static int stream_line(const struct profile_sample *s, void *fg)
+{
+	return flamegraph__add_sample(fg, s);
+}
+
+/* @text as flamegraph__write_svg() draws it after profile__read_folded(), and as a
+ * graph the lines are streamed into (profile__scan_folded) draws it: both in *@a, *@b. */
+static void render_both(const char *text, const struct flamegraph_opts *opts, char **a,
+			char **b)
+{
+	static char *buf;
+	static size_t len;
+	struct profile *p = profile__new(), *names = profile__new();
+	struct flamegraph *fg = flamegraph__new(names);
+	FILE *in, *out;
+
+	assert_non_null(p);
+	assert_non_null(fg);
+	in = fmemopen((void *)text, strlen(text), "r");
+	assert_int_equal(profile__read_folded(p, in, NULL), 0);
+	fclose(in);
+	*a = render(p, opts);
+
+	in = fmemopen((void *)text, strlen(text), "r");
+	assert_int_equal(profile__scan_folded(names, in, stream_line, fg, NULL), 0);
+	fclose(in);
+	assert_int_equal(profile__record_count(names), 0);
+	assert_int_equal(flamegraph__total_weight(fg), profile__total_weight(p));
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	assert_int_equal(flamegraph__write(fg, opts, out), 0);
+	assert_int_equal(fclose(out), 0);
+	*b = buf;
+	buf = NULL;
+	flamegraph__free(fg);
+	profile__free(names);
+	profile__free(p);
+}
+
+/*
+ * Folded text streamed into a graph draws the SVG its profile draws, byte for byte:
+ * every kind of frame, comms (none, and one printing like a kernel frame), repeated
+ * and unsorted lines, blank lines, zero counts, frames merged away for narrowness.
+ */
+static void test_svg_streamed_folded_is_the_profiles(void **state)
+{
+	static const char small[] =
+		"a;b;c 5\na;b 3\n;x;y 2\na;b;c_[k] 1\na;b;c 4\nb;[unknown] 1\n\n"
+		"a;b;d_[p] 7\nz;[libc.so.6+0x1a2b];f_[j] 2\na;b;c_[i] 3\nx_[k];x_[k];b 2\n"
+		"a;zero 0\na;b;c 1\n";
+	const struct flamegraph_opts opts[] = {
+		{ 0 },
+		{ .icicle = true, .width = 400, .title = "t & <u>", .subtitle = "s\nt" },
+		{ .min_width_px = 3 },
+	};
+	char *big = NULL, *a, *b;
+	size_t len = 0;
+	FILE *f = open_memstream(&big, &len);
+	unsigned x = 1;
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < 20000; i++) {
+		x = x * 1103515245 + 12345;
+		fprintf(f, "%s;main", (x >> 16) % 3 ? "app" : "db");
+		for (unsigned d = 0, n = 2 + (x >> 8) % 12; d < n; d++) {
+			x = x * 1103515245 + 12345;
+			fprintf(f, ";fn%u%s", (x >> 16) % (40 + 10 * d),
+				(x >> 4) % 9 == 0 ? "_[k]" : (x >> 4) % 9 == 1 ? "_[j]" :
+				(x >> 4) % 9 == 2 ? "_[p]" : "");
+		}
+		fprintf(f, " %u\n", 1 + (x >> 20) % 50);
+	}
+	assert_int_equal(fclose(f), 0);
+
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		render_both(small, &opts[k], &a, &b);
+		assert_string_equal(b, a);
+		free(a);
+		free(b);
+		render_both(big, &opts[k], &a, &b);
+		assert_true(count_of(a, "<g><title>") > 50); /* narrow frames merged, many left */
+		assert_string_equal(b, a);
+		free(a);
+		free(b);
+	}
+	free(big);
+}
+
+/* A streamed graph checks what a profile would have refused, and can be written twice. */
+static void test_svg_streamed_graph_checks_samples(void **state)
+{
+	struct profile *names = profile__new();
+	struct flamegraph *fg = flamegraph__new(names);
+	uint32_t ids[2] = { 0, 7 };
+	struct profile_sample s = { .frames = ids, .nframes = 1, .comm = "app", .weight = 3 };
+	char *one, *two;
+	static char *buf;
+	static size_t len;
+	FILE *out;
+
+	(void)state;
+	assert_non_null(fg);
+	assert_int_equal(profile__intern_frame(names, "main", FRAME_USER, &ids[0]), 0);
+	assert_int_equal(flamegraph__add_sample(fg, &s), 0);
+	s.nframes = 2; /* frame 7 is not the profile's */
+	assert_int_equal(flamegraph__add_sample(fg, &s), -EINVAL);
+	s.nframes = 1;
+	s.weight = UINT64_MAX;
+	assert_int_equal(flamegraph__add_sample(fg, &s), -EOVERFLOW);
+	assert_int_equal(flamegraph__total_weight(fg), 3);
+	for (int i = 0; i < 2; i++) {
+		buf = NULL;
+		out = open_memstream(&buf, &len);
+		assert_non_null(out);
+		assert_int_equal(flamegraph__write(fg, NULL, out), 0);
+		assert_int_equal(fclose(out), 0);
+		*(i ? &two : &one) = buf;
+	}
+	assert_non_null(strstr(one, "<g><title>main (3 samples, 100.00%)</title>"));
+	assert_string_equal(one, two);
+	free(one);
+	free(two);
+	flamegraph__free(fg);
+	profile__free(names);
+	assert_null(flamegraph__new(NULL));
+	assert_int_equal(errno, EINVAL);
+}
+
 /* The golden profile touches every kind of frame and every escape. */
 static void test_svg_matches_golden_file(void **state)
 {
@@ -696,6 +857,9 @@ int main(void)
 		cmocka_unit_test(test_svg_width_option_scales_frames),
 		cmocka_unit_test(test_svg_has_controls_and_inline_script),
 		cmocka_unit_test(test_svg_matches_golden_file),
+		cmocka_unit_test(test_svg_names_printing_alike_keep_first_met_order),
+		cmocka_unit_test(test_svg_streamed_folded_is_the_profiles),
+		cmocka_unit_test(test_svg_streamed_graph_checks_samples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

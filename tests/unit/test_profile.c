@@ -268,6 +268,78 @@ static void test_folded_reader_big_input_reads_every_line(void **state)
 	free(text);
 }
 
+struct scan_ctx {
+	struct profile *into; /* NULL: only count */
+	size_t lines, stop_at;
+};
+
+static int scan_line(const struct profile_sample *s, void *ctx)
+{
+	struct scan_ctx *c = ctx;
+	struct sample_meta meta = { .comm = s->comm };
+
+	assert_int_equal(s->stack, UINT32_MAX);
+	assert_int_equal(s->count, 1);
+	assert_int_equal(s->time_ns, 0);
+	if (++c->lines == c->stop_at)
+		return -ECANCELED;
+	return c->into ? profile__add_sample(c->into, s->frames, s->nframes, &meta, s->weight)
+		       : 0;
+}
+
+/*
+ * profile__scan_folded() hands over every line, across the reader's 4 MiB chunks,
+ * with the frames profile__read_folded() would have added, and keeps no sample.
+ */
+static void test_folded_scan_hands_over_each_line(void **state)
+{
+	(void)state;
+	enum { LINES = 150000 };
+	char *text = NULL, *want, *got;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len), *in;
+	struct profile *a = profile__new(), *b = profile__new();
+	struct scan_ctx c = { 0 };
+
+	assert_non_null(f);
+	for (int i = 0; i < LINES; i++)
+		fprintf(f, "%scomm%d;outer_function;mid_%d_[k];jit_%d_[j];[unknown];leaf_%d_[p] %d\n",
+			i % 7 ? "" : ";", i % 5, i % 31, (i * 7) % 13, i % 1009, 1 + i % 9);
+	assert_int_equal(fclose(f), 0);
+	assert_true(len > 2 * (4u << 20));
+	in = tmpfile();
+	assert_non_null(in);
+	assert_int_equal(fwrite(text, 1, len, in), len);
+	rewind(in);
+	assert_int_equal(profile__read_folded(a, in, NULL), 0);
+
+	rewind(in);
+	assert_int_equal(profile__scan_folded(b, in, scan_line, &c, NULL), 0);
+	assert_int_equal(c.lines, LINES);
+	assert_int_equal(profile__record_count(b), 0);
+	assert_int_equal(profile__stack_count(b), 0);
+	assert_int_equal(profile__frame_count(b), profile__frame_count(a));
+
+	rewind(in);
+	c = (struct scan_ctx){ .into = b };
+	assert_int_equal(profile__scan_folded(b, in, scan_line, &c, NULL), 0);
+	want = folded(a);
+	got = folded(b);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+
+	/* An error from the sink stops the reading. */
+	rewind(in);
+	c = (struct scan_ctx){ .stop_at = 5 };
+	assert_int_equal(profile__scan_folded(b, in, scan_line, &c, NULL), -ECANCELED);
+	assert_int_equal(c.lines, 5);
+	fclose(in);
+	free(text);
+	profile__free(a);
+	profile__free(b);
+}
+
 static void test_folded_reader_rejects_malformed_lines(void **state)
 {
 	(void)state;
@@ -348,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_folded_round_trip),
 		cmocka_unit_test(test_folded_round_trip_keeps_python_frames),
 		cmocka_unit_test(test_folded_reader_big_input_reads_every_line),
+		cmocka_unit_test(test_folded_scan_hands_over_each_line),
 		cmocka_unit_test(test_folded_reader_rejects_malformed_lines),
 		cmocka_unit_test(test_folded_reader_skips_blank_lines_and_crlf),
 		cmocka_unit_test(test_total_weight_never_wraps),
