@@ -275,16 +275,18 @@ void registry__free(struct registry *r);
 int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx);
 
 /* A process event from the kernel: a fork gives the child its parent's labels, an
- * exec reads the new program's labels at once (while the process lives), an exit
- * frees the process at the next registry__reap. @return 0 or -ENOMEM. */
+ * exec announces a new program image (its labels are read at its first sample), an
+ * exit frees the process at the next registry__reap. Reads nothing from /proc but a
+ * forking parent's labels the first time it is seen. @return 0 or -ENOMEM. */
 int registry__event(struct registry *r, const struct smolder_event *e);
 
 /*
  * The process a sample of @pid taken at @time_ns (CLOCK_BOOTTIME) belongs to.
  * @first: the sampler's SMOLDER_SAMPLE_FIRST (the first sample since an exec or a pid
  * reuse): when an exec or fork event at or before @time_ns came since, the process
- * now runs a new image. Labels come from that event, else from /proc. NULL only when
- * out of memory.
+ * now runs a new image. Its labels are read now: from /proc while the process runs
+ * the file the exec named, else from the event (or the parent's, for a fork); from
+ * /proc for a process no event announced. NULL only when out of memory.
  */
 const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns,
 				       bool first);
