@@ -487,8 +487,11 @@ static __always_inline bool followed(__u32 tgid)
 	return !filter_targets || bpf_map_lookup_elem(&targets, &tgid);
 }
 
-/* Reserve an event of @kind for @tgid, or count it lost. Events wake the reader at
- * once: an exec's labels must be read while the process still lives. */
+/* Reserve an event of @kind for @tgid, or count it lost. Events never wake the
+ * reader: a process's first sample does (sample), and the reader reads the events
+ * before that sample, while the process most likely still lives; an exec's labels
+ * are read then. A wakeup per exec, for the many processes never sampled, cost more
+ * than everything else on the exec path. */
 static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgid)
 {
 	struct smolder_event *e = bpf_ringbuf_reserve(&procs, sizeof(*e), 0);
@@ -589,6 +592,6 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	/* The file itself, whatever path named it: user space finds its path by it. */
 	e->ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
 	e->dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
