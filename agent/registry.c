@@ -222,17 +222,22 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 
 /*
  * Read the labels of @im, an image announced by an exec, at the first sample of @pid
- * running it: from /proc while the process still runs the file the exec named (not
- * a later exec's, nor the program of a process that reused the pid), else from the
- * exec event.
+ * running it: from /proc while a process still runs the file the exec named (not a
+ * later exec's, nor the program of a process that reused the pid), else from the
+ * exec event. The process that exec'd first: @pid may be a child it forked since,
+ * which may have been moved to another cgroup before it was sampled (what a service
+ * manager does before it execs), and the image is shared with the parent.
  */
 static void image_resolve(struct registry *r, struct image *im, pid_t pid)
 {
-	struct labels_block *b;
+	struct labels_block *b = NULL;
 
 	if (!im || !im->exec)
 		return;
-	b = labels_read(r, pid, im->exec->ino);
+	if (im->exec->pid != pid)
+		b = labels_read(r, im->exec->pid, im->exec->ino);
+	if (!b)
+		b = labels_read(r, pid, im->exec->ino);
 	if (!b)
 		b = labels_from_exec(r, im->exec);
 	labels_put(im->labels);
