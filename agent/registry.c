@@ -13,7 +13,9 @@
  *
  * Samples and events travel in different rings, so an event may be read before
  * samples that were taken earlier. Two rules keep them apart: an exit only takes
- * effect at registry__reap (after the drain), and an exec's labels wait as the
+ * effect at the second registry__reap after it (after the drain that read it and
+ * the next, complete one: a sample may sit behind another CPU's record still being
+ * written, where the drain that read the exit stopped), and an exec's labels wait as the
  * "next" image until the sampler marks the first sample of the new image
  * (SMOLDER_SAMPLE_FIRST), which the kernel side sets in sample order.
  */
@@ -65,6 +67,7 @@ struct entry {
 	uint64_t next_ns;          /* when (the event's time) */
 	bool has_image;            /* a sample has been seen (p.id is valid) */
 	bool exited;
+	uint64_t exit_reap;        /* registry__reap calls before its exit was seen */
 	struct entry *hnext;
 	struct list_node lru;      /* most recently used first */
 	struct list_node dead;     /* on the reap list once exited */
@@ -93,6 +96,7 @@ struct registry {
 	size_t nclients;
 	struct exe_slot exes[EXE_CACHE_SLOTS];
 	uint32_t next_id;
+	uint64_t reaps;            /* registry__reap calls */
 	struct registry_stats st;
 };
 
@@ -488,6 +492,7 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 		e = lookup(r, pid);
 		if (e && !e->exited) {
 			e->exited = true;
+			e->exit_reap = r->reaps;
 			list_add_front(&r->dead, &e->dead);
 		}
 		return 0;
@@ -541,12 +546,17 @@ int registry__add(struct registry *r, pid_t pid)
 
 void registry__reap(struct registry *r)
 {
+	/* The dead list is newest first: free from its end, up to the exits seen since
+	 * the previous call, which wait for the next one. */
 	while (!list_empty(&r->dead)) {
-		struct entry *e = container_of(list_first(&r->dead), struct entry, dead);
+		struct entry *e = container_of(list_last(&r->dead), struct entry, dead);
 
+		if (e->exit_reap >= r->reaps)
+			break;
 		entry_free(r, e);
 		r->st.exits++;
 	}
+	r->reaps++;
 }
 
 void registry__stats(const struct registry *r, struct registry_stats *out)
