@@ -123,6 +123,11 @@ int sampler__prune_targets(struct sampler *s);
  */
 int sampler__drain(struct sampler *s, int timeout_ms, const struct sampler_handlers *h);
 
+/* Whether the last drain handed over every sample that was waiting when it began:
+ * false when it stopped early to give the caller its turn (a backlog), and the
+ * samples of processes whose exit it handed over may still be waiting. */
+bool sampler__caught_up(const struct sampler *s);
+
 /* Read the sampler's counters. @return 0 or a negative errno. */
 int sampler__stats(const struct sampler *s, struct sampler_stats *out);
 
@@ -275,16 +280,18 @@ void registry__free(struct registry *r);
 int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx);
 
 /* A process event from the kernel: a fork gives the child its parent's labels, an
- * exec reads the new program's labels at once (while the process lives), an exit
- * frees the process at the next registry__reap. @return 0 or -ENOMEM. */
+ * exec announces a new program image (its labels are read at its first sample), an
+ * exit frees the process at the second registry__reap after it. Reads nothing from /proc but a
+ * forking parent's labels the first time it is seen. @return 0 or -ENOMEM. */
 int registry__event(struct registry *r, const struct smolder_event *e);
 
 /*
  * The process a sample of @pid taken at @time_ns (CLOCK_BOOTTIME) belongs to.
  * @first: the sampler's SMOLDER_SAMPLE_FIRST (the first sample since an exec or a pid
  * reuse): when an exec or fork event at or before @time_ns came since, the process
- * now runs a new image. Labels come from that event, else from /proc. NULL only when
- * out of memory.
+ * now runs a new image. Its labels are read now: from /proc while the process runs
+ * the file the exec named, else from the event (or the parent's, for a fork); from
+ * /proc for a process no event announced. NULL only when out of memory.
  */
 const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns,
 				       bool first);
@@ -293,8 +300,10 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
  * labels while it lives. @return 0 or -ENOMEM. */
 int registry__add(struct registry *r, pid_t pid);
 
-/* Free the processes whose exit has been seen (call after a drain: their samples
- * have all been read by then). */
+/* Free the processes whose exit was seen before the previous call (call after each
+ * drain that read everything: a process's samples were all committed before its
+ * exit, but one may sit behind another CPU's record still being written when a
+ * drain reads the exit, and be read by the next drain only). */
 void registry__reap(struct registry *r);
 
 void registry__stats(const struct registry *r, struct registry_stats *out);

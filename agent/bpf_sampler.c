@@ -50,6 +50,7 @@ struct bpf_sampler {
 	const struct sampler_handlers *h;
 	uint64_t handed;
 	uint64_t drain_until; /* CLOCK_BOOTTIME: stop consuming then (-EAGAIN) */
+	bool cut;             /* the last drain stopped there */
 	uint64_t bytes, records; /* read from the ring buffer */
 };
 
@@ -350,6 +351,7 @@ static int bpf_sampler__drain(void *backend, int timeout_ms, const struct sample
 	err2 = ring_buffer__consume(s->rb_events);
 	if (err2 >= 0)
 		err2 = ring_buffer__consume(s->rb);
+	s->cut = err2 == -EAGAIN;
 	if (err2 == -EAGAIN)
 		err2 = 0; /* the budget ran out; the rest waits for the next drain */
 	if (err2 < 0 && err2 != -EINTR)
@@ -357,6 +359,11 @@ static int bpf_sampler__drain(void *backend, int timeout_ms, const struct sample
 	if (err < 0 && err != -EINTR)
 		return err;
 	return (int)s->handed;
+}
+
+static bool bpf_sampler__caught_up(const void *backend)
+{
+	return !((const struct bpf_sampler *)backend)->cut;
 }
 
 static int bpf_sampler__stats(const void *backend, struct sampler_stats *out)
@@ -400,5 +407,6 @@ const struct sampler_ops bpf_sampler_ops = {
 	.prune_targets = bpf_sampler__prune_targets,
 	.set_python = bpf_sampler__set_python,
 	.drain = bpf_sampler__drain,
+	.caught_up = bpf_sampler__caught_up,
 	.stats = bpf_sampler__stats,
 };

@@ -28,6 +28,7 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_WALK_MAX 65536 /* directories looked at per search for a cgroup id */
 #define BUILD_ID_CACHE 256     /* executables whose build-id is remembered */
+#define CGROUP_CACHE 64        /* cgroup ids whose path is remembered */
 
 /*
  * Build-ids of executables by file identity: a busy machine execs the same few
@@ -341,22 +342,48 @@ static bool find_inode(char *path, size_t len, uint64_t ino, unsigned int *budge
 	return found;
 }
 
+/*
+ * Paths of cgroup ids found by a walk: a process gone before its labels were read
+ * needs its cgroup's path, and the short processes of one service share a few
+ * cgroups, each a walk of cgroupfs otherwise. cgroup v2 ids are not reused (64-bit
+ * kernfs ids), so an entry stays right unless the cgroup is renamed (a cgroup that
+ * is removed is not asked for again). Direct-mapped.
+ */
+static struct cgroup_entry {
+	uint64_t id;
+	char path[512];
+} cgroups[CGROUP_CACHE];
+static pthread_mutex_t cgroups_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 {
 	char path[PATH_MAX] = CGROUP_ROOT;
 	unsigned int budget = CGROUP_WALK_MAX;
+	struct cgroup_entry *e = &cgroups[cgroup_id % CGROUP_CACHE];
 	struct stat st;
+	bool hit;
 
 	if (!cgroup_id)
 		return -ENOENT;
-	/* cgroup v2 ids are the inode numbers of the cgroupfs directories. */
-	if (stat(path, &st) == 0 && st.st_ino == cgroup_id) {
-		snprintf(buf, len, "/");
+	pthread_mutex_lock(&cgroups_lock);
+	hit = e->id == cgroup_id;
+	if (hit)
+		snprintf(buf, len, "%s", e->path);
+	pthread_mutex_unlock(&cgroups_lock);
+	if (hit)
 		return 0;
-	}
-	if (!find_inode(path, strlen(path), cgroup_id, &budget))
+	/* cgroup v2 ids are the inode numbers of the cgroupfs directories. */
+	if (stat(path, &st) == 0 && st.st_ino == cgroup_id)
+		snprintf(path + strlen(CGROUP_ROOT), sizeof(path) - strlen(CGROUP_ROOT), "/");
+	else if (!find_inode(path, strlen(path), cgroup_id, &budget))
 		return -ENOENT;
 	snprintf(buf, len, "%s", path + strlen(CGROUP_ROOT));
+	if (strlen(buf) < sizeof(e->path)) {
+		pthread_mutex_lock(&cgroups_lock);
+		e->id = cgroup_id;
+		snprintf(e->path, sizeof(e->path), "%s", buf);
+		pthread_mutex_unlock(&cgroups_lock);
+	}
 	return 0;
 }
 

@@ -3,15 +3,19 @@
  * registry.c - the one owner of what smolder knows about each process: which program
  * image a pid runs now (an id per image), and that image's labels. It follows each
  * process's life from the kernel's fork, exec and exit events: a forked child starts
- * with its parent's labels, an exec's labels are read from /proc at once (while the
- * process still lives; from the event itself when it is already gone), and an exit
- * frees the process after the drain that read its last samples. Other modules hang
- * their per-process state on it by subscribing to "forget" calls; it depends on none
- * of them, so state flows one way.
+ * with its parent's image, an exec announces a new image whose labels are read at its
+ * first sample (from /proc while the process lives, which the sampler's wakeup on a
+ * first sample makes likely; else from what the exec event said), and an exit frees
+ * the process after the drain that read its last samples. Most processes of a busy
+ * machine live a few milliseconds and are never sampled: they cost a table entry and
+ * no /proc read. Other modules hang their per-process state on it by subscribing to
+ * "forget" calls; it depends on none of them, so state flows one way.
  *
  * Samples and events travel in different rings, so an event may be read before
  * samples that were taken earlier. Two rules keep them apart: an exit only takes
- * effect at registry__reap (after the drain), and an exec's labels wait as the
+ * effect at the second registry__reap after it (after the drain that read it and
+ * the next, complete one: a sample may sit behind another CPU's record still being
+ * written, where the drain that read the exit stopped), and an exec's labels wait as the
  * "next" image until the sampler marks the first sample of the new image
  * (SMOLDER_SAMPLE_FIRST), which the kernel side sets in sample order.
  */
@@ -37,13 +41,33 @@ struct labels_block {
 	char data[];
 };
 
+/* What an exec event said of the image it started: the labels' source when the
+ * process is gone by the image's first sample. */
+struct exec_note {
+	uint32_t dev;
+	uint64_t ino;
+	uint64_t cgroup_id;
+	pid_t pid;
+	char comm[SMOLDER_COMM_LEN + 1];
+	char filename[SMOLDER_PATH_LEN + 1];
+};
+
+/* A program image: its labels, read at its first sample. Shared between a parent and
+ * the children it forks before it execs again, hence counted. */
+struct image {
+	unsigned int refs;
+	struct labels_block *labels; /* NULL until read (or when nothing could be) */
+	struct exec_note *exec;      /* until then, for an image an exec announced */
+};
+
 struct entry {
 	struct process p;          /* p.labels: the current image's; NULL before one */
-	struct labels_block *cur;
-	struct labels_block *next; /* labels of the image an event announced */
+	struct image *cur;
+	struct image *next;        /* the image an event announced */
 	uint64_t next_ns;          /* when (the event's time) */
 	bool has_image;            /* a sample has been seen (p.id is valid) */
 	bool exited;
+	uint64_t exit_reap;        /* registry__reap calls before its exit was seen */
 	struct entry *hnext;
 	struct list_node lru;      /* most recently used first */
 	struct list_node dead;     /* on the reap list once exited */
@@ -72,6 +96,7 @@ struct registry {
 	size_t nclients;
 	struct exe_slot exes[EXE_CACHE_SLOTS];
 	uint32_t next_id;
+	uint64_t reaps;            /* registry__reap calls */
 	struct registry_stats st;
 };
 
@@ -129,8 +154,12 @@ static struct exe_slot *exe_slot(struct registry *r, uint32_t dev, uint64_t ino)
 	return &r->exes[hash_mix64(ino ^ ((uint64_t)dev << 32)) % EXE_CACHE_SLOTS];
 }
 
-/* Labels of live process @pid from /proc; NULL when it is gone or out of memory. */
-static struct labels_block *labels_read(struct registry *r, pid_t pid)
+/* Labels of live process @pid from /proc; NULL when it is gone, out of memory, or
+ * (@ino nonzero) when it runs another file than inode @ino. Only the inode is
+ * compared: stat and the kernel's exec event may number the device differently
+ * (overlayfs), and a different program with the same inode number on another device
+ * within one image's first milliseconds is not a case worth a second read. */
+static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t ino)
 {
 	struct process_info *info = malloc(sizeof(*info));
 	struct labels_block *b = NULL;
@@ -139,7 +168,8 @@ static struct labels_block *labels_read(struct registry *r, pid_t pid)
 	if (!info)
 		return NULL;
 	r->st.proc_reads++;
-	if (procinfo__read(pid, info) == 0)
+	if (procinfo__read(pid, info) == 0 &&
+	    (!ino || info->exe_ino == ino || (!info->exe_ino && !info->kernel_thread)))
 		b = labels_new(info);
 	if (b && info->exe_ino) {
 		slot = exe_slot(r, info->exe_dev, info->exe_ino);
@@ -148,6 +178,76 @@ static struct labels_block *labels_read(struct registry *r, pid_t pid)
 	}
 	free(info);
 	return b;
+}
+
+/* ---- images ---- */
+
+static struct image *image_new(struct labels_block *labels, struct exec_note *exec)
+{
+	struct image *im = calloc(1, sizeof(*im));
+
+	if (!im) {
+		labels_put(labels);
+		free(exec);
+		return NULL;
+	}
+	im->refs = 1;
+	im->labels = labels;
+	im->exec = exec;
+	return im;
+}
+
+static struct image *image_get(struct image *im)
+{
+	if (im)
+		im->refs++;
+	return im;
+}
+
+static void image_put(struct image *im)
+{
+	if (im && --im->refs == 0) {
+		labels_put(im->labels);
+		free(im->exec);
+		free(im);
+	}
+}
+
+/* The image live process @pid runs now, its labels read at once; NULL when it is
+ * gone or out of memory. */
+static struct image *image_read(struct registry *r, pid_t pid)
+{
+	struct labels_block *b = labels_read(r, pid, 0);
+
+	return b ? image_new(b, NULL) : NULL;
+}
+
+static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *x);
+
+/*
+ * Read the labels of @im, an image announced by an exec, at the first sample of @pid
+ * running it: from /proc while a process still runs the file the exec named (not a
+ * later exec's, nor the program of a process that reused the pid), else from the
+ * exec event. The process that exec'd first: @pid may be a child it forked since,
+ * which may have been moved to another cgroup before it was sampled (what a service
+ * manager does before it execs), and the image is shared with the parent.
+ */
+static void image_resolve(struct registry *r, struct image *im, pid_t pid)
+{
+	struct labels_block *b = NULL;
+
+	if (!im || !im->exec)
+		return;
+	if (im->exec->pid != pid)
+		b = labels_read(r, im->exec->pid, im->exec->ino);
+	if (!b)
+		b = labels_read(r, pid, im->exec->ino);
+	if (!b)
+		b = labels_from_exec(r, im->exec);
+	labels_put(im->labels);
+	im->labels = b;
+	free(im->exec);
+	im->exec = NULL;
 }
 
 /* ---- the table ---- */
@@ -185,8 +285,8 @@ static void entry_free(struct registry *r, struct entry *e)
 		list_del(&e->dead);
 	if (e->has_image)
 		tell_clients(r, e->p.pid);
-	labels_put(e->cur);
-	labels_put(e->next);
+	image_put(e->cur);
+	image_put(e->next);
 	free(e);
 	r->n--;
 }
@@ -264,8 +364,8 @@ void registry__free(struct registry *r)
 	list_for_each_safe(pos, tmp, &r->lru) {
 		struct entry *e = container_of(pos, struct entry, lru);
 
-		labels_put(e->cur);
-		labels_put(e->next);
+		image_put(e->cur);
+		image_put(e->next);
 		free(e);
 	}
 	for (size_t i = 0; i < EXE_CACHE_SLOTS; i++)
@@ -288,21 +388,17 @@ int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx)
  * running the same file, else the path given to execve when it names that very file
  * (it may be relative to a directory we do not know, or /proc/self/exe).
  */
-static struct labels_block *labels_from_exec(struct registry *r, const struct smolder_event *ev)
+static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *ev)
 {
 	struct process_info *info = calloc(1, sizeof(*info));
-	char filename[SMOLDER_PATH_LEN + 1], comm[SMOLDER_COMM_LEN + 1], cg[512];
 	const struct exe_slot *slot = exe_slot(r, ev->dev, ev->ino);
-	const char *exe = NULL, *build_id = NULL;
+	const char *exe = NULL, *build_id = NULL, *filename = ev->filename;
 	struct labels_block *b;
+	char cg[512];
 	struct stat st;
 
 	if (!info)
 		return NULL;
-	memcpy(filename, ev->filename, SMOLDER_PATH_LEN);
-	filename[SMOLDER_PATH_LEN] = '\0';
-	memcpy(comm, ev->comm, SMOLDER_COMM_LEN);
-	comm[SMOLDER_COMM_LEN] = '\0';
 	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino) {
 		exe = slot->labels->l.exe;
 		build_id = slot->labels->l.build_id;
@@ -311,28 +407,47 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct sm
 		   procinfo__kernel_dev(st.st_dev) == ev->dev) {
 		exe = filename;
 	}
-	info->pid = (pid_t)ev->pid;
+	info->pid = ev->pid;
 	procinfo__from_exec(exe, build_id,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
-			    comm, info);
+			    ev->comm, info);
 	b = labels_new(info);
 	free(info);
 	r->st.from_event++;
 	return b;
 }
 
-static void set_next(struct entry *e, struct labels_block *b, uint64_t time_ns)
+static void set_next(struct entry *e, struct image *im, uint64_t time_ns)
 {
-	labels_put(e->next);
-	e->next = b;
+	image_put(e->next);
+	e->next = im;
 	e->next_ns = time_ns;
+}
+
+/* What the exec event @ev says of the image it started (NULL when out of memory). */
+static struct exec_note *exec_note(const struct smolder_event *ev)
+{
+	struct exec_note *x = malloc(sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->dev = ev->dev;
+	x->ino = ev->ino;
+	x->cgroup_id = ev->cgroup_id;
+	x->pid = (pid_t)ev->pid;
+	memcpy(x->comm, ev->comm, SMOLDER_COMM_LEN);
+	x->comm[SMOLDER_COMM_LEN] = '\0';
+	memcpy(x->filename, ev->filename, SMOLDER_PATH_LEN);
+	x->filename[SMOLDER_PATH_LEN] = '\0';
+	return x;
 }
 
 int registry__event(struct registry *r, const struct smolder_event *ev)
 {
 	pid_t pid = (pid_t)ev->pid;
 	struct entry *e, *parent;
-	struct labels_block *b;
+	struct exec_note *x;
+	struct image *im;
 
 	switch (ev->kind) {
 	case SMOLDER_EVENT_FORK:
@@ -342,38 +457,42 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 			r->st.exits += e->exited;
 			entry_free(r, e);
 		}
-		/* Until it execs, the child runs its parent's program: the parent's
-		 * labels, read once for a parent that forks many children. */
+		/* Until it execs, the child runs its parent's program image: its
+		 * labels, read once for a parent that forks many children (a parent
+		 * seen first here, one that ran before smolder, is read now, while it
+		 * is known to live). */
 		parent = lookup(r, (pid_t)ev->ppid);
 		if (!parent) {
 			parent = entry_new(r, (pid_t)ev->ppid);
 			if (!parent)
 				return -ENOMEM;
-			parent->next = labels_read(r, (pid_t)ev->ppid);
+			parent->next = image_read(r, (pid_t)ev->ppid);
 		}
 		list_move_front(&r->lru, &parent->lru); /* not the one evicted next */
 		e = entry_new(r, pid);
 		if (!e)
 			return -ENOMEM;
-		b = parent->next ? parent->next : parent->cur;
-		if (b) {
-			set_next(e, labels_get(b), ev->time_ns);
+		im = parent->next ? parent->next : parent->cur;
+		if (im) {
+			set_next(e, image_get(im), ev->time_ns);
 			r->st.from_parent++;
 		}
 		return 0;
 	case SMOLDER_EVENT_EXEC:
+		/* Nothing is read yet: most images of a busy machine are never sampled.
+		 * Their first sample reads them (image_resolve). */
 		e = entry_fresh(r, pid);
 		if (!e)
 			return -ENOMEM;
-		b = labels_read(r, pid);
-		if (!b)
-			b = labels_from_exec(r, ev);
-		set_next(e, b, ev->time_ns);
+		if (!(x = exec_note(ev)) || !(im = image_new(NULL, x)))
+			return -ENOMEM;
+		set_next(e, im, ev->time_ns);
 		return 0;
 	case SMOLDER_EVENT_EXIT:
 		e = lookup(r, pid);
 		if (e && !e->exited) {
 			e->exited = true;
+			e->exit_reap = r->reaps;
 			list_add_front(&r->dead, &e->dead);
 		}
 		return 0;
@@ -400,14 +519,15 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 
 	if (e->has_image)
 		tell_clients(r, pid); /* a new image: what they held is stale */
-	labels_put(e->cur);
-	e->cur = e->next ? e->next : labels_read(r, pid);
+	image_put(e->cur);
+	e->cur = e->next ? e->next : image_read(r, pid);
 	e->next = NULL;
+	image_resolve(r, e->cur, pid);
 	e->has_image = true;
 	e->p.id = ++r->next_id ? r->next_id : ++r->next_id;
-	e->p.labels = e->cur ? &e->cur->l : NULL;
+	e->p.labels = e->cur && e->cur->labels ? &e->cur->labels->l : NULL;
 	r->st.images++;
-	if (!e->cur || (!e->cur->l.exe[0] && !e->cur->l.kernel_thread))
+	if (!e->p.labels || (!e->p.labels->exe[0] && !e->p.labels->kernel_thread))
 		r->st.unlabelled++;
 	return &e->p;
 }
@@ -420,18 +540,23 @@ int registry__add(struct registry *r, pid_t pid)
 		return 0;
 	if (!e && !(e = entry_new(r, pid)))
 		return -ENOMEM;
-	e->next = labels_read(r, pid);
+	e->next = image_read(r, pid);
 	return 0;
 }
 
 void registry__reap(struct registry *r)
 {
+	/* The dead list is newest first: free from its end, up to the exits seen since
+	 * the previous call, which wait for the next one. */
 	while (!list_empty(&r->dead)) {
-		struct entry *e = container_of(list_first(&r->dead), struct entry, dead);
+		struct entry *e = container_of(list_last(&r->dead), struct entry, dead);
 
+		if (e->exit_reap >= r->reaps)
+			break;
 		entry_free(r, e);
 		r->st.exits++;
 	}
+	r->reaps++;
 }
 
 void registry__stats(const struct registry *r, struct registry_stats *out)

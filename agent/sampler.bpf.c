@@ -44,9 +44,10 @@ struct {
 } events SEC(".maps");
 
 /* Process events (struct smolder_event): a few per process, not per sample. */
+#define SMOLDER_PROCS_BYTES (256 * 1024)
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, SMOLDER_PROCS_BYTES);
 } procs SEC(".maps");
 
 struct {
@@ -487,8 +488,7 @@ static __always_inline bool followed(__u32 tgid)
 	return !filter_targets || bpf_map_lookup_elem(&targets, &tgid);
 }
 
-/* Reserve an event of @kind for @tgid, or count it lost. Events wake the reader at
- * once: an exec's labels must be read while the process still lives. */
+/* Reserve an event of @kind for @tgid, or count it lost. */
 static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgid)
 {
 	struct smolder_event *e = bpf_ringbuf_reserve(&procs, sizeof(*e), 0);
@@ -506,6 +506,22 @@ static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgi
 	e->cgroup_id = 0;
 	e->filename[0] = '\0';
 	return e;
+}
+
+/*
+ * Submit event @e. Events do not wake the reader: a process's first sample does
+ * (sample), and the reader reads the events before that sample, while the process
+ * most likely still lives; an exec's labels are read then. A wakeup per exec, for the
+ * many processes never sampled, cost more than everything else on the exec path.
+ * Only a quarter-full ring wakes it, so that a burst of processes between two timed
+ * drains is not lost.
+ */
+static __always_inline void event_submit(struct smolder_event *e)
+{
+	if (bpf_ringbuf_query(&procs, BPF_RB_AVAIL_DATA) >= SMOLDER_PROCS_BYTES / 4)
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	else
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -536,7 +552,7 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	e->ppid = ptgid;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	event_submit(e);
 	return 0;
 }
 
@@ -562,7 +578,7 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 	if (!e)
 		return 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	event_submit(e);
 	return 0;
 }
 
@@ -589,6 +605,6 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	/* The file itself, whatever path named it: user space finds its path by it. */
 	e->ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
 	e->dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	event_submit(e);
 	return 0;
 }

@@ -128,6 +128,11 @@ int sampler__drain(struct sampler *s, int timeout_ms, const struct sampler_handl
 	return s->ops->drain(s->backend, timeout_ms, h);
 }
 
+bool sampler__caught_up(const struct sampler *s)
+{
+	return !s->ops->caught_up || s->ops->caught_up(s->backend);
+}
+
 int sampler__stats(const struct sampler *s, struct sampler_stats *out)
 {
 	return s->ops->stats(s->backend, out);

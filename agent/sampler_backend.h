@@ -25,6 +25,7 @@ struct sampler_ops {
 	int (*set_python)(void *backend, pid_t pid, const struct smolder_py_proc *proc); /* NULL:
 									   unsupported */
 	int (*drain)(void *backend, int timeout_ms, const struct sampler_handlers *h);
+	bool (*caught_up)(const void *backend); /* NULL: every drain reads everything */
 	int (*stats)(const void *backend, struct sampler_stats *out);
 };
 

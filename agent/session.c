@@ -491,13 +491,16 @@ static int on_event(const struct smolder_event *ev, void *ctx)
 }
 
 /* Drain the sampler into the current profile; then free the processes that exited,
- * all of whose samples have been read now. */
+ * all of whose samples have been read now: unless the drain stopped early (a
+ * backlog), when samples taken before an exit it read may still wait in the ring
+ * and would find their process gone, its labels with it. */
 static int drain(struct session *s, int timeout_ms)
 {
 	const struct sampler_handlers h = { .sample = on_sample, .event = on_event, .ctx = s };
 	int n = sampler__drain(s->sampler, timeout_ms, &h);
 
-	registry__reap(s->registry);
+	if (sampler__caught_up(s->sampler))
+		registry__reap(s->registry);
 	return n;
 }
 

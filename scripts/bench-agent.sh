@@ -28,6 +28,9 @@
 #     sampler and the process-event programs), over the span, per sample. This time is
 #     charged to the tasks the programs interrupt, not to the agent. perf has no such
 #     counter: its in-interrupt work (as the agent's perf_event path) is in no figure;
+#   - syscalls per sample: perf stat -e raw_syscalls:sys_enter -p PID over the span (an
+#     in-kernel count: no record per syscall is copied out, so it costs the counted
+#     process little), divided by its samples in the span;
 #   - the agent's own /metrics (smolder_cpu_seconds_per_sample,
 #     smolder_bpf_run_seconds_per_sample: since its start) as a cross-check.
 # Then SIGTERM to both (perf's sleep ends by itself); how long the agent took to exit.
@@ -418,6 +421,12 @@ for hz in 19 99; do
 	alive "$ag" || die "the agent exited during start-up (see $dir/agent.log)"
 	alive "$pf" || die "perf record exited during start-up (see $dir/perf.log)"
 	at=("$EPOCHREALTIME") agc=("$(cpu_ns "$ag")") pfc=("$(cpu_ns "$pf")")
+	sys_probes=""
+	for who in agent:$ag perf:$pf; do
+		perf stat -e raw_syscalls:sys_enter -x, -o "$dir/syscalls-${who%%:*}.csv" \
+			-p "${who#*:}" -- sleep "$R" >/dev/null 2>&1 &
+		sys_probes+=" $!"
+	done
 	read -r bpf_rt0 _ bpf_s0 < <(bpf_total "$ag")
 	bpf_progs "$ag" >"$dir/bpf0.txt"
 	bpf_names "$ag" >"$dir/bpf-names.txt"
@@ -430,6 +439,8 @@ for hz in 19 99; do
 	done
 	read -r bpf_rt1 _ bpf_s1 < <(bpf_total "$ag")
 	bpf_progs "$ag" >"$dir/bpf1.txt"
+	# shellcheck disable=SC2086
+	for p in $sys_probes; do wait "$p" 2>/dev/null || true; done
 	A[$hz:ag_rss]=$(status_kib "$ag" VmRSS) A[$hz:pf_rss]=$(status_kib "$pf" VmRSS)
 	scrape "$port" "$dir/metrics.txt"
 	stop_agent "$dir"
@@ -462,6 +473,10 @@ for hz in 19 99; do
 	A[$hz:ag_lost]=$(lost_of "$dir/agent.log")
 	A[$hz:pf_lost]=$(awk '{ for (i = 1; i < NF - 1; i++) if (tolower($i) == "lost" && $(i + 2) ~ /^chunks/) n += $(i + 1) }
 		END { print n + 0 }' "$dir/perf.log")
+	for who in ag:agent pf:perf; do
+		A[$hz:${who%%:*}_sys]=$(awk -F, '$3 ~ /raw_syscalls:sys_enter/ { print $1 }' \
+			"$dir/syscalls-${who#*:}.csv" 2>/dev/null || true)
+	done
 	A[$hz:m_cpu]=$(metric "$dir/metrics.txt" smolder_cpu_seconds_per_sample)
 	A[$hz:m_bpf]=$(metric "$dir/metrics.txt" smolder_bpf_run_seconds_per_sample)
 	read -r _ _ "A[$hz:ag_maxrss]" _ <"$dir/agent.ru"
@@ -621,6 +636,9 @@ per_s() { div "$1" "$2" 1 %.1f; }
 		"n/a (in the interrupt)" \
 		"$(div "${A[99:bpf_s]}" "${A[99:ag_n]}" 0.001 %.1f) / $(div "${A[99:bpf_rt]}" "${A[99:ag_n]}" 0.001 %.1f) us" \
 		"n/a (in the interrupt)"
+	row "syscalls per sample" "$(div "${A[19:ag_sys]}" "${A[19:ag_n]}" 1 %.2f)" \
+		"$(div "${A[19:pf_sys]}" "${A[19:pf_n]}" 1 %.2f)" "$(div "${A[99:ag_sys]}" "${A[99:ag_n]}" 1 %.2f)" \
+		"$(div "${A[99:pf_sys]}" "${A[99:pf_n]}" 1 %.2f)"
 	row "lost samples" "${A[19:ag_lost]:-?}" "${A[19:pf_lost]}" "${A[99:ag_lost]:-?}" "${A[99:pf_lost]}"
 	row "RSS at the end / max (MiB)" "$(mib "${A[19:ag_rss]}") / $(mib "${A[19:ag_maxrss]}")" \
 		"$(mib "${A[19:pf_rss]}") / $(mib "${A[19:pf_maxrss]}")" \

@@ -291,7 +291,16 @@ static void test_registry_keeps_labels_until_reaped(void **state)
 	assert_int_equal(p->id, id);
 	assert_string_equal(p->labels->service, "billing");
 	assert_int_equal(f.n, 0);
-	/* After the drain: freed, and the clients are told. */
+	/* After the drain that read the exit, still there: a sample may wait behind
+	 * another CPU's record still being written. */
+	registry__reap(r);
+	p = registry__sample(r, pid, 10, false);
+	assert_int_equal(p->id, id);
+	assert_string_equal(p->labels->service, "billing");
+	registry__stats(r, &st);
+	assert_int_equal(st.live, 1);
+	assert_int_equal(f.n, 0);
+	/* After the next drain: freed, and the clients are told. */
 	registry__reap(r);
 	registry__stats(r, &st);
 	assert_int_equal(st.live, 0);
@@ -445,6 +454,74 @@ static void test_registry_new_image_on_first_sample_after_exec(void **state)
 	registry__free(r);
 }
 
+/* An exec reads nothing until the new image's first sample (most processes of a busy
+ * machine are never sampled); then /proc, while the process runs the file the exec
+ * named, else the event. A child forked before that shares the image: sampled first,
+ * it gets what the process that exec'd says of itself (the child may have been moved
+ * to another cgroup), and the parent no read more. */
+static void test_registry_exec_labels_read_at_first_sample(void **state)
+{
+	(void)state;
+	struct registry *r = registry__new(NULL);
+	pid_t pid = spawn_sleep("lazy"), child = 0x3ffffff4;
+	struct smolder_event ev = event(SMOLDER_EVENT_EXEC, pid, 0);
+	struct registry_stats st;
+	const struct process *p;
+	char link[64], exe[4096];
+	struct stat sb;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_int_equal(stat(link, &sb), 0);
+	ev.dev = procinfo__kernel_dev(sb.st_dev);
+	ev.ino = sb.st_ino;
+	snprintf(ev.filename, sizeof(ev.filename), "sleep"); /* relative, as execvp may */
+	memcpy(ev.comm, "sleep", 6);
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = event(SMOLDER_EVENT_FORK, child, pid);
+	assert_int_equal(registry__event(r, &ev), 0);
+	registry__stats(r, &st);
+	assert_int_equal(st.proc_reads, 0);
+
+	/* The child (gone by now) is sampled first. */
+	p = registry__sample(r, child, 10, true);
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->exe, exe);
+	assert_string_equal(p->labels->service, "lazy"); /* the environment: /proc */
+	registry__stats(r, &st);
+	assert_int_equal(st.proc_reads, 1);
+	assert_int_equal(st.from_event, 0);
+	p = registry__sample(r, pid, 10, true);
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->exe, exe);
+	assert_string_equal(p->labels->service, "lazy");
+	registry__stats(r, &st);
+	assert_int_equal(st.proc_reads, 1);
+
+	/* An exec of /bin/true announced for the pid, which runs sleep when the
+	 * image is first sampled (it exec'd again, or the pid was reused): the
+	 * event's labels, not the other program's. */
+	assert_int_equal(stat("/bin/true", &sb), 0);
+	ev = event(SMOLDER_EVENT_EXEC, pid, 0);
+	ev.dev = procinfo__kernel_dev(sb.st_dev);
+	ev.ino = sb.st_ino;
+	ev.time_ns = 20;
+	snprintf(ev.filename, sizeof(ev.filename), "/bin/true");
+	memcpy(ev.comm, "true", 5);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, pid, 30, true);
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->exe, "/bin/true");
+	assert_string_equal(p->labels->service, "true");
+	registry__stats(r, &st);
+	assert_int_equal(st.from_event, 1);
+	reap(pid);
+	registry__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_registry_fork_takes_parent_labels),
 		cmocka_unit_test(test_registry_exec_of_a_gone_process),
 		cmocka_unit_test(test_registry_new_image_on_first_sample_after_exec),
+		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
