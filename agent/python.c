@@ -376,12 +376,14 @@ static void proc_remove(struct python *py, struct py_process *p)
 	}
 }
 
-void python__forget_process(struct python *py, pid_t pid)
+bool python__forget_process(struct python *py, pid_t pid)
 {
 	struct py_process *p = proc_slot(py, pid, false);
+	bool was_python = p && p->state == PROC_PYTHON;
 
 	if (p)
 		proc_remove(py, p);
+	return was_python;
 }
 
 /* ---- finding the interpreter ---- */

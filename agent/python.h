@@ -61,8 +61,9 @@ void python__register_all(struct python *py);
 int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_frame *f,
 		       char *buf, size_t len);
 
-/* Forget what is known of @pid (it exited or exec'd). */
-void python__forget_process(struct python *py, pid_t pid);
+/* Forget what is known of @pid (it exited or exec'd).
+ * @return whether it was handed to the sampler as a CPython process. */
+bool python__forget_process(struct python *py, pid_t pid);
 
 /* A new flush interval: names cached so far are dropped, so a code object freed and
  * another allocated at its address is named afresh at least once an interval. */

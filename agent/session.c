@@ -286,8 +286,7 @@ static void forget_python(pid_t pid, void *ctx)
 {
 	struct session *s = ctx;
 
-	python__forget_process(s->python, pid);
-	if (s->sampler)
+	if (python__forget_process(s->python, pid) && s->sampler)
 		sampler__set_python(s->sampler, pid, NULL);
 }
 
