@@ -363,6 +363,7 @@ struct python_stats {
 	uint64_t probe_errors;  /* interpreters that could not be found or read */
 	uint64_t codes_read;    /* code objects named (cache misses) */
 	uint64_t code_errors;   /* Python frames that could not be named */
+	uint64_t code_resets;   /* names dropped because they outgrew their budget */
 };
 
 struct python;

@@ -26,6 +26,7 @@
 #define NAME_MAX_BYTES 256       /* of a qualname or file name kept */
 #define LINETABLE_MAX (64 << 10) /* location table bytes read per code object */
 #define MAX_READ_NOTES 4         /* processes whose memory could not be read, told */
+#define CODE_BYTES_MAX (8u << 20) /* names and line tables kept, all processes */
 
 /* Where the fields this module reads sit, for one CPython version. */
 struct py_layout {
@@ -93,8 +94,8 @@ struct py_file {
 	uint64_t dev, inode;     /* 0: empty slot */
 	bool python;             /* has _PyRuntime */
 	uint64_t runtime_vaddr, version_vaddr, code_type_vaddr; /* 0: no such symbol */
-	uint64_t seg_vaddr, seg_offset; /* the PT_LOAD mapping the probed address */
-	uint64_t seg_align;
+	uint64_t pgoff;          /* file offset of the mapping probed, and the PT_LOAD */
+	uint64_t seg_vaddr, seg_offset; /* segment that maps it */
 	bool noted;              /* a note about this file was given */
 };
 
@@ -133,6 +134,7 @@ struct python {
 	size_t next_file;
 	bool noted_register;
 	unsigned read_notes;
+	size_t code_bytes; /* held by every process's named code objects */
 	struct python_stats st;
 };
 
@@ -272,7 +274,7 @@ static bool read_varint(const uint8_t *t, size_t len, size_t *i, uint32_t *out)
 int python_line(const uint8_t *t, size_t len, int firstlineno, uint32_t lasti)
 {
 	uint32_t target = lasti / 2, pc = 0, v;
-	int line = firstlineno;
+	int64_t line = firstlineno; /* deltas from another process: no int overflow */
 	size_t i = 0;
 
 	while (i < len) {
@@ -306,7 +308,7 @@ int python_line(const uint8_t *t, size_t len, int firstlineno, uint32_t lasti)
 		}
 		line += delta;
 		if (target < pc + units)
-			return none ? -1 : line;
+			return none || line < 0 || line > INT32_MAX ? -1 : (int)line;
 		pc += units;
 	}
 	return -1;
@@ -336,9 +338,17 @@ static struct py_process *proc_slot(struct python *py, pid_t pid, bool add)
 	return NULL;
 }
 
-static void drop_codes(struct py_process *p)
+static size_t code_size(const struct py_code *c)
+{
+	return sizeof(*c) + (c->qualname ? strlen(c->qualname) + 1 : 0) +
+	       (c->file ? strlen(c->file) + 1 : 0) + c->linetable_len;
+}
+
+static void drop_codes(struct python *py, struct py_process *p)
 {
 	for (size_t i = 0; i < p->code_cap; i++) {
+		if (p->codes[i].addr)
+			py->code_bytes -= code_size(&p->codes[i]);
 		free(p->codes[i].qualname);
 		free(p->codes[i].file);
 		free(p->codes[i].linetable);
@@ -354,7 +364,7 @@ static void proc_remove(struct python *py, struct py_process *p)
 	uint32_t mask = PROCESS_SLOTS - 1;
 	uint32_t i = (uint32_t)(p - py->procs), j = i;
 
-	drop_codes(p);
+	drop_codes(py, p);
 	p->state = PROC_EMPTY;
 	py->nprocs--;
 	for (;;) {
@@ -459,13 +469,13 @@ static struct py_file *file_for(struct python *py, pid_t pid, uint64_t addr,
 		return NULL;
 	for (size_t i = 0; i < FILE_SLOTS; i++) {
 		f = &py->files[i];
-		if (f->inode && f->dev == m->dev && f->inode == m->inode) {
+		if (f->inode && f->dev == m->dev && f->inode == m->inode && f->pgoff == m->pgoff) {
 			close(fd);
 			return f;
 		}
 	}
 	f = &py->files[py->next_file++ % FILE_SLOTS];
-	*f = (struct py_file){ .dev = m->dev, .inode = m->inode };
+	*f = (struct py_file){ .dev = m->dev, .inode = m->inode, .pgoff = m->pgoff };
 	if (probe_file(fd, m, f))
 		f->python = false;
 	close(fd);
@@ -796,9 +806,15 @@ int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_fra
 		return -ESRCH;
 	if (!f->code)
 		return -ENOENT;
+	/* Bounded in bytes over all processes: past the budget, every name is read
+	 * again (names are cheap to read, and most intervals need few). */
+	if (py->code_bytes > CODE_BYTES_MAX) {
+		python__new_interval(py);
+		py->st.code_resets++;
+	}
 	if (p->ncodes >= p->code_cap / 2) {
 		if (p->code_cap >= CODE_SLOTS_MAX) {
-			drop_codes(p); /* a bounded cache: start over */
+			drop_codes(py, p); /* a bounded cache: start over */
 		}
 		size_t cap = p->code_cap ? p->code_cap * 2 : 64;
 		struct py_code *old = p->codes;
@@ -843,6 +859,7 @@ int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_fra
 		}
 		fresh.addr = f->code;
 		if (c->addr) {
+			py->code_bytes -= code_size(c);
 			free(c->qualname);
 			free(c->file);
 			free(c->linetable);
@@ -850,6 +867,7 @@ int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_fra
 			p->ncodes++;
 		}
 		*c = fresh;
+		py->code_bytes += code_size(c);
 	}
 	if (f->lasti / 2 >= c->code_units) {
 		py->st.code_errors++;
@@ -866,7 +884,7 @@ void python__new_interval(struct python *py)
 {
 	for (size_t i = 0; i < PROCESS_SLOTS; i++)
 		if (py->procs[i].state != PROC_EMPTY)
-			drop_codes(&py->procs[i]);
+			drop_codes(py, &py->procs[i]);
 }
 
 /* ---- life ---- */
@@ -893,7 +911,7 @@ void python__free(struct python *py)
 	if (!py)
 		return;
 	for (size_t i = 0; i < PROCESS_SLOTS; i++)
-		drop_codes(&py->procs[i]);
+		drop_codes(py, &py->procs[i]);
 	free(py);
 }
 
