@@ -104,6 +104,10 @@ bool file_key__equal(const struct file_key *a, const struct file_key *b);
 /* Make sure the cache has an entry for @k (@path as process @pid maps it), taking
  * @fd (consumed): it is kept open for a parse at first use, or parsed now when too
  * many are open. */
+/* Whether the cache holds an entry for @k that needs no open file from the caller
+ * (parsed, waiting with its fd, or not ELF at all). */
+bool elf_cache__has(struct elf_cache *c, const struct file_key *k, const char *path);
+
 void elf_cache__capture(struct elf_cache *c, const struct file_key *k, const char *path,
 			pid_t pid, int fd);
 

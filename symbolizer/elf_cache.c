@@ -216,6 +216,13 @@ void file_key__read(struct file_key *k, int fd, uint64_t dev, uint64_t ino)
 	}
 }
 
+bool elf_cache__has(struct elf_cache *c, const struct file_key *k, const char *path)
+{
+	const struct elf_entry *e = find(c, k, path);
+
+	return e && (e->t || e->fd >= 0 || e->err == -ENOEXEC);
+}
+
 void elf_cache__capture(struct elf_cache *c, const struct file_key *k, const char *path,
 			pid_t pid, int fd)
 {

@@ -85,6 +85,17 @@ struct addr_entry {
 	struct symbol sym;
 };
 
+/* The identity (build-id) of files seen mapped, by device, inode, size and mtime: a
+ * new process mapping the libraries others mapped costs a stat per file rather than
+ * an open and the reads of its notes. Direct-mapped; a slot is overwritten. */
+#define IDENT_SLOTS 1024
+
+struct ident_slot {
+	uint64_t dev, ino, size; /* ino 0: empty */
+	int64_t mtime_ns;
+	struct file_key key;
+};
+
 struct symbolizer {
 	size_t max_procs;
 	char *debug_dirs_buf;
@@ -95,6 +106,8 @@ struct symbolizer {
 
 	struct elf_cache elf;
 	struct vdso_cache vdso;
+	struct ident_slot idents[IDENT_SLOTS];
+	uint64_t ident_hits, ident_misses;
 
 	struct proc **proc_buckets;
 	size_t proc_mask, nprocs;
@@ -247,21 +260,80 @@ static int open_mapped_file(struct symbolizer *s, const struct proc *p,
 	return fd;
 }
 
+static struct ident_slot *ident_slot(struct symbolizer *s, uint64_t dev, uint64_t ino)
+{
+	return &s->idents[hash_mix64(dev * 0x9e3779b97f4a7c15ULL ^ ino) % IDENT_SLOTS];
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+/* The identity of mapping @pm of @p from the identity cache, when the file the process
+ * sees at its path is the one mapped (device and inode) and unchanged (size, mtime)
+ * since it was read. */
+static bool ident_cached(struct symbolizer *s, const struct proc *p,
+			 const struct proc_mapping *pm, struct file_key *k)
+{
+	const char *path = proc_mapping__path(&p->maps, pm);
+	struct ident_slot *slot;
+	char buf[4096 + 64];
+	struct stat st;
+
+	if (pm->kind != PROC_MAPPING_FILE || pm->deleted || !pm->inode || path[0] != '/')
+		return false;
+	slot = ident_slot(s, pm->dev, pm->inode);
+	if (slot->ino != pm->inode || slot->dev != pm->dev)
+		return false;
+	if ((size_t)snprintf(buf, sizeof(buf), "/proc/%d/root%s", (int)p->pid, path) >= sizeof(buf) ||
+	    stat(buf, &st) != 0 || st.st_ino != pm->inode || st.st_dev != pm->dev ||
+	    (uint64_t)st.st_size != slot->size || mtime_ns(&st) != slot->mtime_ns)
+		return false;
+	*k = slot->key;
+	return true;
+}
+
+static void ident_remember(struct symbolizer *s, const struct proc_mapping *pm, int fd,
+			   const struct file_key *k)
+{
+	struct ident_slot *slot;
+	struct stat st;
+
+	if (pm->kind != PROC_MAPPING_FILE || !pm->inode || fstat(fd, &st) != 0 ||
+	    st.st_ino != pm->inode || st.st_dev != pm->dev)
+		return;
+	slot = ident_slot(s, pm->dev, pm->inode);
+	*slot = (struct ident_slot){ .dev = pm->dev, .ino = pm->inode, .size = (uint64_t)st.st_size,
+				     .mtime_ns = mtime_ns(&st), .key = *k };
+}
+
 /*
- * Identify mapping @pm of @p: open it as the process sees it and read its build-id.
- * @fd_out gets the open file when the caller may keep it, else it is closed.
+ * Identify mapping @pm of @p: open it as the process sees it and read its build-id,
+ * or, unless @need_fd, for a file seen before and unchanged whose table the ELF cache
+ * holds, take its identity from the identity cache without opening it (*@fd_out = -1
+ * then). @fd_out gets the open file when the caller may keep it, else it is closed.
  * @return 0 or a negative errno (the file could not be opened).
  */
 static int identify(struct symbolizer *s, struct proc *p, const struct proc_mapping *pm,
-		    struct file_key *k, int *fd_out)
+		    struct file_key *k, int *fd_out, bool need_fd)
 {
 	int fd;
 
+	memset(k, 0, sizeof(*k));
+	if (!need_fd && ident_cached(s, p, pm, k) &&
+	    elf_cache__has(&s->elf, k, proc_mapping__path(&p->maps, pm))) {
+		s->ident_hits++;
+		*fd_out = -1;
+		return 0;
+	}
+	s->ident_misses += pm->kind == PROC_MAPPING_FILE;
 	memset(k, 0, sizeof(*k));
 	fd = open_mapped_file(s, p, pm);
 	if (fd < 0)
 		return fd;
 	file_key__read(k, fd, pm->dev, pm->inode);
+	ident_remember(s, pm, fd, k);
 	/* vDSO images differ (64-bit, 32-bit) but share the path and no inode: only
 	 * a build-id tells them apart. */
 	if (k->kind != KEY_BUILD_ID && is_vdso(&p->maps, pm)) {
@@ -281,12 +353,13 @@ static void ident_capture(struct symbolizer *s, struct proc *p, size_t i)
 	struct map_ident *id = &p->ids[i];
 	int fd = -1;
 
-	if (identify(s, p, pm, &id->key, &fd) != 0) {
+	if (identify(s, p, pm, &id->key, &fd, false) != 0) {
 		id->key.kind = KEY_NONE;
 		id->retry_ns = now_ns() + ELF_RETRY_NS;
 		return;
 	}
-	elf_cache__capture(&s->elf, &id->key, path, p->pid, fd);
+	if (fd >= 0) /* else the ELF cache has it already */
+		elf_cache__capture(&s->elf, &id->key, path, p->pid, fd);
 }
 
 static bool same_mapping(const struct proc_mapping *a, const struct proc_mapping *b)
@@ -361,7 +434,7 @@ static struct elf_entry *elf_get(struct symbolizer *s, struct proc *p,
 	}
 	/* Evicted since it was identified, or failed before: open it again, and use it
 	 * only if it is still the file that was identified. */
-	if (identify(s, p, pm, &k, &fd) != 0) {
+	if (identify(s, p, pm, &k, &fd, true) != 0) {
 		if (e)
 			e->retry_ns = now_ns() + ELF_RETRY_NS;
 		return e;
@@ -826,6 +899,8 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	out->elf_parses = s->elf.parses;
 	out->elf_evictions = s->elf.evictions;
 	out->debug_files = s->elf.debug_files;
+	out->ident_hits = s->ident_hits;
+	out->ident_misses = s->ident_misses;
 }
 
 int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms)

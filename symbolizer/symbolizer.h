@@ -156,6 +156,9 @@ struct symbolizer_stats {
 	uint64_t elf_parses;   /* ELF tables parsed */
 	uint64_t elf_evictions;
 	uint64_t debug_files;  /* parses that found a separate debug file or MiniDebugInfo */
+	uint64_t ident_hits;   /* mapped files identified from the identity cache (a stat) */
+	uint64_t ident_misses; /* ... that had to be opened and their build-id read (the
+				  vDSO, no file, is neither) */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 

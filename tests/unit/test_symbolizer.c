@@ -619,6 +619,69 @@ static void test_elf_cache_eviction_keeps_answers(void **state)
 	symbolizer__free(s);
 }
 
+/* Copy @from to @to, executable. */
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	assert_true(out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+static void test_identity_cache_skips_unchanged_files(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer_stats st0, st1, st2;
+	char dir[] = "/tmp/smolder-ident.XXXXXX", path[64];
+	struct fixture a, b, c;
+	struct timespec times[2] = { { 0, UTIME_OMIT }, { 1, 0 } };
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/symtab_fixture_pie", dir);
+	copy_file(FIXTURE_PIE, path);
+
+	/* The first process: every file it maps is opened and its build-id read. */
+	fixture_start(&a, path);
+	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	symbolizer__stats(s, &st0);
+	assert_true(st0.ident_misses >= 3); /* the fixture, libc, ld.so */
+
+	/* A second process of the same files: identified by a stat each, same answers. */
+	fixture_start(&b, path);
+	assert_resolves(s, b.pid, fixture_addr(&b, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	assert_resolves(s, b.pid, fixture_addr(&b, "getpid") + 2, "getpid", 2, "/libc.so.6");
+	symbolizer__stats(s, &st1);
+	assert_true(st1.ident_hits >= st0.ident_hits + 3);
+	assert_int_equal(st1.ident_misses, st0.ident_misses);
+
+	/* The file changed (its mtime, as a rewrite in place would): read again. */
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	fixture_start(&c, path);
+	assert_resolves(s, c.pid, fixture_addr(&c, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	symbolizer__stats(s, &st2);
+	assert_int_equal(st2.ident_misses, st1.ident_misses + 1);
+
+	fixture_stop(&a);
+	fixture_stop(&b);
+	fixture_stop(&c);
+	unlink(path);
+	rmdir(dir);
+	symbolizer__free(s);
+}
+
 static void test_process_cache_eviction_keeps_answers(void **state)
 {
 	struct symbolizer_opts opts = { .max_processes = 1 };
@@ -1183,6 +1246,7 @@ int main(void)
 		cmocka_unit_test(test_open_mapping_at_opens_the_mapped_file),
 		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_process_cache_eviction_keeps_answers),
+		cmocka_unit_test(test_identity_cache_skips_unchanged_files),
 		cmocka_unit_test(test_elf_symtab_open_and_to_vaddr),
 		cmocka_unit_test(test_elf_symtab_missing_file_is_enoent),
 		cmocka_unit_test(test_elf_symtab_rejects_malformed),
