@@ -53,7 +53,7 @@ PY_VERSION=$("$PY" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') ||
 t_log "interpreter: $PY ($PY_WHAT, Python $PY_VERSION$(ldd "$PY" 2>/dev/null |
 	grep -q libpython && echo ', libpython build' || echo ', static build'))"
 
-SHARES=$(cd "$(dirname "$TESTLIB")/../fixtures/python" && pwd)/shares.py
+. "$(dirname "$TESTLIB")/python_lib.sh"
 [[ -f $SHARES ]] || t_fail "fixture not found: $SHARES"
 PY_COMM=$(basename "$PY" | cut -c1-15)
 line_of() {
@@ -371,21 +371,7 @@ profile_check() {
 # start_py LABEL ARGS..: starts the fixture in the background and waits until it works
 # (its "shares: pid N" line). Sets PY_PID and PY_TIDS (its working threads).
 start_py() {
-	local label=$1 out i
-	shift
-	out=$WORK/$label.out
-	"$PY" "$SHARES" "$@" >"$out" 2>&1 &
-	PY_PID=$!
-	t_bg_register "$PY_PID"
-	for (( i = 0; i < 200; i++ )); do
-		if grep -q "^shares: pid $PY_PID\$" "$out" 2>/dev/null; then
-			mapfile -t PY_TIDS < <(sed -n 's/^shares: thread \([0-9]*\)$/\1/p' "$out")
-			return 0
-		fi
-		t_running "$PY_PID" || t_fail "the fixture exited at start: $(cat "$out")"
-		sleep 0.05
-	done
-	t_fail "the fixture (pid $PY_PID) did not start within 10 s: $(cat "$out")"
+	start_shares "$1" "$PY" "${@:2}"
 }
 
 # ---- cases ----

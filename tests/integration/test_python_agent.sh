@@ -11,27 +11,9 @@
 t_init
 . "$(dirname "$TESTLIB")/agent_lib.sh"
 
-PY=
-for c in /usr/bin/python3.11 "${PYENV_ROOT:-/root/.pyenv}"/versions/3.1[123].*/bin/python3.1[123]; do
-	[[ -x $c ]] && { PY=$c; break; }
-done
+. "$(dirname "$TESTLIB")/python_lib.sh"
+PY=$(first_python311)
 [[ -n $PY ]] || t_skip "no CPython 3.11+ (Debian's python3.11 or a pyenv build) is installed"
-SHARES=$(cd "$(dirname "$TESTLIB")/../fixtures/python" && pwd)/shares.py
-
-# start_fixture NAME: shares.py in the background until it says its pid; sets FPID.
-start_fixture() {
-	local out=$WORK/$1.out i
-	"$PY" "$SHARES" >"$out" 2>&1 &
-	FPID=$!
-	t_bg_register "$FPID"
-	for (( i = 0; i < 200; i++ )); do
-		grep -q "^shares: pid $FPID\$" "$out" 2>/dev/null && return 0
-		t_running "$FPID" || t_fail "the fixture exited at start: $(cat "$out")"
-		sleep 0.05
-	done
-	t_fail "the fixture did not start within 10 s"
-}
-
 # check_store PID WHAT: the store's samples of PID: Python frames on >= 90%, the three
 # hot functions named.
 check_store() {
@@ -50,12 +32,12 @@ check_store() {
 
 case_agent() {
 	local early late
-	start_fixture early
-	early=$FPID
+	start_shares early "$PY"
+	early=$PY_PID
 	start_agent agent "$WORK/store"
 	sleep 3
-	start_fixture late
-	late=$FPID
+	start_shares late "$PY"
+	late=$PY_PID
 	# Until both fixtures have been sampled a while (the agent samples every CPU).
 	sleep 5
 	wait_metric python_processes_total 2 10

@@ -12,7 +12,7 @@ t_init
 PY=/usr/bin/python3.11
 [[ -x $PY ]] || t_skip "Debian's python3.11 (a static build, one file to copy) is not installed"
 command -v unshare >/dev/null || t_skip "unshare (util-linux) is not installed"
-SHARES=$(cd "$(dirname "$TESTLIB")/../fixtures/python" && pwd)/shares.py
+. "$(dirname "$TESTLIB")/python_lib.sh"
 NS=$WORK/ns
 mkdir -p "$NS"
 HZ=199

@@ -15,7 +15,7 @@ REAL=/usr/bin/python3.11
 [[ -x $REAL ]] || t_skip "Debian's python3.11 ($REAL) is not installed"
 command -v readelf >/dev/null || t_skip "readelf (binutils) is not installed"
 SRC=$(cd "$(dirname "$TESTLIB")/../fixtures" && pwd)
-SHARES=$SRC/python/shares.py
+. "$(dirname "$TESTLIB")/python_lib.sh"
 FAKE=$WORK/fake/python3.11
 mkdir -p "$WORK/fake"
 bash "$SRC/make_fake_python.sh" "$REAL" "$FAKE" 0x030f00f0 >"$WORK/make_fake.out" 2>&1 ||
@@ -43,16 +43,9 @@ degraded_check() {
 }
 
 case_pid() {
-	local pid out=$WORK/pid.out i cpu0 cpu1
-	"$FAKE" "$SHARES" >"$out" 2>&1 &
-	pid=$!
-	t_bg_register "$pid"
-	for (( i = 0; i < 200; i++ )); do
-		grep -q "^shares: pid $pid\$" "$out" 2>/dev/null && break
-		t_running "$pid" || t_fail "the fixture exited at start: $(cat "$out")"
-		sleep 0.05
-	done
-	grep -q "^shares: pid $pid\$" "$out" || t_fail "the fixture did not start within 10 s"
+	local pid cpu0 cpu1
+	start_shares pid "$FAKE"
+	pid=$PY_PID
 	cpu0=$(proc_cpu_ms "$pid") || t_fail "cannot read /proc/$pid/stat"
 	run_smolder pid 60 record -p "$pid" -F "$HZ" -d "$SECS" -o "$WORK/pid.folded"
 	cpu1=$(proc_cpu_ms "$pid") || t_fail "the fixture exited during the run"
@@ -65,7 +58,7 @@ case_pid() {
 
 case_cmd() {
 	local cpu
-	run_smolder cmd 40 record -F "$HZ" -o "$WORK/cmd.folded" -- "$FAKE" "$SHARES" --seconds "$SECS"
+	run_smolder cmd 40 record -F "$HZ" -o "$WORK/cmd.folded" -- "$FAKE" "$SHARES" --cpu-seconds "$SECS"
 	assert_rc 0 "record -- python3.11 (a fake 3.15) shares.py"
 	cpu=$(sed -n 's/^shares: cpu \([0-9]*\) ms$/\1/p' "$WORK/cmd.stdout")
 	[[ -n $cpu ]] || t_fail "the command did not report its CPU time (did it exit by itself?)"

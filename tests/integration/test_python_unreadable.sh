@@ -11,14 +11,11 @@
 . "${TESTLIB:?TESTLIB is not set (run through ctest)}"
 t_init
 
-PY=
-for c in /usr/bin/python3.11 "${PYENV_ROOT:-/root/.pyenv}"/versions/3.1[123].*/bin/python3.1[123]; do
-	[[ -x $c ]] && { PY=$c; break; }
-done
+. "$(dirname "$TESTLIB")/python_lib.sh"
+PY=$(first_python311)
 [[ -n $PY ]] || t_skip "no CPython 3.11+ (Debian's python3.11 or a pyenv build) is installed"
 DENY=$FIXTURES/deny_vm_readv
 [[ -x $DENY ]] || t_fail "fixture $DENY is not built"
-SHARES=$(cd "$(dirname "$TESTLIB")/../fixtures/python" && pwd)/shares.py
 HZ=199
 SECS=3
 
@@ -29,16 +26,9 @@ printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$DENY" "$REAL_SMOLDER" >"$SMOLDER"
 chmod +x "$SMOLDER"
 
 case_pid() {
-	local pid out=$WORK/pid.out i f total py eval n
-	"$PY" "$SHARES" >"$out" 2>&1 &
-	pid=$!
-	t_bg_register "$pid"
-	for (( i = 0; i < 200; i++ )); do
-		grep -q "^shares: pid $pid\$" "$out" 2>/dev/null && break
-		t_running "$pid" || t_fail "the fixture exited at start: $(cat "$out")"
-		sleep 0.05
-	done
-	grep -q "^shares: pid $pid\$" "$out" || t_fail "the fixture did not start within 10 s"
+	local pid f total py eval n
+	start_shares pid "$PY"
+	pid=$PY_PID
 	f=$WORK/pid.folded
 	run_smolder pid 60 record -p "$pid" -F "$HZ" -d "$SECS" -o "$f"
 	assert_rc 0 "record -p $pid ($PY) with process_vm_readv refused"
