@@ -160,6 +160,8 @@ struct unwind_stats {
 	uint64_t row_hits;   /* frames whose CFI row came from the row cache */
 	uint64_t row_misses; /* ... that had to be found and computed */
 	uint64_t fallbacks;  /* snapshots the CFI interpreter left to libunwind */
+	uint64_t no_info;    /* frames stepped without unwind information (libunwind's
+				rules: end of stack, or a frame-pointer guess) */
 };
 
 /*

@@ -905,3 +905,87 @@ int cfi__step(const struct cfi_table *t, const struct cfi_row *row, struct cfi_s
 	}
 	return ret;
 }
+
+/* Instruction bytes libunwind recognises where it finds no unwind information: the
+ * rt_sigreturn trampoline (mov $15, %rax; syscall) and a lazy PLT entry
+ * (jmp *x(%rip); push $n; jmp .plt). */
+#define SIGRETURN_W0 0x0f0000000fc0c748ull
+#define SIGRETURN_W1 0x05u
+
+static bool is_sigreturn(uint64_t w0, uint64_t w1)
+{
+	return w0 == SIGRETURN_W0 && (w1 & 0xff) == SIGRETURN_W1;
+}
+
+static bool is_plt_entry(uint64_t w0, uint64_t w1)
+{
+	return (w0 & 0xffff) == 0x25ff && ((w0 >> 48) & 0xff) == 0x68 &&
+	       ((w1 >> 24) & 0xff) == 0xe9;
+}
+
+/*
+ * libunwind 1.6's rules where dwarf_step finds no information (src/x86_64/Gstep.c): a
+ * "previous ip" that cannot be read is taken for a call through a bad pointer, whose
+ * return address is still at RSP; else RBP = 0 ends the stack, and any other RBP is
+ * believed as a frame pointer if it lies a little above the CFA.
+ */
+int cfi__step_noinfo(struct cfi_state *s, const struct cfi_mem *mem)
+{
+	const struct cfi_loc nowhere = { 0, CFI_LOC_NULL };
+	struct cfi_loc rbp_loc = nowhere, rsp_loc = nowhere, rip_loc = nowhere;
+	uint64_t prev_ip = s->ip, prev_cfa = s->cfa, w0, w1, rbp, rsp, word;
+	bool invalid_prev_ip = false, fixed = false;
+	int err, ret = 0;
+
+	/* The code at ip (not ip - 1); a failed read is neither kind. */
+	if (mem->read(mem->arg, s->ip, &w0) && mem->read(mem->arg, s->ip + 8, &w1) &&
+	    (is_sigreturn(w0, w1) || is_plt_entry(w0, w1)))
+		return -ENOTSUP;
+	if (s->loc[CFI_RBP].kind != CFI_LOC_NULL) {
+		if ((err = loc_get(&s->loc[CFI_RBP], mem, &rbp)))
+			return err;
+		invalid_prev_ip = !mem->read(mem->arg, prev_ip, &word);
+		if (rbp || invalid_prev_ip) {
+			if (invalid_prev_ip) {
+				/* libunwind reads RSP's location, not the CFA, and goes on
+				 * with garbage when it has none: decline that. */
+				if (s->loc[CFI_RSP].kind == CFI_LOC_NULL)
+					return -ENOTSUP;
+				if ((err = loc_get(&s->loc[CFI_RSP], mem, &rsp)))
+					return -ENOTSUP;
+				fixed = mem->read(mem->arg, rsp, &word) &&
+					mem->read(mem->arg, word, &word);
+			}
+			if (fixed) {
+				s->cfa += 8;
+				loc_mem(&rbp_loc, rbp);
+				loc_mem(&rsp_loc, rsp);
+				loc_mem(&rip_loc, rsp);
+			} else {
+				loc_mem(&rbp_loc, rbp);
+				loc_mem(&rip_loc, rbp + 8);
+				ret = mem->read(mem->arg, rbp, &word) ? 0 : -EFAULT;
+				if (ret < 0 || rbp < s->cfa || rbp - s->cfa > 0x4000)
+					rbp_loc = rip_loc = nowhere;
+				s->cfa += 16;
+			}
+		}
+	}
+	for (int i = 0; i < CFI_NREGS; i++)
+		s->loc[i] = nowhere;
+	s->loc[CFI_RBP] = rbp_loc;
+	s->loc[CFI_RSP] = rsp_loc;
+	s->loc[CFI_RIP] = rip_loc;
+	if (rbp_loc.kind == CFI_LOC_NULL && !invalid_prev_ip)
+		return 0; /* the end of the stack, as far as anyone can tell */
+	if (rip_loc.kind == CFI_LOC_NULL) {
+		s->ip = 0;
+	} else {
+		if ((err = loc_get(&rip_loc, mem, &s->ip)))
+			return err;
+		ret = 1;
+	}
+	if (s->ip == prev_ip && s->cfa == prev_cfa)
+		return -ELOOP;
+	return ret;
+}

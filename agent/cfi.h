@@ -124,4 +124,14 @@ void cfi__init(struct cfi_state *s, const uint64_t regs[CFI_NREGS]);
 int cfi__step(const struct cfi_table *t, const struct cfi_row *row, struct cfi_state *s,
 	      const struct cfi_mem *mem);
 
+/*
+ * Step from the frame of @s, for which no unwind information was found (no file
+ * mapped there, no table, or no FDE covering it), as libunwind's x86-64 unw_step does
+ * then: the walk ends where RBP is nowhere or 0, else it guesses a frame-pointer frame
+ * (caller's ip at RBP + 8) when RBP lies at most 16 KiB above the CFA. @return as
+ * cfi__step, or -ENOTSUP at a signal trampoline or a PLT entry, which libunwind steps
+ * by other rules (declined).
+ */
+int cfi__step_noinfo(struct cfi_state *s, const struct cfi_mem *mem);
+
 #endif /* SMOLDER_CFI_H */

@@ -120,7 +120,7 @@ struct page_slot {
 struct row_slot {
 	uint64_t serial;  /* of the unwind_elf; 0: empty */
 	uint64_t vaddr;   /* the address looked up, as the ELF file places it */
-	bool ok;          /* false: no row (no FDE, or declined): libunwind's turn */
+	int err;          /* cfi__find_row's: 0, -ENOENT (no FDE), or declined */
 	struct cfi_row row;
 };
 
@@ -764,8 +764,11 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
  * file it is in. NULL when the interpreter has no row there: no file or no table
  * (JIT code), no FDE, or a declined entry.
  */
-static const struct cfi_row *row_at(struct unwind_ctx *ctx, uint64_t pc,
-				    const struct cfi_mem *mem, struct ctx_elf **cep)
+/* The row for @pc into *@row, and its file into *@cep: 0, -ENOENT when there is no
+ * unwind information for @pc (no file mapped there, no table, no FDE), or the
+ * interpreter's reason to decline the FDE. */
+static int row_at(struct unwind_ctx *ctx, uint64_t pc, const struct cfi_mem *mem,
+		  const struct cfi_row **row, struct ctx_elf **cep)
 {
 	struct unwinder *u = ctx->u;
 	struct ctx_elf *ce = ctx_elf_at(ctx, pc);
@@ -773,19 +776,20 @@ static const struct cfi_row *row_at(struct unwind_ctx *ctx, uint64_t pc,
 	uint64_t vaddr;
 
 	if (!ce || !ce->elf->has_table)
-		return NULL;
+		return -ENOENT;
 	*cep = ce;
 	vaddr = pc - ce->bias;
 	slot = &u->rows[hash_reduce(hash_mix64(vaddr ^ (ce->elf->serial << 48)), u->nrows)];
 	if (slot->serial == ce->elf->serial && slot->vaddr == vaddr) {
 		u->stats.row_hits++;
-		return slot->ok ? &slot->row : NULL;
+	} else {
+		u->stats.row_misses++;
+		slot->serial = ce->elf->serial;
+		slot->vaddr = vaddr;
+		slot->err = cfi__find_row(&ce->elf->cfi, ce->bias, pc, mem, &slot->row);
 	}
-	u->stats.row_misses++;
-	slot->serial = ce->elf->serial;
-	slot->vaddr = vaddr;
-	slot->ok = !cfi__find_row(&ce->elf->cfi, ce->bias, pc, mem, &slot->row);
-	return slot->ok ? &slot->row : NULL;
+	*row = &slot->row;
+	return slot->err;
 }
 
 /*
@@ -801,7 +805,7 @@ static int cfi_walk(struct unwind_ctx *ctx, uint64_t *ips, size_t max, size_t *n
 	const struct cfi_mem mem = { ctx_read, ctx };
 	struct cfi_state st;
 	uint64_t prev = 0; /* 1 after the first frame */
-	int ret = 1;
+	int ret = 1, err;
 
 	cfi__init(&st, ctx->regs);
 	do {
@@ -813,10 +817,18 @@ static int cfi_walk(struct unwind_ctx *ctx, uint64_t *ips, size_t max, size_t *n
 		ips[(*n)++] = st.ip;
 		if (*n == max)
 			break;
-		row = row_at(ctx, st.ip - prev, &mem, &ce);
-		if (!row)
+		err = row_at(ctx, st.ip - prev, &mem, &row, &ce);
+		if (err == -ENOENT) {
+			/* what libunwind does without unwind information: the end of the
+			 * stack (the dynamic loader's _start, a process that has exec'd
+			 * since), or a frame-pointer guess */
+			ctx->u->stats.no_info++;
+			ret = cfi__step_noinfo(&st, &mem);
+		} else if (err) {
 			return WALK_DECLINED;
-		ret = cfi__step(&ce->elf->cfi, row, &st, &mem);
+		} else {
+			ret = cfi__step(&ce->elf->cfi, row, &st, &mem);
+		}
 		/* unreadable memory and registers end libunwind's walk the same way; for
 		 * anything else, let it say */
 		if (ret < 0 && ret != -EFAULT && ret != -ELOOP)

@@ -547,13 +547,15 @@ static void print_stats(const struct session_stats *st)
 	fprintf(stderr, "smolder: stats unwinds=%llu unwind_truncated=%llu unwind_failed=%llu "
 		"unwind_elf_loads=%llu unwind_elfs_cached=%llu unwind_elf_failed=%llu "
 		"unwind_elf_evictions=%llu unwind_kib=%llu unwind_file_reads=%llu "
-		"unwind_row_hits=%llu unwind_row_misses=%llu unwind_fallbacks=%llu\n",
+		"unwind_row_hits=%llu unwind_row_misses=%llu unwind_fallbacks=%llu "
+		"unwind_no_info=%llu\n",
 		(unsigned long long)u->unwinds, (unsigned long long)u->truncated,
 		(unsigned long long)u->failed, (unsigned long long)u->elf_loads,
 		(unsigned long long)u->elfs_cached, (unsigned long long)u->elf_failed,
 		(unsigned long long)u->elf_evictions, (unsigned long long)(u->elf_bytes / 1024),
 		(unsigned long long)u->file_reads, (unsigned long long)u->row_hits,
-		(unsigned long long)u->row_misses, (unsigned long long)u->fallbacks);
+		(unsigned long long)u->row_misses, (unsigned long long)u->fallbacks,
+		(unsigned long long)u->no_info);
 	fprintf(stderr, "smolder: stats python_processes=%llu python_unsupported=%llu "
 		"python_probe_errors=%llu python_samples=%llu python_frames=%llu "
 		"python_no_thread=%llu python_read_errors=%llu python_truncated=%llu "

@@ -7,7 +7,9 @@
  * C functions). For many addresses in each file, one step from a made-up frame
  * (registers and a stack of words pointing into itself) must give libunwind's
  * result: the same return code, caller ip, CFA and RBP, wherever the interpreter
- * does not decline; and it may decline only a few addresses.
+ * does not decline; and it may decline only a few addresses. Addresses no FDE covers
+ * (the dynamic loader's entry code, gaps between functions) are stepped by the
+ * interpreter's no-information rules and must match libunwind's frame-pointer guess.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -265,6 +267,14 @@ static void free_image(struct image *im)
 
 struct tally {
 	unsigned compared, stepped, declined, no_row;
+	unsigned no_row_compared, no_row_stepped; /* of no_row: stepped by cfi__step_noinfo */
+};
+
+/* What RBP holds in the made-up frame. */
+enum rbp_kind {
+	RBP_STACK, /* a word of the stack, a little above rsp: a believable frame pointer */
+	RBP_ZERO,  /* 0, as at a process's entry */
+	RBP_FAR,   /* readable, but further above rsp than libunwind believes */
 };
 
 static uint64_t mix(uint64_t x)
@@ -276,7 +286,8 @@ static uint64_t mix(uint64_t x)
 }
 
 /* One step at @pc (the first frame) both ways. */
-static void compare_at(struct frame *f, uint64_t pc, unw_addr_space_t as, struct tally *t)
+static void compare_at(struct frame *f, uint64_t pc, enum rbp_kind rbp_kind,
+		       unw_addr_space_t as, struct tally *t)
 {
 	const struct cfi_mem mem = { frame_read, f };
 	struct cfi_state st;
@@ -284,31 +295,37 @@ static void compare_at(struct frame *f, uint64_t pc, unw_addr_space_t as, struct
 	unw_cursor_t c;
 	unw_word_t lip = 0, lcfa = 0, lrbp = 0;
 	int ret, lret, err, lrbp_ok;
+	bool no_row;
 
 	for (int i = 0; i < CFI_NREGS; i++)
 		f->regs[i] = 0x1000 + (uint64_t)i * 0x111 + (mix(pc + i) & 0xff0);
 	f->regs[CFI_RSP] = STACK_AT + SP_OFF;
-	f->regs[CFI_RBP] = STACK_AT + SP_OFF + 64 + (mix(pc) & 0x1f8);
+	f->regs[CFI_RBP] = rbp_kind == RBP_ZERO ? 0
+			   : rbp_kind == RBP_FAR ? STACK_AT + SP_OFF + 0x8000
+						 : STACK_AT + SP_OFF + 64 + (mix(pc) & 0x1f8);
 	f->regs[CFI_RIP] = pc;
 
-	assert_int_equal(unw_init_remote(&c, as, f), 0);
-	lret = unw_step(&c);
 	err = cfi__find_row(&f->im->t, BIAS, pc, &mem, &row);
-	if (err == -ENOENT) {
-		t->no_row++;
-		return;
-	}
-	if (err) {
+	no_row = err == -ENOENT;
+	if (err && !no_row) {
 		t->declined++;
 		return;
 	}
 	cfi__init(&st, f->regs);
-	ret = cfi__step(&f->im->t, &row, &st, &mem);
+	if (no_row) {
+		t->no_row++;
+		ret = cfi__step_noinfo(&st, &mem);
+	} else {
+		ret = cfi__step(&f->im->t, &row, &st, &mem);
+	}
 	if (ret == -ENOTSUP || ret == -EINVAL) {
-		t->declined++;
+		t->declined += !no_row;
 		return;
 	}
+	assert_int_equal(unw_init_remote(&c, as, f), 0);
+	lret = unw_step(&c);
 	t->compared++;
+	t->no_row_compared += no_row;
 	if (lret < 0 || ret < 0) {
 		if (!(lret < 0 && ret < 0))
 			fail_msg("pc 0x%llx: libunwind step %d, cfi %d", (unsigned long long)(pc - BIAS),
@@ -326,6 +343,7 @@ static void compare_at(struct frame *f, uint64_t pc, unw_addr_space_t as, struct
 	if (ret > 0) {
 		uint64_t rbp = 0;
 		t->stepped++;
+		t->no_row_stepped += no_row;
 		bool ok = st.loc[CFI_RBP].kind != CFI_LOC_NULL &&
 			  (st.loc[CFI_RBP].kind == CFI_LOC_VAL ? (rbp = st.loc[CFI_RBP].v, true)
 							       : frame_read(f, st.loc[CFI_RBP].v, &rbp));
@@ -337,25 +355,40 @@ static void compare_at(struct frame *f, uint64_t pc, unw_addr_space_t as, struct
 	}
 }
 
+/* A frame over @im whose stack words point into the stack itself, or are small. */
+static struct frame *frame_new(const struct image *im)
+{
+	struct frame *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->im = im;
+	for (size_t i = 0; i < STACK_LEN / 8; i++)
+		f->stack[i] = (i % 3) ? STACK_AT + SP_OFF + (mix(i) & 0x3ff8) : mix(i) & 0xffff;
+	return f;
+}
+
+static unw_addr_space_t space_new(void)
+{
+	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
+
+	assert_non_null(as);
+	unw_set_caching_policy(as, UNW_CACHE_NONE);
+	return as;
+}
+
 /* Every @stride-th address from each FDE's start to the next's (at most @per_fde of
  * them). @return the tally. */
 static struct tally compare_file(const char *path, bool debug_frame, unsigned stride,
 				 unsigned per_fde)
 {
 	struct image im;
-	struct frame *f = calloc(1, sizeof(*f));
+	struct frame *f;
 	struct tally t = { 0 };
 	unw_addr_space_t as;
 
-	assert_non_null(f);
 	load_image(&im, path, debug_frame);
-	f->im = &im;
-	for (size_t i = 0; i < STACK_LEN / 8; i++) /* words pointing into the stack, and
-						      small ones */
-		f->stack[i] = (i % 3) ? STACK_AT + SP_OFF + (mix(i) & 0x3ff8) : mix(i) & 0xffff;
-	as = unw_create_addr_space(&accessors, 0);
-	assert_non_null(as);
-	unw_set_caching_policy(as, UNW_CACHE_NONE);
+	f = frame_new(&im);
+	as = space_new();
 	for (uint64_t i = 0; i < im.t.fde_count; i++) {
 		int32_t start, next;
 		uint64_t lo, hi;
@@ -372,7 +405,7 @@ static struct tally compare_file(const char *path, bool debug_frame, unsigned st
 			uint64_t pc = lo + (uint64_t)k * stride;
 
 			if (pc >= im.text_lo && pc < im.text_hi)
-				compare_at(f, pc, as, &t);
+				compare_at(f, pc, (enum rbp_kind)(mix(pc) % 3), as, &t);
 		}
 	}
 	unw_destroy_addr_space(as);
@@ -380,6 +413,51 @@ static struct tally compare_file(const char *path, bool debug_frame, unsigned st
 	free(f);
 	print_message("%s: %u compared (%u stepped to a caller), %u declined, %u without an "
 		      "FDE\n", path, t.compared, t.stepped, t.declined, t.no_row);
+	return t;
+}
+
+/* Every address of @path's executable segments that no FDE covers, with each kind of
+ * RBP. @return the tally. */
+static struct tally compare_gaps(const char *path)
+{
+	struct image im;
+	struct frame *f;
+	struct tally t = { 0 };
+	unw_addr_space_t as;
+
+	load_image(&im, path, false);
+	f = frame_new(&im);
+	as = space_new();
+	for (uint64_t pc = im.text_lo; pc < im.text_hi; pc++) {
+		const struct cfi_mem mem = { frame_read, f };
+		struct cfi_row row;
+
+		if (cfi__find_row(&im.t, BIAS, pc, &mem, &row) != -ENOENT)
+			continue;
+		for (int k = RBP_STACK; k <= RBP_FAR; k++)
+			compare_at(f, pc, (enum rbp_kind)k, as, &t);
+	}
+	print_message("%s: %u addresses without an FDE compared, %u stepped to a caller\n", path,
+		      t.no_row_compared, t.no_row_stepped);
+	/* Addresses in no file (code of a process that has exec'd since, JIT code):
+	 * their bytes cannot be read, which libunwind takes for a call through a bad
+	 * pointer, the return address still at RSP. The stack's words at RSP point into
+	 * the stack or are small, so both of its outcomes are here. */
+	unw_destroy_addr_space(as);
+	as = space_new();
+	unsigned before = t.no_row_compared, stepped = t.no_row_stepped;
+	for (uint64_t k = 0; k < 3 * 64; k++) {
+		uint64_t pc = 0x10000 + (k / 3) * 0x48;
+
+		f->stack[SP_OFF / 8] = (k / 3) % 2 ? mix(k) & 0xffff : STACK_AT + SP_OFF + 0x100;
+		compare_at(f, pc, (enum rbp_kind)(k % 3), as, &t);
+	}
+	/* none declined; the return address at RSP taken for half of them */
+	assert_int_equal(t.no_row_compared - before, 3 * 64);
+	assert_true(t.no_row_stepped - stepped >= 3 * 32);
+	unw_destroy_addr_space(as);
+	free_image(&im);
+	free(f);
 	return t;
 }
 
@@ -417,6 +495,29 @@ static void test_debug_frame(void **state)
 	assert_true(t.compared > 50);
 	assert_true(t.stepped * 2 > t.compared);
 	assert_int_equal(t.declined, 0);
+}
+
+/* The dynamic loader's entry code (_start, _dl_start_user) has no FDE: every new
+ * process's first stacks end there. */
+static void test_no_unwind_info(void **state)
+{
+	static const char *const paths[] = { "/lib64/ld-linux-x86-64.so.2",
+					     "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" };
+	struct tally t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+		if (access(paths[i], R_OK))
+			continue;
+		t = compare_gaps(paths[i]);
+		assert_true(t.no_row_compared > 30);
+		/* the frame-pointer guess took some of them to a caller; RBP_ZERO and
+		 * RBP_FAR ended the others */
+		assert_true(t.no_row_stepped > 0);
+		assert_true(t.no_row_stepped < t.no_row_compared);
+		return;
+	}
+	skip();
 }
 
 static void test_libc(void **state)
@@ -506,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_debug_frame),
 		cmocka_unit_test(test_libc),
+		cmocka_unit_test(test_no_unwind_info),
 		cmocka_unit_test(test_malformed),
 	};
 
