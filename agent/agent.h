@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "profile.h"
@@ -223,6 +224,21 @@ int procinfo__read(pid_t pid, struct process_info *info);
 void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
 			 const char *comm, struct process_info *info);
 
+/*
+ * Fill @info for live process @pid whose executable and cgroup are already known:
+ * @exe, which stat says is @st, and @cgroup_path. Only its environment is read from
+ * /proc (the service and version). @return 0, or -ESRCH when the process is gone.
+ */
+int procinfo__read_known(pid_t pid, const char *exe, const struct stat *st,
+			 const char *cgroup_path, struct process_info *info);
+
+/* The path of cgroup id @cgroup_id if remembered (no search). @return 0 or -ENOENT. */
+int procinfo__cgroup_path_cached(uint64_t cgroup_id, char *buf, size_t len);
+
+/* Remember that cgroup id @cgroup_id is at @cgroup_path (as /proc/PID/cgroup says),
+ * if cgroupfs agrees: the directory's inode is the id (cgroup v2). */
+void procinfo__remember_cgroup(uint64_t cgroup_id, const char *cgroup_path);
+
 /* @dev (a stat st_dev) in the kernel's encoding, as BPF reads it (major << 20 | minor). */
 uint32_t procinfo__kernel_dev(dev_t dev);
 
@@ -263,6 +279,8 @@ struct registry_stats {
 	uint64_t exits;       /* freed on the kernel's exit event */
 	uint64_t evictions;   /* freed because the registry was full */
 	uint64_t proc_reads;  /* labels read from /proc */
+	uint64_t from_known;  /* ... of which only the environment: the executable and
+				 the cgroup were known by file identity and cgroup id */
 	uint64_t from_parent; /* labels taken from the parent at fork */
 	uint64_t from_event;  /* labels rebuilt from the exec event: gone before read */
 	uint64_t unlabelled;  /* images of user processes with no executable known */

@@ -246,11 +246,28 @@ uint32_t procinfo__kernel_dev(dev_t dev)
 
 static __thread char *env_buf; /* ENVIRON_MAX bytes, once per thread */
 
+/* The service and version @pid's environment names (service_from_env).
+ * @return 0, or a negative errno when the environment could not be read. */
+static int read_service(pid_t pid, struct process_info *info)
+{
+	ssize_t n;
+
+	/* One buffer per thread, kept: a fresh 256 KiB per exec was an mmap, page
+	 * faults and an munmap each time. */
+	if (!env_buf)
+		env_buf = malloc(ENVIRON_MAX);
+	if (!env_buf)
+		return -ENOMEM;
+	n = procfs_read(pid, "environ", env_buf, ENVIRON_MAX);
+	if (n > 0)
+		service_from_env(env_buf, (size_t)n, info);
+	return n < 0 ? (int)n : 0;
+}
+
 int procinfo__read(pid_t pid, struct process_info *info)
 {
 	struct stat st;
 	char path[64], buf[4096];
-	char *env = NULL;
 	ssize_t n;
 
 	memset(info, 0, sizeof(*info));
@@ -301,13 +318,23 @@ int procinfo__read(pid_t pid, struct process_info *info)
 			procinfo__parse_cgroup(best, info);
 	}
 
-	/* One buffer per thread, kept: a fresh 256 KiB per exec was an mmap, page
-	 * faults and an munmap each time. */
-	if (!env_buf)
-		env_buf = malloc(ENVIRON_MAX);
-	env = env_buf;
-	if (env && (n = procfs_read(pid, "environ", env, ENVIRON_MAX)) > 0)
-		service_from_env(env, (size_t)n, info);
+	read_service(pid, info);
+	default_service(info, NULL);
+	return 0;
+}
+
+int procinfo__read_known(pid_t pid, const char *exe, const struct stat *st,
+			 const char *cgroup_path, struct process_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->pid = pid;
+	if (read_service(pid, info) < 0)
+		return -ESRCH;
+	snprintf(info->exe, sizeof(info->exe), "%s", exe);
+	info->exe_dev = procinfo__kernel_dev(st->st_dev);
+	info->exe_ino = st->st_ino;
+	read_build_id(exe, st, info->build_id, sizeof(info->build_id));
+	procinfo__parse_cgroup(cgroup_path, info);
 	default_service(info, NULL);
 	return 0;
 }
@@ -355,12 +382,9 @@ static struct cgroup_entry {
 } cgroups[CGROUP_CACHE];
 static pthread_mutex_t cgroups_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
+int procinfo__cgroup_path_cached(uint64_t cgroup_id, char *buf, size_t len)
 {
-	char path[PATH_MAX] = CGROUP_ROOT;
-	unsigned int budget = CGROUP_WALK_MAX;
 	struct cgroup_entry *e = &cgroups[cgroup_id % CGROUP_CACHE];
-	struct stat st;
 	bool hit;
 
 	if (!cgroup_id)
@@ -370,7 +394,44 @@ int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 	if (hit)
 		snprintf(buf, len, "%s", e->path);
 	pthread_mutex_unlock(&cgroups_lock);
-	if (hit)
+	return hit ? 0 : -ENOENT;
+}
+
+static void remember_cgroup(uint64_t cgroup_id, const char *path)
+{
+	struct cgroup_entry *e = &cgroups[cgroup_id % CGROUP_CACHE];
+
+	if (strlen(path) >= sizeof(e->path))
+		return;
+	pthread_mutex_lock(&cgroups_lock);
+	e->id = cgroup_id;
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	pthread_mutex_unlock(&cgroups_lock);
+}
+
+void procinfo__remember_cgroup(uint64_t cgroup_id, const char *cgroup_path)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	char cached[2];
+
+	if (!cgroup_id || cgroup_path[0] != '/' ||
+	    !procinfo__cgroup_path_cached(cgroup_id, cached, sizeof(cached)))
+		return;
+	snprintf(path, sizeof(path), "%s%s", CGROUP_ROOT, cgroup_path);
+	if (stat(path, &st) == 0 && st.st_ino == cgroup_id)
+		remember_cgroup(cgroup_id, cgroup_path);
+}
+
+int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
+{
+	char path[PATH_MAX] = CGROUP_ROOT;
+	unsigned int budget = CGROUP_WALK_MAX;
+	struct stat st;
+
+	if (!cgroup_id)
+		return -ENOENT;
+	if (procinfo__cgroup_path_cached(cgroup_id, buf, len) == 0)
 		return 0;
 	/* cgroup v2 ids are the inode numbers of the cgroupfs directories. */
 	if (stat(path, &st) == 0 && st.st_ino == cgroup_id)
@@ -378,12 +439,7 @@ int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 	else if (!find_inode(path, strlen(path), cgroup_id, &budget))
 		return -ENOENT;
 	snprintf(buf, len, "%s", path + strlen(CGROUP_ROOT));
-	if (strlen(buf) < sizeof(e->path)) {
-		pthread_mutex_lock(&cgroups_lock);
-		e->id = cgroup_id;
-		snprintf(e->path, sizeof(e->path), "%s", buf);
-		pthread_mutex_unlock(&cgroups_lock);
-	}
+	remember_cgroup(cgroup_id, buf);
 	return 0;
 }
 

@@ -225,6 +225,39 @@ static struct image *image_read(struct registry *r, pid_t pid)
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *x);
 
 /*
+ * The labels of the image exec note @x announced, for live process @pid, reading only
+ * its environment: when a live process was seen running the same file (device and
+ * inode), still at the path it had then, and the path of the cgroup id of the exec is
+ * known (a process moved to another cgroup between its exec and its first sample
+ * keeps the cgroup of its exec). NULL otherwise, or when the process is gone. The
+ * build-id comes from procinfo's cache by (device, inode, size, mtime), so a file
+ * rewritten in place is read again.
+ */
+static struct labels_block *labels_known(struct registry *r, const struct exec_note *x,
+					 pid_t pid)
+{
+	const struct exe_slot *slot = exe_slot(r, x->dev, x->ino);
+	struct labels_block *b = NULL;
+	struct process_info *info;
+	char cg[512];
+	struct stat st;
+
+	if (!x->ino || !slot->labels || slot->dev != x->dev || slot->ino != x->ino ||
+	    procinfo__cgroup_path_cached(x->cgroup_id, cg, sizeof(cg)) ||
+	    stat(slot->labels->l.exe, &st) || st.st_ino != x->ino ||
+	    procinfo__kernel_dev(st.st_dev) != x->dev || !(info = malloc(sizeof(*info))))
+		return NULL;
+	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, info) == 0 ||
+	    (x->pid != pid && procinfo__read_known(pid, slot->labels->l.exe, &st, cg, info) == 0)) {
+		b = labels_new(info);
+		r->st.proc_reads++;
+		r->st.from_known++;
+	}
+	free(info);
+	return b;
+}
+
+/*
  * Read the labels of @im, an image announced by an exec, at the first sample of @pid
  * running it: from /proc while a process still runs the file the exec named (not a
  * later exec's, nor the program of a process that reused the pid), else from the
@@ -238,11 +271,14 @@ static void image_resolve(struct registry *r, struct image *im, pid_t pid)
 
 	if (!im || !im->exec)
 		return;
-	if (im->exec->pid != pid)
+	b = labels_known(r, im->exec, pid);
+	if (!b && im->exec->pid != pid)
 		b = labels_read(r, im->exec->pid, im->exec->ino);
 	if (!b)
 		b = labels_read(r, pid, im->exec->ino);
-	if (!b)
+	if (b)
+		procinfo__remember_cgroup(im->exec->cgroup_id, b->l.cgroup);
+	else
 		b = labels_from_exec(r, im->exec);
 	labels_put(im->labels);
 	im->labels = b;

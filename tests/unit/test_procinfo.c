@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -522,6 +523,136 @@ static void test_registry_exec_labels_read_at_first_sample(void **state)
 	registry__free(r);
 }
 
+/* Start @path with SMOLDER_SERVICE=@service, reading a pipe nobody writes to (cat and
+ * tac block on it); wait until it runs @path. */
+static pid_t spawn_reader(const char *path, const char *service, int *wfd)
+{
+	char env[64], link[64], buf[4096];
+	char *envp[] = { env, NULL };
+	int fds[2];
+	pid_t pid;
+
+	snprintf(env, sizeof(env), "SMOLDER_SERVICE=%s", service);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { (char *)path, NULL };
+		dup2(fds[0], 0);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(fds[0]);
+	*wfd = fds[1];
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	for (int i = 0; i < 1000; i++) {
+		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+		if (n > 0 && (buf[n] = '\0', !strcmp(buf, path)))
+			break;
+		usleep(5000);
+	}
+	usleep(20000); /* its environment is in place once it runs */
+	return pid;
+}
+
+/* The exec event of @pid running @path, in cgroup @cgroup_id. */
+static struct smolder_event exec_event(pid_t pid, const char *path, uint64_t cgroup_id)
+{
+	struct smolder_event ev = event(SMOLDER_EVENT_EXEC, pid, 0);
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	ev.dev = procinfo__kernel_dev(sb.st_dev);
+	ev.ino = sb.st_ino;
+	ev.cgroup_id = cgroup_id;
+	snprintf(ev.filename, sizeof(ev.filename), "%s", path);
+	memcpy(ev.comm, "reader", 7);
+	return ev;
+}
+
+static void copy_into(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	/* O_TRUNC, not a new file: the same inode, rewritten in place */
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/*
+ * A second process running a program seen before gets its labels with only its
+ * environment read (the executable by file identity, the cgroup by id), and the same
+ * labels a full read gives; a program rewritten in place since (same inode) gets its
+ * new build-id.
+ */
+static void test_registry_exec_of_a_known_program(void **state)
+{
+	(void)state;
+	char cg[4096], path[] = "/tmp/smolder-known-XXXXXX", want_a[128], want_b[128];
+	uint64_t cgroup_id = own_cgroup(cg, sizeof(cg));
+	struct registry *r = registry__new(NULL);
+	struct registry_stats st;
+	const struct process *p;
+	struct smolder_event ev;
+	int fd = mkstemp(path), w1, w2, w3;
+	pid_t a, b, c;
+
+	if (!cgroup_id)
+		skip(); /* no cgroup v2: every exec reads /proc */
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0755), 0);
+	copy_into("/bin/cat", path);
+	assert_true(symbolizer__read_build_id(path, want_a, sizeof(want_a)) > 0);
+
+	a = spawn_reader(path, "first", &w1);
+	ev = exec_event(a, path, cgroup_id);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, a, 10, true);
+	assert_string_equal(p->labels->exe, path);
+	registry__stats(r, &st);
+	assert_int_equal(st.proc_reads, 1);
+	assert_int_equal(st.from_known, 0);
+
+	b = spawn_reader(path, "second", &w2);
+	ev = exec_event(b, path, cgroup_id);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, b, 20, true);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_known, 1);
+	assert_string_equal(p->labels->exe, path);
+	assert_string_equal(p->labels->build_id, want_a);
+	assert_string_equal(p->labels->cgroup, cg);
+	assert_string_equal(p->labels->service, "second"); /* its own environment */
+
+	/* Rewritten in place once nothing runs it: the same inode, another build-id. */
+	close(w1);
+	close(w2);
+	reap(a);
+	reap(b);
+	copy_into("/usr/bin/tac", path);
+	assert_true(symbolizer__read_build_id(path, want_b, sizeof(want_b)) > 0);
+	assert_string_not_equal(want_a, want_b);
+	c = spawn_reader(path, "third", &w3);
+	ev = exec_event(c, path, cgroup_id);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, c, 30, true);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_known, 2);
+	assert_string_equal(p->labels->build_id, want_b);
+	assert_string_equal(p->labels->service, "third");
+	close(w3);
+	reap(c);
+	unlink(path);
+	registry__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_registry_exec_of_a_gone_process),
 		cmocka_unit_test(test_registry_new_image_on_first_sample_after_exec),
 		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
+		cmocka_unit_test(test_registry_exec_of_a_known_program),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
