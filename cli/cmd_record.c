@@ -33,6 +33,7 @@
 /* Below this the libraries alone do not fit (their code is ~12 MiB of RSS). */
 #define MIN_MAX_MEMORY (16 << 20)
 #define MAX_FLUSH_SECONDS 86400
+#define SPILL_DEFAULT_S "30" /* -o: seconds between moves of samples to the spill file */
 
 static const char record_usage[] =
 	"usage: smolder record (-p PID[,PID..] | -a | -- CMD [ARGS..]) [options]\n"
@@ -59,7 +60,10 @@ static const char record_usage[] =
 	"  -o, --output FILE       where to write (default " DEFAULT_OUTPUT "; - for stdout)\n"
 	"      --store DIR         instead, append the samples to the store in DIR, one\n"
 	"                          batch per --flush interval (see smolder flamegraph)\n"
-	"      --flush SECONDS     with --store: seconds between batches (default 10)\n"
+	"      --flush SECONDS     with --store: seconds between batches (default 10);\n"
+	"                          with -o: seconds between moves of the samples so far\n"
+	"                          to a temporary file beside the output, which keeps a\n"
+	"                          long run's memory flat (default " SPILL_DEFAULT_S ")\n"
 	"      --max-memory BYTES  memory smolder's caches are sized to (K, M, G units;\n"
 	"                          default 32M, with -a 64M); what they evict is counted\n"
 	"  -v, --verbose           also print libbpf's and the sampler's detail\n"
@@ -311,12 +315,10 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 		cli_error("--store writes to the store; leave out -o and --format");
 		return -EINVAL;
 	}
-	if (o->flush && !o->store_dir) {
-		cli_error("--flush goes with --store DIR (see 'smolder record --help')");
-		return -EINVAL;
-	}
 	if (o->store_dir && !o->flush)
 		o->flush = 10;
+	if (!o->flush)
+		o->flush = strtod(SPILL_DEFAULT_S, NULL);
 	if (!o->output)
 		o->output = DEFAULT_OUTPUT;
 	if (o->format == PROFILE_FORMAT_NONE)
@@ -351,6 +353,11 @@ struct record_run {
 	struct cli_output out;
 	bool out_open;
 	struct store *store;
+	/* -o: the intervals so far, on disk (NULL: none could be opened), and those
+	 * kept in memory once the spill file could not take them */
+	struct profile_spill *spill;
+	uint64_t spilled;
+	struct profile *kept;
 	bool tty;
 };
 
@@ -369,6 +376,24 @@ static void on_progress(double seconds, uint64_t samples, void *ctx)
 	if (r->tty)
 		fprintf(stderr, "\rsmolder: recording, %.0f s, %llu samples ", seconds,
 			(unsigned long long)samples);
+}
+
+/* The spill file of a run written to @output: beside it (same file system, not a
+ * tmpfs that would hold it in memory), or in $TMPDIR for stdout. NULL when it cannot
+ * be made: the run then keeps its samples in memory. */
+static struct profile_spill *open_spill(const char *output)
+{
+	char dir[4096];
+	const char *slash = strrchr(output, '/');
+
+	if (!strcmp(output, "-"))
+		snprintf(dir, sizeof(dir), "%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	else if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == output ? 1 : slash - output),
+			 output);
+	return profile_spill__open(dir);
 }
 
 /* Write the whole run's profile @p to -o, which was opened before sampling so that a
@@ -412,13 +437,61 @@ static int write_output(struct record_run *r, const struct profile *p)
 	return cli_output_commit(&r->out);
 }
 
+/* Keep interval @p of a -o run until the end: in the spill file, or in memory when
+ * there is none or it cannot take more (a full disk costs memory, never samples). */
+static int keep_interval(struct record_run *r, const struct profile *p)
+{
+	int err = r->spill ? profile_spill__append(r->spill, p) : -ENOENT;
+
+	if (!err) {
+		r->spilled++;
+		return 0;
+	}
+	if (r->spill) {
+		cli_error("note: cannot move samples to a temporary file beside %s (%s); "
+			  "keeping the rest of the run in memory", r->o->output, strerror(-err));
+		profile_spill__close(r->spill);
+		r->spill = NULL;
+	}
+	if (!r->kept && !(r->kept = profile__new()))
+		return -ENOMEM;
+	return profile__merge(r->kept, p, NULL);
+}
+
+/* The last interval @p of a -o run: with the intervals kept before it, the output. */
+static int finish_output(struct record_run *r, struct profile *p)
+{
+	struct profile *all;
+	int err;
+
+	if (!r->spilled && !r->kept)
+		return write_output(r, p); /* a run within one interval */
+	all = profile__new();
+	err = all ? 0 : -ENOMEM;
+	if (!err && r->spilled)
+		err = profile_spill__read(r->spill, all);
+	if (!err && r->kept)
+		err = profile__merge(all, r->kept, NULL);
+	if (!err)
+		err = profile__merge(all, p, NULL);
+	if (err) {
+		cli_error("cannot read back the recording's samples: %s", strerror(-err));
+		cli_output_abort(&r->out);
+		r->out_open = false;
+	} else {
+		err = write_output(r, all);
+	}
+	profile__free(all);
+	return err;
+}
+
 static int on_flush(struct profile *p, bool last, void *ctx)
 {
 	struct record_run *r = ctx;
 	int err;
 
 	if (!r->store)
-		return last ? write_output(r, p) : 0;
+		return last ? finish_output(r, p) : keep_interval(r, p);
 	if (!profile__sample_count(p) && !profile__counts(p)->lost)
 		return 0; /* nothing to store for this interval */
 	err = store__append(r->store, p);
@@ -605,7 +678,7 @@ int cmd_record(int argc, char **argv)
 		.children = o.children,
 		.cmd = o.cmd,
 		.duration = o.duration,
-		.flush_interval = o.store_dir ? o.flush : 0,
+		.flush_interval = o.flush,
 		.max_memory = (size_t)o.max_memory,
 		.flush = on_flush,
 		.progress = on_progress,
@@ -635,6 +708,7 @@ int cmd_record(int argc, char **argv)
 		if (cli_output_open(&run.out, o.output))
 			return EXIT_FAIL;
 		run.out_open = true;
+		run.spill = open_spill(o.output);
 	}
 
 	run.session = session__open(&so, msg, sizeof(msg));
@@ -656,6 +730,11 @@ int cmd_record(int argc, char **argv)
 	print_notes(&o, &st);
 	if (o.verbose)
 		print_stats(&st);
+	if (o.verbose && (run.spilled || run.kept))
+		fprintf(stderr, "smolder: stats spill_intervals=%llu spill_kib=%llu kept_in_memory=%s\n",
+			(unsigned long long)run.spilled,
+			(unsigned long long)(run.spill ? profile_spill__bytes(run.spill) / 1024 : 0),
+			run.kept ? "yes" : "no");
 	if (run.out_open)
 		goto cleanup; /* the final flush never ran */
 	fprintf(stderr, "smolder: %llu samples (%llu lost, %llu truncated) from %zu process%s "
@@ -674,6 +753,8 @@ cleanup:
 	if (run.out_open)
 		cli_output_abort(&run.out);
 	store__close(run.store);
+	profile_spill__close(run.spill);
+	profile__free(run.kept);
 	agent__set_log(NULL, NULL);
 	return ret;
 }

@@ -224,10 +224,15 @@ cleanup:
 
 void *profile__new_cctx(void)
 {
+	return profile__new_cctx_level(SMOLDER_ZSTD_LEVEL);
+}
+
+void *profile__new_cctx_level(int level)
+{
 	ZSTD_CCtx *c = ZSTD_createCCtx();
 	if (!c)
 		return NULL;
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, SMOLDER_ZSTD_LEVEL)) ||
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1))) {
 		ZSTD_freeCCtx(c);

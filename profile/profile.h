@@ -385,6 +385,33 @@ int profile__decode(struct profile *p, const void *buf, size_t len,
 int profile__read_file(struct profile *p, const char *path, const struct profile_filter *f,
 		       struct profile_read_stats *stats);
 
+/* ---- spill: a long run's profile kept on disk as it grows ---- */
+
+/*
+ * A profile that a long recording hands over interval by interval and reads back
+ * whole at the end: each interval is appended to an unlinked temporary file as
+ * .smolder DATA chunks whose tables continue from the earlier ones (as in a store
+ * segment), so memory holds only the interned tables, never the samples.
+ */
+struct profile_spill;
+
+/* A spill file in directory @dir (O_TMPFILE, else a name unlinked at once: nothing is
+ * left behind however the process ends). NULL with errno set on failure. */
+struct profile_spill *profile_spill__open(const char *dir);
+
+/* Append @batch. @return 0, or -ENOMEM, or the negative errno of the failed write
+ * (then nothing of @batch is kept, and what was appended before still is). */
+int profile_spill__append(struct profile_spill *s, const struct profile *batch);
+
+/* Add everything appended so far to @out. @return 0, -ENOMEM, -errno from reading. */
+int profile_spill__read(struct profile_spill *s, struct profile *out);
+
+/* Bytes on disk and samples appended so far. */
+uint64_t profile_spill__bytes(const struct profile_spill *s);
+uint64_t profile_spill__samples(const struct profile_spill *s);
+
+void profile_spill__close(struct profile_spill *s);
+
 /* ---- pprof (gzip-compressed profile.proto) ---- */
 
 /* Largest pprof the reader inflates. */

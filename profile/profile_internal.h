@@ -227,6 +227,8 @@ void profile__encode_preamble(struct wbuf *out);
 /* A zstd compression context set up for chunks (level, checksum, content size);
  * NULL on allocation failure. */
 void *profile__new_cctx(void);
+/* The same at zstd level @level (the spill file's: fast, read back once). */
+void *profile__new_cctx_level(int level);
 void profile__free_cctx(void *cctx);
 /*
  * Append one DATA chunk to @out, as one zstd frame with a checksum: the tables of

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The run loop's own behaviour, through record: batches flushed to a store every
 # --flush interval add up to the whole run with the right stacks (each flush starts a
-# new profile, and the collector must forget the old one's ids); -p of a process that
+# new profile, and the collector must forget the old one's ids), and so do the
+# intervals record -o moves to its spill file; -p of a process that
 # never runs names its busy child, and --children samples it; SIGHUP ends a run and
 # the profile is still written.
 # shellcheck source=tests/integration/lib.sh
@@ -29,6 +30,19 @@ assert_rc 0 "info on the store"
 span=$(grep -oE '^time range: .*\(([0-9.]+) s\)' "$WORK/info.stdout" | grep -oE '[0-9.]+ s\)$' | grep -oE '^[0-9.]+')
 [[ -n $span ]] || t_fail "info shows no time range: $(cat "$WORK/info.stdout")"
 assert_ge "${span%.*}" 2 "seconds covered by the stored batches"
+
+# ---- record -o --flush: intervals moved to a spill file, the output the whole run ----
+mkdir -p "$WORK/spill"
+run_smolder spill 60 record -v -F "$HZ" --flush 0.5 -o "$WORK/spill/run.folded" -- "$FIXTURES/shares_fp" 3
+assert_rc 0 "record -o --flush 0.5 -- shares_fp 3"
+samples=$(summary_samples "$T_LAST_STDERR")
+spilled=$(grep -oE 'spill_intervals=[0-9]+' "$T_LAST_STDERR" | cut -d= -f2)
+assert_ge "${spilled:-0}" 4 "intervals moved to the spill file"
+assert_folded "$WORK/spill/run.folded" shares_fp
+assert_eq "$(folded_total "$WORK/spill/run.folded")" "${samples:-?}" "samples in the output vs the record summary"
+assert_shares "$WORK/spill/run.folded"
+# The spill file was never linked into the directory, and nothing else is left there.
+assert_eq "$(ls -A "$WORK/spill")" "run.folded" "files beside the output"
 
 # ---- -p of a shell that only waits: the note names its busy child ----
 sh -c "'$FIXTURES/shares_fp' 60 >/dev/null & wait" &

@@ -11,20 +11,8 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "profile_text.h"
 #include "profile_internal.h" /* profile__read_folded_mem */
-
-/* Render @p as folded text into a malloc'd string. */
-static char *folded(const struct profile *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(profile__write_folded(p, f), 0);
-	fclose(f);
-	return buf;
-}
 
 static void add(struct profile *p, const char *comm, const char *const *names,
 		const enum frame_kind *kinds, size_t n, uint64_t weight)
@@ -56,7 +44,7 @@ static void test_folded_writer_aggregates_sorts_and_suffixes(void **state)
 	add(p, "zeta", user, uu, 2, 1);
 	add(p, "", user, uu, 2, 5);
 
-	char *text = folded(p);
+	char *text = folded_text(p);
 	assert_string_equal(text, "app;main;LazyCompile:foo_[j] 1\n"
 				  "app;main;read;ksys_read_[k] 1\n"
 				  "app;main;work 3\n"
@@ -74,7 +62,7 @@ static void test_folded_writer_keeps_one_frame_per_name(void **state)
 	const enum frame_kind k[] = { FRAME_USER, FRAME_JIT, FRAME_USER };
 
 	add(p, "java", names, k, 3, 2);
-	char *text = folded(p);
+	char *text = folded_text(p);
 	assert_string_equal(text, "java;main;LFoo:bar(Ljava/lang/String:)V_[j];two lines 2\n");
 	free(text);
 	profile__free(p);
@@ -149,7 +137,7 @@ static void test_folded_round_trip(void **state)
 	assert_int_equal(jit, 1);
 	assert_int_equal(unknown, 2);
 
-	char *out = folded(p);
+	char *out = folded_text(p);
 	assert_string_equal(out, in);
 	free(out);
 	profile__free(p);
@@ -182,7 +170,7 @@ static void test_folded_round_trip_keeps_python_frames(void **state)
 	}
 	assert_int_equal(python, 2);
 
-	char *out = folded(p);
+	char *out = folded_text(p);
 	assert_string_equal(out, in);
 	free(out);
 	profile__free(p);
@@ -259,7 +247,7 @@ static void test_folded_reader_big_input_reads_every_line(void **state)
 			assert_int_equal(profile__read_folded_mem(p, text, len, NULL), 0);
 		}
 		assert_int_equal(profile__stack_count(p), DISTINCT);
-		char *out = folded(p);
+		char *out = folded_text(p);
 		assert_string_equal(out, want);
 		free(out);
 		profile__free(p);
@@ -323,8 +311,8 @@ static void test_folded_scan_hands_over_each_line(void **state)
 	rewind(in);
 	c = (struct scan_ctx){ .into = b };
 	assert_int_equal(profile__scan_folded(b, in, scan_line, &c, NULL), 0);
-	want = folded(a);
-	got = folded(b);
+	want = folded_text(a);
+	got = folded_text(b);
 	assert_string_equal(got, want);
 	free(want);
 	free(got);
@@ -387,7 +375,7 @@ static void test_folded_reader_skips_blank_lines_and_crlf(void **state)
 
 	assert_int_equal(profile__read_folded(p, f, NULL), 0);
 	fclose(f);
-	char *out = folded(p);
+	char *out = folded_text(p);
 	assert_string_equal(out, "app;main 2\n");
 	free(out);
 	profile__free(p);

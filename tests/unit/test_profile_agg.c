@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "profile_text.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -238,18 +239,6 @@ static unsigned char *write_pprof(const struct profile *p, size_t *len)
 	return (unsigned char *)buf;
 }
 
-static char *folded(const struct profile *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(profile__write_folded(p, f), 0);
-	fclose(f);
-	return buf;
-}
-
 /* ---- tests ---- */
 
 static void test_samples_aggregate_per_series_and_bucket(void **state)
@@ -435,7 +424,7 @@ static void test_round_trip_keeps_counts_per_stack_and_times_to_10ms(void **stat
 	got = record_counts(p, NULL);
 	assert_string_equal(got, want);
 	free(got);
-	char *a = folded(p), *b = folded(q);
+	char *a = folded_text(p), *b = folded_text(q);
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
@@ -562,7 +551,7 @@ static void test_version_1_file_still_reads(void **state)
 	assert_non_null(f);
 	assert_true(fread(want, 1, sizeof(want) - 1, f) > 0);
 	fclose(f);
-	char *got = folded(q);
+	char *got = folded_text(q);
 	assert_string_equal(got, want);
 	free(got);
 	profile__free(q);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "profile_text.h"
 
 #define GOLDEN_FOLDED TEST_DATA_DIR "/golden/labelled.folded"
 
@@ -61,19 +62,6 @@ static struct profile *make_profile(void)
 	profile__add_counts(p, &c);
 	profile__set_info(p, &info);
 	return p;
-}
-
-/* Folded text of @p. */
-static char *describe(const struct profile *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(profile__write_folded(p, f), 0);
-	fclose(f);
-	return buf;
 }
 
 struct digest {
@@ -172,8 +160,8 @@ static void test_smolder_file_round_trip_keeps_everything(void **state)
 	assert_string_equal(x, y);
 	free(x);
 	free(y);
-	x = describe(p);
-	y = describe(q);
+	x = folded_text(p);
+	y = folded_text(q);
 	assert_string_equal(x, y);
 	free(x);
 	free(y);
@@ -247,7 +235,7 @@ static void assert_python_frames(const struct profile *q)
 		}
 	}
 	assert_int_equal(python, 2);
-	char *text = describe(q);
+	char *text = folded_text(q);
 	assert_string_equal(text, "python3;_PyEval_EvalFrameDefault;"
 				  "handle (app/server.py:120)_[p];"
 				  "parse (json/decoder.py:353)_[p] 5\n");
@@ -453,7 +441,7 @@ static void test_pprof_round_trip_keeps_stacks_labels_and_mappings(void **state)
 	assert_int_equal(profile__detect_format(buf, len), PROFILE_FORMAT_PPROF);
 	assert_int_equal(profile__decode_pprof(q, buf, len, NULL), 0);
 	/* Folded output (stacks, kinds, comm, weights) is the same. */
-	char *x = describe(p), *y = describe(q);
+	char *x = folded_text(p), *y = folded_text(q);
 	assert_string_equal(x, y);
 	free(x);
 	free(y);
@@ -515,7 +503,7 @@ static void test_folded_golden(void **state)
 {
 	(void)state;
 	struct profile *p = make_profile();
-	char *text = describe(p);
+	char *text = folded_text(p);
 	FILE *f;
 	char want[4096] = { 0 };
 
@@ -556,13 +544,13 @@ static void test_load_tells_formats_apart_by_content(void **state)
 		assert_int_equal(err, 0);
 		fclose(f);
 	}
-	char *ref = describe(p);
+	char *ref = folded_text(p);
 	for (int i = 0; i < 3; i++) {
 		struct profile *q = profile__new();
 		enum profile_format fmt;
 		assert_int_equal(profile__load(q, path[i], NULL, &fmt, NULL, NULL), 0);
 		assert_int_equal(fmt, want[i]);
-		char *got = describe(q);
+		char *got = folded_text(q);
 		assert_string_equal(got, ref);
 		free(got);
 		profile__free(q);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "profile_text.h"
 #include "profile_internal.h"
 
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
@@ -28,18 +29,6 @@ static uint32_t libc_mapping(struct profile *p)
 
 	assert_int_equal(profile__intern_mapping(p, &m, &id), 0);
 	return id;
-}
-
-static char *folded(const struct profile *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(profile__write_folded(p, f), 0);
-	fclose(f);
-	return buf;
 }
 
 /* 10 000 addresses in one library: 10 000 frames, not one string more. */
@@ -137,7 +126,7 @@ static void test_every_output_shows_module_and_offset(void **state)
 	size_t len = 0;
 	FILE *f;
 
-	text = folded(p);
+	text = folded_text(p);
 	assert_string_equal(text, WANT_FOLDED);
 	free(text);
 
@@ -148,7 +137,7 @@ static void test_every_output_shows_module_and_offset(void **state)
 	fclose(f);
 	assert_int_equal(profile__decode(q, buf, len, NULL, NULL), 0);
 	free(buf);
-	text = folded(q);
+	text = folded_text(q);
 	assert_string_equal(text, WANT_FOLDED);
 	free(text);
 	for (uint32_t i = 0; i < profile__frame_count(q); i++) {
@@ -174,7 +163,7 @@ static void test_every_output_shows_module_and_offset(void **state)
 	fclose(f);
 	assert_int_equal(profile__decode_pprof(r, buf, len, NULL), 0);
 	free(buf);
-	text = folded(r);
+	text = folded_text(r);
 	assert_string_equal(text, WANT_FOLDED);
 	free(text);
 	profile__free(p);
@@ -194,7 +183,7 @@ static void test_same_text_is_one_folded_line(void **state)
 	assert_non_null(f);
 	assert_int_equal(profile__read_folded(p, f, NULL), 0);
 	fclose(f);
-	char *text = folded(p);
+	char *text = folded_text(p);
 	assert_string_equal(text, "sh;[dash+0x4780];main;[libc.so.6+0x2a1f0] 5\nsh;main 1\n");
 	free(text);
 	profile__free(p);

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "profile_text.h"
 #include "store.h"
 
 #define SEC 1000000000ull
@@ -74,17 +75,6 @@ static struct profile *make_batch(unsigned i, const char *extra_frame)
 	return p;
 }
 
-static char *folded(const struct profile *p)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	assert_int_equal(profile__write_folded(p, f), 0);
-	fclose(f);
-	return buf;
-}
-
 static struct profile *query(const char *dir, const struct profile_filter *f,
 			     struct store_query_stats *qs)
 {
@@ -129,7 +119,7 @@ static void test_append_query_round_trip_across_partitions(void **state)
 
 	/* A reader sees everything while the writer still has its segment open. */
 	struct profile *got = query(dir, NULL, &qs);
-	char *a = folded(all), *b = folded(got);
+	char *a = folded_text(all), *b = folded_text(got);
 	assert_string_equal(a, b);
 	free(b);
 	assert_int_equal(profile__sample_count(got), 35 * BATCH);
@@ -173,7 +163,7 @@ static void test_append_query_round_trip_across_partitions(void **state)
 	profile__free(got);
 
 	got = query(dir, NULL, NULL);
-	b = folded(got);
+	b = folded_text(got);
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
@@ -656,7 +646,7 @@ static void test_checked_in_store_reads_back(void **state)
 	if (getenv("SMOLDER_UPDATE_GOLDEN"))
 		build_store_fixture();
 	struct profile *got = query(STORE_FIXTURE, NULL, &qs);
-	char *text = folded(got);
+	char *text = folded_text(got);
 	if (getenv("SMOLDER_UPDATE_GOLDEN")) {
 		FILE *w = fopen(STORE_GOLDEN, "we");
 		assert_non_null(w);
