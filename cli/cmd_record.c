@@ -731,10 +731,10 @@ int cmd_record(int argc, char **argv)
 	if (o.verbose)
 		print_stats(&st);
 	if (o.verbose && (run.spilled || run.kept))
-		fprintf(stderr, "smolder: stats spill_intervals=%llu spill_kib=%llu kept_in_memory=%s\n",
-			(unsigned long long)run.spilled,
+		fprintf(stderr, "smolder: stats spill_intervals=%llu spill_kib=%llu spill_files=%zu "
+			"kept_in_memory=%s\n", (unsigned long long)run.spilled,
 			(unsigned long long)(run.spill ? profile_spill__bytes(run.spill) / 1024 : 0),
-			run.kept ? "yes" : "no");
+			run.spill ? profile_spill__segments(run.spill) : 0, run.kept ? "yes" : "no");
 	if (run.out_open)
 		goto cleanup; /* the final flush never ran */
 	fprintf(stderr, "smolder: %llu samples (%llu lost, %llu truncated) from %zu process%s "

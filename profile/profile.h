@@ -409,6 +409,9 @@ int profile_spill__read(struct profile_spill *s, struct profile *out);
 /* Bytes on disk and samples appended so far. */
 uint64_t profile_spill__bytes(const struct profile_spill *s);
 uint64_t profile_spill__samples(const struct profile_spill *s);
+/* Files it has used: a new one starts once the tables reach 4,096 entries (new
+ * processes bring new series), so that memory does not grow with the run. */
+size_t profile_spill__segments(const struct profile_spill *s);
 
 void profile_spill__close(struct profile_spill *s);
 

@@ -2,7 +2,8 @@
 /*
  * test_profile_spill.c - a run's intervals moved to a spill file (profile/spill.c) and
  * read back whole: the same samples, stacks, labels, lost counts and time range as
- * the intervals merged in memory; the spill holds no records in memory; a write that
+ * the intervals merged in memory, also across the new files it starts when new
+ * processes fill its tables; the spill holds no records in memory; a write that
  * fails (a file size limit standing in for a full disk) loses nothing appended before.
  */
 #include <errno.h>
@@ -25,9 +26,10 @@
 #define T0 (1795000000ull * SEC)
 #define INTERVALS 5
 
-/* Interval @k: 10 s of samples over a few stacks, some shared with other intervals
- * and some its own, in two label sets, with @k lost samples. */
-static struct profile *interval(int k)
+/* Interval @k: 10 s of samples of processes @pid_base.. (@npids of them) over a few
+ * stacks, some shared with other intervals and some its own, in two label sets, with
+ * @k lost samples. */
+static struct profile *interval_of(int k, int pid_base, int npids)
 {
 	struct profile *p = profile__new();
 	struct profile_label svc[] = { { "service", k % 2 ? "odd" : "even" } };
@@ -46,7 +48,8 @@ static struct profile *interval(int k)
 	assert_int_equal(profile__intern_frame(p, "schedule", FRAME_KERNEL, &f[3]), 0);
 	for (int i = 0; i < 1000; i++) {
 		struct sample_meta m = { .time_ns = info.start_ns + (uint64_t)i * 10 * SEC / 1000,
-					 .pid = 100 + i % 3, .tid = 100 + i % 3, .comm = "app",
+					 .pid = pid_base + i % npids,
+					 .tid = pid_base + i % npids, .comm = "app",
 					 .label_set = set };
 		size_t n = i % 4 == 0 ? 4 : i % 4 == 1 ? 2 : 3;
 
@@ -55,6 +58,11 @@ static struct profile *interval(int k)
 	profile__add_counts(p, &lost);
 	profile__set_info(p, &info);
 	return p;
+}
+
+static struct profile *interval(int k)
+{
+	return interval_of(k, 100, 3);
 }
 
 static void test_spill_reads_back_the_merged_run(void **state)
@@ -143,11 +151,43 @@ static void test_spill_write_failure_keeps_what_came_before(void **state)
 	profile_spill__close(s);
 }
 
+/* Every interval brings 1,000 new processes: new series, past what one dictionary
+ * may hold. The spill starts new files, and reads them all back. */
+static void test_spill_starts_new_files_for_new_processes(void **state)
+{
+	struct profile_spill *s = profile_spill__open("/tmp");
+	struct profile *merged = profile__new(), *back = profile__new();
+	char *want, *got;
+
+	(void)state;
+	assert_non_null(s);
+	for (int k = 0; k < 40; k++) {
+		struct profile *p = interval_of(k, 1000 + k * 1000, 1000);
+
+		assert_int_equal(profile_spill__append(s, p), 0);
+		assert_int_equal(profile__merge(merged, p, NULL), 0);
+		profile__free(p);
+	}
+	assert_true(profile_spill__segments(s) >= 2);
+	assert_int_equal(profile_spill__read(s, back), 0);
+	assert_int_equal(profile__sample_count(back), 40 * 1000);
+	assert_int_equal(profile__counts(back)->lost, 39 * 40 / 2);
+	want = folded_text(merged);
+	got = folded_text(back);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	profile__free(back);
+	profile__free(merged);
+	profile_spill__close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spill_reads_back_the_merged_run),
 		cmocka_unit_test(test_spill_write_failure_keeps_what_came_before),
+		cmocka_unit_test(test_spill_starts_new_files_for_new_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
