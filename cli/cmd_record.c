@@ -33,7 +33,9 @@
 /* Below this the libraries alone do not fit (their code is ~12 MiB of RSS). */
 #define MIN_MAX_MEMORY (16 << 20)
 #define MAX_FLUSH_SECONDS 86400
-#define SPILL_DEFAULT_S "30" /* -o: seconds between moves of samples to the spill file */
+#define SPILL_SECONDS 30 /* -o: seconds between moves of samples to the spill file */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char record_usage[] =
 	"usage: smolder record (-p PID[,PID..] | -a | -- CMD [ARGS..]) [options]\n"
@@ -63,7 +65,7 @@ static const char record_usage[] =
 	"      --flush SECONDS     with --store: seconds between batches (default 10);\n"
 	"                          with -o: seconds between moves of the samples so far\n"
 	"                          to a temporary file beside the output, which keeps a\n"
-	"                          long run's memory flat (default " SPILL_DEFAULT_S ")\n"
+	"                          long run's memory flat (default " STR(SPILL_SECONDS) ")\n"
 	"      --max-memory BYTES  memory smolder's caches are sized to (K, M, G units;\n"
 	"                          default 32M, with -a 64M); what they evict is counted\n"
 	"  -v, --verbose           also print libbpf's and the sampler's detail\n"
@@ -318,7 +320,7 @@ static int parse_args(struct record_opts *o, int argc, char **argv)
 	if (o->store_dir && !o->flush)
 		o->flush = 10;
 	if (!o->flush)
-		o->flush = strtod(SPILL_DEFAULT_S, NULL);
+		o->flush = SPILL_SECONDS;
 	if (!o->output)
 		o->output = DEFAULT_OUTPUT;
 	if (o->format == PROFILE_FORMAT_NONE)
