@@ -759,14 +759,12 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 #define WALK_DECLINED INT_MIN /* a frame the interpreter does not take: libunwind's */
 
 /*
- * The row for runtime address @pc of the process being unwound, from the row cache
- * or computed (and cached, refusals too: the steady state parses no CFI), with the
- * file it is in. NULL when the interpreter has no row there: no file or no table
- * (JIT code), no FDE, or a declined entry.
+ * The row for runtime address @pc of the process being unwound into *@row, from the
+ * row cache or computed (and cached, refusals too: the steady state parses no CFI),
+ * with the file it is in into *@cep. @return 0, -ENOENT when there is no unwind
+ * information for @pc (no file mapped there, no table: JIT code; no FDE), or the
+ * interpreter's reason to decline the FDE.
  */
-/* The row for @pc into *@row, and its file into *@cep: 0, -ENOENT when there is no
- * unwind information for @pc (no file mapped there, no table, no FDE), or the
- * interpreter's reason to decline the FDE. */
 static int row_at(struct unwind_ctx *ctx, uint64_t pc, const struct cfi_mem *mem,
 		  const struct cfi_row **row, struct ctx_elf **cep)
 {
