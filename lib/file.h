@@ -4,7 +4,8 @@
  * of 0, pipes none, and a decompressor's output is known only at its end, so each is
  * read into a buffer that grows by doubling up to a cap the caller chooses.
  * file_grow_bounded is one growth step (for loops that fill the buffer themselves,
- * such as inflate), file_read_fd the whole read loop over a file descriptor.
+ * such as inflate), file_read_fd the whole read loop over a file descriptor. And the
+ * one write loop the store and the spill share, file_pwrite_all.
  */
 #ifndef SMOLDER_LIB_FILE_H
 #define SMOLDER_LIB_FILE_H
@@ -30,6 +31,29 @@ static inline int file_grow_bounded(unsigned char **buf, size_t *cap, size_t fir
 		return -ENOMEM;
 	*buf = b;
 	*cap = n;
+	return 0;
+}
+
+/* Write the @len bytes at @buf to @fd at offset @off, through short writes and EINTR.
+ * @return 0 or a negative errno (-EIO for a write that made no progress). */
+static inline int file_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const unsigned char *b = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, b, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		b += n;
+		len -= (size_t)n;
+		off += n;
+	}
 	return 0;
 }
 

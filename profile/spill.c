@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "profile_internal.h"
 
 #define SPILL_ZSTD_LEVEL 3
@@ -58,25 +59,6 @@ static int open_unlinked(const char *dir)
 	return fd;
 }
 
-static int write_all(int fd, const void *buf, size_t len, off_t off)
-{
-	const unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* Start a segment: a new file with the preamble, and a dictionary from scratch.
  * @return 0 or a negative errno (the spill is then as it was). */
 static int new_segment(struct profile_spill *s)
@@ -88,7 +70,7 @@ static int new_segment(struct profile_spill *s)
 	err = fd < 0 ? -errno : dict ? 0 : -ENOMEM;
 	if (!err) {
 		profile__encode_preamble(&w);
-		err = w.err ? w.err : write_all(fd, w.buf.v, w.buf.len, 0);
+		err = w.err ? w.err : file_pwrite_all(fd, w.buf.v, w.buf.len, 0);
 	}
 	if (!err && VEC_PUSH(s->segs, ((struct segment){ fd, w.buf.len })))
 		err = -ENOMEM;
@@ -155,7 +137,7 @@ int profile_spill__append(struct profile_spill *s, const struct profile *batch)
 	}
 	profile__drop_samples(s->dict);
 	if (!err)
-		err = write_all(last->fd, s->w.buf.v, s->w.buf.len, (off_t)last->len);
+		err = file_pwrite_all(last->fd, s->w.buf.v, s->w.buf.len, (off_t)last->len);
 	if (err) {
 		/* The tables the lost chunks defined are written again with the next one. */
 		s->marks = saved;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "profile_internal.h"
 #include "store.h"
 
@@ -461,24 +462,6 @@ fail:
 	return err;
 }
 
-static int write_all(int fd, const unsigned char *b, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, b, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		b += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 int store__append(struct store *s, const struct profile *batch)
 {
 	struct profile_info info;
@@ -527,7 +510,7 @@ int store__append(struct store *s, const struct profile *batch)
 	}
 	profile__drop_samples(s->dict);
 	if (!err)
-		err = write_all(s->fd, w.buf.v, w.buf.len, (off_t)s->valid_len);
+		err = file_pwrite_all(s->fd, w.buf.v, w.buf.len, (off_t)s->valid_len);
 	if (!err && fdatasync(s->fd))
 		err = -errno;
 	if (err) {
