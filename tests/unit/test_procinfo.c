@@ -71,6 +71,33 @@ static void test_cgroup_systemd_service(void **state)
 	assert_string_equal(i.container_id, "");
 }
 
+/*
+ * Wait until @pid has finished its exec of a program whose path contains @name: the
+ * exe link names it as soon as the exec starts, but the new environment is in place
+ * only once it runs, so wait for it to be asleep too (state S in /proc/PID/stat:
+ * sleep sleeping, cat blocked on its pipe), however busy the machine.
+ */
+static void wait_asleep_running(pid_t pid, const char *name)
+{
+	for (int i = 0; i < 2000; i++) {
+		char path[64], buf[4096];
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+		if (n > 0 && (buf[n] = '\0', strstr(buf, name))) {
+			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+			FILE *f = fopen(path, "re");
+			char *rp = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			bool asleep = rp && rp[1] == ' ' && rp[2] == 'S';
+			if (f)
+				fclose(f);
+			if (asleep)
+				return;
+		}
+		usleep(5000);
+	}
+	fail_msg("process %d never ran %s", (int)pid, name);
+}
+
 /* Start sleep with the environment @envp (NULL-terminated). */
 static pid_t spawn_sleep_env(char *const *envp)
 {
@@ -82,25 +109,7 @@ static pid_t spawn_sleep_env(char *const *envp)
 		execve("/bin/sleep", argv, envp);
 		_exit(127);
 	}
-	/* Wait until its exec has finished: the exe link names sleep as soon as the
-	 * exec starts, but the new environment is in place only once it runs, so
-	 * wait for sleep to be asleep too (state S in /proc/PID/stat). */
-	for (int i = 0; i < 1000; i++) {
-		char path[64], buf[256];
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-		if (n > 0 && (buf[n] = '\0', strstr(buf, "sleep"))) {
-			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-			FILE *f = fopen(path, "re");
-			char *rp = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-			bool asleep = rp && rp[1] == ' ' && rp[2] == 'S';
-			if (f)
-				fclose(f);
-			if (asleep)
-				break;
-		}
-		usleep(5000);
-	}
+	wait_asleep_running(pid, "sleep");
 	return pid;
 }
 
@@ -527,7 +536,7 @@ static void test_registry_exec_labels_read_at_first_sample(void **state)
  * tac block on it); wait until it runs @path. */
 static pid_t spawn_reader(const char *path, const char *service, int *wfd)
 {
-	char env[64], link[64], buf[4096];
+	char env[64];
 	char *envp[] = { env, NULL };
 	int fds[2];
 	pid_t pid;
@@ -544,14 +553,7 @@ static pid_t spawn_reader(const char *path, const char *service, int *wfd)
 	}
 	close(fds[0]);
 	*wfd = fds[1];
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	for (int i = 0; i < 1000; i++) {
-		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-		if (n > 0 && (buf[n] = '\0', !strcmp(buf, path)))
-			break;
-		usleep(5000);
-	}
-	usleep(20000); /* its environment is in place once it runs */
+	wait_asleep_running(pid, path);
 	return pid;
 }
 
