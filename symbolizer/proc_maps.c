@@ -11,10 +11,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -98,6 +100,33 @@ static int add_string(struct builder *b, const char *s, size_t len, uint32_t *of
 	return err;
 }
 
+/* Add mapping @pm with its name @path (@plen bytes, as the kernel prints it): a
+ * " (deleted)" suffix is taken off, and the name says what kind of mapping it is. */
+static int add_mapping(struct builder *b, struct proc_mapping *pm, const char *path,
+		       size_t plen)
+{
+	int err;
+
+	pm->deleted = 0;
+	if (plen >= sizeof(DELETED_SUFFIX) - 1 &&
+	    !memcmp(path + plen - (sizeof(DELETED_SUFFIX) - 1), DELETED_SUFFIX,
+		    sizeof(DELETED_SUFFIX) - 1)) {
+		plen -= sizeof(DELETED_SUFFIX) - 1;
+		pm->deleted = 1;
+	}
+	if (plen == 0)
+		pm->kind = PROC_MAPPING_ANON;
+	else if (path[0] == '/')
+		pm->kind = PROC_MAPPING_FILE;
+	else
+		pm->kind = PROC_MAPPING_PSEUDO;
+	/* Paths are PATH_MAX at most; a longer one is corrupt input. */
+	if (plen > 4096)
+		plen = 4096;
+	err = add_string(b, path, plen, &pm->path_off);
+	return err ? err : VEC_PUSH(b->maps, *pm);
+}
+
 /* Parse one line [p, end) ("start-end perms offset major:minor inode   path").
  * @return 1 when it is an executable mapping (filled in @pm and @path/@path_len),
  * 0 when it is not or does not parse. */
@@ -161,27 +190,9 @@ int proc_maps__parse(const char *buf, size_t len, struct proc_maps *out)
 		size_t plen;
 
 		if (parse_line(p, line_end, &pm, &path, &plen)) {
-			if (plen >= sizeof(DELETED_SUFFIX) - 1 &&
-			    !memcmp(path + plen - (sizeof(DELETED_SUFFIX) - 1), DELETED_SUFFIX,
-				    sizeof(DELETED_SUFFIX) - 1)) {
-				plen -= sizeof(DELETED_SUFFIX) - 1;
-				pm.deleted = 1;
-			}
-			if (plen == 0)
-				pm.kind = PROC_MAPPING_ANON;
-			else if (path[0] == '/')
-				pm.kind = PROC_MAPPING_FILE;
-			else
-				pm.kind = PROC_MAPPING_PSEUDO;
-			/* Paths are PATH_MAX at most; a longer one is corrupt input. */
-			if (plen > 4096)
-				plen = 4096;
-			err = add_string(&b, path, plen, &pm.path_off);
-			if (err)
-				goto fail;
 			if (b.maps.len && b.maps.v[b.maps.len - 1].start > pm.start)
 				sorted = false;
-			err = VEC_PUSH(b.maps, pm);
+			err = add_mapping(&b, &pm, path, plen);
 			if (err)
 				goto fail;
 		}
@@ -269,12 +280,146 @@ int proc_maps__read(pid_t pid, struct proc_maps *out)
 	return 0;
 }
 
+/*
+ * PROCMAP_QUERY, from the kernel's include/uapi/linux/fs.h (Linux 6.11): Debian 12's
+ * headers predate it. The struct is versioned by its size; this is the first one.
+ */
+struct smolder_procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start, vma_end; /* out */
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	uint32_t vma_name_size; /* in: buffer size; out: name length + 1, 0: no name */
+	uint32_t build_id_size; /* in: buffer size; out: build-id length, 0: none */
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+
+#define SMOLDER_PROCMAP_QUERY _IOWR('f', 17, struct smolder_procmap_query)
+#define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+
+/*
+ * The kernel's gate area, [vsyscall] on x86-64: no VMA of the process, so no query
+ * finds it, but the text lists it in every process where it is executable. Read once
+ * from our own maps (it is the same everywhere); @return false when there is none.
+ */
+static struct proc_mapping gate;
+static bool have_gate;
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+
+static void read_gate_area(void)
+{
+	struct proc_maps m;
+
+	if (read_maps_file("/proc/self/maps", &m) != 0)
+		return;
+	for (size_t i = 0; i < m.n; i++)
+		if (m.maps[i].kind == PROC_MAPPING_PSEUDO &&
+		    !strcmp(proc_mapping__path(&m, &m.maps[i]), "[vsyscall]")) {
+			gate = m.maps[i];
+			have_gate = true;
+		}
+	proc_maps__release(&m);
+}
+
+static bool gate_area(struct proc_mapping *out)
+{
+	pthread_once(&gate_once, read_gate_area);
+	*out = gate;
+	return have_gate;
+}
+
+int proc_maps__query(pid_t pid, struct proc_maps *out)
+{
+	struct proc_mapping gate;
+	char path[64], name[4096 + sizeof(DELETED_SUFFIX)];
+	VEC(struct proc_build_id) bids = { 0 };
+	struct builder b = { 0 };
+	uint64_t addr = 0;
+	int fd, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* Each answer is the executable mapping at or after @addr, in address order. */
+	while (b.maps.len < PROC_MAPS_MAX_MAPPINGS) {
+		struct smolder_procmap_query q = {
+			.size = sizeof(q),
+			.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
+				       PROCMAP_QUERY_VMA_EXECUTABLE,
+			.query_addr = addr,
+			.vma_name_addr = (uintptr_t)name,
+			.vma_name_size = sizeof(name),
+		};
+		struct proc_build_id bid = { 0 };
+		struct proc_mapping pm = { 0 };
+
+		q.build_id_addr = (uintptr_t)bid.id;
+		q.build_id_size = sizeof(bid.id);
+		if (ioctl(fd, SMOLDER_PROCMAP_QUERY, &q) != 0) {
+			err = -errno;
+			if (err == -ENOENT) /* none left */
+				err = 0;
+			else if (err == -EINVAL) /* an older kernel's procfs */
+				err = -ENOTTY;
+			break;
+		}
+		if (q.vma_end <= q.vma_start || q.vma_start < addr) {
+			err = -EIO; /* not what the interface promises */
+			break;
+		}
+		pm.start = q.vma_start;
+		pm.end = q.vma_end;
+		pm.pgoff = q.vma_offset;
+		pm.dev = makedev(q.dev_major, q.dev_minor);
+		pm.inode = q.inode;
+		bid.len = (uint8_t)q.build_id_size;
+		err = add_mapping(&b, &pm, name, q.vma_name_size ? q.vma_name_size - 1 : 0);
+		if (!err)
+			err = VEC_PUSH(bids, bid);
+		if (err)
+			break;
+		addr = q.vma_end;
+	}
+	close(fd);
+	if (!err && gate_area(&gate) && (!b.maps.len || b.maps.v[b.maps.len - 1].end <= gate.start)) {
+		struct proc_build_id none = { 0 };
+
+		err = add_mapping(&b, &gate, "[vsyscall]", strlen("[vsyscall]"));
+		if (!err)
+			err = VEC_PUSH(bids, none);
+	}
+	if (err) {
+		VEC_FREE(b.maps);
+		VEC_FREE(b.strs);
+		VEC_FREE(bids);
+		/* No memory behind the file: the process is gone, or its leader has
+		 * exited while other threads run, which proc_maps__read handles. */
+		return err == -ESRCH ? proc_maps__read(pid, out) : err;
+	}
+	out->maps = b.maps.v;
+	out->n = b.maps.len;
+	out->strs = b.strs.v;
+	out->strs_len = b.strs.len;
+	out->bids = bids.v;
+	return 0;
+}
+
 void proc_maps__release(struct proc_maps *m)
 {
 	if (!m)
 		return;
 	free(m->maps);
 	free(m->strs);
+	free(m->bids);
 	memset(m, 0, sizeof(*m));
 }
 

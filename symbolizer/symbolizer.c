@@ -102,12 +102,13 @@ struct symbolizer {
 	const char *debug_dirs[MAX_DEBUG_DIRS];
 	size_t ndebug_dirs;
 	bool raw_names, no_jit, inline_frames;
+	bool maps_by_query; /* PROCMAP_QUERY answers (cleared at the first -ENOTTY) */
 	uint64_t lookups, hits;
 
 	struct elf_cache elf;
 	struct vdso_cache vdso;
 	struct ident_slot idents[IDENT_SLOTS];
-	uint64_t ident_hits, ident_misses;
+	uint64_t ident_hits, ident_misses, ident_kernel;
 
 	struct proc **proc_buckets;
 	size_t proc_mask, nprocs;
@@ -174,6 +175,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		return NULL;
 	s->max_procs = opts && opts->max_processes ? opts->max_processes
 						   : DEFAULT_MAX_PROCESSES;
+	s->maps_by_query = !(opts && opts->maps_from_text);
 	if (opts) {
 		s->raw_names = opts->raw_names;
 		s->no_jit = opts->no_jit;
@@ -308,21 +310,45 @@ static void ident_remember(struct symbolizer *s, const struct proc_mapping *pm, 
 				     .mtime_ns = mtime_ns(&st), .key = *k };
 }
 
+/* The build-id the kernel gave for mapping @pm of @p (PROCMAP_QUERY), as a key. */
+static bool kernel_key(const struct proc *p, const struct proc_mapping *pm,
+		       struct file_key *k)
+{
+	const struct proc_build_id *b;
+
+	if (!p->maps.bids || pm->kind != PROC_MAPPING_FILE)
+		return false;
+	b = &p->maps.bids[pm - p->maps.maps];
+	if (!b->len || b->len > sizeof(k->bid))
+		return false;
+	k->kind = KEY_BUILD_ID;
+	k->bid_len = b->len;
+	memcpy(k->bid, b->id, b->len);
+	return true;
+}
+
 /*
  * Identify mapping @pm of @p: open it as the process sees it and read its build-id,
- * or, unless @need_fd, for a file seen before and unchanged whose table the ELF cache
- * holds, take its identity from the identity cache without opening it (*@fd_out = -1
- * then). @fd_out gets the open file when the caller may keep it, else it is closed.
- * @return 0 or a negative errno (the file could not be opened).
+ * or, unless @need_fd, when the ELF cache holds the table of a file known without
+ * opening it, take that (*@fd_out = -1 then). A file is known by the build-id the
+ * kernel gave with the mappings, or else when it was seen before and is unchanged
+ * (the identity cache). @fd_out gets the open file when the caller may keep it, else
+ * it is closed. @return 0 or a negative errno (the file could not be opened).
  */
 static int identify(struct symbolizer *s, struct proc *p, const struct proc_mapping *pm,
 		    struct file_key *k, int *fd_out, bool need_fd)
 {
+	const char *path = proc_mapping__path(&p->maps, pm);
 	int fd;
 
 	memset(k, 0, sizeof(*k));
-	if (!need_fd && ident_cached(s, p, pm, k) &&
-	    elf_cache__has(&s->elf, k, proc_mapping__path(&p->maps, pm))) {
+	if (!need_fd && kernel_key(p, pm, k)) {
+		if (elf_cache__has(&s->elf, k, path)) {
+			s->ident_kernel++;
+			*fd_out = -1;
+			return 0;
+		}
+	} else if (!need_fd && ident_cached(s, p, pm, k) && elf_cache__has(&s->elf, k, path)) {
 		s->ident_hits++;
 		*fd_out = -1;
 		return 0;
@@ -513,7 +539,14 @@ static int proc_reload(struct symbolizer *s, struct proc *p)
 	struct map_ident *ids, *old_ids;
 	int err;
 
-	err = proc_maps__read(p->pid, &m);
+	err = -ENOTTY;
+	if (s->maps_by_query) {
+		err = proc_maps__query(p->pid, &m);
+		if (err == -ENOTTY)
+			s->maps_by_query = false;
+	}
+	if (err == -ENOTTY)
+		err = proc_maps__read(p->pid, &m);
 	if (err) {
 		if (!p->loaded)
 			p->err = err;
@@ -901,6 +934,7 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	out->debug_files = s->elf.debug_files;
 	out->ident_hits = s->ident_hits;
 	out->ident_misses = s->ident_misses;
+	out->ident_kernel = s->ident_kernel;
 }
 
 int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms)

@@ -95,6 +95,8 @@ struct symbolizer_opts {
 				  never on a sampling path */
 	unsigned debuginfod_timeout_ms; /* 0: 10 s */
 	bool inline_frames;    /* keep DWARF (libdw) open for symbolizer__inline_frames */
+	bool maps_from_text;   /* read /proc/PID/maps as text even where the kernel
+				  answers PROCMAP_QUERY (Linux 6.11+), as older ones do */
 };
 
 /* @opts may be NULL for defaults. @return the symbolizer, or NULL with errno set. */
@@ -156,9 +158,11 @@ struct symbolizer_stats {
 	uint64_t elf_parses;   /* ELF tables parsed */
 	uint64_t elf_evictions;
 	uint64_t debug_files;  /* parses that found a separate debug file or MiniDebugInfo */
+	uint64_t ident_kernel; /* mapped files known by the build-id the kernel gave
+				  with the mappings (PROCMAP_QUERY), not opened */
 	uint64_t ident_hits;   /* mapped files identified from the identity cache (a stat) */
 	uint64_t ident_misses; /* ... that had to be opened and their build-id read (the
-				  vDSO, no file, is neither) */
+				  vDSO, no file, is none of these) */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 

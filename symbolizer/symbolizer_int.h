@@ -145,12 +145,20 @@ struct proc_mapping {
 	uint8_t deleted;     /* the path carried " (deleted)" (stripped from the path) */
 };
 
+/* A mapped file's build-id as the kernel read it (len 0: none given). */
+struct proc_build_id {
+	uint8_t len;
+	uint8_t id[DEBUGINFO_BUILD_ID_MAX];
+};
+
 /* The executable mappings of a process, sorted by start and not overlapping. */
 struct proc_maps {
 	struct proc_mapping *maps;
 	size_t n;
 	char *strs; /* path arena */
 	size_t strs_len;
+	struct proc_build_id *bids; /* parallel to maps when they came from
+				       proc_maps__query, else NULL */
 };
 
 /*
@@ -163,6 +171,16 @@ int proc_maps__parse(const char *buf, size_t len, struct proc_maps *out);
 
 /* Read /proc/@pid/maps. @return 0, -ESRCH when the process does not exist, -errno. */
 int proc_maps__read(pid_t pid, struct proc_maps *out);
+
+/*
+ * The same mappings asked of the kernel one by one (the PROCMAP_QUERY ioctl on
+ * /proc/@pid/maps, Linux 6.11), with each mapped file's build-id in out->bids: no
+ * text to format and parse, and no file to open to know what is mapped.
+ * @return 0, -ESRCH when the process does not exist, -ENOTTY when the kernel has no
+ * such ioctl (use proc_maps__read), or another negative errno. A process whose
+ * leader has exited is read by proc_maps__read, as are its threads' views.
+ */
+int proc_maps__query(pid_t pid, struct proc_maps *out);
 
 void proc_maps__release(struct proc_maps *m);
 

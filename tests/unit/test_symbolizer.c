@@ -636,9 +636,12 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
+/* Where the kernel gives no build-ids with the mappings (before Linux 6.11, or text
+ * maps by choice), the identity cache stands in with a stat per mapped file. */
 static void test_identity_cache_skips_unchanged_files(void **state)
 {
-	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer_opts opts = { .maps_from_text = true };
+	struct symbolizer *s = symbolizer__new(&opts);
 	struct symbolizer_stats st0, st1, st2;
 	char dir[] = "/tmp/smolder-ident.XXXXXX", path[64];
 	struct fixture a, b, c;
@@ -677,6 +680,160 @@ static void test_identity_cache_skips_unchanged_files(void **state)
 	fixture_stop(&a);
 	fixture_stop(&b);
 	fixture_stop(&c);
+	unlink(path);
+	rmdir(dir);
+	symbolizer__free(s);
+}
+
+/* Does this kernel answer PROCMAP_QUERY? The tests of it are skipped where not. */
+static bool kernel_has_procmap_query(void)
+{
+	struct proc_maps m;
+	int err = proc_maps__query(getpid(), &m);
+
+	proc_maps__release(&m);
+	return err != -ENOTTY;
+}
+
+/* The kernel's answers are the text's mappings, plus each file's build-id. */
+static void assert_query_matches_text(pid_t pid)
+{
+	struct proc_maps q, t;
+	uint8_t bid[DEBUGINFO_BUILD_ID_MAX];
+	size_t nbids = 0;
+
+	assert_int_equal(proc_maps__query(pid, &q), 0);
+	assert_int_equal(proc_maps__read(pid, &t), 0);
+	assert_non_null(q.bids);
+	assert_null(t.bids);
+	assert_true(q.n >= 3); /* the program, libc, ld.so (and the vDSO) */
+	assert_int_equal(q.n, t.n);
+	for (size_t i = 0; i < q.n; i++) {
+		const struct proc_mapping *a = &q.maps[i], *b = &t.maps[i];
+
+		assert_int_equal(a->start, b->start);
+		assert_int_equal(a->end, b->end);
+		assert_int_equal(a->pgoff, b->pgoff);
+		assert_int_equal(a->dev, b->dev);
+		assert_int_equal(a->inode, b->inode);
+		assert_int_equal(a->kind, b->kind);
+		assert_int_equal(a->deleted, b->deleted);
+		assert_string_equal(proc_mapping__path(&q, a), proc_mapping__path(&t, b));
+		if (a->kind == PROC_MAPPING_FILE) {
+			char path[4200];
+			int fd, n;
+
+			/* The file the process maps, whatever its path names now. */
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+				 (int)pid, a->start, a->end);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			assert_true(fd >= 0);
+			n = elf_read_build_id_fd(fd, bid, sizeof(bid));
+			close(fd);
+			assert_true(n > 0);
+			assert_int_equal(q.bids[i].len, n);
+			assert_memory_equal(q.bids[i].id, bid, (size_t)n);
+			nbids++;
+		} else {
+			assert_int_equal(q.bids[i].len, 0);
+		}
+	}
+	assert_true(nbids >= 3);
+	proc_maps__release(&q);
+	proc_maps__release(&t);
+}
+
+static void test_proc_maps_query_matches_the_text(void **state)
+{
+	char dir[] = "/tmp/smolder-query.XXXXXX", path[64], next[80];
+	struct fixture a;
+
+	(void)state;
+	if (!kernel_has_procmap_query())
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/symtab_fixture_pie", dir);
+	snprintf(next, sizeof(next), "%s/next", dir);
+	copy_file(FIXTURE_PIE, path);
+	fixture_start(&a, path);
+	assert_query_matches_text(a.pid);
+	/* Replaced under the running process, as a deploy does: both say "deleted". */
+	copy_file(FIXTURE_NOPIE, next);
+	assert_int_equal(rename(next, path), 0);
+	assert_query_matches_text(a.pid);
+	/* Gone: as for the text. */
+	fixture_stop(&a);
+	{
+		struct proc_maps m;
+
+		assert_int_equal(proc_maps__query(a.pid, &m), -ESRCH);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+/* With the kernel's build-ids, a file is known by its content: no stat, no open for a
+ * file seen before, and a new file at the same path is read. */
+static void test_kernel_build_ids_identify_mapped_files(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer_stats st0, st1, st2, st3;
+	char dir[] = "/tmp/smolder-kident.XXXXXX", path[64], next[80];
+	struct fixture a, b, c, d;
+	struct timespec times[2] = { { 0, UTIME_OMIT }, { 1, 0 } };
+
+	(void)state;
+	assert_non_null(s);
+	if (!kernel_has_procmap_query()) {
+		symbolizer__free(s);
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/symtab_fixture_pie", dir);
+	snprintf(next, sizeof(next), "%s/next", dir);
+	copy_file(FIXTURE_PIE, path);
+
+	/* The first process: its files are new to the ELF cache, so they are opened. */
+	fixture_start(&a, path);
+	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	symbolizer__stats(s, &st0);
+	assert_true(st0.ident_misses >= 3); /* the fixture, libc, ld.so */
+
+	/* A second process of the same files: known by build-id, none opened or stat'ed. */
+	fixture_start(&b, path);
+	assert_resolves(s, b.pid, fixture_addr(&b, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	assert_resolves(s, b.pid, fixture_addr(&b, "getpid") + 2, "getpid", 2, "/libc.so.6");
+	symbolizer__stats(s, &st1);
+	assert_true(st1.ident_kernel >= st0.ident_kernel + 3);
+	assert_int_equal(st1.ident_misses, st0.ident_misses);
+	assert_int_equal(st1.ident_hits, st0.ident_hits);
+
+	/* Touched but the same bytes: still the same file. */
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	fixture_start(&c, path);
+	assert_resolves(s, c.pid, fixture_addr(&c, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	symbolizer__stats(s, &st2);
+	assert_int_equal(st2.ident_misses, st1.ident_misses);
+
+	/* Another program renamed over the path: its build-id is new, so it is read, and
+	 * the processes of the old file keep their names. */
+	copy_file(FIXTURE_NOPIE, next);
+	assert_int_equal(rename(next, path), 0);
+	fixture_start(&d, path);
+	assert_resolves(s, d.pid, fixture_addr(&d, "smolder_fixture_beta") + 1,
+			"smolder_fixture_beta", 1, "/symtab_fixture_pie");
+	symbolizer__stats(s, &st3);
+	assert_int_equal(st3.ident_misses, st2.ident_misses + 1);
+	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+
+	fixture_stop(&a);
+	fixture_stop(&b);
+	fixture_stop(&c);
+	fixture_stop(&d);
 	unlink(path);
 	rmdir(dir);
 	symbolizer__free(s);
@@ -1247,6 +1404,8 @@ int main(void)
 		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_process_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_identity_cache_skips_unchanged_files),
+		cmocka_unit_test(test_kernel_build_ids_identify_mapped_files),
+		cmocka_unit_test(test_proc_maps_query_matches_the_text),
 		cmocka_unit_test(test_elf_symtab_open_and_to_vaddr),
 		cmocka_unit_test(test_elf_symtab_missing_file_is_enoent),
 		cmocka_unit_test(test_elf_symtab_rejects_malformed),
