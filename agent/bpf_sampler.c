@@ -5,6 +5,7 @@
  * open -> configure -> load -> attach, as libbpf-tools do.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
@@ -52,7 +53,13 @@ struct bpf_sampler {
 	uint64_t drain_until; /* CLOCK_BOOTTIME: stop consuming then (-EAGAIN) */
 	bool cut;             /* the last drain stopped there */
 	uint64_t bytes, records; /* read from the ring buffer */
+	uint64_t next_walk;      /* CLOCK_BOOTTIME: the next walk of the targets map */
 };
+
+/* How often prune_targets walks the targets map for exits the kernel did not see
+ * (a process gone between its check and its insert); in between it reads the count
+ * the program keeps. The walk visits every bucket of the map, live or not. */
+#define TARGETS_WALK_NS (5ull * 1000 * 1000 * 1000)
 
 static int perf_event_open_cpu_clock(unsigned int freq, int cpu)
 {
@@ -281,6 +288,13 @@ static void bpf_sampler__free(void *backend)
 	free(s);
 }
 
+/* Delete @pid from the targets map, keeping the program's count of them. */
+static void delete_target(struct bpf_sampler *s, __u32 pid)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.targets), &pid) == 0)
+		__atomic_fetch_add(&s->skel->bss->live_targets, (__u64)-1, __ATOMIC_SEQ_CST);
+}
+
 static int bpf_sampler__add_target(void *backend, pid_t pid)
 {
 	struct bpf_sampler *s = backend;
@@ -290,11 +304,14 @@ static int bpf_sampler__add_target(void *backend, pid_t pid)
 
 	if (pid <= 0 || !procfs_process_alive(pid))
 		return -ESRCH;
-	if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+	/* Counted only when new: the program may have added it already, as a child. */
+	if (bpf_map_update_elem(fd, &key, &one, BPF_NOEXIST) == 0)
+		__atomic_fetch_add(&s->skel->bss->live_targets, 1, __ATOMIC_SEQ_CST);
+	else if (errno != EEXIST)
 		return errno == E2BIG ? -ENOSPC : -errno;
 	/* It may have exited between the check and the insert, past the exit hook. */
 	if (!procfs_process_alive(pid)) {
-		bpf_map_delete_elem(fd, &key);
+		delete_target(s, key);
 		return -ESRCH;
 	}
 	return 0;
@@ -318,6 +335,16 @@ static int bpf_sampler__prune_targets(void *backend)
 	__u32 key, next, dead[256];
 	int live = 0, ndead = 0;
 	void *prev = NULL;
+	uint64_t now = boot_ns();
+
+	/* "None left" ends the recording: only a walk says so. */
+	if (now < s->next_walk) {
+		__u64 n = __atomic_load_n(&s->skel->bss->live_targets, __ATOMIC_SEQ_CST);
+
+		if (n)
+			return n > INT_MAX ? INT_MAX : (int)n;
+	}
+	s->next_walk = now + TARGETS_WALK_NS;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		if (procfs_process_alive(next))
@@ -330,7 +357,7 @@ static int bpf_sampler__prune_targets(void *backend)
 		prev = &key;
 	}
 	for (int i = 0; i < ndead; i++)
-		bpf_map_delete_elem(fd, &dead[i]);
+		delete_target(s, dead[i]);
 	return live;
 }
 

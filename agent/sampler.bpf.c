@@ -57,6 +57,11 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Entries of targets, kept with every insert and delete that succeeds (user space
+ * does the same with its own): a walk of the hash map to learn whether any target
+ * lives visits each of its 64 Ki buckets. Atomic adds, -1 to subtract. */
+__u64 live_targets = 0;
+
 /* Processes sampled recently. A process's first sample wakes the reader at once, so
  * it reads the process's mappings while the process still exists: a short-lived
  * process may be gone before the next timed drain. */
@@ -540,8 +545,10 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 			return 0;
 		long err = bpf_map_update_elem(&targets, &ctgid, &one, BPF_NOEXIST);
 
-		if (err == 0)
+		if (err == 0) {
+			__sync_fetch_and_add(&live_targets, 1);
 			count(SMOLDER_CNT_FORKS);
+		}
 		else if (err == -E2BIG)
 			count(SMOLDER_CNT_TARGETS_FULL);
 	}
@@ -568,7 +575,8 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0 || tgid == self_tgid)
 		return 0;
 	mine = followed(tgid);
-	bpf_map_delete_elem(&targets, &tgid);
+	if (bpf_map_delete_elem(&targets, &tgid) == 0)
+		__sync_fetch_and_add(&live_targets, -1);
 	bpf_map_delete_elem(&py_procs, &tgid);
 	/* Its pid may be reused: the next process with it is new to the reader. */
 	bpf_map_delete_elem(&seen, &tgid);
