@@ -212,25 +212,42 @@ struct process_info {
 				    service.version; empty when neither is set */
 };
 
+/* The labels a process's environment names, when it is known without /proc: the
+ * exec event carried it (an environment of up to SMOLDER_ENV_LEN bytes). */
+struct env_labels {
+	bool known;             /* false: read /proc/PID/environ */
+	char service[256];      /* as process_info's, empty when not named */
+	char version[128];
+};
+
+/* The service and version environment @env (@len bytes of NAME=value strings, each
+ * NUL-terminated) names, into @out (known). */
+void procinfo__env_labels(const char *env, size_t len, struct env_labels *out);
+
 /*
- * Read what the labels say about live process @pid from /proc.
+ * Read what the labels say about live process @pid from /proc; its service and
+ * version from @env when that is known (may be NULL).
  * @return 0 (fields it could not read stay empty), or -ESRCH when the process is gone.
  */
-int procinfo__read(pid_t pid, struct process_info *info);
+int procinfo__read(pid_t pid, const struct env_labels *env, struct process_info *info);
 
 /* Fill @info (its pid kept) for a process that is gone, from what is known of its exec:
  * the executable's path (NULL or "" when unknown) and build-id (NULL: read it from
- * the path), its cgroup path (may be NULL) and its comm. */
+ * the path), its cgroup path (may be NULL), its comm and its environment's labels
+ * (may be NULL). */
 void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
-			 const char *comm, struct process_info *info);
+			 const char *comm, const struct env_labels *env,
+			 struct process_info *info);
 
 /*
- * Fill @info for live process @pid whose executable and cgroup are already known:
- * @exe, which stat says is @st, and @cgroup_path. Only its environment is read from
- * /proc (the service and version). @return 0, or -ESRCH when the process is gone.
+ * Fill @info for process @pid whose executable and cgroup are already known: @exe,
+ * which stat says is @st, and @cgroup_path. Only its environment is read from /proc
+ * (the service and version), unless @env knows it already (may be NULL); then nothing
+ * is read of the process. @return 0, or -ESRCH when the process is gone.
  */
 int procinfo__read_known(pid_t pid, const char *exe, const struct stat *st,
-			 const char *cgroup_path, struct process_info *info);
+			 const char *cgroup_path, const struct env_labels *env,
+			 struct process_info *info);
 
 /* The path of cgroup id @cgroup_id if remembered (no search). @return 0 or -ENOENT. */
 int procinfo__cgroup_path_cached(uint64_t cgroup_id, char *buf, size_t len);
@@ -279,8 +296,10 @@ struct registry_stats {
 	uint64_t exits;       /* freed on the kernel's exit event */
 	uint64_t evictions;   /* freed because the registry was full */
 	uint64_t proc_reads;  /* labels read from /proc */
-	uint64_t from_known;  /* ... of which only the environment: the executable and
-				 the cgroup were known by file identity and cgroup id */
+	uint64_t from_known;  /* labels of a program seen before, its executable and
+				 cgroup known by file identity and cgroup id: at most its
+				 environment read (a proc_read), none when the exec carried it */
+	uint64_t env_from_exec; /* exec events that carried the environment */
 	uint64_t from_parent; /* labels taken from the parent at fork */
 	uint64_t from_event;  /* labels rebuilt from the exec event: gone before read */
 	uint64_t unlabelled;  /* images of user processes with no executable known */

@@ -150,10 +150,20 @@ static int on_record(void *ctx, void *data, size_t size)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct bpf_sampler *s = ctx;
+	const struct smolder_event *ev = data;
+	struct smolder_event head;
 
-	if (size < sizeof(struct smolder_event) || !s->h->event)
+	if (size < sizeof(*ev) || !s->h->event)
 		return 0;
-	return s->h->event(data, s->h->ctx);
+	/* An environment longer than its record would be read past the record's end
+	 * (the ring is read-only here: the header is copied to say there is none). */
+	if ((ev->flags & SMOLDER_EVENT_ENV) && ev->env_len > size - sizeof(*ev)) {
+		head = *ev;
+		head.flags &= ~SMOLDER_EVENT_ENV;
+		head.env_len = 0;
+		ev = &head;
+	}
+	return s->h->event(ev, s->h->ctx);
 }
 
 static void bpf_sampler__free(void *backend);

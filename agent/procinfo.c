@@ -246,11 +246,32 @@ uint32_t procinfo__kernel_dev(dev_t dev)
 
 static __thread char *env_buf; /* ENVIRON_MAX bytes, once per thread */
 
-/* The service and version @pid's environment names (service_from_env).
- * @return 0, or a negative errno when the environment could not be read. */
-static int read_service(pid_t pid, struct process_info *info)
+void procinfo__env_labels(const char *env, size_t len, struct env_labels *out)
+{
+	struct process_info *info = calloc(1, sizeof(*info));
+
+	memset(out, 0, sizeof(*out));
+	if (!info)
+		return; /* not known: /proc is read */
+	service_from_env(env, len, info);
+	memcpy(out->service, info->service, sizeof(out->service));
+	memcpy(out->version, info->version, sizeof(out->version));
+	out->known = true;
+	free(info);
+}
+
+/* The service and version @pid's environment names (service_from_env), or those of
+ * @env when it knows them. @return 0, or a negative errno when the environment could
+ * not be read. */
+static int read_service(pid_t pid, const struct env_labels *env, struct process_info *info)
 {
 	ssize_t n;
+
+	if (env && env->known) {
+		memcpy(info->service, env->service, sizeof(info->service));
+		memcpy(info->version, env->version, sizeof(info->version));
+		return 0;
+	}
 
 	/* One buffer per thread, kept: a fresh 256 KiB per exec was an mmap, page
 	 * faults and an munmap each time. */
@@ -264,7 +285,7 @@ static int read_service(pid_t pid, struct process_info *info)
 	return n < 0 ? (int)n : 0;
 }
 
-int procinfo__read(pid_t pid, struct process_info *info)
+int procinfo__read(pid_t pid, const struct env_labels *env, struct process_info *info)
 {
 	struct stat st;
 	char path[64], buf[4096];
@@ -318,17 +339,18 @@ int procinfo__read(pid_t pid, struct process_info *info)
 			procinfo__parse_cgroup(best, info);
 	}
 
-	read_service(pid, info);
+	read_service(pid, env, info);
 	default_service(info, NULL);
 	return 0;
 }
 
 int procinfo__read_known(pid_t pid, const char *exe, const struct stat *st,
-			 const char *cgroup_path, struct process_info *info)
+			 const char *cgroup_path, const struct env_labels *env,
+			 struct process_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->pid = pid;
-	if (read_service(pid, info) < 0)
+	if (read_service(pid, env, info) < 0)
 		return -ESRCH;
 	snprintf(info->exe, sizeof(info->exe), "%s", exe);
 	info->exe_dev = procinfo__kernel_dev(st->st_dev);
@@ -444,7 +466,8 @@ int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 }
 
 void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
-			 const char *comm, struct process_info *info)
+			 const char *comm, const struct env_labels *env,
+			 struct process_info *info)
 {
 	pid_t pid = info->pid;
 
@@ -459,5 +482,7 @@ void procinfo__from_exec(const char *exe, const char *build_id, const char *cgro
 	}
 	if (cgroup_path && cgroup_path[0])
 		procinfo__parse_cgroup(cgroup_path, info);
+	if (env && env->known) /* the process is gone: only what its exec said */
+		read_service(0, env, info);
 	default_service(info, comm);
 }

@@ -50,6 +50,7 @@ struct exec_note {
 	pid_t pid;
 	char comm[SMOLDER_COMM_LEN + 1];
 	char filename[SMOLDER_PATH_LEN + 1];
+	struct env_labels env; /* from the environment the event carried, if it did */
 };
 
 /* A program image: its labels, read at its first sample. Shared between a parent and
@@ -154,12 +155,14 @@ static struct exe_slot *exe_slot(struct registry *r, uint32_t dev, uint64_t ino)
 	return &r->exes[hash_mix64(ino ^ ((uint64_t)dev << 32)) % EXE_CACHE_SLOTS];
 }
 
-/* Labels of live process @pid from /proc; NULL when it is gone, out of memory, or
- * (@ino nonzero) when it runs another file than inode @ino. Only the inode is
+/* Labels of live process @pid from /proc (its service and version from @env when
+ * that knows them; may be NULL); NULL when it is gone, out of memory, or (@ino
+ * nonzero) when it runs another file than inode @ino. Only the inode is
  * compared: stat and the kernel's exec event may number the device differently
  * (overlayfs), and a different program with the same inode number on another device
  * within one image's first milliseconds is not a case worth a second read. */
-static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t ino)
+static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t ino,
+					const struct env_labels *env)
 {
 	struct process_info *info = malloc(sizeof(*info));
 	struct labels_block *b = NULL;
@@ -168,7 +171,7 @@ static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t 
 	if (!info)
 		return NULL;
 	r->st.proc_reads++;
-	if (procinfo__read(pid, info) == 0 &&
+	if (procinfo__read(pid, env, info) == 0 &&
 	    (!ino || info->exe_ino == ino || (!info->exe_ino && !info->kernel_thread)))
 		b = labels_new(info);
 	if (b && info->exe_ino) {
@@ -217,7 +220,7 @@ static void image_put(struct image *im)
  * gone or out of memory. */
 static struct image *image_read(struct registry *r, pid_t pid)
 {
-	struct labels_block *b = labels_read(r, pid, 0);
+	struct labels_block *b = labels_read(r, pid, 0, NULL);
 
 	return b ? image_new(b, NULL) : NULL;
 }
@@ -247,10 +250,12 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 	    stat(slot->labels->l.exe, &st) || st.st_ino != x->ino ||
 	    procinfo__kernel_dev(st.st_dev) != x->dev || !(info = malloc(sizeof(*info))))
 		return NULL;
-	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, info) == 0 ||
-	    (x->pid != pid && procinfo__read_known(pid, slot->labels->l.exe, &st, cg, info) == 0)) {
+	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0 ||
+	    (x->pid != pid &&
+	     procinfo__read_known(pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0)) {
 		b = labels_new(info);
-		r->st.proc_reads++;
+		if (!x->env.known)
+			r->st.proc_reads++;
 		r->st.from_known++;
 	}
 	free(info);
@@ -273,9 +278,9 @@ static void image_resolve(struct registry *r, struct image *im, pid_t pid)
 		return;
 	b = labels_known(r, im->exec, pid);
 	if (!b && im->exec->pid != pid)
-		b = labels_read(r, im->exec->pid, im->exec->ino);
+		b = labels_read(r, im->exec->pid, im->exec->ino, &im->exec->env);
 	if (!b)
-		b = labels_read(r, pid, im->exec->ino);
+		b = labels_read(r, pid, im->exec->ino, &im->exec->env);
 	if (b)
 		procinfo__remember_cgroup(im->exec->cgroup_id, b->l.cgroup);
 	else
@@ -446,7 +451,7 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	info->pid = ev->pid;
 	procinfo__from_exec(exe, build_id,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
-			    ev->comm, info);
+			    ev->comm, &ev->env, info);
 	b = labels_new(info);
 	free(info);
 	r->st.from_event++;
@@ -467,6 +472,11 @@ static struct exec_note *exec_note(const struct smolder_event *ev)
 
 	if (!x)
 		return NULL;
+	/* The environment follows the event (the sampler checked its length). */
+	if (ev->flags & SMOLDER_EVENT_ENV)
+		procinfo__env_labels((const char *)(ev + 1), ev->env_len, &x->env);
+	else
+		x->env.known = false;
 	x->dev = ev->dev;
 	x->ino = ev->ino;
 	x->cgroup_id = ev->cgroup_id;
@@ -522,6 +532,7 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 			return -ENOMEM;
 		if (!(x = exec_note(ev)) || !(im = image_new(NULL, x)))
 			return -ENOMEM;
+		r->st.env_from_exec += x->env.known;
 		set_next(e, im, ev->time_ns);
 		return 0;
 	case SMOLDER_EVENT_EXIT:

@@ -132,6 +132,14 @@ enum smolder_event_kind {
 };
 
 #define SMOLDER_PATH_LEN 256
+/* An exec's environment up to this size travels with its event: the labels it names
+ * (the service, the version) are then known without reading /proc/PID/environ, and
+ * as the program started, before it could overwrite the area (setproctitle). */
+#define SMOLDER_ENV_LEN 8192
+
+enum smolder_event_flags {
+	SMOLDER_EVENT_ENV = 1, /* EXEC: the whole environment follows the event */
+};
 
 struct smolder_event {
 	__u64 time_ns;   /* CLOCK_BOOTTIME, as samples */
@@ -145,6 +153,9 @@ struct smolder_event {
 	char comm[SMOLDER_COMM_LEN];
 	char filename[SMOLDER_PATH_LEN]; /* EXEC: the path given to execve (may be
 					    relative, or /proc/self/exe) */
+	__u32 flags;     /* enum smolder_event_flags */
+	__u32 env_len;   /* with SMOLDER_EVENT_ENV: the environment's bytes (NAME=value
+			    strings, each NUL-terminated), right after the event */
 };
 
 /* Indexes into the per-CPU counters map. */

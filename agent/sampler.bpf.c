@@ -43,8 +43,9 @@ struct {
 	__uint(max_entries, 8 * 1024 * 1024); /* resized by the loader */
 } events SEC(".maps");
 
-/* Process events (struct smolder_event): a few per process, not per sample. */
-#define SMOLDER_PROCS_BYTES (256 * 1024)
+/* Process events (struct smolder_event): a few per process, not per sample; an
+ * exec's carries its environment (up to SMOLDER_ENV_LEN). */
+#define SMOLDER_PROCS_BYTES (1024 * 1024)
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SMOLDER_PROCS_BYTES);
@@ -510,7 +511,16 @@ static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgi
 	e->ino = 0;
 	e->cgroup_id = 0;
 	e->filename[0] = '\0';
+	e->flags = 0;
+	e->env_len = 0;
 	return e;
+}
+
+/* The ring's flags for an event: a wakeup only when it is a quarter full (below). */
+static __always_inline __u64 event_wakeup(void)
+{
+	return bpf_ringbuf_query(&procs, BPF_RB_AVAIL_DATA) >= SMOLDER_PROCS_BYTES / 4 ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /*
@@ -523,10 +533,7 @@ static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgi
  */
 static __always_inline void event_submit(struct smolder_event *e)
 {
-	if (bpf_ringbuf_query(&procs, BPF_RB_AVAIL_DATA) >= SMOLDER_PROCS_BYTES / 4)
-		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	else
-		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, event_wakeup());
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -590,29 +597,67 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 	return 0;
 }
 
+/* An exec's event and environment, put together before they go into the ring in
+ * one piece of their own size (a reserved record's size is fixed). */
+struct exec_record {
+	struct smolder_event ev;
+	char env[SMOLDER_ENV_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_record);
+} exec_scratch SEC(".maps");
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	struct smolder_event *e = NULL;
-
 	/* The event's time is read first: a sample may interrupt this program, and
 	 * one taken after the "seen" entry goes must not look older than the exec. */
-	if (tgid != self_tgid && followed(tgid))
-		e = event_reserve(SMOLDER_EVENT_EXEC, tgid);
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u32 tgid = BPF_CORE_READ(task, tgid), zero = 0, env_len = 0;
+	bool follow = tgid != self_tgid && followed(tgid);
+	struct exec_record *x;
+	__u64 start, end;
+
 	/* A new program image: its first sample tells the reader to forget what it
 	 * knew of the old one (mappings, symbols, labels). */
 	bpf_map_delete_elem(&seen, &tgid);
 	bpf_map_delete_elem(&py_procs, &tgid);
-	if (!e)
+	if (!follow)
 		return 0;
+	x = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!x) {
+		count(SMOLDER_CNT_EVENTS_LOST);
+		return 0;
+	}
+	x->ev.time_ns = now;
+	x->ev.kind = SMOLDER_EVENT_EXEC;
+	x->ev.pid = tgid;
+	x->ev.ppid = 0;
+	x->ev.flags = 0;
 	/* The task is current here: its cgroup, and the file it now runs. */
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	x->ev.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(x->ev.comm, sizeof(x->ev.comm));
+	bpf_probe_read_kernel_str(x->ev.filename, sizeof(x->ev.filename),
+				  BPF_CORE_READ(bprm, filename));
 	/* The file itself, whatever path named it: user space finds its path by it. */
-	e->ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
-	e->dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
-	event_submit(e);
+	x->ev.ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	x->ev.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	/* The environment execve just wrote to the new stack, so its pages are there. */
+	start = BPF_CORE_READ(task, mm, env_start);
+	end = BPF_CORE_READ(task, mm, env_end);
+	if (end >= start && end - start <= SMOLDER_ENV_LEN) {
+		env_len = end - start;
+		if (bpf_probe_read_user(x->env, env_len, (const void *)start) == 0)
+			x->ev.flags = SMOLDER_EVENT_ENV;
+		else
+			env_len = 0;
+	}
+	x->ev.env_len = env_len;
+	if (bpf_ringbuf_output(&procs, x, sizeof(x->ev) + env_len, event_wakeup()))
+		count(SMOLDER_CNT_EVENTS_LOST);
 	return 0;
 }

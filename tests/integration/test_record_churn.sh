@@ -5,7 +5,8 @@
 #              (CHURN_RUNS, default 2,000; each execs, burns 0.3 ms of CPU and exits).
 #              Every sample of them carries its executable as the exe label (read at
 #              exec while the process lives, or from the exec event when it is
-#              already gone), the process registry frees each one when the kernel says
+#              already gone), and the service and version of its environment (which
+#              the exec event carries), the process registry frees each one when the kernel says
 #              it exited (no evictions, almost none left at the end), and smolder's
 #              memory stays flat: RSS at the end within 8 MiB of its RSS after 5 s.
 #              (A process costs ~4 ms of CPU to start on the test machines, so the
@@ -35,11 +36,12 @@ churn() {
 	# default) before reuse, which would grow RSS by itself: keep it small, so the
 	# RSS measured is smolder's. (Ignored by a build without ASan.)
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4 \
-	"$SMOLDER" record -v -F 499 -o "$WORK/churn.smolder" -- "$C" "$RUNS" 300 \
+	"$SMOLDER" record -v -F 499 -o "$WORK/churn.smolder" -- \
+		env -i SMOLDER_SERVICE=churn-svc SMOLDER_VERSION=7.1 "$C" "$RUNS" 300 \
 		>"$WORK/churn.stdout" 2>"$WORK/churn.stderr" &
 	local smolder_pid=$! start early_rss= end_rss= rss
 	t_bg_register "$smolder_pid"
-	T_LAST_CMD="smolder record -v -F 499 -o churn.smolder -- $C $RUNS 300"
+	T_LAST_CMD="smolder record -v -F 499 -o churn.smolder -- env -i SMOLDER_SERVICE=churn-svc SMOLDER_VERSION=7.1 $C $RUNS 300"
 	T_LAST_STDERR=$WORK/churn.stderr
 
 	# RSS once the caches have filled (5 s into the churn), then at the end.
@@ -63,8 +65,9 @@ churn() {
 	assert_le "$end_rss" $(( early_rss + 8192 )) \
 		"smolder's RSS at the end (KiB; at most 8 MiB over its RSS after 5 s)"
 
-	local exits live evictions unlabelled all labelled
+	local exits live evictions unlabelled envs all labelled served
 	exits=$(stat_value "$WORK/churn.stderr" exits)
+	envs=$(stat_value "$WORK/churn.stderr" env_from_exec)
 	live=$(stat_value "$WORK/churn.stderr" processes_live)
 	evictions=$(stat_value "$WORK/churn.stderr" evictions)
 	unlabelled=$(stat_value "$WORK/churn.stderr" unlabelled)
@@ -75,6 +78,7 @@ churn() {
 	assert_le "$live" 16 "processes still tracked at the end"
 	assert_eq "$evictions" 0 "processes evicted from the registry"
 	assert_eq "$unlabelled" 0 "process images without an executable"
+	assert_ge "$envs" "$RUNS" "exec events that carried the environment"
 
 	# Every sample of the processes is labelled with their executable. Samples
 	# taken inside the execve that starts one (kernel frames under
@@ -86,11 +90,17 @@ churn() {
 	run_smolder fixexe 60 export "$WORK/churn.smolder" --comm churn --label "exe=$C" \
 		--format folded -o "$WORK/fixexe.folded"
 	assert_rc 0 "export --comm churn --label exe=..."
+	run_smolder fixsvc 60 export "$WORK/churn.smolder" --comm churn --label service=churn-svc \
+		--label version=7.1 --format folded -o "$WORK/fixsvc.folded"
+	assert_rc 0 "export --comm churn --label service=... --label version=..."
 	all=$(grep -v '__x64_sys_execve' "$WORK/fix.folded" | folded_total /dev/stdin)
 	labelled=$(grep -v '__x64_sys_execve' "$WORK/fixexe.folded" | folded_total /dev/stdin)
-	t_log "samples of the short processes: $all, with their exe label: $labelled"
+	served=$(grep -v '__x64_sys_execve' "$WORK/fixsvc.folded" | folded_total /dev/stdin)
+	t_log "samples of the short processes: $all, with their exe label: $labelled," \
+		"with their service and version: $served"
 	assert_ge "$all" 200 "samples of the short processes"
 	assert_eq "$labelled" "$all" "samples of the short processes labelled with their executable"
+	assert_eq "$served" "$all" "samples of the short processes labelled with their environment's service and version"
 }
 
 pid_reuse() {

@@ -134,13 +134,13 @@ static void test_service_from_environment(void **state)
 	struct process_info i;
 	pid_t pid = spawn_sleep("checkout-api");
 
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	assert_int_equal(i.pid, pid);
 	assert_string_equal(i.service, "checkout-api");
 	assert_non_null(strstr(i.exe, "sleep"));
 	reap(pid);
 	/* Gone: nothing left to read. */
-	assert_int_equal(procinfo__read(pid, &i), -ESRCH);
+	assert_int_equal(procinfo__read(pid, NULL, &i), -ESRCH);
 }
 
 /* OpenTelemetry's variables name the service and version when smolder's do not;
@@ -157,25 +157,25 @@ static void test_service_and_version_from_otel(void **state)
 			 "OTEL_RESOURCE_ATTRIBUTES=service.version=1.0", NULL };
 	pid_t pid = spawn_sleep_env(attrs);
 
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	assert_string_equal(i.service, "pay,ments");
 	assert_string_equal(i.version, "4.2.0");
 	reap(pid);
 
 	pid = spawn_sleep_env(named);
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	assert_string_equal(i.service, "orders");
 	assert_string_equal(i.version, "1.0");
 	reap(pid);
 
 	pid = spawn_sleep_env(ours);
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	assert_string_equal(i.service, "mine");
 	assert_string_equal(i.version, "7");
 	reap(pid);
 
 	pid = spawn_sleep(NULL);
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	assert_string_equal(i.version, "");
 	reap(pid);
 }
@@ -187,7 +187,7 @@ static void test_service_falls_back_to_unit_or_exe(void **state)
 	pid_t pid = spawn_sleep(NULL);
 	char want[256];
 
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	if (i.container_id[0])
 		snprintf(want, sizeof(want), "%.12s", i.container_id);
 	else if (i.unit[0])
@@ -206,7 +206,7 @@ static void test_build_id_of_the_executable(void **state)
 	char want[256] = "", cmd[4096 + 128];
 	FILE *f;
 
-	assert_int_equal(procinfo__read(pid, &i), 0);
+	assert_int_equal(procinfo__read(pid, NULL, &i), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "readelf -n '%s' 2>/dev/null | awk '/Build ID/ { print $3 }'", i.exe);
 	f = popen(cmd, "r");
@@ -655,6 +655,89 @@ static void test_registry_exec_of_a_known_program(void **state)
 	registry__free(r);
 }
 
+/* An exec event with environment @env (@len bytes) after it, as the sampler hands it. */
+struct event_with_env {
+	struct smolder_event ev;
+	char env[256];
+};
+
+static void carry_env(struct event_with_env *x, const char *env, size_t len)
+{
+	assert_true(len <= sizeof(x->env));
+	memcpy(x->env, env, len);
+	x->ev.flags |= SMOLDER_EVENT_ENV;
+	x->ev.env_len = (uint32_t)len;
+}
+
+/*
+ * The environment the exec event carries gives the service and version: for a process
+ * gone before it could be read (which otherwise gets its executable's name), and for a
+ * known program with nothing read of the process at all. It is the environment the
+ * program started with, which wins over what /proc shows later.
+ */
+static void test_registry_labels_from_the_environment_of_the_exec(void **state)
+{
+	(void)state;
+	static const char env[] = "HOME=/root\0SMOLDER_SERVICE=checkout\0SMOLDER_VERSION=v42\0";
+	char cg[4096], path[] = "/tmp/smolder-env-XXXXXX";
+	uint64_t cgroup_id = own_cgroup(cg, sizeof(cg));
+	struct registry *r = registry__new(NULL);
+	struct event_with_env x = { 0 };
+	struct registry_stats st0, st;
+	const struct process *p;
+	int fd = mkstemp(path), w1, w2;
+	pid_t a, b;
+
+	/* Gone: only the event speaks for it. */
+	x.ev = exec_event(0x3ffffff5, "/bin/true", cgroup_id);
+	carry_env(&x, env, sizeof(env) - 1);
+	assert_int_equal(registry__event(r, &x.ev), 0);
+	p = registry__sample(r, 0x3ffffff5, 10, true);
+	assert_string_equal(p->labels->exe, "/bin/true");
+	assert_string_equal(p->labels->service, "checkout");
+	assert_string_equal(p->labels->version, "v42");
+	registry__stats(r, &st);
+	assert_int_equal(st.env_from_exec, 1);
+	assert_int_equal(st.from_event, 1);
+
+	if (!cgroup_id) {
+		registry__free(r);
+		skip(); /* no cgroup v2: a known program's labels read /proc */
+	}
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0755), 0);
+	copy_into("/bin/cat", path);
+	/* A program seen before: the first process is read from /proc... */
+	a = spawn_reader(path, "first", &w1);
+	x.ev = exec_event(a, path, cgroup_id);
+	x.ev.flags = 0;
+	x.ev.env_len = 0;
+	assert_int_equal(registry__event(r, &x.ev), 0);
+	assert_string_equal(registry__sample(r, a, 20, true)->labels->service, "first");
+	registry__stats(r, &st0);
+	/* ... the second, whose exec carried its environment, not at all. */
+	b = spawn_reader(path, "second", &w2);
+	x.ev = exec_event(b, path, cgroup_id);
+	carry_env(&x, env, sizeof(env) - 1);
+	assert_int_equal(registry__event(r, &x.ev), 0);
+	p = registry__sample(r, b, 30, true);
+	registry__stats(r, &st);
+	assert_int_equal(st.proc_reads, st0.proc_reads);
+	assert_int_equal(st.from_known, st0.from_known + 1);
+	assert_int_equal(st.env_from_exec, 2);
+	assert_string_equal(p->labels->exe, path);
+	assert_string_equal(p->labels->cgroup, cg);
+	assert_string_equal(p->labels->service, "checkout");
+	assert_string_equal(p->labels->version, "v42");
+	close(w1);
+	close(w2);
+	reap(a);
+	reap(b);
+	unlink(path);
+	registry__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_registry_new_image_on_first_sample_after_exec),
 		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
 		cmocka_unit_test(test_registry_exec_of_a_known_program),
+		cmocka_unit_test(test_registry_labels_from_the_environment_of_the_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
