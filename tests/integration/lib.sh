@@ -260,6 +260,17 @@ assert_within() {
 	t_log "ok: $4 = $1 (expected $2 +- $3)"
 }
 
+# share_tolerance N P: how far (percentage points) a share of N samples may be from
+# the P% of CPU time it measures: four standard errors of a proportion of N random
+# draws, and at least 5. Samples are such draws of where the time went; a fixed 5
+# points on a few hundred samples is under two standard errors, which a run misses
+# by chance alone now and then.
+share_tolerance() {
+	awk -v n="$1" -v p="$2" 'BEGIN {
+		t = n > 0 ? 400 * sqrt(p / 100 * (1 - p / 100) / n) : 100
+		printf "%.1f\n", t < 5 ? 5 : t }'
+}
+
 # assert_ge GOT MIN WHAT / assert_le GOT MAX WHAT (decimals allowed).
 assert_ge() {
 	awk -v g="$1" -v m="$2" 'BEGIN { exit !(g >= m) }' || t_fail "$3: expected >= $2, got $1"
