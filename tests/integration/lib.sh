@@ -271,6 +271,14 @@ share_tolerance() {
 		printf "%.1f\n", t < 5 ? 5 : t }'
 }
 
+# assert_share FILE FRAME PCT WHAT: the share of FILE's samples with FRAME (folded_share)
+# is PCT within share_tolerance of FILE's sample count.
+assert_share() {
+	local n
+	n=$(folded_total "$1")
+	assert_within "$(folded_share "$1" "$2")" "$3" "$(share_tolerance "$n" "$3")" "$4 ($n samples)"
+}
+
 # assert_ge GOT MIN WHAT / assert_le GOT MAX WHAT (decimals allowed).
 assert_ge() {
 	awk -v g="$1" -v m="$2" 'BEGIN { exit !(g >= m) }' || t_fail "$3: expected >= $2, got $1"
@@ -338,12 +346,13 @@ assert_folded() {
 }
 
 # assert_shares FILE: shares_fp's split (func_a 60%, func_b 30%, func_c 10% of samples,
-# within 5 points each) and its stacks reach main (>= 95% of samples).
+# each within share_tolerance of the sample count) and its stacks reach main (>= 95%
+# of samples).
 assert_shares() {
 	local f=$1
-	assert_within "$(folded_share "$f" func_a)" 60 5 "share of func_a (%)"
-	assert_within "$(folded_share "$f" func_b)" 30 5 "share of func_b (%)"
-	assert_within "$(folded_share "$f" func_c)" 10 5 "share of func_c (%)"
+	assert_share "$f" func_a 60 "share of func_a (%)"
+	assert_share "$f" func_b 30 "share of func_b (%)"
+	assert_share "$f" func_c 10 "share of func_c (%)"
 	assert_ge "$(folded_share "$f" main)" 95 "samples whose stack reaches main (%)"
 }
 

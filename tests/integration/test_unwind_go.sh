@@ -23,8 +23,8 @@ assert_folded "$WORK/go.folded" gofixture
 assert_ge "$(folded_share "$WORK/go.folded" main.main)" 90 "samples whose stack reaches main.main (%)"
 assert_ge "$(folded_share "$WORK/go.folded" runtime.main)" 90 "samples whose stack reaches runtime.main (%)"
 assert_ge "$(folded_share "$WORK/go.folded" main.spin)" 80 "samples in main.spin (%)"
-assert_within "$(folded_share "$WORK/go.folded" main.hotA)" 66.7 6 "share of main.hotA (%)"
-assert_within "$(folded_share "$WORK/go.folded" main.hotB)" 33.3 6 "share of main.hotB (%)"
+assert_share "$WORK/go.folded" main.hotA 66.7 "share of main.hotA (%)"
+assert_share "$WORK/go.folded" main.hotB 33.3 "share of main.hotB (%)"
 
 # The frame-pointer walk alone misses them, or this test would not be about DWARF.
 run_smolder go-fp 60 record --unwind fp -F 199 -o "$WORK/go-fp.folded" -- "$WORK/gofixture" 1
