@@ -5,8 +5,8 @@
  * open -> configure -> load -> attach, as libbpf-tools do.
  */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
 #include <stdio.h>
