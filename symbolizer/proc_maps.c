@@ -337,7 +337,7 @@ static bool gate_area(struct proc_mapping *out)
 
 int proc_maps__query(pid_t pid, struct proc_maps *out)
 {
-	struct proc_mapping gate;
+	struct proc_mapping vsyscall;
 	char path[64], name[4096 + sizeof(DELETED_SUFFIX)];
 	VEC(struct proc_build_id) bids = { 0 };
 	struct builder b = { 0 };
@@ -390,10 +390,11 @@ int proc_maps__query(pid_t pid, struct proc_maps *out)
 		addr = q.vma_end;
 	}
 	close(fd);
-	if (!err && gate_area(&gate) && (!b.maps.len || b.maps.v[b.maps.len - 1].end <= gate.start)) {
+	if (!err && gate_area(&vsyscall) &&
+	    (!b.maps.len || b.maps.v[b.maps.len - 1].end <= vsyscall.start)) {
 		struct proc_build_id none = { 0 };
 
-		err = add_mapping(&b, &gate, "[vsyscall]", strlen("[vsyscall]"));
+		err = add_mapping(&b, &vsyscall, "[vsyscall]", strlen("[vsyscall]"));
 		if (!err)
 			err = VEC_PUSH(bids, none);
 	}

@@ -636,6 +636,14 @@ static void copy_file(const char *from, const char *to)
 	close(out);
 }
 
+/* Start the fixture copied to @path as @f, and resolve its smolder_fixture_alpha with @s. */
+static void start_resolving_alpha(struct symbolizer *s, struct fixture *f, const char *path)
+{
+	fixture_start(f, path);
+	assert_resolves(s, f->pid, fixture_addr(f, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+}
+
 /* Where the kernel gives no build-ids with the mappings (before Linux 6.11, or text
  * maps by choice), the identity cache stands in with a stat per mapped file. */
 static void test_identity_cache_skips_unchanged_files(void **state)
@@ -654,16 +662,12 @@ static void test_identity_cache_skips_unchanged_files(void **state)
 	copy_file(FIXTURE_PIE, path);
 
 	/* The first process: every file it maps is opened and its build-id read. */
-	fixture_start(&a, path);
-	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
-			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	start_resolving_alpha(s, &a, path);
 	symbolizer__stats(s, &st0);
 	assert_true(st0.ident_misses >= 3); /* the fixture, libc, ld.so */
 
 	/* A second process of the same files: identified by a stat each, same answers. */
-	fixture_start(&b, path);
-	assert_resolves(s, b.pid, fixture_addr(&b, "smolder_fixture_alpha") + 1,
-			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	start_resolving_alpha(s, &b, path);
 	assert_resolves(s, b.pid, fixture_addr(&b, "getpid") + 2, "getpid", 2, "/libc.so.6");
 	symbolizer__stats(s, &st1);
 	assert_true(st1.ident_hits >= st0.ident_hits + 3);
@@ -671,9 +675,7 @@ static void test_identity_cache_skips_unchanged_files(void **state)
 
 	/* The file changed (its mtime, as a rewrite in place would): read again. */
 	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
-	fixture_start(&c, path);
-	assert_resolves(s, c.pid, fixture_addr(&c, "smolder_fixture_alpha") + 1,
-			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	start_resolving_alpha(s, &c, path);
 	symbolizer__stats(s, &st2);
 	assert_int_equal(st2.ident_misses, st1.ident_misses + 1);
 
@@ -794,16 +796,12 @@ static void test_kernel_build_ids_identify_mapped_files(void **state)
 	copy_file(FIXTURE_PIE, path);
 
 	/* The first process: its files are new to the ELF cache, so they are opened. */
-	fixture_start(&a, path);
-	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
-			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	start_resolving_alpha(s, &a, path);
 	symbolizer__stats(s, &st0);
 	assert_true(st0.ident_misses >= 3); /* the fixture, libc, ld.so */
 
 	/* A second process of the same files: known by build-id, none opened or stat'ed. */
-	fixture_start(&b, path);
-	assert_resolves(s, b.pid, fixture_addr(&b, "smolder_fixture_alpha") + 1,
-			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	start_resolving_alpha(s, &b, path);
 	assert_resolves(s, b.pid, fixture_addr(&b, "getpid") + 2, "getpid", 2, "/libc.so.6");
 	symbolizer__stats(s, &st1);
 	assert_true(st1.ident_kernel >= st0.ident_kernel + 3);
@@ -812,9 +810,7 @@ static void test_kernel_build_ids_identify_mapped_files(void **state)
 
 	/* Touched but the same bytes: still the same file. */
 	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
-	fixture_start(&c, path);
-	assert_resolves(s, c.pid, fixture_addr(&c, "smolder_fixture_alpha") + 1,
-			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	start_resolving_alpha(s, &c, path);
 	symbolizer__stats(s, &st2);
 	assert_int_equal(st2.ident_misses, st1.ident_misses);
 
