@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getCParams: a level's table sizes */
 #include <zstd.h>
 
 #include "profile_internal.h"
@@ -227,12 +228,25 @@ void *profile__new_cctx(void)
 	return profile__new_cctx_level(SMOLDER_ZSTD_LEVEL);
 }
 
+/* @v capped to SMOLDER_ZSTD_MAX_LOG. */
+static int cap_log(unsigned int v)
+{
+	return (int)(v < SMOLDER_ZSTD_MAX_LOG ? v : SMOLDER_ZSTD_MAX_LOG);
+}
+
 void *profile__new_cctx_level(int level)
 {
+	/* The level's tables for a source of unknown size, the largest it picks; zstd
+	 * still shrinks them for a smaller chunk, whose size it is told. */
+	ZSTD_compressionParameters cp = ZSTD_getCParams(level, 0, 0);
 	ZSTD_CCtx *c = ZSTD_createCCtx();
+
 	if (!c)
 		return NULL;
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, cap_log(cp.windowLog))) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, cap_log(cp.hashLog))) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, cap_log(cp.chainLog))) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1))) {
 		ZSTD_freeCCtx(c);

@@ -214,6 +214,12 @@ int profile__read_folded_mem(struct profile *p, const char *buf, size_t len, siz
 #define SMOLDER_VERSION_MAJOR_OLDEST 1
 #define SMOLDER_CHUNK_DATA 1
 #define SMOLDER_ZSTD_LEVEL 19
+/* The most any of zstd's window, hash and chain tables may take, as a log2 of entries
+ * (bytes for the window): level 19 alone picks up to 2^24-entry chains, an 83 MiB
+ * context for a chunk of 16 MiB, which a recording or the agent would carry at each
+ * write. 2^20 keeps it near 20 MiB, and the files measured came out the same size to
+ * within 0.01% (docs/platform.md). */
+#define SMOLDER_ZSTD_MAX_LOG 20
 /* Records per chunk when a whole profile is written at once. */
 #define SMOLDER_CHUNK_SAMPLES 65536
 

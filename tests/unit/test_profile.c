@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "profile.h"
 #include "profile_text.h"
-#include "profile_internal.h" /* profile__read_folded_mem */
+#include "profile_internal.h" /* profile__read_folded_mem, profile__new_cctx */
 
 static void add(struct profile *p, const char *comm, const char *const *names,
 		const enum frame_kind *kinds, size_t n, uint64_t weight)
@@ -398,6 +399,38 @@ static void test_folded_writer_reports_write_errors(void **state)
 	profile__free(p);
 }
 
+/* The context .smolder chunks are compressed with (a recording's output, the agent's
+ * store) is bounded: level 19 on its own sizes its tables for a chunk of 8 MiB at
+ * about 80 MiB, which every write would add to smolder's memory. */
+static void test_compression_context_is_bounded(void **state)
+{
+	(void)state;
+	const size_t len = 8u << 20;
+	unsigned char *src = malloc(len), *dst = malloc(ZSTD_compressBound(len));
+	void *cctx = profile__new_cctx();
+	uint64_t x = 88172645463325252ull;
+	size_t n;
+
+	assert_non_null(src);
+	assert_non_null(dst);
+	assert_non_null(cctx);
+	/* Compressible, as profile columns are: small values from a xorshift. */
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		src[i] = (unsigned char)(x % 7);
+	}
+	n = ZSTD_compress2(cctx, dst, ZSTD_compressBound(len), src, len);
+	assert_false(ZSTD_isError(n));
+	print_message("compression context %zu KiB for %zu KiB in, %zu KiB out\n",
+		      ZSTD_sizeof_CCtx(cctx) >> 10, len >> 10, n >> 10);
+	assert_true(ZSTD_sizeof_CCtx(cctx) <= (24u << 20));
+	profile__free_cctx(cctx);
+	free(src);
+	free(dst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_folded_reader_skips_blank_lines_and_crlf),
 		cmocka_unit_test(test_total_weight_never_wraps),
 		cmocka_unit_test(test_folded_writer_reports_write_errors),
+		cmocka_unit_test(test_compression_context_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
