@@ -188,6 +188,10 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
 /* Drop what is cached for @pid (it exited or exec'd). */
 void unwinder__forget_process(struct unwinder *u, pid_t pid);
 
+/* Free every cached ELF file and address space (not counted as evictions); what is
+ * unwound later loads them again. */
+void unwinder__drop_caches(struct unwinder *u);
+
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);
 
 /* ---- process identity, for sample labels ---- */

@@ -72,6 +72,10 @@ struct session {
 	uint64_t samples, pre_exec, truncated_before; /* over earlier intervals */
 	uint64_t lost_reported;                       /* lost counted into profiles */
 	struct sampler_stats last_stats;
+	/* The caches' stats as the last drain left them, once they are dropped */
+	bool caches_dropped;
+	struct symbolizer_stats sym_stats;
+	struct unwind_stats unwind_stats;
 };
 
 static int64_t now_ns(clockid_t clock)
@@ -504,6 +508,23 @@ static int drain(struct session *s, int timeout_ms)
 }
 
 /*
+ * After the last drain nothing is unwound or symbolized: give back what the caches of
+ * ELF files hold (up to about half of --max-memory) before the output is written,
+ * which takes memory of its own (the run's whole profile read back, the compressor).
+ * Their stats are kept as they were.
+ */
+static void drop_caches(struct session *s)
+{
+	symbolizer__stats(s->sym, &s->sym_stats);
+	symbolizer__drop_caches(s->sym);
+	if (s->unwinder) {
+		unwinder__stats(s->unwinder, &s->unwind_stats);
+		unwinder__drop_caches(s->unwinder);
+	}
+	s->caches_dropped = true;
+}
+
+/*
  * Hand the current profile over, with its time range, period and the samples lost
  * since the last flush; then start a new one unless this is the last.
  */
@@ -611,6 +632,7 @@ int session__run(struct session *s, char *msg, size_t msglen)
 	/* What is still in the ring buffer was collected too. */
 	drain(s, 0);
 	s->end_ns = now_ns(CLOCK_MONOTONIC);
+	drop_caches(s);
 	ferr = flush(s, true);
 	if (ferr && !err) {
 		err = ferr;
@@ -653,11 +675,16 @@ void session__stats(const struct session *s, struct session_stats *out)
 	out->first_sample_err = s->first_sample_err;
 	registry__stats(s->registry, &out->registry);
 	collector__stats(s->collector, &out->collector);
-	if (s->unwinder)
-		unwinder__stats(s->unwinder, &out->unwind);
+	if (s->caches_dropped) {
+		out->unwind = s->unwind_stats;
+		out->symbolizer = s->sym_stats;
+	} else {
+		if (s->unwinder)
+			unwinder__stats(s->unwinder, &out->unwind);
+		symbolizer__stats(s->sym, &out->symbolizer);
+	}
 	if (s->python)
 		python__stats(s->python, &out->python);
-	symbolizer__stats(s->sym, &out->symbolizer);
 	out->processes = out->registry.images;
 	out->sampler = s->last_stats;
 	out->lost = s->last_stats.counter[SMOLDER_CNT_LOST];

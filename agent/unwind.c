@@ -1026,6 +1026,26 @@ done:
 	return ret < 0 && !*truncated ? -ENOENT : 0;
 }
 
+void unwinder__drop_caches(struct unwinder *u)
+{
+	struct list_node *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &u->spaces)
+		space_release(container_of(pos, struct unwind_space, lru));
+	u->nspaces = 0;
+	list_for_each_safe(pos, tmp, &u->elfs) {
+		struct unwind_elf *e = container_of(pos, struct unwind_elf, lru);
+
+		list_del(&e->lru);
+		list_del(&e->hnode);
+		elf_release(e);
+	}
+	u->nelfs = 0;
+	u->elf_bytes = 0;
+	/* Rows and pages are keyed by the serial of their file, never reused: they
+	 * cannot name a file loaded later. */
+}
+
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *out)
 {
 	*out = u->stats;

@@ -95,6 +95,8 @@ struct elf_cache {
 int elf_cache__init(struct elf_cache *c, size_t max_files, size_t max_bytes,
 		    const struct elf_cache_opts *opts);
 void elf_cache__release(struct elf_cache *c);
+/* Free every entry (not counted as evictions); the epoch moves on. */
+void elf_cache__clear(struct elf_cache *c);
 
 /* Identity of the ELF file open on @fd, mapped from device @dev, inode @ino: its
  * build-id when it has one. */

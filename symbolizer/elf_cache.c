@@ -69,18 +69,23 @@ static void entry_unlink(struct elf_cache *c, struct elf_entry *e)
 	c->epoch++;
 }
 
-void elf_cache__release(struct elf_cache *c)
+void elf_cache__clear(struct elf_cache *c)
 {
 	struct list_node *n;
 
-	if (!c->buckets)
-		return;
 	while ((n = list_first(&c->lru))) {
 		struct elf_entry *e = container_of(n, struct elf_entry, lru);
 
 		entry_unlink(c, e);
 		entry_free(c, e);
 	}
+}
+
+void elf_cache__release(struct elf_cache *c)
+{
+	if (!c->buckets)
+		return;
+	elf_cache__clear(c);
 	free(c->buckets);
 	c->buckets = NULL;
 }

@@ -614,6 +614,19 @@ int symbolizer__load_process(struct symbolizer *s, pid_t pid)
 	return proc_reload(s, p);
 }
 
+void symbolizer__drop_caches(struct symbolizer *s)
+{
+	struct list_node *n;
+
+	if (!s)
+		return;
+	/* Address cache entries carry their process's generation and the ELF epoch,
+	 * both of which move on: none of them is used again. */
+	while ((n = list_first(&s->proc_lru)))
+		proc_remove(s, container_of(n, struct proc, lru));
+	elf_cache__clear(&s->elf);
+}
+
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid)
 {
 	struct proc *p;

@@ -178,6 +178,11 @@ int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned t
  * symbolizer cannot tell an exec from the cached mappings). */
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
 
+/* Free every process's mappings and every parsed ELF table (not counted as
+ * evictions): what is resolved later reads them again. A recording calls it before
+ * it writes its output, which needs memory of its own. */
+void symbolizer__drop_caches(struct symbolizer *s);
+
 /* ---- mappings, for the unwinder ---- */
 
 #define SYMBOLIZER_BUILD_ID_MAX 64

@@ -687,6 +687,37 @@ static void test_identity_cache_skips_unchanged_files(void **state)
 	symbolizer__free(s);
 }
 
+/* Dropped caches hold nothing, are not counted as evictions, and what was resolved
+ * before resolves the same after, read again. */
+static void test_drop_caches_frees_tables_and_mappings(void **state)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct symbolizer_stats st0, st1, st2;
+	struct fixture a;
+
+	(void)state;
+	assert_non_null(s);
+	start_resolving_alpha(s, &a, FIXTURE_PIE);
+	symbolizer__stats(s, &st0);
+	assert_true(st0.elf_files >= 1);
+	assert_true(st0.elf_bytes > 0);
+	assert_int_equal(st0.processes, 1);
+
+	symbolizer__drop_caches(s);
+	symbolizer__stats(s, &st1);
+	assert_int_equal(st1.elf_files, 0);
+	assert_int_equal(st1.elf_bytes, 0);
+	assert_int_equal(st1.processes, 0);
+	assert_int_equal(st1.elf_evictions, st0.elf_evictions);
+
+	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_fixture_alpha") + 1,
+			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
+	symbolizer__stats(s, &st2);
+	assert_true(st2.elf_parses > st0.elf_parses);
+	fixture_stop(&a);
+	symbolizer__free(s);
+}
+
 /* Does this kernel answer PROCMAP_QUERY? The tests of it are skipped where not. */
 static bool kernel_has_procmap_query(void)
 {
@@ -1399,6 +1430,7 @@ int main(void)
 		cmocka_unit_test(test_open_mapping_at_opens_the_mapped_file),
 		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
 		cmocka_unit_test(test_process_cache_eviction_keeps_answers),
+		cmocka_unit_test(test_drop_caches_frees_tables_and_mappings),
 		cmocka_unit_test(test_identity_cache_skips_unchanged_files),
 		cmocka_unit_test(test_kernel_build_ids_identify_mapped_files),
 		cmocka_unit_test(test_proc_maps_query_matches_the_text),
