@@ -260,14 +260,27 @@ cpu_ns() { # PID: CPU time of its live threads, ns (0 once it is gone)
 status_kib() { # PID FIELD: a kB field of /proc/PID/status (empty once it is gone)
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true
 }
-# bpf_progs PID: "prog_id prog_type run_time_ns run_cnt" for each BPF program fd of PID
+# bpf_progs PID: "prog_id prog_type run_time_ns run_cnt" for each BPF program fd of PID.
+# Only the program fds are read, one at a time: a glob of all of fdinfo/ races with
+# smolder opening and closing files, and mawk stops at the first file it cannot open,
+# which dropped programs from a poll now and then (negative per-window BPF times).
 bpf_progs() {
-	# %.0f: mawk prints numbers past 2^31 (2.1 s of run time) as 2.16501e+09.
-	awk 'function out() { if (t != "") printf "%s %s %.0f %.0f\n", id, t, rt, c; t = id = rt = c = "" }
-		FNR == 1 { out() }
-		$1 == "prog_type:" { t = $2 } $1 == "prog_id:" { id = $2 }
-		$1 == "run_time_ns:" { rt = $2 } $1 == "run_cnt:" { c = $2 }
-		END { out() }' "/proc/$1"/fdinfo/* 2>/dev/null | sort -n -u || true
+	local fd
+	find "/proc/$1/fd" -lname 'anon_inode:bpf-prog' -printf '%f\n' 2>/dev/null |
+		while read -r fd; do
+			cat "/proc/$1/fdinfo/$fd" 2>/dev/null && echo
+		done |
+		# %.0f: mawk prints numbers past 2^31 (2.1 s of run time) as 2.16501e+09.
+		awk 'BEGIN { RS = "" }
+			{ t = id = rt = c = ""
+			  for (i = 1; i < NF; i++) {
+				if ($i == "prog_type:") t = $(i + 1)
+				if ($i == "prog_id:") id = $(i + 1)
+				if ($i == "run_time_ns:") rt = $(i + 1)
+				if ($i == "run_cnt:") c = $(i + 1)
+			  }
+			  if (t != "" && id != "") printf "%s %s %.0f %.0f\n", id, t, rt, c }' |
+		sort -n -u || true
 }
 # smolder_samples FROM TO: smolder's samples with FROM <= time < TO (unix seconds)
 smolder_samples() {
