@@ -10,9 +10,11 @@
  * the directory they are looked up in, and a debug file is only used after its
  * identity (build-id or CRC) has been checked by the caller.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +306,42 @@ int debuginfo__find_in_debuginfod_cache(const uint8_t *id, size_t len, char *use
 	return open_under(NULL, path, used, used_len);
 }
 
+/*
+ * libdebuginfod, loaded at the first fetch rather than linked: with the libcurl and
+ * TLS libraries it pulls in, linking it cost every run, fetch or not, about 2 MiB of
+ * RSS and a dozen more libraries to relocate at start-up (docs/platform.md).
+ */
+static struct {
+	debuginfod_client *(*begin)(void);
+	void (*end)(debuginfod_client *c);
+	int (*find_debuginfo)(debuginfod_client *c, const unsigned char *id, int len,
+			      char **path);
+	void (*set_user_data)(debuginfod_client *c, void *data);
+	void *(*get_user_data)(debuginfod_client *c);
+	void (*set_progressfn)(debuginfod_client *c, debuginfod_progressfn_t fn);
+} dfd;
+static bool dfd_loaded;
+static pthread_once_t dfd_once = PTHREAD_ONCE_INIT;
+
+static void dfd_load(void)
+{
+	void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	/* POSIX's way to turn dlsym's pointer into a function pointer. */
+	*(void **)&dfd.begin = dlsym(h, "debuginfod_begin");
+	*(void **)&dfd.end = dlsym(h, "debuginfod_end");
+	*(void **)&dfd.find_debuginfo = dlsym(h, "debuginfod_find_debuginfo");
+	*(void **)&dfd.set_user_data = dlsym(h, "debuginfod_set_user_data");
+	*(void **)&dfd.get_user_data = dlsym(h, "debuginfod_get_user_data");
+	*(void **)&dfd.set_progressfn = dlsym(h, "debuginfod_set_progressfn");
+	dfd_loaded = dfd.begin && dfd.end && dfd.find_debuginfo && dfd.set_user_data &&
+		     dfd.get_user_data && dfd.set_progressfn;
+	if (!dfd_loaded)
+		dlclose(h);
+}
+
 struct fetch_ctx {
 	struct timespec deadline;
 };
@@ -311,7 +349,7 @@ struct fetch_ctx {
 /* libdebuginfod calls this while it transfers; non-zero cancels the download. */
 static int fetch_progress(debuginfod_client *c, long a, long b)
 {
-	struct fetch_ctx *ctx = debuginfod_get_user_data(c);
+	struct fetch_ctx *ctx = dfd.get_user_data(c);
 	struct timespec now;
 
 	(void)a;
@@ -334,7 +372,10 @@ int debuginfo__debuginfod_fetch(const uint8_t *id, size_t len, unsigned timeout_
 		return -ENOENT;
 	if (len < 2 || len > DEBUGINFO_BUILD_ID_MAX)
 		return -ENOENT;
-	c = debuginfod_begin();
+	pthread_once(&dfd_once, dfd_load);
+	if (!dfd_loaded)
+		return -ENOSYS; /* libdebuginfod.so.1 is not installed */
+	c = dfd.begin();
 	if (!c)
 		return -ENOMEM;
 	clock_gettime(CLOCK_MONOTONIC, &ctx.deadline);
@@ -344,11 +385,11 @@ int debuginfo__debuginfod_fetch(const uint8_t *id, size_t len, unsigned timeout_
 		ctx.deadline.tv_sec++;
 		ctx.deadline.tv_nsec -= 1000000000L;
 	}
-	debuginfod_set_user_data(c, &ctx);
-	debuginfod_set_progressfn(c, fetch_progress);
+	dfd.set_user_data(c, &ctx);
+	dfd.set_progressfn(c, fetch_progress);
 	/* The build-id is passed raw (len > 0): no hex parsing of our own input. */
-	fd = debuginfod_find_debuginfo(c, id, (int)len, &path);
-	debuginfod_end(c);
+	fd = dfd.find_debuginfo(c, id, (int)len, &path);
+	dfd.end(c);
 	if (fd >= 0 && used && path)
 		snprintf(used, used_len, "%s", path);
 	free(path);

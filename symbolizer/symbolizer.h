@@ -170,7 +170,8 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
  * Fetch the debug file of @build_id through libdebuginfod (DEBUGINFOD_URLS) into its
  * cache, waiting at most @timeout_ms; later parses of files with that build-id find it
  * there. Touches no symbolizer: safe to call from another thread.
- * @return 0, -ENOENT (not found, or DEBUGINFOD_URLS unset), or another negative errno.
+ * @return 0, -ENOENT (not found, or DEBUGINFOD_URLS unset), -ENOSYS (libdebuginfod.so.1,
+ * loaded at the first call, is not installed), or another negative errno.
  */
 int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms);
 
