@@ -16,8 +16,11 @@ console.log("ready");
 let t = 0; for (;;) t += smolderHotLoop(1e5);'
 
 "$NODE" --version >/dev/null 2>&1 || t_skip "$NODE does not run"
-unshare -m --propagation private sh -c 'mount -t tmpfs smolder-tmp /tmp && exec "$1" --perf-basic-prof -e "$2"' \
-	sh "$NODE" "$JS" >"$WORK/node.out" 2>&1 </dev/null &
+# From $WORK: node writes an isolate-*-v8.log into its working directory.
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+(cd "$WORK" && exec unshare -m --propagation private \
+	sh -c 'mount -t tmpfs smolder-tmp /tmp && exec "$1" --perf-basic-prof -e "$2"' \
+	sh "$NODE" "$JS") >"$WORK/node.out" 2>&1 </dev/null &
 pid=$!
 t_bg_register "$pid"
 map=/proc/$pid/root/tmp/perf-$pid.map
@@ -39,7 +42,7 @@ assert_ge "$share" 50 "samples with a smolderHotLoop frame (%)"
 
 # The newest compiled version of the function, and an address inside it.
 line=$(grep 'smolderHotLoop' "$map" | tail -n 1)
-read -r start size name <<<"$line"
+read -r start _ name <<<"$line"
 name=${line#* * }
 addr=$(printf '0x%x' $(( 0x${start#0x} + 1 )))
 run_smolder symbolize 30 symbolize --pid "$pid" "$addr"
