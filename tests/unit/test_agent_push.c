@@ -643,7 +643,7 @@ static void test_free_is_bounded_when_the_receiver_hangs(void **state)
 static void test_go_tool_pprof_reads_a_pushed_body(void **state)
 {
 	struct receiver *r = receiver_new();
-	char dir[] = "/tmp/smolder-push.XXXXXX", path[128], cmd[512], out[8192];
+	char dir[] = "/tmp/smolder-push.XXXXXX", path[128], cmd[1024], out[8192];
 	struct pusher *p;
 	size_t n;
 	FILE *f;
