@@ -53,6 +53,10 @@ struct sampler_opts {
 				     0: none (frame pointers only) */
 	size_t ringbuf_bytes;  /* ring buffer size, a power of two; 0: sized from
 				  the CPU count, rate and record size */
+	bool no_first_wakeup;  /* a process's first sample waits for the timed drain
+				  like any other (the session sets it when the kernel
+				  reports mappings: a process gone by then is still
+				  known) */
 };
 
 /* Counters summed over CPUs; see enum smolder_counter in sampler.h. */
@@ -472,6 +476,11 @@ struct session_stats {
 				    fell more than a backlog behind */
 	uint64_t flush_dropped_samples;
 	size_t processes;        /* distinct processes sampled (program images) */
+	struct {                 /* the kernel's mapping records (all 0 without them) */
+		uint64_t records, mmaps, forks, execs;
+		uint64_t lost;   /* not written: the rings were full */
+		uint64_t resets; /* losses after which all was read from /proc again */
+	} mmap_events;
 	struct sampler_stats sampler;
 	struct registry_stats registry;
 	struct collector_stats collector;

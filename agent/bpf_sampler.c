@@ -201,6 +201,7 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->self_tgid = getpid();
 	s->skel->rodata->stack_bytes = opts->stack_bytes;
+	s->skel->rodata->wake_first = !opts->no_first_wakeup;
 	n = procfs_online_cpus(cpus, MAX_CPUS);
 	if (n < 0) {
 		err = -n;

@@ -63,9 +63,12 @@ struct {
  * lives visits each of its 64 Ki buckets. Atomic adds, -1 to subtract. */
 __u64 live_targets = 0;
 
-/* Processes sampled recently. A process's first sample wakes the reader at once, so
+/* Processes sampled recently. A process's first sample is flagged, and unless user
+ * space knows mappings without /proc (wake_first false), wakes the reader at once, so
  * it reads the process's mappings while the process still exists: a short-lived
  * process may be gone before the next timed drain. */
+const volatile bool wake_first = true;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -479,7 +482,7 @@ int sample(struct bpf_perf_event_data *ctx)
 		__u8 one = 1;
 		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
 		s->flags |= SMOLDER_SAMPLE_FIRST;
-		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
+		bpf_ringbuf_submit(s, wake_first ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
 	else

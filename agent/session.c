@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "flush_queue.h"
 #include "log.h"
+#include "mmap_events.h"
 #include "procfs.h"
 #include "python.h"
 
@@ -58,6 +59,7 @@ struct session {
 	struct registry *registry;
 	struct collector *collector;
 	struct python *python;      /* NULL with collector.no_python */
+	struct mmap_events *mm;     /* new processes' mappings; NULL: /proc only */
 	struct flush_queue *writer; /* with a flush interval: flushes off this thread */
 	struct profile *profile; /* the current interval's */
 	struct child child;
@@ -326,6 +328,7 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct symbolizer_opts symo = { 0 };
+	struct sampler_opts sampler_opts;
 	struct registry_opts rego = { 0 };
 	struct unwinder_opts unwo = { 0 };
 	char note[768];
@@ -384,7 +387,16 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	 * samples have Python frames. */
 	if (s->python && opts->sampler.all)
 		python__probe_all(s->python);
-	s->sampler = sampler__open(&opts->sampler, msg, msglen, note, sizeof(note));
+	/* Before the sampler and the command: a process whose start is seen needs no
+	 * /proc read for its mappings. Without it, all are read from /proc. */
+	s->mm = mmap_events__open(s->sym, note, sizeof(note));
+	if (s->mm)
+		symbolizer__note_start(s->sym, opts->sampler.all);
+	else
+		agent_log(AGENT_LOG_DEBUG, "%s; mappings are read from /proc", note);
+	sampler_opts = opts->sampler;
+	sampler_opts.no_first_wakeup = s->mm != NULL;
+	s->sampler = sampler__open(&sampler_opts, msg, msglen, note, sizeof(note));
 	if (s->sampler && s->python)
 		python__register_all(s->python);
 	if (!s->sampler) {
@@ -433,6 +445,7 @@ void session__free(struct session *s)
 		close(s->child.err_fd);
 	sampler__free(s->sampler);
 	s->sampler = NULL; /* the registry's clients are told of its processes below */
+	mmap_events__free(s->mm);
 	flush_queue__free(s->writer);
 	collector__free(s->collector);
 	registry__free(s->registry);
@@ -473,6 +486,9 @@ static int on_sample(const struct smolder_sample *rec, void *ctx)
 	struct session *s = ctx;
 	int err;
 
+	/* The symbolizer must know the mappings as they were when the sample was taken:
+	 * the kernel's records up to then (a look at each ring when there are none). */
+	mmap_events__drain_until(s->mm, rec->time_ns);
 	if (pre_exec_sample(s, rec)) {
 		s->pre_exec++;
 		return 0;
@@ -500,10 +516,15 @@ static int on_event(const struct smolder_event *ev, void *ctx)
 static int drain(struct session *s, int timeout_ms)
 {
 	const struct sampler_handlers h = { .sample = on_sample, .event = on_event, .ctx = s };
+	int64_t began = now_ns(CLOCK_BOOTTIME);
 	int n = sampler__drain(s->sampler, timeout_ms, &h);
 
-	if (sampler__caught_up(s->sampler))
+	if (sampler__caught_up(s->sampler)) {
 		registry__reap(s->registry);
+		/* Every sample taken before the drain began is handled: the records up to
+		 * then are not needed by one any more, and must not fill their rings. */
+		mmap_events__drain_until(s->mm, (uint64_t)began);
+	}
 	return n;
 }
 
@@ -686,6 +707,17 @@ void session__stats(const struct session *s, struct session_stats *out)
 	if (s->python)
 		python__stats(s->python, &out->python);
 	out->processes = out->registry.images;
+	if (s->mm) {
+		struct mmap_events_stats mst;
+
+		mmap_events__stats(s->mm, &mst);
+		out->mmap_events.records = mst.records;
+		out->mmap_events.mmaps = mst.mmaps;
+		out->mmap_events.forks = mst.forks;
+		out->mmap_events.execs = mst.execs;
+		out->mmap_events.lost = mst.lost;
+		out->mmap_events.resets = mst.resets;
+	}
 	out->sampler = s->last_stats;
 	out->lost = s->last_stats.counter[SMOLDER_CNT_LOST];
 	for (size_t i = 0; i < s->nwatched && out->nbusy_children < SESSION_MAX_BUSY; i++) {

@@ -614,13 +614,19 @@ static void print_stats(const struct session_stats *st)
 	fprintf(stderr, "smolder: stats frame_cache_hits=%llu frame_cache_misses=%llu "
 		"frame_cache_resets=%llu symbol_cache_hits=%llu symbol_cache_misses=%llu "
 		"elf_parses=%llu elf_evictions=%llu symbolizer_kib=%zu ident_kernel=%llu "
-		"ident_hits=%llu ident_misses=%llu\n",
+		"ident_hits=%llu ident_misses=%llu maps_pushed=%llu maps_read=%llu "
+		"mmap_records=%llu mmap_lost=%llu mmap_resets=%llu pushed_processes=%zu "
+		"pushed_kib=%zu pushed_evictions=%llu\n",
 		(unsigned long long)c->addr_cache_hits, (unsigned long long)c->addr_cache_misses,
 		(unsigned long long)c->addr_cache_resets, (unsigned long long)y->hits,
 		(unsigned long long)(y->lookups - y->hits), (unsigned long long)y->elf_parses,
 		(unsigned long long)y->elf_evictions, y->bytes / 1024,
 		(unsigned long long)y->ident_kernel, (unsigned long long)y->ident_hits,
-		(unsigned long long)y->ident_misses);
+		(unsigned long long)y->ident_misses, (unsigned long long)y->maps_pushed,
+		(unsigned long long)y->maps_read, (unsigned long long)st->mmap_events.records,
+		(unsigned long long)st->mmap_events.lost,
+		(unsigned long long)st->mmap_events.resets, y->pushed_processes,
+		y->pushed_bytes / 1024, (unsigned long long)y->pushed_evictions);
 	fprintf(stderr, "smolder: stats unwinds=%llu unwind_truncated=%llu unwind_failed=%llu "
 		"unwind_elf_loads=%llu unwind_elfs_cached=%llu unwind_elf_failed=%llu "
 		"unwind_elf_evictions=%llu unwind_kib=%llu unwind_file_reads=%llu "

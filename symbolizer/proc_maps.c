@@ -25,6 +25,7 @@
 #include "vec.h"
 
 static const char DELETED_SUFFIX[] = " (deleted)";
+static const char ANON_NAME[] = "//anon";
 
 bool symbolizer__parse_hex(const char **p, const char *end, uint64_t *out)
 {
@@ -102,11 +103,8 @@ static int add_string(struct builder *b, const char *s, size_t len, uint32_t *of
 
 /* Add mapping @pm with its name @path (@plen bytes, as the kernel prints it): a
  * " (deleted)" suffix is taken off, and the name says what kind of mapping it is. */
-static int add_mapping(struct builder *b, struct proc_mapping *pm, const char *path,
-		       size_t plen)
+size_t proc_mapping__classify(struct proc_mapping *pm, const char *path, size_t plen)
 {
-	int err;
-
 	pm->deleted = 0;
 	if (plen >= sizeof(DELETED_SUFFIX) - 1 &&
 	    !memcmp(path + plen - (sizeof(DELETED_SUFFIX) - 1), DELETED_SUFFIX,
@@ -114,6 +112,9 @@ static int add_mapping(struct builder *b, struct proc_mapping *pm, const char *p
 		plen -= sizeof(DELETED_SUFFIX) - 1;
 		pm->deleted = 1;
 	}
+	/* perf names anonymous memory "//anon"; /proc/PID/maps, nothing. */
+	if (plen == sizeof(ANON_NAME) - 1 && !memcmp(path, ANON_NAME, plen))
+		plen = 0;
 	if (plen == 0)
 		pm->kind = PROC_MAPPING_ANON;
 	else if (path[0] == '/')
@@ -121,8 +122,15 @@ static int add_mapping(struct builder *b, struct proc_mapping *pm, const char *p
 	else
 		pm->kind = PROC_MAPPING_PSEUDO;
 	/* Paths are PATH_MAX at most; a longer one is corrupt input. */
-	if (plen > 4096)
-		plen = 4096;
+	return plen > 4096 ? 4096 : plen;
+}
+
+static int add_mapping(struct builder *b, struct proc_mapping *pm, const char *path,
+		       size_t plen)
+{
+	int err;
+
+	plen = proc_mapping__classify(pm, path, plen);
 	err = add_string(b, path, plen, &pm->path_off);
 	return err ? err : VEC_PUSH(b->maps, *pm);
 }
@@ -328,7 +336,7 @@ static void read_gate_area(void)
 	proc_maps__release(&m);
 }
 
-static bool gate_area(struct proc_mapping *out)
+bool proc_maps__gate_area(struct proc_mapping *out)
 {
 	pthread_once(&gate_once, read_gate_area);
 	*out = gate;
@@ -390,7 +398,7 @@ int proc_maps__query(pid_t pid, struct proc_maps *out)
 		addr = q.vma_end;
 	}
 	close(fd);
-	if (!err && gate_area(&vsyscall) &&
+	if (!err && proc_maps__gate_area(&vsyscall) &&
 	    (!b.maps.len || b.maps.v[b.maps.len - 1].end <= vsyscall.start)) {
 		struct proc_build_id none = { 0 };
 

@@ -25,6 +25,7 @@
  *
  * Not thread-safe: one symbolizer per thread.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -73,6 +74,7 @@ struct proc {
 	int err;         /* why the last read failed, while !loaded */
 	uint64_t gen;    /* unique per (process, maps version); tags address cache entries */
 	uint64_t tat_ns; /* token bucket: theoretical arrival time of the next re-read */
+	uint64_t pushed_version; /* of the mmap table's entry the maps came from */
 	struct proc_maps maps;
 	struct map_ident *ids; /* parallel to maps.maps */
 	struct jitmap jit;
@@ -103,6 +105,8 @@ struct symbolizer {
 	size_t ndebug_dirs;
 	bool raw_names, no_jit, inline_frames;
 	bool maps_by_query; /* PROCMAP_QUERY answers (cleared at the first -ENOTTY) */
+	struct mmap_table *pushed; /* mappings from the kernel's mmap records */
+	uint64_t maps_pushed, maps_read; /* loads from those, and from /proc */
 	uint64_t lookups, hits;
 
 	struct elf_cache elf;
@@ -193,7 +197,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->proc_buckets = calloc(nb, sizeof(*s->proc_buckets));
 	s->proc_mask = nb - 1;
 	s->acache = calloc(1u << ADDR_CACHE_BITS, sizeof(*s->acache));
-	if (!s->proc_buckets || !s->acache || set_debug_dirs(s, opts) != 0)
+	if (!s->proc_buckets || !s->acache || set_debug_dirs(s, opts) != 0 ||
+	    !(s->pushed = mmap_table__new(s->max_procs)))
 		goto nomem;
 	/* The directory strings are the symbolizer's copies, which outlive the cache. */
 	eo.debug_dirs = s->debug_dirs;
@@ -220,6 +225,20 @@ static bool is_vdso(const struct proc_maps *maps, const struct proc_mapping *pm)
 static bool has_elf_image(const struct proc_maps *maps, const struct proc_mapping *pm)
 {
 	return pm->kind == PROC_MAPPING_FILE || is_vdso(maps, pm);
+}
+
+/* Whether the file open at @fd has the build-id the kernel gave for mapping @pm of @p
+ * (true when it gave none). */
+static bool build_id_matches(const struct proc *p, const struct proc_mapping *pm, int fd)
+{
+	const struct proc_build_id *b = p->maps.bids ? &p->maps.bids[pm - p->maps.maps] : NULL;
+	uint8_t id[DEBUGINFO_BUILD_ID_MAX];
+	int n;
+
+	if (!b || !b->len)
+		return true;
+	n = elf_read_build_id_fd(fd, id, sizeof(id));
+	return n == b->len && !memcmp(id, b->id, b->len);
 }
 
 /* Open the ELF image behind mapping @pm of @p, as the process sees it.
@@ -250,12 +269,13 @@ static int open_mapped_file(struct symbolizer *s, const struct proc *p,
 			return fd;
 	}
 	/* The process has gone (or its root is not ours to see): our own view of the
-	 * path is only right if it is the same file, which dev/inode tell. */
+	 * path is only right if it is the same file, which dev/inode tell, or for
+	 * mappings from the kernel's mmap records, the build-id. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (pm->inode && (fstat(fd, &st) != 0 || st.st_ino != pm->inode ||
-			  st.st_dev != pm->dev)) {
+	if (pm->inode ? fstat(fd, &st) != 0 || st.st_ino != pm->inode || st.st_dev != pm->dev
+		      : !build_id_matches(p, pm, fd)) {
 		close(fd);
 		return -ENOENT;
 	}
@@ -388,10 +408,36 @@ static void ident_capture(struct symbolizer *s, struct proc *p, size_t i)
 		elf_cache__capture(&s->elf, &id->key, path, p->pid, fd);
 }
 
-static bool same_mapping(const struct proc_mapping *a, const struct proc_mapping *b)
+/*
+ * Whether mapping @i of @a and mapping @j of @b show the same file (or the same
+ * pseudo-file). Mappings from the kernel's mmap records carry no device or inode but
+ * a build-id: those must agree, and the names.
+ */
+static bool same_file(const struct proc_maps *a, size_t i, const struct proc_maps *b, size_t j)
 {
-	return a->start == b->start && a->end == b->end && a->pgoff == b->pgoff &&
-	       a->dev == b->dev && a->inode == b->inode && a->kind == b->kind;
+	const struct proc_mapping *x = &a->maps[i], *y = &b->maps[j];
+	const struct proc_build_id *bx, *by;
+
+	if (x->kind != y->kind || x->dev != y->dev || x->inode != y->inode)
+		return false;
+	if (x->kind == PROC_MAPPING_FILE && x->inode)
+		return true;
+	if (x->kind == PROC_MAPPING_FILE) {
+		bx = a->bids ? &a->bids[i] : NULL;
+		by = b->bids ? &b->bids[j] : NULL;
+		if (!bx || !by || !bx->len || bx->len != by->len || memcmp(bx->id, by->id, bx->len))
+			return false;
+	}
+	return !strcmp(proc_mapping__path(a, x), proc_mapping__path(b, y));
+}
+
+static bool same_mapping(const struct proc_maps *a, size_t i, const struct proc_maps *b,
+			 size_t j)
+{
+	const struct proc_mapping *x = &a->maps[i], *y = &b->maps[j];
+
+	return x->start == y->start && x->end == y->end && x->pgoff == y->pgoff &&
+	       same_file(a, i, b, j);
 }
 
 /* Identities for the freshly read @p->maps, reusing those of @old where a mapping is
@@ -410,16 +456,13 @@ static void ident_all(struct symbolizer *s, struct proc *p, const struct proc_ma
 		/* Both lists are sorted by start: walk the old one alongside. */
 		while (old_ids && o < old->n && old->maps[o].start < pm->start)
 			o++;
-		if (old_ids && o < old->n && same_mapping(&old->maps[o], pm) &&
+		if (old_ids && o < old->n && same_mapping(old, o, &p->maps, i) &&
 		    old_ids[o].key.kind != KEY_NONE) {
 			p->ids[i] = old_ids[o];
 			continue;
 		}
 		for (j = i; pm->kind == PROC_MAPPING_FILE && j-- > 0 && i - j <= 8;) {
-			const struct proc_mapping *q = &p->maps.maps[j];
-
-			if (q->kind == PROC_MAPPING_FILE && q->dev == pm->dev &&
-			    q->inode == pm->inode && p->ids[j].key.kind != KEY_NONE) {
+			if (same_file(&p->maps, j, &p->maps, i) && p->ids[j].key.kind != KEY_NONE) {
 				p->ids[i] = p->ids[j];
 				done = true;
 				break;
@@ -531,22 +574,46 @@ static bool reread_allowed(struct proc *p)
 	return true;
 }
 
-/* Re-read @p's maps and identify new mappings' files. On failure the old maps stay:
- * samples taken before a process exited are still worth symbolizing with them. */
+/* @pid's maps from /proc: by PROCMAP_QUERY where the kernel has it, else as text. */
+static int read_maps(struct symbolizer *s, pid_t pid, struct proc_maps *m)
+{
+	int err = -ENOTTY;
+
+	if (s->maps_by_query) {
+		err = proc_maps__query(pid, m);
+		if (err == -ENOTTY)
+			s->maps_by_query = false;
+	}
+	if (err == -ENOTTY)
+		err = proc_maps__read(pid, m);
+	return err;
+}
+
+/*
+ * Re-read @p's maps and identify new mappings' files: from the kernel's mmap records
+ * when the process was followed by them from its start, else from /proc (and follow
+ * it from now on). On failure the old maps stay: samples taken before a process
+ * exited are still worth symbolizing with them. @return 0 (also when the followed
+ * maps have not changed), or a negative errno.
+ */
 static int proc_reload(struct symbolizer *s, struct proc *p)
 {
 	struct proc_maps m, old;
 	struct map_ident *ids, *old_ids;
 	int err;
 
-	err = -ENOTTY;
-	if (s->maps_by_query) {
-		err = proc_maps__query(p->pid, &m);
-		if (err == -ENOTTY)
-			s->maps_by_query = false;
+	err = mmap_table__get(s->pushed, p->pid, &p->pushed_version, &m);
+	if (err == -EALREADY && p->loaded)
+		return 0;
+	if (!err) {
+		s->maps_pushed++;
+	} else {
+		err = read_maps(s, p->pid, &m);
+		if (!err) {
+			s->maps_read++;
+			mmap_table__seed(s->pushed, p->pid, &m, &p->pushed_version);
+		}
 	}
-	if (err == -ENOTTY)
-		err = proc_maps__read(p->pid, &m);
 	if (err) {
 		if (!p->loaded)
 			p->err = err;
@@ -624,7 +691,69 @@ void symbolizer__drop_caches(struct symbolizer *s)
 	 * both of which move on: none of them is used again. */
 	while ((n = list_first(&s->proc_lru)))
 		proc_remove(s, container_of(n, struct proc, lru));
+	mmap_table__clear(s->pushed);
 	elf_cache__clear(&s->elf);
+}
+
+void symbolizer__note_start(struct symbolizer *s, bool all)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	if (!s)
+		return;
+	mmap_table__activate(s->pushed);
+	if (!all || !(dir = opendir("/proc")))
+		return;
+	while ((de = readdir(dir))) {
+		struct proc_maps m;
+		uint64_t version;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || read_maps(s, (pid_t)pid, &m) != 0)
+			continue;
+		mmap_table__seed(s->pushed, (pid_t)pid, &m, &version);
+		proc_maps__release(&m);
+	}
+	closedir(dir);
+}
+
+void symbolizer__note_fork(struct symbolizer *s, pid_t parent, pid_t child)
+{
+	if (s)
+		mmap_table__fork(s->pushed, parent, child);
+}
+
+void symbolizer__note_exec(struct symbolizer *s, pid_t pid)
+{
+	if (s)
+		mmap_table__exec(s->pushed, pid);
+}
+
+void symbolizer__note_mmap(struct symbolizer *s, pid_t pid, const struct symbolizer_mmap *m)
+{
+	struct proc_mapping pm = { 0 };
+	struct proc_build_id bid = { 0 };
+
+	if (!s || !m || m->start + m->len < m->start)
+		return;
+	pm.start = m->start;
+	pm.end = m->start + m->len;
+	pm.pgoff = m->pgoff;
+	pm.dev = m->dev;
+	pm.inode = m->inode;
+	if (m->build_id_len <= sizeof(bid.id)) {
+		bid.len = (uint8_t)m->build_id_len;
+		memcpy(bid.id, m->build_id, m->build_id_len);
+	}
+	mmap_table__mmap(s->pushed, pid, &pm, m->path, m->path_len, &bid);
+}
+
+void symbolizer__note_lost(struct symbolizer *s)
+{
+	if (s)
+		mmap_table__clear(s->pushed);
 }
 
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid)
@@ -873,6 +1002,11 @@ static void mapping_facts(const struct proc *p, const struct proc_mapping *pm,
 	if (id->key.kind == KEY_BUILD_ID && id->key.bid_len <= sizeof(out->build_id)) {
 		out->build_id_len = id->key.bid_len;
 		memcpy(out->build_id, id->key.bid, out->build_id_len);
+	} else if (p->maps.bids && p->maps.bids[pm - p->maps.maps].len) {
+		/* Not identified (yet): the kernel's word, rather than no identity at all
+		 * for a mapping without a device and inode. */
+		out->build_id_len = p->maps.bids[pm - p->maps.maps].len;
+		memcpy(out->build_id, p->maps.bids[pm - p->maps.maps].id, out->build_id_len);
 	}
 }
 
@@ -919,11 +1053,13 @@ int symbolizer__open_mapping_at(struct symbolizer *s, pid_t pid, uint64_t addr,
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
+	struct mmap_table_stats mst;
 	const struct list_node *n;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return;
+	mmap_table__stats(s->pushed, &mst);
 	out->elf_files = s->elf.n;
 	out->elf_bytes = s->elf.bytes;
 	out->processes = s->nprocs;
@@ -937,7 +1073,7 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 			out->jit_bytes += perfmap__mem_bytes(p->jit.m);
 		}
 	}
-	out->bytes += out->elf_bytes + out->jit_bytes + sizeof(*s) +
+	out->bytes += out->elf_bytes + out->jit_bytes + mst.bytes + sizeof(*s) +
 		      ((size_t)1 << ADDR_CACHE_BITS) * sizeof(struct addr_entry);
 	out->lookups = s->lookups;
 	out->hits = s->hits;
@@ -948,6 +1084,11 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	out->ident_hits = s->ident_hits;
 	out->ident_misses = s->ident_misses;
 	out->ident_kernel = s->ident_kernel;
+	out->maps_pushed = s->maps_pushed;
+	out->maps_read = s->maps_read;
+	out->pushed_processes = mst.processes;
+	out->pushed_bytes = mst.bytes;
+	out->pushed_evictions = mst.evictions;
 }
 
 int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms)
@@ -1034,6 +1175,7 @@ void symbolizer__free(struct symbolizer *s)
 	/* A half-built symbolizer (symbolizer__new failing) has no list yet. */
 	while (s->proc_lru.next && !list_empty(&s->proc_lru))
 		proc_remove(s, container_of(list_first(&s->proc_lru), struct proc, lru));
+	mmap_table__free(s->pushed);
 	elf_cache__release(&s->elf);
 	vdso_cache__release(&s->vdso);
 	free(s->proc_buckets);

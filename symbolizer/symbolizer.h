@@ -163,6 +163,11 @@ struct symbolizer_stats {
 	uint64_t ident_hits;   /* mapped files identified from the identity cache (a stat) */
 	uint64_t ident_misses; /* ... that had to be opened and their build-id read (the
 				  vDSO, no file, is none of these) */
+	uint64_t maps_pushed;  /* process mappings loaded from the kernel's mmap records */
+	uint64_t maps_read;    /* ... read from /proc */
+	size_t pushed_processes; /* processes followed by mmap records */
+	size_t pushed_bytes;     /* their memory (in bytes above) */
+	uint64_t pushed_evictions; /* followed processes dropped by the count bound */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 
@@ -178,6 +183,39 @@ int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned t
 /* Drop what is cached for @pid (it exited, exec'd, or its pid may be reused: the
  * symbolizer cannot tell an exec from the cached mappings). */
 void symbolizer__forget_process(struct symbolizer *s, pid_t pid);
+
+/*
+ * ---- mappings as the kernel reports them ----
+ *
+ * The kernel can report each executable mapping as it is made, with the file's
+ * build-id, and each fork and exec (perf MMAP2, FORK and COMM records; the agent reads
+ * them). Told of them in the order they happened, the symbolizer follows every process
+ * that forked or exec'd since, and loads such a process at its first sample from what
+ * it was told instead of from /proc/PID/maps: no system call for a new process, and
+ * right even when it has exited by then. A process it was not told of from its start
+ * is read from /proc as before, and followed from then on. The table is bounded by
+ * --max-memory's process count, least recently changed out first.
+ */
+struct symbolizer_mmap {
+	uint64_t start, len, pgoff;
+	uint64_t dev, inode;   /* 0 when the kernel gave a build-id instead */
+	const char *path;      /* as the record has it; "//anon" for anonymous memory */
+	size_t path_len;
+	const uint8_t *build_id;
+	size_t build_id_len;   /* 0: none given */
+};
+/* The records are read from now on (and told in order): a process read from /proc
+ * is followed from then. With @all, every process alive now is read at once, so that
+ * the processes they fork are followed too. */
+void symbolizer__note_start(struct symbolizer *s, bool all);
+/* @child was forked from @parent (not for a new thread). */
+void symbolizer__note_fork(struct symbolizer *s, pid_t parent, pid_t child);
+/* @pid exec'd a new program: its mappings start empty. */
+void symbolizer__note_exec(struct symbolizer *s, pid_t pid);
+/* @pid mapped @m, executable. */
+void symbolizer__note_mmap(struct symbolizer *s, pid_t pid, const struct symbolizer_mmap *m);
+/* Records were lost: nothing told before is complete, so all of it is dropped. */
+void symbolizer__note_lost(struct symbolizer *s);
 
 /* Free every process's mappings and every parsed ELF table (not counted as
  * evictions): what is resolved later reads them again. A recording calls it before

@@ -193,6 +193,67 @@ static inline const char *proc_mapping__path(const struct proc_maps *m,
 	return m->strs + pm->path_off;
 }
 
+/*
+ * Set @pm's kind and deleted flag from its name @path (@len bytes, as the kernel
+ * prints it in /proc/PID/maps or a perf MMAP2 record). @return the length of the
+ * path to keep: without " (deleted)", empty for an anonymous mapping ("//anon" in a
+ * perf record), at most PATH_MAX.
+ */
+size_t proc_mapping__classify(struct proc_mapping *pm, const char *path, size_t len);
+
+/* The kernel's gate area ([vsyscall] on x86-64), which is in every process but is no
+ * mapping of its own, into @out. @return false when there is none. */
+bool proc_maps__gate_area(struct proc_mapping *out);
+
+/* ---- mappings pushed by the kernel (mmap_table.c) ---- */
+
+struct mmap_table;
+
+struct mmap_table_stats {
+	size_t processes;   /* followed now */
+	size_t bytes;       /* their memory */
+	uint64_t mmaps;     /* mmap records applied */
+	uint64_t evictions; /* processes dropped by the count bound */
+	uint64_t failed;    /* processes dropped for want of memory */
+};
+
+/* A table for at most @max_processes processes. @return it, or NULL (ENOMEM). */
+struct mmap_table *mmap_table__new(size_t max_processes);
+void mmap_table__free(struct mmap_table *t);
+void mmap_table__clear(struct mmap_table *t);
+void mmap_table__stats(const struct mmap_table *t, struct mmap_table_stats *out);
+
+/* The kernel's records are read from now on: mmap_table__seed takes effect. */
+void mmap_table__activate(struct mmap_table *t);
+/* Follow @pid from here, whose mappings were just read (@m, from /proc): the records
+ * after the read are laid over them. Ignored until the table is active. *@version
+ * gets the entry's version, as mmap_table__get gives it. */
+void mmap_table__seed(struct mmap_table *t, pid_t pid, const struct proc_maps *m,
+		      uint64_t *version);
+/* Process @pid exec'd: its mappings are followed from here, starting empty. */
+void mmap_table__exec(struct mmap_table *t, pid_t pid);
+/* @child was forked from @parent: it has its parent's mappings when the parent is
+ * followed, else it is not followed either. */
+void mmap_table__fork(struct mmap_table *t, pid_t parent, pid_t child);
+/* Mapping @pm (start, end, pgoff; dev and inode when the kernel gave them) named
+ * @path (@path_len bytes, as the record has it) with build-id @bid (len 0: none) was
+ * made in @pid: laid over what it covers. Ignored for a process not followed. */
+void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping *pm,
+		      const char *path, size_t path_len, const struct proc_build_id *bid);
+void mmap_table__forget(struct mmap_table *t, pid_t pid);
+
+/*
+ * @pid's mappings as followed, into @out (with build-ids, and the gate area as
+ * /proc/PID/maps lists it; release it with proc_maps__release), unless they are
+ * those of *@version (a version an earlier call returned; start with 0). A followed
+ * process's mappings are all there is to know of it: an address none contains is in
+ * none. @return 0 (*@version updated), -EALREADY (unchanged since *@version),
+ * -ENOENT (not followed from its start, or a file with no build-id mapped) or
+ * -ENOMEM.
+ */
+int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version,
+		    struct proc_maps *out);
+
 #define PROC_MAPS_MAX_BYTES (64u << 20) /* a process with ~1M mappings; more is junk */
 #define PROC_MAPS_MAX_MAPPINGS (1u << 20)
 

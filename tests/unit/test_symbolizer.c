@@ -451,6 +451,131 @@ static void test_vdso_cache_reads_other_images_from_the_target(void **state)
 	vdso_cache__release(&v);
 }
 
+/* ---- mappings followed from the kernel's records (mmap_table.c) ---- */
+
+static void table_mmap(struct mmap_table *t, pid_t pid, uint64_t start, uint64_t end,
+		       uint64_t pgoff, const char *path, uint8_t bid)
+{
+	struct proc_mapping pm = { .start = start, .end = end, .pgoff = pgoff };
+	struct proc_build_id b = { .len = bid ? 20 : 0 };
+
+	memset(b.id, bid, b.len);
+	mmap_table__mmap(t, pid, &pm, path, strlen(path), &b);
+}
+
+/* @pid's followed mappings, gate area left out, as "start-end@pgoff path bid;". */
+static void table_show(struct mmap_table *t, pid_t pid, char *buf, size_t len)
+{
+	struct proc_maps m;
+	uint64_t version = 0;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	assert_int_equal(mmap_table__get(t, pid, &version, &m), 0);
+	for (size_t i = 0; i < m.n; i++) {
+		const char *path = proc_mapping__path(&m, &m.maps[i]);
+
+		if (!strcmp(path, "[vsyscall]"))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%" PRIx64 "-%" PRIx64 "@%" PRIx64
+					 " %s %u;", m.maps[i].start, m.maps[i].end,
+					 m.maps[i].pgoff, path, m.bids[i].id[0]);
+		assert_true(used < len);
+	}
+	proc_maps__release(&m);
+}
+
+static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
+{
+	struct mmap_table *t = mmap_table__new(2);
+	struct proc_maps m;
+	uint64_t version = 0, v1;
+	char buf[1024];
+
+	(void)state;
+	assert_non_null(t);
+	/* Not followed from its start: /proc must say. */
+	table_mmap(t, 100, 0x1000, 0x2000, 0, "/lib/a.so", 1);
+	assert_int_equal(mmap_table__get(t, 100, &version, &m), -ENOENT);
+
+	mmap_table__exec(t, 100);
+	table_mmap(t, 100, 0x10000, 0x50000, 0, "/lib/a.so", 1);
+	/* A mapping inside another splits it; the upper part keeps its file offset. */
+	table_mmap(t, 100, 0x20000, 0x30000, 0x7000, "/lib/b.so", 2);
+	table_show(t, 100, buf, sizeof(buf));
+	assert_string_equal(buf, "10000-20000@0 /lib/a.so 1;20000-30000@7000 /lib/b.so 2;"
+				 "30000-50000@20000 /lib/a.so 1;");
+	/* One over the top of a mapping and the bottom of the next; anonymous code. */
+	table_mmap(t, 100, 0x18000, 0x38000, 0, "//anon", 0);
+	table_show(t, 100, buf, sizeof(buf));
+	assert_string_equal(buf, "10000-18000@0 /lib/a.so 1;18000-38000@0  0;"
+				 "38000-50000@28000 /lib/a.so 1;");
+	/* One that covers everything. */
+	table_mmap(t, 100, 0x8000, 0x60000, 0x1000, "/usr/bin/c (deleted)", 3);
+	table_show(t, 100, buf, sizeof(buf));
+	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;");
+
+	/* Versions: unchanged maps are not handed out again. */
+	assert_int_equal(mmap_table__get(t, 100, &version, &m), 0);
+	proc_maps__release(&m);
+	v1 = version;
+	assert_int_equal(mmap_table__get(t, 100, &version, &m), -EALREADY);
+	table_mmap(t, 100, 0x70000, 0x71000, 0, "/lib/d.so", 4);
+	assert_int_equal(mmap_table__get(t, 100, &version, &m), 0);
+	assert_true(version != v1);
+	proc_maps__release(&m);
+
+	/* A fork copies; the child's own mmaps and exec are its own. */
+	mmap_table__fork(t, 100, 101);
+	table_mmap(t, 101, 0x90000, 0x91000, 0, "/lib/e.so", 5);
+	table_show(t, 101, buf, sizeof(buf));
+	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;"
+				 "90000-91000@0 /lib/e.so 5;");
+	table_show(t, 100, buf, sizeof(buf));
+	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;");
+	mmap_table__exec(t, 101);
+	table_show(t, 101, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+
+	/* A file known neither by build-id nor by inode: /proc must say. */
+	table_mmap(t, 101, 0x1000, 0x2000, 0, "/opt/go-program", 0);
+	assert_int_equal(mmap_table__get(t, 101, &version, &m), -ENOENT);
+	/* ... and for its children. */
+	mmap_table__fork(t, 101, 102);
+	assert_int_equal(mmap_table__get(t, 102, &version, &m), -ENOENT);
+
+	/* Bounded by count (2): the least recently changed goes. */
+	mmap_table__exec(t, 103);
+	mmap_table__exec(t, 104);
+	assert_int_equal(mmap_table__get(t, 100, &version, &m), -ENOENT);
+
+	/* Seeding from /proc takes effect only once records are read. */
+	{
+		struct proc_maps own;
+
+		assert_int_equal(proc_maps__read(getpid(), &own), 0);
+		mmap_table__seed(t, 105, &own, &version);
+		assert_int_equal(mmap_table__get(t, 105, &version, &m), -ENOENT);
+		mmap_table__activate(t);
+		mmap_table__seed(t, 105, &own, &version);
+		assert_int_equal(mmap_table__get(t, 105, &version, &m), -EALREADY);
+		version = 0;
+		assert_int_equal(mmap_table__get(t, 105, &version, &m), 0);
+		assert_int_equal(m.n, own.n);
+		for (size_t i = 0; i < m.n; i++) {
+			assert_int_equal(m.maps[i].start, own.maps[i].start);
+			assert_int_equal(m.maps[i].inode, own.maps[i].inode);
+			assert_string_equal(proc_mapping__path(&m, &m.maps[i]),
+					    proc_mapping__path(&own, &own.maps[i]));
+		}
+		proc_maps__release(&m);
+		proc_maps__release(&own);
+	}
+	mmap_table__clear(t);
+	assert_int_equal(mmap_table__get(t, 105, &version, &m), -ENOENT);
+	mmap_table__free(t);
+}
+
 static void test_resolve_user_outside_mappings_has_no_module(void **state)
 {
 	struct symbolizer *s = symbolizer__new(NULL);
@@ -1423,6 +1548,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_user_names_vdso_functions),
 		cmocka_unit_test(test_open_mapping_at_gives_the_vdso_image),
 		cmocka_unit_test(test_vdso_cache_reads_other_images_from_the_target),
+		cmocka_unit_test(test_mmap_table_follows_mmaps_forks_and_execs),
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
 		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),

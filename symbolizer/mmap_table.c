@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mmap_table.c - the executable mappings of processes as the kernel reported them
+ * while they were made (perf MMAP2 records; agent/mmap_events.c reads them), so that a
+ * process is loaded at its first sample without opening /proc/PID/maps.
+ *
+ * Under process churn most processes are sampled a few times and then exit, and
+ * reading a new process's maps (an open and an ioctl per executable mapping) cost more
+ * than the rest of its samples' work together (docs/platform.md). Here a new process
+ * costs the handling of its records: a fork copies the parent's mappings, an exec
+ * starts empty, each mmap is laid over what was there. Only a process whose whole life
+ * since a fork or exec was seen is answered from here; any other (older than the
+ * recording, records lost, a mapped file the kernel gave no build-id for) is read from
+ * /proc as before. The table is bounded by count, least recently changed out first:
+ * an exited process's entry is needed only until its last samples are drained, a
+ * fraction of a second later.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "list.h"
+#include "symbolizer_int.h"
+#include "vec.h"
+
+/* One process's mappings; maps and bids are parallel and sorted by start. */
+struct mm_entry {
+	struct list_node lru;
+	struct mm_entry *hnext;
+	pid_t pid;
+	uint64_t version;  /* changes with every change to the mappings */
+	bool unknown_file; /* a file was mapped without a build-id: read /proc instead */
+	VEC(struct proc_mapping) maps;
+	VEC(struct proc_build_id) bids;
+	VEC(char) strs;
+	size_t strs_compacted; /* strs.len after the last compaction */
+};
+
+struct mmap_table {
+	struct mm_entry **buckets;
+	size_t mask;
+	struct list_node lru; /* most recently changed first */
+	size_t n, max;
+	size_t bytes;
+	uint64_t mmaps, evictions, failed;
+	uint64_t next_version;
+	bool active; /* the kernel's records are being read */
+};
+
+/* Most mappings one process is followed for here; a process with more (a JIT's many
+ * code regions) is read from /proc. */
+#define MM_MAX_MAPPINGS 4096
+
+static size_t entry_bytes(const struct mm_entry *e)
+{
+	return sizeof(*e) + e->maps.cap * sizeof(e->maps.v[0]) +
+	       e->bids.cap * sizeof(e->bids.v[0]) + e->strs.cap;
+}
+
+struct mmap_table *mmap_table__new(size_t max_processes)
+{
+	struct mmap_table *t = calloc(1, sizeof(*t));
+	size_t nb = 64;
+
+	if (!t)
+		return NULL;
+	while (nb < max_processes)
+		nb *= 2;
+	t->buckets = calloc(nb, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	t->mask = nb - 1;
+	t->max = max_processes ? max_processes : 1;
+	list_init(&t->lru);
+	return t;
+}
+
+static struct mm_entry **bucket(struct mmap_table *t, pid_t pid)
+{
+	return &t->buckets[hash_mix64((uint64_t)pid) & t->mask];
+}
+
+static struct mm_entry *find(const struct mmap_table *t, pid_t pid)
+{
+	struct mm_entry *e = t->buckets[hash_mix64((uint64_t)pid) & t->mask];
+
+	while (e && e->pid != pid)
+		e = e->hnext;
+	return e;
+}
+
+static void entry_remove(struct mmap_table *t, struct mm_entry *e)
+{
+	struct mm_entry **pp = bucket(t, e->pid);
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	list_del(&e->lru);
+	t->n--;
+	t->bytes -= entry_bytes(e);
+	VEC_FREE(e->maps);
+	VEC_FREE(e->bids);
+	VEC_FREE(e->strs);
+	free(e);
+}
+
+void mmap_table__clear(struct mmap_table *t)
+{
+	struct list_node *n;
+
+	while ((n = list_first(&t->lru)))
+		entry_remove(t, container_of(n, struct mm_entry, lru));
+}
+
+void mmap_table__free(struct mmap_table *t)
+{
+	if (!t)
+		return;
+	mmap_table__clear(t);
+	free(t->buckets);
+	free(t);
+}
+
+void mmap_table__stats(const struct mmap_table *t, struct mmap_table_stats *out)
+{
+	*out = (struct mmap_table_stats){ .processes = t->n, .bytes = t->bytes,
+					  .mmaps = t->mmaps, .evictions = t->evictions,
+					  .failed = t->failed };
+}
+
+void mmap_table__forget(struct mmap_table *t, pid_t pid)
+{
+	struct mm_entry *e = find(t, pid);
+
+	if (e)
+		entry_remove(t, e);
+}
+
+/* A fresh, empty entry for @pid, replacing any there was. */
+static struct mm_entry *entry_new(struct mmap_table *t, pid_t pid)
+{
+	struct mm_entry *e;
+
+	mmap_table__forget(t, pid);
+	if (t->n >= t->max && !list_empty(&t->lru)) {
+		entry_remove(t, container_of(list_last(&t->lru), struct mm_entry, lru));
+		t->evictions++;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->pid = pid;
+	e->version = ++t->next_version;
+	e->hnext = *bucket(t, pid);
+	*bucket(t, pid) = e;
+	list_add_front(&t->lru, &e->lru);
+	t->n++;
+	t->bytes += entry_bytes(e);
+	return e;
+}
+
+/* Rewrite @e's path arena with only the paths its mappings use. */
+static int compact(struct mm_entry *e)
+{
+	VEC(char) strs = { 0 };
+
+	for (size_t i = 0; i < e->maps.len; i++) {
+		const char *p = e->strs.v + e->maps.v[i].path_off;
+		size_t len = strlen(p);
+		uint32_t off = (uint32_t)strs.len;
+
+		if (VEC_APPEND(strs, p, len + 1)) {
+			VEC_FREE(strs);
+			return -ENOMEM;
+		}
+		e->maps.v[i].path_off = off;
+	}
+	VEC_FREE(e->strs);
+	e->strs.v = strs.v;
+	e->strs.len = strs.len;
+	e->strs.cap = strs.cap;
+	e->strs_compacted = strs.len;
+	return 0;
+}
+
+void mmap_table__activate(struct mmap_table *t)
+{
+	t->active = true;
+}
+
+void mmap_table__seed(struct mmap_table *t, pid_t pid, const struct proc_maps *m,
+		      uint64_t *version)
+{
+	struct mm_entry *e;
+	size_t before;
+
+	if (!t->active)
+		return;
+	if (!(e = entry_new(t, pid))) {
+		t->failed++;
+		return;
+	}
+	before = entry_bytes(e);
+	for (size_t i = 0; i < m->n && !e->unknown_file; i++) {
+		const struct proc_mapping *pm = &m->maps[i];
+		struct proc_build_id none = { 0 };
+		const struct proc_build_id *bid = m->bids ? &m->bids[i] : &none;
+		uint32_t off = (uint32_t)e->strs.len;
+		const char *path = proc_mapping__path(m, pm);
+		size_t len = strlen(path);
+
+		/* The gate area is added by mmap_table__get. */
+		if (pm->kind == PROC_MAPPING_PSEUDO && !strcmp(path, "[vsyscall]"))
+			continue;
+		if ((pm->kind == PROC_MAPPING_FILE && !bid->len && !pm->inode) ||
+		    e->maps.len >= MM_MAX_MAPPINGS) {
+			e->unknown_file = true;
+			break;
+		}
+		if (VEC_APPEND(e->strs, path, len + 1) || VEC_PUSH(e->maps, *pm) ||
+		    VEC_PUSH(e->bids, *bid)) {
+			t->bytes += entry_bytes(e) - before;
+			mmap_table__forget(t, pid);
+			t->failed++;
+			return;
+		}
+		e->maps.v[e->maps.len - 1].path_off = off;
+	}
+	e->strs_compacted = e->strs.len;
+	t->bytes += entry_bytes(e) - before;
+	*version = e->version;
+}
+
+void mmap_table__exec(struct mmap_table *t, pid_t pid)
+{
+	if (!entry_new(t, pid))
+		t->failed++;
+}
+
+void mmap_table__fork(struct mmap_table *t, pid_t parent, pid_t child)
+{
+	struct mm_entry *p = find(t, parent), *c;
+	size_t before;
+
+	/* A parent not followed from its start: neither is the child. */
+	if (!p || p->unknown_file) {
+		mmap_table__forget(t, child);
+		return;
+	}
+	/* A new entry may evict the parent's: then the child is not followed either. */
+	list_move_front(&t->lru, &p->lru);
+	c = entry_new(t, child);
+	if (!c) {
+		t->failed++;
+		return;
+	}
+	before = entry_bytes(c);
+	if (VEC_APPEND(c->maps, p->maps.v, p->maps.len) ||
+	    VEC_APPEND(c->bids, p->bids.v, p->bids.len) ||
+	    VEC_APPEND(c->strs, p->strs.v, p->strs.len) || compact(c)) {
+		t->bytes -= before;
+		t->bytes += entry_bytes(c);
+		mmap_table__forget(t, child);
+		t->failed++;
+		return;
+	}
+	t->bytes += entry_bytes(c) - before;
+}
+
+/*
+ * Lay @m over entry @e's mappings: what it covers of older mappings goes (a mapping
+ * partly covered keeps the rest, with its file offset moved on), and @m goes in at
+ * its place in address order.
+ */
+static int overlay(struct mm_entry *e, const struct proc_mapping *m,
+		   const struct proc_build_id *bid)
+{
+	size_t i = 0, j, n = e->maps.len;
+	struct proc_mapping *v;
+
+	while (i < n && e->maps.v[i].end <= m->start)
+		i++;
+	/* Room for the new mapping and a split one's upper part. */
+	if (VEC_RESERVE(e->maps, n + 2) || VEC_RESERVE(e->bids, n + 2))
+		return -ENOMEM;
+	v = e->maps.v;
+	if (i < n && v[i].start < m->start && v[i].end > m->end) {
+		/* Inside one mapping: split it around @m. */
+		struct proc_mapping upper = v[i];
+
+		upper.pgoff += m->end - v[i].start;
+		upper.start = m->end;
+		v[i].end = m->start;
+		memmove(&v[i + 3], &v[i + 1], (n - i - 1) * sizeof(*v));
+		memmove(&e->bids.v[i + 3], &e->bids.v[i + 1], (n - i - 1) * sizeof(*bid));
+		v[i + 1] = *m;
+		e->bids.v[i + 1] = *bid;
+		v[i + 2] = upper;
+		e->bids.v[i + 2] = e->bids.v[i];
+		e->maps.len = e->bids.len = n + 2;
+		return 0;
+	}
+	if (i < n && v[i].start < m->start) {
+		v[i].end = m->start; /* keeps its lower part */
+		i++;
+	}
+	for (j = i; j < n && v[j].end <= m->end; j++)
+		; /* covered whole: [i, j) go */
+	if (j < n && v[j].start < m->end) {
+		v[j].pgoff += m->end - v[j].start; /* keeps its upper part */
+		v[j].start = m->end;
+	}
+	/* Replace [i, j) with @m. */
+	memmove(&v[i + 1], &v[j], (n - j) * sizeof(*v));
+	memmove(&e->bids.v[i + 1], &e->bids.v[j], (n - j) * sizeof(*bid));
+	v[i] = *m;
+	e->bids.v[i] = *bid;
+	e->maps.len = e->bids.len = n - (j - i) + 1;
+	return 0;
+}
+
+void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping *pm,
+		      const char *path, size_t path_len, const struct proc_build_id *bid)
+{
+	struct mm_entry *e = find(t, pid);
+	struct proc_mapping m = *pm;
+	size_t before;
+	int err;
+
+	if (!e || e->unknown_file || m.end <= m.start)
+		return;
+	t->mmaps++;
+	list_move_front(&t->lru, &e->lru);
+	before = entry_bytes(e);
+	path_len = proc_mapping__classify(&m, path, path_len);
+	if (m.kind == PROC_MAPPING_FILE && !bid->len && !m.inode) {
+		/* Not known by a build-id nor by an inode: /proc says which file. */
+		e->unknown_file = true;
+		return;
+	}
+	if (e->maps.len >= MM_MAX_MAPPINGS) {
+		e->unknown_file = true;
+		return;
+	}
+	m.path_off = (uint32_t)e->strs.len;
+	err = e->strs.len + path_len + 1 > UINT32_MAX ? -ENOMEM
+						       : VEC_APPEND(e->strs, path, path_len);
+	if (!err)
+		err = VEC_PUSH(e->strs, '\0');
+	if (!err)
+		err = overlay(e, &m, bid);
+	e->version = ++t->next_version;
+	/* Paths of mappings laid over stay in the arena until it doubles. */
+	if (!err && e->strs.len > 2 * e->strs_compacted + 4096)
+		err = compact(e);
+	t->bytes += entry_bytes(e) - before;
+	if (err) {
+		mmap_table__forget(t, pid);
+		t->failed++;
+	}
+}
+
+int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct proc_maps *out)
+{
+	const struct mm_entry *e = find(t, pid);
+	struct proc_mapping gate;
+	size_t n, gate_n;
+
+	memset(out, 0, sizeof(*out));
+	if (!e || e->unknown_file)
+		return -ENOENT;
+	if (e->version == *version)
+		return -EALREADY;
+	*version = e->version;
+	n = e->maps.len;
+	/* The gate area is in every process and no mmap: added as /proc lists it. */
+	gate_n = proc_maps__gate_area(&gate) && (!n || e->maps.v[n - 1].end <= gate.start);
+	out->maps = malloc((n + gate_n) * sizeof(*out->maps) + 1);
+	out->bids = malloc((n + gate_n) * sizeof(*out->bids) + 1);
+	out->strs = malloc(e->strs.len + sizeof("[vsyscall]"));
+	if (!out->maps || !out->bids || !out->strs) {
+		proc_maps__release(out);
+		return -ENOMEM;
+	}
+	memcpy(out->maps, e->maps.v, n * sizeof(*out->maps));
+	memcpy(out->bids, e->bids.v, n * sizeof(*out->bids));
+	memcpy(out->strs, e->strs.v, e->strs.len);
+	out->n = n;
+	out->strs_len = e->strs.len;
+	if (gate_n) {
+		gate.path_off = (uint32_t)out->strs_len;
+		memcpy(out->strs + out->strs_len, "[vsyscall]", sizeof("[vsyscall]"));
+		out->strs_len += sizeof("[vsyscall]");
+		out->maps[n] = gate;
+		memset(&out->bids[n], 0, sizeof(out->bids[n]));
+		out->n++;
+	}
+	return 0;
+}
