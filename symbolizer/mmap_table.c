@@ -386,9 +386,11 @@ int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct p
 		proc_maps__release(out);
 		return -ENOMEM;
 	}
-	memcpy(out->maps, e->maps.v, n * sizeof(*out->maps));
-	memcpy(out->bids, e->bids.v, n * sizeof(*out->bids));
-	memcpy(out->strs, e->strs.v, e->strs.len);
+	if (n) { /* (an entry that has no mapping yet has no arrays either) */
+		memcpy(out->maps, e->maps.v, n * sizeof(*out->maps));
+		memcpy(out->bids, e->bids.v, n * sizeof(*out->bids));
+		memcpy(out->strs, e->strs.v, e->strs.len);
+	}
 	out->n = n;
 	out->strs_len = e->strs.len;
 	if (gate_n) {

@@ -743,7 +743,7 @@ void symbolizer__note_mmap(struct symbolizer *s, pid_t pid, const struct symboli
 	pm.pgoff = m->pgoff;
 	pm.dev = m->dev;
 	pm.inode = m->inode;
-	if (m->build_id_len <= sizeof(bid.id)) {
+	if (m->build_id && m->build_id_len <= sizeof(bid.id)) {
 		bid.len = (uint8_t)m->build_id_len;
 		memcpy(bid.id, m->build_id, m->build_id_len);
 	}
