@@ -88,7 +88,7 @@ static void explain_load_failure(int err, char *msg, size_t len)
 
 /*
  * Room for about a second of typical samples from every CPU (rate x CPUs x record,
- * rounded up to a power of two): the drain every 100 ms, or the fill-threshold
+ * rounded up to a power of two): the drain every 250 ms, or the fill-threshold
  * wakeup, keeps up with a busy machine, and a drain held up by the symbolizer
  * opening a large binary for a new process has time to catch up.
  */

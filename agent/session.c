@@ -24,7 +24,9 @@
 #include "procfs.h"
 #include "python.h"
 
-#define DRAIN_INTERVAL_MS 100
+/* Samples are read at this interval (or when a ring fills a quarter): a wakeup is a
+ * context switch, which costs hundreds of microseconds in some VMs. */
+#define DRAIN_INTERVAL_MS 250
 #define PRUNE_INTERVAL_NS 250000000LL
 #define PROGRESS_INTERVAL_NS 1000000000LL
 #define CHILD_TERM_WAIT_MS 5000
@@ -615,7 +617,13 @@ int session__run(struct session *s, char *msg, size_t msglen)
 	if (o->flush_interval > 0)
 		next_flush = s->start_ns + (int64_t)(o->flush_interval * 1e9);
 	while (!s->stop) {
-		int n = drain(s, DRAIN_INTERVAL_MS);
+		int timeout = DRAIN_INTERVAL_MS, n;
+
+		/* ... but not past the end of the recording. */
+		now = now_ns(CLOCK_MONOTONIC);
+		if (deadline && deadline - now < (int64_t)timeout * 1000000)
+			timeout = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
+		n = drain(s, timeout);
 
 		if (n < 0 && n != -EINTR) {
 			err = n;

@@ -347,6 +347,23 @@ static bool kernel_key(const struct proc *p, const struct proc_mapping *pm,
 	return true;
 }
 
+/* The key of mapping @pm of @p when it is a vDSO that is smolder's own image: known
+ * without opening it (an open, a read of its notes and a close per new process). */
+static bool vdso_known(struct symbolizer *s, const struct proc *p, const struct proc_mapping *pm,
+		       struct file_key *k)
+{
+	int n;
+
+	if (!is_vdso(&p->maps, pm))
+		return false;
+	n = vdso_cache__own_build_id(&s->vdso, pm->start, pm->end, k->bid, sizeof(k->bid));
+	if (n <= 0)
+		return false;
+	k->kind = KEY_BUILD_ID;
+	k->bid_len = (uint8_t)n;
+	return true;
+}
+
 /*
  * Identify mapping @pm of @p: open it as the process sees it and read its build-id,
  * or, unless @need_fd, when the ELF cache holds the table of a file known without
@@ -370,6 +387,9 @@ static int identify(struct symbolizer *s, struct proc *p, const struct proc_mapp
 		}
 	} else if (!need_fd && ident_cached(s, p, pm, k) && elf_cache__has(&s->elf, k, path)) {
 		s->ident_hits++;
+		*fd_out = -1;
+		return 0;
+	} else if (!need_fd && vdso_known(s, p, pm, k) && elf_cache__has(&s->elf, k, path)) {
 		*fd_out = -1;
 		return 0;
 	}

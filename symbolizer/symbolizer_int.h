@@ -337,6 +337,8 @@ struct vdso_cache {
 	size_t n;
 	bool own_tried;
 	int own; /* index of smolder's own vDSO, or -1 */
+	int own_bid_len; /* its build-id's length; -1 until read */
+	uint8_t own_bid[DEBUGINFO_BUILD_ID_MAX];
 };
 
 void vdso_cache__init(struct vdso_cache *v);
@@ -350,6 +352,15 @@ void vdso_cache__release(struct vdso_cache *v);
  * target's memory could not be read).
  */
 int vdso_cache__open(struct vdso_cache *v, pid_t pid, uint64_t start, uint64_t end);
+
+/*
+ * The build-id of the image vdso_cache__open would give for a vDSO mapped at
+ * [@start, @end) when that is smolder's own (every 64-bit process's), into @out of
+ * @cap bytes, without opening anything: a new process's vDSO is known at no cost.
+ * @return its length, or 0 when the image would be read from the target.
+ */
+int vdso_cache__own_build_id(struct vdso_cache *v, uint64_t start, uint64_t end,
+			     uint8_t *out, size_t cap);
 
 /* ---- symbolizer.c ---- */
 

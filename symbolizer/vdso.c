@@ -32,6 +32,7 @@ void vdso_cache__init(struct vdso_cache *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->own = -1;
+	v->own_bid_len = -1;
 }
 
 void vdso_cache__release(struct vdso_cache *v)
@@ -42,6 +43,7 @@ void vdso_cache__release(struct vdso_cache *v)
 	}
 	v->n = 0;
 	v->own = -1;
+	v->own_bid_len = -1;
 }
 
 /* Keep @data (@size bytes, taken over) as a new image. @return its index or -errno. */
@@ -133,6 +135,30 @@ static int reopen(const struct vdso_cache *v, int i)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether a vDSO at [@start, @end) is smolder's own image (loading that first). */
+static bool is_own(struct vdso_cache *v, uint64_t start, uint64_t end)
+{
+	if (!v->own_tried)
+		load_own(v);
+	return v->own >= 0 && v->img[v->own].size == end - start && start >= VDSO_LOW_LIMIT;
+}
+
+int vdso_cache__own_build_id(struct vdso_cache *v, uint64_t start, uint64_t end,
+			     uint8_t *out, size_t cap)
+{
+	if (end <= start || end - start > VDSO_MAX_SIZE || !is_own(v, start, end))
+		return 0;
+	if (v->own_bid_len < 0) {
+		int n = elf_read_build_id_fd(v->img[v->own].fd, v->own_bid, sizeof(v->own_bid));
+
+		v->own_bid_len = n > 0 ? n : 0;
+	}
+	if ((size_t)v->own_bid_len > cap)
+		return 0;
+	memcpy(out, v->own_bid, (size_t)v->own_bid_len);
+	return v->own_bid_len;
+}
+
 int vdso_cache__open(struct vdso_cache *v, pid_t pid, uint64_t start, uint64_t end)
 {
 	size_t size;
@@ -141,9 +167,7 @@ int vdso_cache__open(struct vdso_cache *v, pid_t pid, uint64_t start, uint64_t e
 	if (end <= start || end - start > VDSO_MAX_SIZE)
 		return -ENOEXEC;
 	size = (size_t)(end - start);
-	if (!v->own_tried)
-		load_own(v);
-	if (v->own >= 0 && v->img[v->own].size == size && start >= VDSO_LOW_LIMIT)
+	if (is_own(v, start, end))
 		return reopen(v, v->own);
 	i = read_target(v, pid, start, size);
 	return i < 0 ? i : reopen(v, i);

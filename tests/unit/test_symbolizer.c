@@ -420,6 +420,46 @@ static void test_open_mapping_at_gives_the_vdso_image(void **state)
 
 /* A vDSO unlike smolder's own (here: a range of another size) is read from the
  * target's memory, and kept once for every process that has it. */
+/* A 64-bit process's vDSO is smolder's own image: its build-id is known without
+ * opening anything, and is the one the opened image has. */
+static void test_vdso_cache_knows_its_own_build_id(void **state)
+{
+	uint8_t want[DEBUGINFO_BUILD_ID_MAX], got[DEBUGINFO_BUILD_ID_MAX];
+	struct vdso_cache v;
+	struct fixture f;
+	uint64_t start, end;
+	int fd, n;
+
+	(void)state;
+	fixture_start(&f, FIXTURE_PIE);
+	start = fixture_addr(&f, "vdso");
+	end = 0;
+	{
+		struct proc_maps m;
+		const struct proc_mapping *pm;
+
+		assert_int_equal(proc_maps__read(f.pid, &m), 0);
+		pm = proc_maps__find(&m, start);
+		assert_non_null(pm);
+		end = pm->end;
+		proc_maps__release(&m);
+	}
+	vdso_cache__init(&v);
+	n = vdso_cache__own_build_id(&v, start, end, got, sizeof(got));
+	assert_true(n > 0);
+	fd = vdso_cache__open(&v, f.pid, start, end);
+	assert_true(fd >= 0);
+	assert_int_equal(elf_read_build_id_fd(fd, want, sizeof(want)), n);
+	assert_memory_equal(got, want, (size_t)n);
+	close(fd);
+	/* Another size, or below 4 GiB (a 32-bit process's): read from the target. */
+	assert_int_equal(vdso_cache__own_build_id(&v, start, end + 4096, got, sizeof(got)), 0);
+	assert_int_equal(vdso_cache__own_build_id(&v, 0x10000, 0x10000 + (end - start), got,
+						  sizeof(got)), 0);
+	vdso_cache__release(&v);
+	fixture_stop(&f);
+}
+
 static void test_vdso_cache_reads_other_images_from_the_target(void **state)
 {
 	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
@@ -1548,6 +1588,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_user_names_vdso_functions),
 		cmocka_unit_test(test_open_mapping_at_gives_the_vdso_image),
 		cmocka_unit_test(test_vdso_cache_reads_other_images_from_the_target),
+		cmocka_unit_test(test_vdso_cache_knows_its_own_build_id),
 		cmocka_unit_test(test_mmap_table_follows_mmaps_forks_and_execs),
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
