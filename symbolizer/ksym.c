@@ -2,8 +2,10 @@
 /*
  * ksym.c - kernel symbol names from the kernel itself, one address at a time, through
  * ksym.bpf.c: symbolizer__resolve_kernel's first choice, before /proc/kallsyms.
- * Callers cache the answers (the collector caches every address), so a profile asks
- * once per distinct kernel address.
+ * The collector caches every address it resolves, but only for one profile (an
+ * interval, or 30 s of a spilled recording); the answers are cached here too, so a
+ * long recording asks the kernel once per distinct address, not once per interval:
+ * each ask is a system call (a BPF test run).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,11 +19,27 @@
 #include "symbolizer_int.h"
 #include "ksym.skel.h"
 
+/* Answers cached by address, direct-mapped; names and modules in an arena that starts
+ * over (with the slots) when it reaches KSYM_ARENA_MAX. */
+#define KSYM_CACHE_SLOTS 4096
+#define KSYM_ARENA_MAX (1u << 20)
+
+struct ksym_slot {
+	uint64_t addr;   /* 0: empty */
+	uint64_t offset;
+	uint32_t name;   /* into the arena; UINT32_MAX: no symbol covers addr */
+	uint32_t module; /* into the arena; UINT32_MAX: "[kernel]" */
+};
+
 struct ksym {
 	struct ksym_bpf *skel;
 	int prog_fd;
 	char name[SMOLDER_KSYM_LEN];
 	char module[64];
+	struct ksym_slot *slots;
+	char *arena;
+	size_t arena_len;
+	uint64_t asks;
 };
 
 struct ksym *ksym__new(void)
@@ -41,6 +59,13 @@ struct ksym *ksym__new(void)
 		return NULL;
 	}
 	k->prog_fd = bpf_program__fd(k->skel->progs.ksym_resolve);
+	k->slots = calloc(KSYM_CACHE_SLOTS, sizeof(*k->slots));
+	k->arena = malloc(KSYM_ARENA_MAX);
+	if (!k->slots || !k->arena) {
+		ksym__free(k);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return k;
 }
 
@@ -49,12 +74,71 @@ void ksym__free(struct ksym *k)
 	if (!k)
 		return;
 	ksym_bpf__destroy(k->skel);
+	free(k->slots);
+	free(k->arena);
 	free(k);
 }
+
+/* Copy @str into the arena. @return its offset, or UINT32_MAX when it is full. */
+static uint32_t arena_add(struct ksym *k, const char *str)
+{
+	size_t len = strlen(str) + 1;
+	uint32_t off = (uint32_t)k->arena_len;
+
+	if (len > KSYM_ARENA_MAX - k->arena_len)
+		return UINT32_MAX;
+	memcpy(k->arena + off, str, len);
+	k->arena_len += len;
+	return off;
+}
+
+static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
+		      const char **module);
 
 int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
 		  const char **module)
 {
+	struct ksym_slot *slot = &k->slots[(addr * 0x9e3779b97f4a7c15ull) >> 52];
+	int err;
+
+	if (addr && slot->addr == addr) {
+		if (slot->name == UINT32_MAX) {
+			*name = *module = NULL;
+			*offset = 0;
+			return -ENOENT;
+		}
+		*name = k->arena + slot->name;
+		*module = slot->module == UINT32_MAX ? "[kernel]" : k->arena + slot->module;
+		*offset = slot->offset;
+		return 0;
+	}
+	err = ask_kernel(k, addr, name, offset, module);
+	if (err && err != -ENOENT)
+		return err; /* not an answer: asked again next time */
+	if (k->arena_len > KSYM_ARENA_MAX - 2 * SMOLDER_KSYM_LEN) {
+		/* Full: start over (the answers in hand point into k->name, k->module). */
+		memset(k->slots, 0, KSYM_CACHE_SLOTS * sizeof(*k->slots));
+		k->arena_len = 0;
+	}
+	*slot = (struct ksym_slot){ .addr = addr, .offset = *offset, .name = UINT32_MAX,
+				    .module = UINT32_MAX };
+	if (!err) {
+		slot->name = arena_add(k, *name);
+		if (*module == k->module)
+			slot->module = arena_add(k, *module);
+	}
+	return err;
+}
+
+uint64_t ksym__asks(const struct ksym *k)
+{
+	return k ? k->asks : 0;
+}
+
+static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
+		      const char **module)
+{
+	k->asks++;
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	char *plus, *space, *end;
 

@@ -1109,6 +1109,7 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 	out->pushed_processes = mst.processes;
 	out->pushed_bytes = mst.bytes;
 	out->pushed_evictions = mst.evictions;
+	out->kernel_asks = ksym__asks(s->kbpf);
 }
 
 int symbolizer__debuginfod_fetch(const uint8_t *build_id, size_t len, unsigned timeout_ms)

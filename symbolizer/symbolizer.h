@@ -168,6 +168,8 @@ struct symbolizer_stats {
 	size_t pushed_processes; /* processes followed by mmap records */
 	size_t pushed_bytes;     /* their memory (in bytes above) */
 	uint64_t pushed_evictions; /* followed processes dropped by the count bound */
+	uint64_t kernel_asks;  /* kernel addresses asked of the kernel (BPF): once per
+				  distinct address, the rest are cached */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 

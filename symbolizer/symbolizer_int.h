@@ -305,6 +305,8 @@ void ksym__free(struct ksym *k);
  */
 int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
 		  const char **module);
+/* How many addresses were asked of the kernel (the rest were answered from the cache). */
+uint64_t ksym__asks(const struct ksym *k);
 
 /* ---- inline.c ---- */
 

@@ -57,6 +57,7 @@ static void test_names_kernel_functions_like_kallsyms(void **state)
 {
 	(void)state;
 	uint64_t sched = kallsyms_addr("schedule"), vfs = kallsyms_addr("vfs_read");
+	struct symbolizer_stats st;
 	struct symbolizer *sym;
 
 	if (geteuid() != 0 || !sched || !vfs)
@@ -65,6 +66,10 @@ static void test_names_kernel_functions_like_kallsyms(void **state)
 	sym = symbolizer__new(NULL);
 	assert_non_null(sym);
 	check_names(sym, sched, vfs);
+	/* Asked again: the same answers, from the cache. */
+	check_names(sym, sched, vfs);
+	symbolizer__stats(sym, &st);
+	assert_int_equal(st.kernel_asks, 2);
 	/* The /proc/kallsyms fallback. */
 	assert_int_equal(symbolizer__set_kallsyms_path(sym, "/proc/kallsyms"), 0);
 	check_names(sym, sched, vfs);
@@ -74,6 +79,7 @@ static void test_names_kernel_functions_like_kallsyms(void **state)
 static void test_user_address_has_no_kernel_symbol(void **state)
 {
 	(void)state;
+	struct symbolizer_stats st;
 	struct symbolizer *sym;
 	struct symbol out;
 
@@ -83,6 +89,11 @@ static void test_user_address_has_no_kernel_symbol(void **state)
 	assert_non_null(sym);
 	assert_int_equal(symbolizer__resolve_kernel(sym, 0x400000, &out), 0);
 	assert_null(out.name);
+	/* No answer is an answer too: cached. */
+	assert_int_equal(symbolizer__resolve_kernel(sym, 0x400000, &out), 0);
+	assert_null(out.name);
+	symbolizer__stats(sym, &st);
+	assert_int_equal(st.kernel_asks, 1);
 	symbolizer__free(sym);
 }
 
