@@ -480,6 +480,7 @@ struct session_stats {
 		uint64_t records, mmaps, forks, execs;
 		uint64_t lost;   /* not written: the rings were full */
 		uint64_t resets; /* losses after which all was read from /proc again */
+		uint64_t head_reads; /* drains that read the rings (not every sample) */
 	} mmap_events;
 	struct sampler_stats sampler;
 	struct registry_stats registry;

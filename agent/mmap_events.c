@@ -11,9 +11,15 @@
  * rings (a fork on the parent's CPU, the child's exec on another), so a drain merges
  * the rings by time. And it stops at a time: a sample taken before a process exec'd
  * must see the mappings it had then, not the ones its exec made before the sample was
- * read, so records wait in their ring until the samples before them are handled. Measured under process churn (docs/platform.md): about 8
- * records and 8 µs per new program, against about 100 µs to read a new process's maps
- * from /proc.
+ * read, so records wait in their ring until the samples before them are handled.
+ * Measured under process churn (docs/platform.md): about 8 records and 8 µs per new
+ * program, against about 100 µs to read a new process's maps from /proc.
+ *
+ * A drain is asked for before every sample, but the rings' heads are read only when
+ * the sample is younger than the last reading of them (less HEADS_SLACK_NS): samples
+ * are read in batches, long after they were taken, so one reading of the heads serves
+ * a whole batch (the records it found are handed over as the samples pass them), and
+ * a 64-CPU node does not pay 64 head reads per sample.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +46,11 @@
 /* A ring with less room than this left after a drain may have lost records whose
  * LOST record has not been written yet: what was told is dropped as if they were. */
 #define RING_NEAR_FULL (8u << 10)
+
+/* A record's time is taken before the kernel publishes it (moves the ring's head), a
+ * few microseconds at most: heads read at time T are trusted for samples taken before
+ * T less this. */
+#define HEADS_SLACK_NS (1000u * 1000)
 
 /* sample_id_all with PERF_SAMPLE_TID | PERF_SAMPLE_TIME: at the end of each record. */
 struct sample_id {
@@ -89,8 +100,18 @@ struct mmap_events {
 	int nrings;
 	struct cursor *cur;
 	unsigned char *bounce;
+	uint64_t heads_ns;   /* when the heads were last read (CLOCK_BOOTTIME) */
+	uint64_t pending_ns; /* the earliest record left in the rings then */
 	struct mmap_events_stats st;
 };
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static size_t ring_bytes(int ncpus)
 {
@@ -278,17 +299,25 @@ static uint64_t peek_time(const struct perf_ring *r, struct cursor *c)
 
 size_t mmap_events__drain_until(struct mmap_events *m, uint64_t until)
 {
-	bool near_full = false;
+	bool fresh, near_full = false;
 	size_t n = 0;
 
 	if (!m)
 		return 0;
-	for (int i = 0; i < m->nrings; i++) {
-		struct cursor *c = &m->cur[i];
+	/* Heads read after @until (and the slack) show all that happened by then. */
+	fresh = m->heads_ns > HEADS_SLACK_NS && until < m->heads_ns - HEADS_SLACK_NS;
+	if (fresh && until < m->pending_ns)
+		return 0; /* and it is all handled */
+	if (!fresh) {
+		m->heads_ns = clock_ns(CLOCK_BOOTTIME);
+		m->st.head_reads++;
+		for (int i = 0; i < m->nrings; i++) {
+			struct cursor *c = &m->cur[i];
 
-		c->head = perf_ring__head(&m->rings[i]);
-		c->pos = perf_ring__tail(&m->rings[i]);
-		c->time = peek_time(&m->rings[i], c);
+			c->head = perf_ring__head(&m->rings[i]);
+			c->pos = perf_ring__tail(&m->rings[i]);
+			c->time = peek_time(&m->rings[i], c);
+		}
 	}
 	/* A merge of the rings by time, up to @until. */
 	for (;;) {
@@ -308,16 +337,21 @@ size_t mmap_events__drain_until(struct mmap_events *m, uint64_t until)
 		}
 		m->cur[best].time = peek_time(&m->rings[best], &m->cur[best]);
 	}
+	if (fresh && !n)
+		return 0;
+	m->pending_ns = UINT64_MAX;
 	for (int i = 0; i < m->nrings; i++) {
 		struct perf_ring *r = &m->rings[i];
 
+		if (m->cur[i].pos < m->cur[i].head && m->cur[i].time < m->pending_ns)
+			m->pending_ns = m->cur[i].time;
 		/* What is left waits for a later time; a ring nearly full of it may have
 		 * lost records whose LOST record is not written yet. */
 		near_full |= m->cur[i].head - m->cur[i].pos + RING_NEAR_FULL > r->data_size;
 		if (m->cur[i].pos != perf_ring__tail(r))
 			perf_ring__release(r, m->cur[i].pos);
 	}
-	if (near_full) {
+	if (near_full && !fresh) {
 		m->st.resets++;
 		symbolizer__note_lost(m->sym);
 	}

@@ -36,6 +36,8 @@ struct mmap_events_stats {
 	uint64_t mmaps, forks, execs;
 	uint64_t lost;    /* records the kernel could not write (rings full) */
 	uint64_t resets;  /* times a loss made the symbolizer drop what it was told */
+	uint64_t head_reads; /* drains that read the rings' heads (the others were
+				answered by the last reading) */
 };
 void mmap_events__stats(const struct mmap_events *m, struct mmap_events_stats *out);
 

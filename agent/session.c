@@ -725,6 +725,7 @@ void session__stats(const struct session *s, struct session_stats *out)
 		out->mmap_events.execs = mst.execs;
 		out->mmap_events.lost = mst.lost;
 		out->mmap_events.resets = mst.resets;
+		out->mmap_events.head_reads = mst.head_reads;
 	}
 	out->sampler = s->last_stats;
 	out->lost = s->last_stats.counter[SMOLDER_CNT_LOST];

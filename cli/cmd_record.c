@@ -615,7 +615,8 @@ static void print_stats(const struct session_stats *st)
 		"frame_cache_resets=%llu symbol_cache_hits=%llu symbol_cache_misses=%llu "
 		"elf_parses=%llu elf_evictions=%llu symbolizer_kib=%zu ident_kernel=%llu "
 		"ident_hits=%llu ident_misses=%llu maps_pushed=%llu maps_read=%llu "
-		"mmap_records=%llu mmap_lost=%llu mmap_resets=%llu pushed_processes=%zu "
+		"mmap_records=%llu mmap_lost=%llu mmap_resets=%llu mmap_head_reads=%llu "
+		"pushed_processes=%zu "
 		"pushed_kib=%zu pushed_evictions=%llu kernel_asks=%llu\n",
 		(unsigned long long)c->addr_cache_hits, (unsigned long long)c->addr_cache_misses,
 		(unsigned long long)c->addr_cache_resets, (unsigned long long)y->hits,
@@ -625,7 +626,8 @@ static void print_stats(const struct session_stats *st)
 		(unsigned long long)y->ident_misses, (unsigned long long)y->maps_pushed,
 		(unsigned long long)y->maps_read, (unsigned long long)st->mmap_events.records,
 		(unsigned long long)st->mmap_events.lost,
-		(unsigned long long)st->mmap_events.resets, y->pushed_processes,
+		(unsigned long long)st->mmap_events.resets,
+		(unsigned long long)st->mmap_events.head_reads, y->pushed_processes,
 		y->pushed_bytes / 1024, (unsigned long long)y->pushed_evictions,
 		(unsigned long long)y->kernel_asks);
 	fprintf(stderr, "smolder: stats unwinds=%llu unwind_truncated=%llu unwind_failed=%llu "

@@ -10,9 +10,10 @@
 #   scripts/bench-engine-ab.sh HZ SECONDS BINARY_A BINARY_B
 #
 # Prints, per binary: its closing line and us_per_sample (CPU from first sample to
-# written file, per sample), the registry's counters, the samples and system calls
-# between 10 s and SECONDS-10 s (perf stat of raw_syscalls), the run time of each of
-# its BPF programs over the same span, and its RSS then. Outputs stay in OUTDIR
+# written file, per sample), the registry's counters, the samples, the CPU (its
+# threads' schedstat) and system calls (perf stat of raw_syscalls) between 10 s and
+# SECONDS-10 s, the steady state without start-up and the final write, the run time of
+# each of its BPF programs over the same span, and its RSS then. Outputs stay in OUTDIR
 # (default: a new directory under /tmp). Needs root, perf, bpftool and a C compiler.
 set -euo pipefail
 
@@ -62,14 +63,20 @@ prog_stats() {
 				"/proc/$1/fdinfo/$fd"
 		done | sort -n
 }
+# cpu_ns PID: the CPU time of all of PID's threads, in ns.
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%d", n }'
+}
 sleep 10
 sa0=$(prog_stats $pa) sb0=$(prog_stats $pb)
+ca0=$(cpu_ns $pa) cb0=$(cpu_ns $pb)
 perf stat -e raw_syscalls:sys_enter -x, -o "$W/a.sys" -p $pa -- sleep $((DUR - 20)) 2>/dev/null &
 perf stat -e raw_syscalls:sys_enter -x, -o "$W/b.sys" -p $pb -- sleep $((DUR - 20)) 2>/dev/null &
 t0=$(date +%s.%N)
 sleep $((DUR - 20))
 t1=$(date +%s.%N)
 sa1=$(prog_stats $pa) sb1=$(prog_stats $pb)
+ca1=$(cpu_ns $pa) cb1=$(cpu_ns $pb)
 for id in $(echo "$sa1"$'\n'"$sb1" | awk '{ print $1 }'); do
 	echo "$id $(bpftool prog show id "$id" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }')"
 done >"$W/names"
@@ -77,15 +84,21 @@ ra=$(awk '/VmRSS/ { print $2 }' /proc/$pa/status) rb=$(awk '/VmRSS/ { print $2 }
 wait $pa $pb
 
 for x in a b; do
-	if [[ $x == a ]]; then bin=$A s0=$sa0 s1=$sa1 rss=$ra; else bin=$B s0=$sb0 s1=$sb1 rss=$rb; fi
+	if [[ $x == a ]]; then
+		bin=$A s0=$sa0 s1=$sa1 rss=$ra cpu=$((ca1 - ca0))
+	else
+		bin=$B s0=$sb0 s1=$sb1 rss=$rb cpu=$((cb1 - cb0))
+	fi
 	n=$("$bin" export "$W/$x.smolder" --from "$t0" --to "$t1" --format folded -o - 2>/dev/null |
 		awk '{ n += $NF } END { print n + 0 }')
 	sys=$(awk -F, '/sys_enter/ { print $1 }' "$W/$x.sys")
 	echo "== $x: $bin"
 	grep -oE "us_per_sample=[0-9.]+|^smolder: [0-9]+ samples.*" "$W/$x.log" | head -2
 	grep 'stats processes_live' "$W/$x.log" | sed 's/smolder: stats //'
-	echo "samples $t0..$t1: $n; system calls $sys = $(awk -v a="$sys" -v b="$n" \
-		'BEGIN { printf "%.2f", b ? a / b : 0 }') per sample; RSS then ${rss} KiB"
+	echo "samples $t0..$t1: $n; CPU $((cpu / 1000000)) ms = $(awk -v a="$cpu" -v b="$n" \
+		'BEGIN { printf "%.2f", b ? a / b / 1000 : 0 }') us per sample; system calls $sys =" \
+		"$(awk -v a="$sys" -v b="$n" 'BEGIN { printf "%.2f", b ? a / b : 0 }') per sample;" \
+		"RSS then ${rss} KiB"
 	join <(echo "$s0") <(echo "$s1") | while read -r id rt0 c0 rt1 c1; do
 		nm=$(awk -v i="$id" '$1 == i { print $2 }' "$W/names")
 		echo "  BPF ${nm:-$id}: runs=$((c1 - c0)) ns/run=$(((c1 - c0) ? (rt1 - rt0) / (c1 - c0) : 0))" \

@@ -213,7 +213,7 @@ void mmap_table__seed(struct mmap_table *t, pid_t pid, const struct proc_maps *m
 		const char *path = proc_mapping__path(m, pm);
 		size_t len = strlen(path);
 
-		/* The gate area is added by mmap_table__get. */
+		/* The gate area is added by mmap_table__get (proc_maps__add_gate_area). */
 		if (pm->kind == PROC_MAPPING_PSEUDO && !strcmp(path, "[vsyscall]"))
 			continue;
 		if ((pm->kind == PROC_MAPPING_FILE && !bid->len && !pm->inode) ||
@@ -367,8 +367,7 @@ void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping
 int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct proc_maps *out)
 {
 	const struct mm_entry *e = find(t, pid);
-	struct proc_mapping gate;
-	size_t n, gate_n;
+	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	if (!e || e->unknown_file)
@@ -377,11 +376,9 @@ int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct p
 		return -EALREADY;
 	*version = e->version;
 	n = e->maps.len;
-	/* The gate area is in every process and no mmap: added as /proc lists it. */
-	gate_n = proc_maps__gate_area(&gate) && (!n || e->maps.v[n - 1].end <= gate.start);
-	out->maps = malloc((n + gate_n) * sizeof(*out->maps) + 1);
-	out->bids = malloc((n + gate_n) * sizeof(*out->bids) + 1);
-	out->strs = malloc(e->strs.len + sizeof("[vsyscall]"));
+	out->maps = malloc(n * sizeof(*out->maps) + 1);
+	out->bids = malloc(n * sizeof(*out->bids) + 1);
+	out->strs = malloc(e->strs.len + 1);
 	if (!out->maps || !out->bids || !out->strs) {
 		proc_maps__release(out);
 		return -ENOMEM;
@@ -393,13 +390,9 @@ int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct p
 	}
 	out->n = n;
 	out->strs_len = e->strs.len;
-	if (gate_n) {
-		gate.path_off = (uint32_t)out->strs_len;
-		memcpy(out->strs + out->strs_len, "[vsyscall]", sizeof("[vsyscall]"));
-		out->strs_len += sizeof("[vsyscall]");
-		out->maps[n] = gate;
-		memset(&out->bids[n], 0, sizeof(out->bids[n]));
-		out->n++;
+	if (proc_maps__add_gate_area(out)) {
+		proc_maps__release(out);
+		return -ENOMEM;
 	}
 	return 0;
 }

@@ -336,16 +336,41 @@ static void read_gate_area(void)
 	proc_maps__release(&m);
 }
 
-bool proc_maps__gate_area(struct proc_mapping *out)
+int proc_maps__add_gate_area(struct proc_maps *m)
 {
+	static const char name[] = "[vsyscall]";
+	struct proc_mapping *maps;
+	struct proc_build_id *bids;
+	char *strs;
+
 	pthread_once(&gate_once, read_gate_area);
-	*out = gate;
-	return have_gate;
+	if (!have_gate || (m->n && m->maps[m->n - 1].end > gate.start))
+		return 0;
+	maps = realloc(m->maps, (m->n + 1) * sizeof(*maps));
+	if (!maps)
+		return -ENOMEM;
+	m->maps = maps;
+	if (m->bids) {
+		bids = realloc(m->bids, (m->n + 1) * sizeof(*bids));
+		if (!bids)
+			return -ENOMEM;
+		m->bids = bids;
+		memset(&m->bids[m->n], 0, sizeof(m->bids[m->n]));
+	}
+	strs = realloc(m->strs, m->strs_len + sizeof(name));
+	if (!strs)
+		return -ENOMEM;
+	m->strs = strs;
+	memcpy(m->strs + m->strs_len, name, sizeof(name));
+	m->maps[m->n] = gate;
+	m->maps[m->n].path_off = (uint32_t)m->strs_len;
+	m->strs_len += sizeof(name);
+	m->n++;
+	return 0;
 }
 
 int proc_maps__query(pid_t pid, struct proc_maps *out)
 {
-	struct proc_mapping vsyscall;
 	char path[64], name[4096 + sizeof(DELETED_SUFFIX)];
 	VEC(struct proc_build_id) bids = { 0 };
 	struct builder b = { 0 };
@@ -398,14 +423,6 @@ int proc_maps__query(pid_t pid, struct proc_maps *out)
 		addr = q.vma_end;
 	}
 	close(fd);
-	if (!err && proc_maps__gate_area(&vsyscall) &&
-	    (!b.maps.len || b.maps.v[b.maps.len - 1].end <= vsyscall.start)) {
-		struct proc_build_id none = { 0 };
-
-		err = add_mapping(&b, &vsyscall, "[vsyscall]", strlen("[vsyscall]"));
-		if (!err)
-			err = VEC_PUSH(bids, none);
-	}
 	if (err) {
 		VEC_FREE(b.maps);
 		VEC_FREE(b.strs);
@@ -418,7 +435,12 @@ int proc_maps__query(pid_t pid, struct proc_maps *out)
 	out->n = b.maps.len;
 	out->strs = b.strs.v;
 	out->strs_len = b.strs.len;
-	out->bids = bids.v;
+	/* An empty list still has a parallel (empty) build-id array. */
+	out->bids = bids.v ? bids.v : calloc(1, sizeof(*out->bids));
+	if (!out->bids || proc_maps__add_gate_area(out)) {
+		proc_maps__release(out);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -201,9 +201,12 @@ static inline const char *proc_mapping__path(const struct proc_maps *m,
  */
 size_t proc_mapping__classify(struct proc_mapping *pm, const char *path, size_t len);
 
-/* The kernel's gate area ([vsyscall] on x86-64), which is in every process but is no
- * mapping of its own, into @out. @return false when there is none. */
-bool proc_maps__gate_area(struct proc_mapping *out);
+/* Append the kernel's gate area ([vsyscall] on x86-64) to @m, whose mappings are in
+ * address order, as the text of /proc/PID/maps lists it: it is in every process but
+ * is no mapping of its own, so neither PROCMAP_QUERY nor the kernel's mmap records
+ * report it. Nothing is added when there is none or @m already reaches past its start.
+ * @return 0 or -ENOMEM (@m unchanged). */
+int proc_maps__add_gate_area(struct proc_maps *m);
 
 /* ---- mappings pushed by the kernel (mmap_table.c) ---- */
 

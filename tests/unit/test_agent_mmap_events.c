@@ -25,54 +25,11 @@
 
 #include <cmocka.h>
 
+#include "fixture_proc.h"
 #include "mmap_events.h"
 #include "symbolizer.h"
 
 #define FIXTURE_PIE FIXTURES_DIR "/symtab_fixture_pie"
-
-struct fixture {
-	pid_t pid;
-	FILE *out;
-	int in;
-};
-
-/* The address the fixture printed for @name before its next "ready". */
-static uint64_t read_until_ready(struct fixture *f, const char *name)
-{
-	char line[256], got[64];
-	uint64_t found = 0;
-	void *addr;
-
-	while (fgets(line, sizeof(line), f->out)) {
-		if (!strcmp(line, "ready\n"))
-			return found;
-		if (sscanf(line, "%63s %p", got, &addr) == 2 && name && !strcmp(got, name))
-			found = (uint64_t)(uintptr_t)addr;
-	}
-	fail_msg("fixture exited before printing ready");
-	return 0;
-}
-
-static void fixture_start(struct fixture *f)
-{
-	int to_child[2], from_child[2];
-
-	assert_int_equal(pipe2(to_child, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(from_child, O_CLOEXEC), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		dup2(to_child[0], 0);
-		dup2(from_child[1], 1);
-		execl(FIXTURE_PIE, FIXTURE_PIE, (char *)NULL);
-		_exit(127);
-	}
-	close(to_child[0]);
-	close(from_child[1]);
-	f->in = to_child[1];
-	f->out = fdopen(from_child[0], "r");
-	assert_non_null(f->out);
-}
 
 static void assert_named(struct symbolizer *s, pid_t pid, uint64_t addr, const char *name)
 {
@@ -100,16 +57,6 @@ static struct mmap_events *reader_open(struct symbolizer **s, bool all)
 	return m;
 }
 
-static void fixture_stop(struct fixture *f)
-{
-	int status;
-
-	close(f->in);
-	kill(f->pid, SIGKILL);
-	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
-	fclose(f->out);
-}
-
 static void test_exited_process_resolves_from_the_records(void **state)
 {
 	struct mmap_events_stats mst;
@@ -118,18 +65,20 @@ static void test_exited_process_resolves_from_the_records(void **state)
 	struct mmap_events *m = reader_open(&s, false);
 	struct fixture f;
 	uint64_t alpha, cbrt;
+	pid_t pid;
 
 	(void)state;
-	fixture_start(&f);
-	alpha = read_until_ready(&f, "smolder_fixture_alpha");
-	assert_int_equal(write(f.in, "dlopen\n", 7), 7);
-	cbrt = read_until_ready(&f, "cbrt");
+	fixture_start(&f, FIXTURE_PIE);
+	pid = f.pid;
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	fixture_command(&f, "dlopen\n");
+	cbrt = fixture_addr(&f, "cbrt");
 	fixture_stop(&f);
 
 	/* Gone, its /proc with it: only the records know its mappings. */
 	assert_true(mmap_events__drain_until(m, UINT64_MAX) > 0);
-	assert_named(s, f.pid, alpha, "smolder_fixture_alpha");
-	assert_named(s, f.pid, cbrt, "cbrt"); /* mapped after it started, by dlopen */
+	assert_named(s, pid, alpha, "smolder_fixture_alpha");
+	assert_named(s, pid, cbrt, "cbrt"); /* mapped after it started, by dlopen */
 
 	symbolizer__stats(s, &st);
 	assert_int_equal(st.maps_pushed, 1);
@@ -211,6 +160,69 @@ static void test_records_after_a_sample_wait_for_it(void **state)
 	symbolizer__free(s);
 }
 
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t head_reads(const struct mmap_events *m)
+{
+	struct mmap_events_stats mst;
+
+	mmap_events__stats(m, &mst);
+	return mst.head_reads;
+}
+
+/*
+ * Samples older than the last reading of the rings are answered by it, without
+ * reading them again; a record that reading left in a ring is still handed over as
+ * soon as a sample is past it, however old that sample is.
+ */
+static void test_old_samples_do_not_read_the_rings_again(void **state)
+{
+	struct symbolizer *s;
+	struct mmap_events *m = reader_open(&s, false);
+	uint64_t alpha, cbrt, t0, before, after;
+	struct symbol sym;
+	struct fixture f;
+
+	(void)state;
+	fixture_start(&f, FIXTURE_PIE);
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
+	t0 = boot_ns();
+	assert_true(mmap_events__drain_until(m, t0) > 0);
+	assert_int_equal(head_reads(m), 1);
+	/* A batch of samples taken before that reading. */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(mmap_events__drain_until(m, t0 - 2000000 + (uint64_t)i), 0);
+	assert_int_equal(head_reads(m), 1);
+	assert_named(s, f.pid, alpha, "smolder_fixture_alpha");
+
+	usleep(3000);
+	before = boot_ns();
+	fixture_command(&f, "dlopen\n");
+	cbrt = fixture_addr(&f, "cbrt");
+	after = boot_ns();
+	usleep(3000);
+	/* Younger than the last reading: read again; the dlopen's records wait. */
+	mmap_events__drain_until(m, before);
+	assert_int_equal(head_reads(m), 2);
+	assert_int_equal(symbolizer__resolve_user(s, f.pid, cbrt, &sym), 0);
+	assert_true(!sym.name || strcmp(sym.name, "cbrt"));
+	/* Older than that reading, but past the records that wait: handed over from
+	 * what it found. */
+	assert_true(mmap_events__drain_until(m, after) > 0);
+	assert_int_equal(head_reads(m), 2);
+	assert_named(s, f.pid, cbrt, "cbrt");
+
+	fixture_stop(&f);
+	mmap_events__free(m);
+	symbolizer__free(s);
+}
+
 /* Records lost mean nothing told is complete: a process is then read from /proc. */
 static void test_lost_records_fall_back_to_proc(void **state)
 {
@@ -221,8 +233,8 @@ static void test_lost_records_fall_back_to_proc(void **state)
 	uint64_t alpha;
 
 	(void)state;
-	fixture_start(&f);
-	alpha = read_until_ready(&f, "smolder_fixture_alpha");
+	fixture_start(&f, FIXTURE_PIE);
+	alpha = fixture_addr(&f, "smolder_fixture_alpha");
 	mmap_events__drain_until(m, UINT64_MAX);
 	symbolizer__note_lost(s);
 	assert_named(s, f.pid, alpha, "smolder_fixture_alpha");
@@ -239,6 +251,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exited_process_resolves_from_the_records),
 		cmocka_unit_test(test_records_after_a_sample_wait_for_it),
+		cmocka_unit_test(test_old_samples_do_not_read_the_rings_again),
 		cmocka_unit_test(test_lost_records_fall_back_to_proc),
 	};
 

@@ -30,99 +30,12 @@
 
 #include <cmocka.h>
 
+#include "fixture_proc.h"
 #include "symbolizer.h"
 #include "symbolizer_int.h"
 
 #define FIXTURE_PIE FIXTURES_DIR "/symtab_fixture_pie"
 #define FIXTURE_NOPIE FIXTURES_DIR "/symtab_fixture_nopie"
-#define MAX_FIXTURE_SYMS 16
-
-/* ---- helpers: a running fixture process ---- */
-
-struct fixture {
-	pid_t pid;
-	FILE *out; /* the child's stdout */
-	int in;    /* the child's stdin */
-	int n;
-	char names[MAX_FIXTURE_SYMS][64];
-	uint64_t addrs[MAX_FIXTURE_SYMS];
-};
-
-/* Read "NAME 0xADDR" lines up to "ready". */
-static void fixture_read(struct fixture *f)
-{
-	char line[256];
-
-	while (fgets(line, sizeof(line), f->out)) {
-		char name[64];
-		void *addr;
-
-		if (!strcmp(line, "ready\n"))
-			return;
-		assert_int_equal(sscanf(line, "%63s %p", name, &addr), 2);
-		assert_true(f->n < MAX_FIXTURE_SYMS);
-		snprintf(f->names[f->n], sizeof(f->names[f->n]), "%s", name);
-		f->addrs[f->n++] = (uint64_t)(uintptr_t)addr;
-	}
-	fail_msg("fixture exited before printing ready");
-}
-
-static void fixture_start(struct fixture *f, const char *path)
-{
-	int to_child[2], from_child[2];
-
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(pipe2(to_child, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(from_child, O_CLOEXEC), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		dup2(to_child[0], 0);
-		dup2(from_child[1], 1);
-		close(to_child[0]);
-		close(to_child[1]);
-		close(from_child[0]);
-		close(from_child[1]);
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(to_child[0]);
-	close(from_child[1]);
-	f->in = to_child[1];
-	f->out = fdopen(from_child[0], "r");
-	assert_non_null(f->out);
-	fixture_read(f);
-}
-
-static uint64_t fixture_addr(const struct fixture *f, const char *name)
-{
-	for (int i = 0; i < f->n; i++)
-		if (!strcmp(f->names[i], name)) {
-			assert_true(f->addrs[i] != 0);
-			return f->addrs[i];
-		}
-	fail_msg("fixture did not print %s", name);
-	return 0;
-}
-
-static void fixture_command(struct fixture *f, const char *cmd)
-{
-	assert_int_equal(write(f->in, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
-	fixture_read(f);
-}
-
-static void fixture_stop(struct fixture *f)
-{
-	int status;
-
-	if (f->pid <= 0)
-		return;
-	close(f->in);
-	kill(f->pid, SIGKILL);
-	waitpid(f->pid, &status, 0);
-	fclose(f->out);
-	f->pid = 0;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -523,6 +436,59 @@ static void table_show(struct mmap_table *t, pid_t pid, char *buf, size_t len)
 		assert_true(used < len);
 	}
 	proc_maps__release(&m);
+}
+
+/* The start of @m's gate area when it is listed once, last; else 0. */
+static uint64_t gate_start(const struct proc_maps *m)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		seen += !strcmp(proc_mapping__path(m, &m->maps[i]), "[vsyscall]");
+	if (seen != 1 || strcmp(proc_mapping__path(m, &m->maps[m->n - 1]), "[vsyscall]"))
+		return 0;
+	return m->maps[m->n - 1].start;
+}
+
+/*
+ * The gate area is no mapping of its own: the text of /proc/PID/maps lists it, and
+ * the two other sources of mappings (PROCMAP_QUERY, the kernel's records) add it at
+ * the same place, once.
+ */
+static void test_gate_area_is_listed_as_proc_shows_it(void **state)
+{
+	struct mmap_table *t = mmap_table__new(2);
+	struct proc_maps text, query, pushed;
+	uint64_t version = 0;
+	int err;
+
+	(void)state;
+	assert_int_equal(proc_maps__read(getpid(), &text), 0);
+	if (!gate_start(&text)) {
+		proc_maps__release(&text);
+		mmap_table__free(t);
+		skip(); /* a kernel without one (vsyscall=none) */
+	}
+	err = proc_maps__query(getpid(), &query);
+	if (err != -ENOTTY) {
+		assert_int_equal(err, 0);
+		assert_true(query.n > 1);
+		assert_int_equal(gate_start(&query), gate_start(&text));
+		proc_maps__release(&query);
+	}
+	mmap_table__exec(t, 100);
+	assert_int_equal(mmap_table__get(t, 100, &version, &pushed), 0);
+	assert_int_equal(pushed.n, 1); /* no mapping yet: the gate area alone */
+	assert_int_equal(gate_start(&pushed), gate_start(&text));
+	proc_maps__release(&pushed);
+	table_mmap(t, 100, 0x10000, 0x20000, 0, "/lib/a.so", 1);
+	assert_int_equal(mmap_table__get(t, 100, &version, &pushed), 0);
+	assert_int_equal(pushed.n, 2);
+	assert_int_equal(gate_start(&pushed), gate_start(&text));
+	assert_int_equal(pushed.bids[1].len, 0);
+	proc_maps__release(&pushed);
+	proc_maps__release(&text);
+	mmap_table__free(t);
 }
 
 static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
@@ -1589,6 +1555,7 @@ int main(void)
 		cmocka_unit_test(test_open_mapping_at_gives_the_vdso_image),
 		cmocka_unit_test(test_vdso_cache_reads_other_images_from_the_target),
 		cmocka_unit_test(test_vdso_cache_knows_its_own_build_id),
+		cmocka_unit_test(test_gate_area_is_listed_as_proc_shows_it),
 		cmocka_unit_test(test_mmap_table_follows_mmaps_forks_and_execs),
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),

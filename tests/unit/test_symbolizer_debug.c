@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "fixture_proc.h"
 #include "symbolizer.h"
 #include "symbolizer_int.h"
 
@@ -51,82 +52,6 @@ static const char *const no_dirs[] = { "/nonexistent/smolder-debug" };
 
 /* ---- helpers ---- */
 
-struct fixture {
-	pid_t pid;
-	FILE *out;
-	int in;
-	int n;
-	char names[8][64];
-	uint64_t addrs[8];
-};
-
-static void fixture_start2(struct fixture *f, const char *path, const char *arg,
-			   const char *arg2);
-
-static void fixture_start(struct fixture *f, const char *path, const char *arg)
-{
-	fixture_start2(f, path, arg, NULL);
-}
-
-static void fixture_start2(struct fixture *f, const char *path, const char *arg,
-			   const char *arg2)
-{
-	int to_child[2], from_child[2];
-	char line[256];
-
-	memset(f, 0, sizeof(*f));
-	assert_int_equal(pipe2(to_child, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(from_child, O_CLOEXEC), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		dup2(to_child[0], 0);
-		dup2(from_child[1], 1);
-		execl(path, path, arg, arg2, (char *)NULL);
-		_exit(127);
-	}
-	close(to_child[0]);
-	close(from_child[1]);
-	f->in = to_child[1];
-	f->out = fdopen(from_child[0], "r");
-	assert_non_null(f->out);
-	while (fgets(line, sizeof(line), f->out)) {
-		char name[64];
-		void *addr;
-
-		if (!strcmp(line, "ready\n"))
-			return;
-		if (strstr(line, ": pid "))
-			continue;
-		assert_int_equal(sscanf(line, "%63s %p", name, &addr), 2);
-		assert_true(f->n < 8);
-		snprintf(f->names[f->n], sizeof(f->names[f->n]), "%s", name);
-		f->addrs[f->n++] = (uint64_t)(uintptr_t)addr;
-	}
-	fail_msg("fixture %s exited before printing ready", path);
-}
-
-static uint64_t fixture_addr(const struct fixture *f, const char *name)
-{
-	for (int i = 0; i < f->n; i++)
-		if (!strcmp(f->names[i], name))
-			return f->addrs[i];
-	fail_msg("fixture did not print %s", name);
-	return 0;
-}
-
-static void fixture_stop(struct fixture *f)
-{
-	int status;
-
-	if (f->pid <= 0)
-		return;
-	close(f->in);
-	kill(f->pid, SIGKILL);
-	waitpid(f->pid, &status, 0);
-	fclose(f->out);
-	f->pid = 0;
-}
 
 static uint64_t sym_value_in(const char *path, const char *name, unsigned type);
 
@@ -456,7 +381,7 @@ static void test_process_stripped_binary_uses_debug_dirs(void **state)
 
 	(void)state;
 	assert_non_null(s);
-	fixture_start(&f, DEBUG_BUILDID, NULL);
+	fixture_start(&f, DEBUG_BUILDID);
 	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_dbg_hidden"), "smolder_dbg_hidden");
 	assert_resolves(s, f.pid, fixture_addr(&f, "smolder_dbg_burn") + 1, "smolder_dbg_burn");
 	fixture_stop(&f);
@@ -484,7 +409,7 @@ static void test_deleted_binary_after_exit(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	copy_file(DEBUG_BUILDID, path);
-	fixture_start(&f, path, NULL);
+	fixture_start(&f, path);
 	hidden = fixture_addr(&f, "smolder_dbg_hidden");
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(symbolizer__load_process(s, f.pid), 0);
@@ -518,7 +443,7 @@ static void test_short_lived_process_captured_at_first_sample(void **state)
 
 	(void)state;
 	assert_non_null(s);
-	fixture_start2(&f, DEBUG_BUILDID, "burn", "30");
+	fixture_start_args(&f, DEBUG_BUILDID, "burn", "30");
 	pid = f.pid;
 	burn = fixture_addr(&f, "smolder_dbg_burn");
 	hidden = fixture_addr(&f, "smolder_dbg_hidden");
@@ -558,7 +483,7 @@ static void test_deleted_binary_unread_before_exit_is_unknown(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	copy_file(DEBUG_FIXTURE, path);
-	fixture_start(&f, path, NULL);
+	fixture_start(&f, path);
 	assert_int_equal(unlink(path), 0);
 	pid = f.pid;
 	uint64_t alpha = fixture_addr(&f, "smolder_dbg_alpha");
@@ -588,12 +513,12 @@ static void test_replaced_binary_and_build_id_identity(void **state)
 	snprintf(copy2, sizeof(copy2), "%s/app-copy", dir);
 	copy_file(DEBUG_FULL, path);
 	copy_file(DEBUG_FULL, copy2);
-	fixture_start(&a, path, NULL);
+	fixture_start(&a, path);
 	/* Deploy: the new build (other code layout) renamed over the old path. */
 	copy_file(NAMES_FIXTURE, tmp);
 	assert_int_equal(rename(tmp, path), 0);
-	fixture_start(&b, path, NULL);
-	fixture_start(&c, copy2, NULL);
+	fixture_start(&b, path);
+	fixture_start(&c, copy2);
 
 	assert_resolves(s, a.pid, fixture_addr(&a, "smolder_dbg_alpha"), "smolder_dbg_alpha");
 	assert_resolves(s, b.pid, fixture_addr(&b, "rust_v0"), "mycrate::foo");
@@ -796,7 +721,7 @@ static void test_process_names_are_demangled_unless_raw(void **state)
 	(void)state;
 	assert_non_null(s);
 	assert_non_null(raw);
-	fixture_start(&f, NAMES_FIXTURE, NULL);
+	fixture_start(&f, NAMES_FIXTURE);
 	assert_resolves(s, f.pid, fixture_addr(&f, "rust_legacy"), "core::fmt::write");
 	assert_resolves(raw, f.pid, fixture_addr(&f, "rust_legacy"),
 			"_ZN4core3fmt5write17h0123456789abcdefE");
@@ -818,7 +743,7 @@ static void test_inline_frames(void **state)
 
 	(void)state;
 	assert_non_null(s);
-	fixture_start(&f, DEBUG_FIXTURE, NULL);
+	fixture_start(&f, DEBUG_FIXTURE);
 	burn = fixture_addr(&f, "smolder_dbg_burn");
 	alpha = fixture_addr(&f, "smolder_dbg_alpha");
 	/* Somewhere in smolder_dbg_burn's loop is the inlined leaf. */
@@ -858,8 +783,8 @@ static void test_memory_limit_and_stats(void **state)
 
 	(void)state;
 	assert_non_null(s);
-	fixture_start(&a, DEBUG_FIXTURE, NULL);
-	fixture_start(&b, NAMES_FIXTURE, NULL);
+	fixture_start(&a, DEBUG_FIXTURE);
+	fixture_start(&b, NAMES_FIXTURE);
 	for (int round = 0; round < 3; round++) {
 		assert_resolves(s, a.pid, fixture_addr(&a, "smolder_dbg_alpha") + 1,
 				"smolder_dbg_alpha");
