@@ -241,6 +241,11 @@ size_t kallsyms__count(const struct kallsyms *k)
 	return k ? k->syms.len : 0;
 }
 
+size_t kallsyms__mem_bytes(const struct kallsyms *k)
+{
+	return k ? sizeof(*k) + k->syms.cap * sizeof(*k->syms.v) + k->strs.cap : 0;
+}
+
 const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *offset,
 			     const char **module)
 {

@@ -135,6 +135,12 @@ uint64_t ksym__asks(const struct ksym *k)
 	return k ? k->asks : 0;
 }
 
+size_t ksym__mem_bytes(const struct ksym *k)
+{
+	/* The arena is resident as far as it is written. */
+	return k ? sizeof(*k) + KSYM_CACHE_SLOTS * sizeof(*k->slots) + k->arena_len : 0;
+}
+
 static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
 		      const char **module)
 {

@@ -1094,7 +1094,8 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 		}
 	}
 	out->bytes += out->elf_bytes + out->jit_bytes + mst.bytes + sizeof(*s) +
-		      ((size_t)1 << ADDR_CACHE_BITS) * sizeof(struct addr_entry);
+		      ((size_t)1 << ADDR_CACHE_BITS) * sizeof(struct addr_entry) +
+		      ksym__mem_bytes(s->kbpf) + kallsyms__mem_bytes(s->ksyms);
 	out->lookups = s->lookups;
 	out->hits = s->hits;
 	out->hit_rate = s->lookups ? (double)s->hits / (double)s->lookups : 0.0;

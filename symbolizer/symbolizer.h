@@ -151,7 +151,8 @@ struct symbolizer_stats {
 	size_t jit_maps;       /* processes with a perf map read */
 	size_t jit_bytes;
 	size_t processes;      /* processes whose mappings are cached */
-	size_t bytes;          /* everything above plus the address cache */
+	size_t bytes;          /* everything above, the address cache, the mappings
+				  followed from the kernel and the kernel's names */
 	uint64_t lookups;      /* resolve_user calls */
 	uint64_t hits;         /* ... answered from the address cache */
 	double hit_rate;       /* hits / lookups (0 when there were none) */

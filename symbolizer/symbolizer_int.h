@@ -291,6 +291,8 @@ const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *
 			     const char **module);
 
 size_t kallsyms__count(const struct kallsyms *k);
+/* The memory its table holds, in bytes (0 for NULL). */
+size_t kallsyms__mem_bytes(const struct kallsyms *k);
 
 /* ---- ksym.c: kernel names from the kernel (bpf_snprintf %pS) ---- */
 
@@ -310,6 +312,8 @@ int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *of
 		  const char **module);
 /* How many addresses were asked of the kernel (the rest were answered from the cache). */
 uint64_t ksym__asks(const struct ksym *k);
+/* The memory its cache holds, in bytes (0 for NULL). */
+size_t ksym__mem_bytes(const struct ksym *k);
 
 /* ---- inline.c ---- */
 

@@ -59,20 +59,27 @@ static void test_names_kernel_functions_like_kallsyms(void **state)
 	uint64_t sched = kallsyms_addr("schedule"), vfs = kallsyms_addr("vfs_read");
 	struct symbolizer_stats st;
 	struct symbolizer *sym;
+	size_t before;
 
 	if (geteuid() != 0 || !sched || !vfs)
 		skip(); /* no BPF, or kallsyms addresses hidden from us */
 	/* The kernel's own lookup (BPF, as root). */
 	sym = symbolizer__new(NULL);
 	assert_non_null(sym);
+	symbolizer__stats(sym, &st);
+	before = st.bytes;
 	check_names(sym, sched, vfs);
 	/* Asked again: the same answers, from the cache. */
 	check_names(sym, sched, vfs);
 	symbolizer__stats(sym, &st);
 	assert_int_equal(st.kernel_asks, 2);
-	/* The /proc/kallsyms fallback. */
+	/* The cache is in the symbolizer's memory: its slots and the two names. */
+	assert_true(st.bytes >= before + 4096 * 24 + sizeof("schedule") + sizeof("vfs_read"));
+	/* The /proc/kallsyms fallback, a table of every kernel symbol: accounted too. */
 	assert_int_equal(symbolizer__set_kallsyms_path(sym, "/proc/kallsyms"), 0);
 	check_names(sym, sched, vfs);
+	symbolizer__stats(sym, &st);
+	assert_true(st.bytes >= before + 1000 * 16);
 	symbolizer__free(sym);
 }
 
