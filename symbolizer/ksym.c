@@ -39,6 +39,7 @@ struct ksym {
 	struct ksym_slot *slots;
 	char *arena;
 	size_t arena_len;
+	size_t arena_peak; /* written this far since the start: resident */
 	uint64_t asks;
 };
 
@@ -118,6 +119,7 @@ int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *of
 	if (k->arena_len > KSYM_ARENA_MAX - 2 * SMOLDER_KSYM_LEN) {
 		/* Full: start over (the answers in hand point into k->name, k->module). */
 		memset(k->slots, 0, KSYM_CACHE_SLOTS * sizeof(*k->slots));
+		k->arena_peak = k->arena_len;
 		k->arena_len = 0;
 	}
 	*slot = (struct ksym_slot){ .addr = addr, .offset = *offset, .name = UINT32_MAX,
@@ -137,8 +139,11 @@ uint64_t ksym__asks(const struct ksym *k)
 
 size_t ksym__mem_bytes(const struct ksym *k)
 {
-	/* The arena is resident as far as it is written. */
-	return k ? sizeof(*k) + KSYM_CACHE_SLOTS * sizeof(*k->slots) + k->arena_len : 0;
+	/* The arena's pages stay resident as far as it was ever written. */
+	if (!k)
+		return 0;
+	return sizeof(*k) + KSYM_CACHE_SLOTS * sizeof(*k->slots) +
+	       (k->arena_len > k->arena_peak ? k->arena_len : k->arena_peak);
 }
 
 static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,

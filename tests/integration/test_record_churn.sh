@@ -9,9 +9,10 @@
 #              the exec event carries), the process registry frees each one when the
 #              kernel says it exited (no evictions, almost none left at the end), and
 #              smolder's memory stays flat: RSS at the end within 8 MiB of its RSS when
-#              half of the processes had been started (by then the caches, bounded by
-#              count, are full; a point in the churn rather than a time, which a fast
-#              machine may be done with).
+#              half of the processes had been started (the churn waits there until
+#              the test has read it: a point in the churn rather than a time, which a
+#              fast machine may be done with; with the default 2,000 the count-bounded
+#              caches, 512 processes at the default --max-memory, are full by then).
 #              (A process costs ~4 ms of CPU to start on the test machines, so the
 #              20,000 of the engine's requirement take minutes: run them with
 #              CHURN_RUNS=20000 CHURN_GUARD_S=900.)
@@ -40,21 +41,24 @@ churn() {
 	# RSS measured is smolder's. (Ignored by a build without ASan.)
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4 \
 	"$SMOLDER" record -v -F 499 -o "$WORK/churn.smolder" -- \
-		env -i SMOLDER_SERVICE=churn-svc SMOLDER_VERSION=7.1 "$C" "$RUNS" 300 \
+		env -i SMOLDER_SERVICE=churn-svc SMOLDER_VERSION=7.1 "$C" "$RUNS" 300 "$WORK/go" \
 		>"$WORK/churn.stdout" 2>"$WORK/churn.stderr" &
 	local smolder_pid=$! start early_rss= end_rss= rss
 	t_bg_register "$smolder_pid"
-	T_LAST_CMD="smolder record -v -F 499 -o churn.smolder -- env -i SMOLDER_SERVICE=churn-svc SMOLDER_VERSION=7.1 $C $RUNS 300"
+	T_LAST_CMD="smolder record -v -F 499 -o churn.smolder -- env -i SMOLDER_SERVICE=churn-svc SMOLDER_VERSION=7.1 $C $RUNS 300 $WORK/go"
 	T_LAST_STDERR=$WORK/churn.stderr
 
-	# RSS once the caches have filled (half of the processes started), then at the end.
+	# RSS once the caches have filled (half of the processes started: the churn waits
+	# for $WORK/go), then at the end.
 	start=$(t_now_ms)
 	while t_running "$smolder_pid"; do
 		rss=$(rss_kib "$smolder_pid")
 		[[ -n $rss ]] && end_rss=$rss
-		if [[ -z $early_rss ]] && grep -q ' started$' "$WORK/churn.stdout"; then
+		if [[ -z $early_rss && -n $rss ]] &&
+			grep -qE '^churn: [0-9]+ of [0-9]+ started$' "$WORK/churn.stdout"; then
 			early_rss=$rss
 			t_log "smolder RSS half-way through the churn: ${early_rss} KiB"
+			: >"$WORK/go"
 		fi
 		(( $(t_now_ms) - start < GUARD_S * 1000 )) || t_fail "the churn run did not end within $GUARD_S s"
 		sleep 0.1

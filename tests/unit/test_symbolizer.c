@@ -380,6 +380,7 @@ static void test_vdso_cache_reads_other_images_from_the_target(void **state)
 	struct fixture f;
 	uint8_t page[4096];
 	uint64_t start;
+	pid_t pid;
 	int fd;
 
 	(void)state;
@@ -398,9 +399,10 @@ static void test_vdso_cache_reads_other_images_from_the_target(void **state)
 	assert_int_equal(v.n, 2);
 	/* Not a plausible vDSO. */
 	assert_int_equal(vdso_cache__open(&v, f.pid, start, start), -ENOEXEC);
+	pid = f.pid;
 	fixture_stop(&f);
 	/* The process is gone: an image not known yet cannot be read. */
-	assert_true(vdso_cache__open(&v, f.pid, start, start + 3 * sizeof(page)) < 0);
+	assert_true(vdso_cache__open(&v, pid, start, start + 3 * sizeof(page)) < 0);
 	vdso_cache__release(&v);
 }
 
@@ -926,11 +928,12 @@ static void test_proc_maps_query_matches_the_text(void **state)
 	assert_int_equal(rename(next, path), 0);
 	assert_query_matches_text(a.pid);
 	/* Gone: as for the text. */
-	fixture_stop(&a);
 	{
 		struct proc_maps m;
+		pid_t pid = a.pid;
 
-		assert_int_equal(proc_maps__query(a.pid, &m), -ESRCH);
+		fixture_stop(&a);
+		assert_int_equal(proc_maps__query(pid, &m), -ESRCH);
 	}
 	unlink(path);
 	rmdir(dir);
