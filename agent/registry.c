@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "agent.h"
 #include "hash.h"
@@ -46,6 +47,8 @@ struct labels_block {
 struct exec_note {
 	uint32_t dev;
 	uint64_t ino;
+	int64_t size, mtime_sec; /* the file's, at the exec */
+	uint32_t mtime_nsec;
 	uint64_t cgroup_id;
 	pid_t pid;
 	char comm[SMOLDER_COMM_LEN + 1];
@@ -228,13 +231,33 @@ static struct image *image_read(struct registry *r, pid_t pid)
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *x);
 
 /*
+ * Whether @path names the file exec note @x ran, filling @st as stat(2) would. When
+ * the exec named the file by @path itself, the kernel resolved that path then and
+ * the event carries the file's identity, size and time: no system call.
+ */
+static bool exec_path_is(const struct exec_note *x, const char *path, struct stat *st)
+{
+	if (strcmp(x->filename, path) == 0) {
+		memset(st, 0, sizeof(*st));
+		st->st_dev = makedev(x->dev >> 20, x->dev & 0xfffff);
+		st->st_ino = x->ino;
+		st->st_size = x->size;
+		st->st_mtim.tv_sec = x->mtime_sec;
+		st->st_mtim.tv_nsec = x->mtime_nsec;
+		return true;
+	}
+	return stat(path, st) == 0 && st->st_ino == x->ino &&
+	       procinfo__kernel_dev(st->st_dev) == x->dev;
+}
+
+/*
  * The labels of the image exec note @x announced, for live process @pid, reading only
  * its environment: when a live process was seen running the same file (device and
- * inode), still at the path it had then, and the path of the cgroup id of the exec is
- * known (a process moved to another cgroup between its exec and its first sample
- * keeps the cgroup of its exec). NULL otherwise, or when the process is gone. The
- * build-id comes from procinfo's cache by (device, inode, size, mtime), so a file
- * rewritten in place is read again.
+ * inode), still at the path it had then (or the exec named it by that path), and the
+ * path of the cgroup id of the exec is known (a process moved to another cgroup
+ * between its exec and its first sample keeps the cgroup of its exec). NULL
+ * otherwise, or when the process is gone. The build-id comes from procinfo's cache by
+ * (device, inode, size, mtime), so a file rewritten in place is read again.
  */
 static struct labels_block *labels_known(struct registry *r, const struct exec_note *x,
 					 pid_t pid)
@@ -247,8 +270,7 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 
 	if (!x->ino || !slot->labels || slot->dev != x->dev || slot->ino != x->ino ||
 	    procinfo__cgroup_path_cached(x->cgroup_id, cg, sizeof(cg)) ||
-	    stat(slot->labels->l.exe, &st) || st.st_ino != x->ino ||
-	    procinfo__kernel_dev(st.st_dev) != x->dev || !(info = malloc(sizeof(*info))))
+	    !exec_path_is(x, slot->labels->l.exe, &st) || !(info = malloc(sizeof(*info))))
 		return NULL;
 	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0 ||
 	    (x->pid != pid &&
@@ -479,6 +501,9 @@ static struct exec_note *exec_note(const struct smolder_event *ev)
 		x->env.known = false;
 	x->dev = ev->dev;
 	x->ino = ev->ino;
+	x->size = ev->size;
+	x->mtime_sec = ev->mtime_sec;
+	x->mtime_nsec = ev->mtime_nsec;
 	x->cgroup_id = ev->cgroup_id;
 	x->pid = (pid_t)ev->pid;
 	memcpy(x->comm, ev->comm, SMOLDER_COMM_LEN);

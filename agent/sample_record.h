@@ -150,6 +150,10 @@ struct smolder_event {
 			    major << 20 | minor) */
 	__u64 ino;       /* EXEC: and its inode */
 	__u64 cgroup_id; /* EXEC: the cgroup v2 id (the inode of its cgroupfs directory) */
+	__s64 size;      /* EXEC: the file's size and last modification, as stat gives */
+	__s64 mtime_sec; /*       them, so that user space need not stat its path */
+	__u32 mtime_nsec;
+	__u32 pad;
 	char comm[SMOLDER_COMM_LEN];
 	char filename[SMOLDER_PATH_LEN]; /* EXEC: the path given to execve (may be
 					    relative, or /proc/self/exe) */

@@ -513,6 +513,8 @@ static __always_inline struct smolder_event *event_reserve(__u32 kind, __u32 tgi
 	e->dev = 0;
 	e->ino = 0;
 	e->cgroup_id = 0;
+	e->size = e->mtime_sec = 0;
+	e->mtime_nsec = e->pad = 0;
 	e->filename[0] = '\0';
 	e->flags = 0;
 	e->env_len = 0;
@@ -600,6 +602,40 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 	return 0;
 }
 
+/* struct inode's modification time: i_mtime in older kernels, __i_mtime from 6.7,
+ * i_mtime_sec and i_mtime_nsec from 6.11 (vmlinux.h is the build machine's). */
+struct inode___timespec {
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___private_timespec {
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___split {
+	time64_t i_mtime_sec;
+	u32 i_mtime_nsec;
+} __attribute__((preserve_access_index));
+
+/* The modification time of @inode into @ev, as stat(2) reports it. */
+static __always_inline void inode_mtime(struct inode *inode, struct smolder_event *ev)
+{
+	if (bpf_core_field_exists(struct inode___split, i_mtime_sec)) {
+		struct inode___split *i = (void *)inode;
+
+		ev->mtime_sec = BPF_CORE_READ(i, i_mtime_sec);
+		ev->mtime_nsec = BPF_CORE_READ(i, i_mtime_nsec);
+	} else if (bpf_core_field_exists(struct inode___private_timespec, __i_mtime)) {
+		struct inode___private_timespec *i = (void *)inode;
+
+		ev->mtime_sec = BPF_CORE_READ(i, __i_mtime.tv_sec);
+		ev->mtime_nsec = BPF_CORE_READ(i, __i_mtime.tv_nsec);
+	} else {
+		struct inode___timespec *i = (void *)inode;
+
+		ev->mtime_sec = BPF_CORE_READ(i, i_mtime.tv_sec);
+		ev->mtime_nsec = BPF_CORE_READ(i, i_mtime.tv_nsec);
+	}
+}
+
 /* An exec's event and environment, put together before they go into the ring in
  * one piece of their own size (a reserved record's size is fixed). */
 struct exec_record {
@@ -623,6 +659,7 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	__u32 tgid = BPF_CORE_READ(task, tgid), zero = 0, env_len = 0;
 	bool follow = tgid != self_tgid && followed(tgid);
 	struct exec_record *x;
+	struct inode *inode;
 	__u64 start, end;
 
 	/* A new program image: its first sample tells the reader to forget what it
@@ -647,8 +684,12 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	bpf_probe_read_kernel_str(x->ev.filename, sizeof(x->ev.filename),
 				  BPF_CORE_READ(bprm, filename));
 	/* The file itself, whatever path named it: user space finds its path by it. */
-	x->ev.ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
-	x->ev.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	inode = BPF_CORE_READ(bprm, file, f_inode);
+	x->ev.ino = BPF_CORE_READ(inode, i_ino);
+	x->ev.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	x->ev.size = BPF_CORE_READ(inode, i_size);
+	inode_mtime(inode, &x->ev);
+	x->ev.pad = 0;
 	/* The environment execve just wrote to the new stack, so its pages are there. */
 	start = BPF_CORE_READ(task, mm, env_start);
 	end = BPF_CORE_READ(task, mm, env_end);

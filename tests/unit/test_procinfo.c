@@ -553,7 +553,11 @@ static pid_t spawn_reader(const char *path, const char *service, int *wfd)
 	}
 	close(fds[0]);
 	*wfd = fds[1];
-	wait_asleep_running(pid, path);
+	char *file = realpath(path, NULL); /* what /proc/PID/exe shows */
+
+	assert_non_null(file);
+	wait_asleep_running(pid, file);
+	free(file);
 	return pid;
 }
 
@@ -566,6 +570,11 @@ static struct smolder_event exec_event(pid_t pid, const char *path, uint64_t cgr
 	assert_int_equal(stat(path, &sb), 0);
 	ev.dev = procinfo__kernel_dev(sb.st_dev);
 	ev.ino = sb.st_ino;
+	/* The size and time of the file, as the kernel side reads them from its inode:
+	 * what tells a file rewritten in place (same inode) from what it was. */
+	ev.size = sb.st_size;
+	ev.mtime_sec = sb.st_mtim.tv_sec;
+	ev.mtime_nsec = (uint32_t)sb.st_mtim.tv_nsec;
 	ev.cgroup_id = cgroup_id;
 	snprintf(ev.filename, sizeof(ev.filename), "%s", path);
 	memcpy(ev.comm, "reader", 7);
@@ -651,6 +660,26 @@ static void test_registry_exec_of_a_known_program(void **state)
 	assert_string_equal(p->labels->service, "third");
 	close(w3);
 	reap(c);
+
+	/* Run through a symbolic link: the exec named another path, so the known one
+	 * is checked on disk, and still names the file. */
+	char link[sizeof(path) + 8];
+	int w4;
+	pid_t d;
+
+	snprintf(link, sizeof(link), "%s.link", path);
+	assert_int_equal(symlink(path, link), 0);
+	d = spawn_reader(link, "fourth", &w4);
+	ev = exec_event(d, link, cgroup_id);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, d, 40, true);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_known, 3);
+	assert_string_equal(p->labels->exe, path);
+	assert_string_equal(p->labels->build_id, want_b);
+	close(w4);
+	reap(d);
+	unlink(link);
 	unlink(path);
 	registry__free(r);
 }
