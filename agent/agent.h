@@ -311,6 +311,8 @@ struct registry_stats {
 	uint64_t from_parent; /* labels taken from the parent at fork */
 	uint64_t from_event;  /* labels rebuilt from the exec event: gone before read */
 	uint64_t unlabelled;  /* images of user processes with no executable known */
+	uint64_t pending_dropped; /* images announced and dropped unsampled: more execs
+				     of one process in a drain interval than are kept */
 };
 
 /* Called when what a client holds for @pid is no longer valid: the process exited,

@@ -15,9 +15,11 @@
  * samples that were taken earlier. Two rules keep them apart: an exit only takes
  * effect at the second registry__reap after it (after the drain that read it and
  * the next, complete one: a sample may sit behind another CPU's record still being
- * written, where the drain that read the exit stopped), and an exec's labels wait as the
- * "next" image until the sampler marks the first sample of the new image
- * (SMOLDER_SAMPLE_FIRST), which the kernel side sets in sample order.
+ * written, where the drain that read the exit stopped), and an exec's labels wait as a
+ * pending image until the sampler marks the first sample of the new image
+ * (SMOLDER_SAMPLE_FIRST), which the kernel side sets in sample order. A process may
+ * exec several times between two drains (a wrapper that execs its program): each
+ * image waits, in order, and a first sample takes the last one announced before it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -64,11 +66,20 @@ struct image {
 	struct exec_note *exec;      /* until then, for an image an exec announced */
 };
 
+/* Images announced and not yet sampled, per process: execs in one drain interval
+ * beyond this many drop the oldest (which then had no sample of its own). */
+#define PENDING_MAX 4
+
+struct pending {
+	struct image *im; /* the image an event announced */
+	uint64_t at_ns;   /* when (the event's time) */
+};
+
 struct entry {
 	struct process p;          /* p.labels: the current image's; NULL before one */
 	struct image *cur;
-	struct image *next;        /* the image an event announced */
-	uint64_t next_ns;          /* when (the event's time) */
+	struct pending pending[PENDING_MAX]; /* oldest first */
+	unsigned int npending;
 	bool has_image;            /* a sample has been seen (p.id is valid) */
 	bool exited;
 	uint64_t exit_reap;        /* registry__reap calls before its exit was seen */
@@ -219,6 +230,15 @@ static void image_put(struct image *im)
 	}
 }
 
+/* Let go of @e's @n oldest pending images. */
+static void drop_pending(struct entry *e, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		image_put(e->pending[i].im);
+	memmove(e->pending, e->pending + n, (e->npending - n) * sizeof(e->pending[0]));
+	e->npending -= n;
+}
+
 /* The image live process @pid runs now, its labels read at once; NULL when it is
  * gone or out of memory. */
 static struct image *image_read(struct registry *r, pid_t pid)
@@ -349,7 +369,7 @@ static void entry_free(struct registry *r, struct entry *e)
 	if (e->has_image)
 		tell_clients(r, e->p.pid);
 	image_put(e->cur);
-	image_put(e->next);
+	drop_pending(e, e->npending);
 	free(e);
 	r->n--;
 }
@@ -428,7 +448,7 @@ void registry__free(struct registry *r)
 		struct entry *e = container_of(pos, struct entry, lru);
 
 		image_put(e->cur);
-		image_put(e->next);
+		drop_pending(e, e->npending);
 		free(e);
 	}
 	for (size_t i = 0; i < EXE_CACHE_SLOTS; i++)
@@ -480,11 +500,21 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	return b;
 }
 
-static void set_next(struct entry *e, struct image *im, uint64_t time_ns)
+/* Announce image @im for @e from @time_ns on (events come in time order). */
+static void push_pending(struct registry *r, struct entry *e, struct image *im,
+			 uint64_t time_ns)
 {
-	image_put(e->next);
-	e->next = im;
-	e->next_ns = time_ns;
+	if (e->npending == PENDING_MAX) {
+		drop_pending(e, 1);
+		r->st.pending_dropped++;
+	}
+	e->pending[e->npending++] = (struct pending){ im, time_ns };
+}
+
+/* The image @e runs after its events so far: the last announced, else its current. */
+static struct image *latest_image(const struct entry *e)
+{
+	return e->npending ? e->pending[e->npending - 1].im : e->cur;
 }
 
 /* What the exec event @ev says of the image it started (NULL when out of memory). */
@@ -537,15 +567,16 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 			parent = entry_new(r, (pid_t)ev->ppid);
 			if (!parent)
 				return -ENOMEM;
-			parent->next = image_read(r, (pid_t)ev->ppid);
+			if ((im = image_read(r, (pid_t)ev->ppid)))
+				push_pending(r, parent, im, 0);
 		}
 		list_move_front(&r->lru, &parent->lru); /* not the one evicted next */
 		e = entry_new(r, pid);
 		if (!e)
 			return -ENOMEM;
-		im = parent->next ? parent->next : parent->cur;
+		im = latest_image(parent);
 		if (im) {
-			set_next(e, image_get(im), ev->time_ns);
+			push_pending(r, e, image_get(im), ev->time_ns);
 			r->st.from_parent++;
 		}
 		return 0;
@@ -558,7 +589,7 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 		if (!(x = exec_note(ev)) || !(im = image_new(NULL, x)))
 			return -ENOMEM;
 		r->st.env_from_exec += x->env.known;
-		set_next(e, im, ev->time_ns);
+		push_pending(r, e, im, ev->time_ns);
 		return 0;
 	case SMOLDER_EVENT_EXIT:
 		e = lookup(r, pid);
@@ -576,6 +607,7 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 				       bool first)
 {
 	struct entry *e = lookup(r, pid);
+	unsigned int k;
 
 	if (!e) {
 		e = entry_new(r, pid);
@@ -583,17 +615,30 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 			return NULL;
 	}
 	list_move_front(&r->lru, &e->lru);
-	/* A FIRST sample with no event since the last image (or one taken before the
-	 * event) is the sampler having forgotten the pid (its table is bounded): the
-	 * same image, nothing to redo. */
-	if (e->has_image && !(first && e->next && e->next_ns <= time_ns))
+	/* The last image announced at or before the sample's time. */
+	k = e->npending;
+	while (k > 0 && e->pending[k - 1].at_ns > time_ns)
+		k--;
+	/* A FIRST sample with no event since the last image (or only ones after it) is
+	 * the sampler having forgotten the pid (its table is bounded): the same image,
+	 * nothing to redo. */
+	if (e->has_image && !(first && k > 0))
 		return &e->p;
 
 	if (e->has_image)
 		tell_clients(r, pid); /* a new image: what they held is stale */
 	image_put(e->cur);
-	e->cur = e->next ? e->next : image_read(r, pid);
-	e->next = NULL;
+	/* A process's very first sample, before any event that announced an image,
+	 * takes the earliest one rather than reading /proc, which may show a later. */
+	if (k == 0 && e->npending)
+		k = 1;
+	if (k > 0) {
+		e->cur = e->pending[k - 1].im;
+		e->pending[k - 1].im = NULL;
+		drop_pending(e, k); /* earlier images: no sample of theirs can follow */
+	} else {
+		e->cur = image_read(r, pid);
+	}
 	image_resolve(r, e->cur, pid);
 	e->has_image = true;
 	e->p.id = ++r->next_id ? r->next_id : ++r->next_id;
@@ -607,12 +652,14 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 int registry__add(struct registry *r, pid_t pid)
 {
 	struct entry *e = lookup(r, pid);
+	struct image *im;
 
-	if (e && (e->has_image || e->next))
+	if (e && (e->has_image || e->npending))
 		return 0;
 	if (!e && !(e = entry_new(r, pid)))
 		return -ENOMEM;
-	e->next = image_read(r, pid);
+	if ((im = image_read(r, pid)))
+		push_pending(r, e, im, 0);
 	return 0;
 }
 

@@ -767,6 +767,70 @@ static void test_registry_labels_from_the_environment_of_the_exec(void **state)
 	registry__free(r);
 }
 
+/* The exec event of a process already gone, running @path (by its path), at @t_ns. */
+static struct smolder_event exec_at(pid_t pid, const char *path, uint64_t t_ns)
+{
+	struct smolder_event ev = event(SMOLDER_EVENT_EXEC, pid, 0);
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	ev.time_ns = t_ns;
+	ev.dev = procinfo__kernel_dev(sb.st_dev);
+	ev.ino = sb.st_ino;
+	snprintf(ev.filename, sizeof(ev.filename), "%s", path);
+	snprintf(ev.comm, sizeof(ev.comm), "%s", strrchr(path, '/') + 1);
+	return ev;
+}
+
+/*
+ * A process that execs again before its samples are read (a wrapper that execs its
+ * program within one drain interval): each sample gets the image that ran at its
+ * time, not the last one announced. Execs beyond what is kept drop the oldest images,
+ * counted.
+ */
+static void test_registry_execs_between_drains(void **state)
+{
+	(void)state;
+	const char *progs[] = { "/bin/true", "/bin/cat", "/bin/tac", "/bin/sleep",
+				"/bin/echo", "/bin/ls" };
+	struct registry *r = registry__new(NULL);
+	const pid_t pid = 0x3ffffff4;
+	struct registry_stats st;
+	struct smolder_event ev;
+	const struct process *p;
+	uint32_t id;
+
+	ev = exec_at(pid, progs[0], 100);
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = exec_at(pid, progs[1], 200);
+	assert_int_equal(registry__event(r, &ev), 0);
+	/* The first image's first sample, then another of it, then the second's. */
+	p = registry__sample(r, pid, 150, true);
+	assert_string_equal(p->labels->exe, progs[0]);
+	id = p->id;
+	p = registry__sample(r, pid, 180, false);
+	assert_int_equal(p->id, id);
+	assert_string_equal(p->labels->exe, progs[0]);
+	p = registry__sample(r, pid, 250, true);
+	assert_int_not_equal(p->id, id);
+	assert_string_equal(p->labels->exe, progs[1]);
+
+	/* Six execs before the next sample: the last four are kept. A first sample
+	 * after the fourth exec (the second kept) gets that image; one after the last
+	 * exec, the last. */
+	for (int i = 0; i < 6; i++) {
+		ev = exec_at(pid, progs[i], 300 + 100 * (uint64_t)i);
+		assert_int_equal(registry__event(r, &ev), 0);
+	}
+	registry__stats(r, &st);
+	assert_int_equal(st.pending_dropped, 2);
+	p = registry__sample(r, pid, 650, true);
+	assert_string_equal(p->labels->exe, progs[3]);
+	p = registry__sample(r, pid, 900, true);
+	assert_string_equal(p->labels->exe, progs[5]);
+	registry__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
 		cmocka_unit_test(test_registry_exec_of_a_known_program),
 		cmocka_unit_test(test_registry_labels_from_the_environment_of_the_exec),
+		cmocka_unit_test(test_registry_execs_between_drains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
