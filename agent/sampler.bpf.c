@@ -34,8 +34,9 @@ const volatile bool kernel_stacks = true;  /* false with --no-kernel */
 const volatile __u32 self_tgid = 0;        /* never sample smolder itself */
 /* Bytes of user stack to copy for DWARF unwinding; 0 with --unwind fp. */
 const volatile __u32 stack_bytes = 0;
-/* Wake the consumer only once this much is waiting; it also drains on a timer.
- * A wakeup per record costs more than the rest of the program (docs/platform.md). */
+/* Wake the consumer only once this much is waiting (half the ring, set by user
+ * space); it also drains on a timer. A wakeup per record costs more than the rest of
+ * the program (docs/platform.md). */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
 struct {

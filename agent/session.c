@@ -24,9 +24,16 @@
 #include "procfs.h"
 #include "python.h"
 
-/* Samples are read at this interval (or when a ring fills a quarter): a wakeup is a
- * context switch, which costs hundreds of microseconds in some VMs. */
+/* Samples are read at this interval (or when the sample ring fills half, or the
+ * process-event ring a quarter). A wakeup is a context switch, which costs 20-80 us of
+ * CPU in this VM (docs/platform.md): system-wide, where that cost is paid all the
+ * time, the ring holds two seconds and is read every second. Until a sample is read,
+ * what needs the live process waits: a Python process's frames are collected only
+ * once a drain has found its interpreter, and files are read as they are then. So
+ * targeted recordings, and system-wide ones while CPython processes are in sight,
+ * read four times a second. The command's exit (SIGCHLD) ends a wait at once. */
 #define DRAIN_INTERVAL_MS 250
+#define DRAIN_INTERVAL_ALL_MS 1000
 #define PRUNE_INTERVAL_NS 250000000LL
 #define PROGRESS_INTERVAL_NS 1000000000LL
 #define CHILD_TERM_WAIT_MS 5000
@@ -92,9 +99,20 @@ static int64_t now_ns(clockid_t clock)
 
 /* ---- the command ---- */
 
+/* SIGCHLD interrupts the drain's wait, so that the command's exit is seen at once,
+ * not at the next timed drain. */
+static void on_child_signal(int sig)
+{
+	(void)sig;
+}
+
 static int child_fork(struct child *ch, char *const *cmd, char *msg, size_t msglen)
 {
+	struct sigaction sa = { .sa_handler = on_child_signal }; /* no SA_RESTART */
 	int go[2], errp[2], err;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
 
 	if (pipe2(go, O_CLOEXEC))
 		goto fail;
@@ -604,6 +622,21 @@ static int flush(struct session *s, bool last)
 	return err ? err : ferr;
 }
 
+static int drain_interval_ms(const struct session *s)
+{
+	return s->opts.sampler.all && !(s->python && python__live(s->python))
+		       ? DRAIN_INTERVAL_ALL_MS
+		       : DRAIN_INTERVAL_MS;
+}
+
+/* @timeout_ms, or less so as not to wait past @when (0: no such time). */
+static int wait_ms(int timeout_ms, int64_t when, int64_t now)
+{
+	if (when && when - now < (int64_t)timeout_ms * 1000000)
+		return when > now ? (int)((when - now) / 1000000) + 1 : 0;
+	return timeout_ms;
+}
+
 int session__run(struct session *s, char *msg, size_t msglen)
 {
 	const struct session_opts *o = &s->opts;
@@ -617,13 +650,11 @@ int session__run(struct session *s, char *msg, size_t msglen)
 	if (o->flush_interval > 0)
 		next_flush = s->start_ns + (int64_t)(o->flush_interval * 1e9);
 	while (!s->stop) {
-		int timeout = DRAIN_INTERVAL_MS, n;
+		int n;
 
-		/* ... but not past the end of the recording. */
+		/* ... but not past the end of the recording, nor the next flush. */
 		now = now_ns(CLOCK_MONOTONIC);
-		if (deadline && deadline - now < (int64_t)timeout * 1000000)
-			timeout = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
-		n = drain(s, timeout);
+		n = drain(s, wait_ms(wait_ms(drain_interval_ms(s), deadline, now), next_flush, now));
 
 		if (n < 0 && n != -EINTR) {
 			err = n;
