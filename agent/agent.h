@@ -257,6 +257,10 @@ int procinfo__read_known(pid_t pid, const char *exe, const struct stat *st,
 			 const char *cgroup_path, const struct env_labels *env,
 			 struct process_info *info);
 
+/* Whether the build-id of the file @st describes (device, inode, size, mtime) is
+ * cached, so that procinfo__read_known opens nothing for it. */
+bool procinfo__build_id_cached(const struct stat *st);
+
 /* The path of cgroup id @cgroup_id if remembered (no search). @return 0 or -ENOENT. */
 int procinfo__cgroup_path_cached(uint64_t cgroup_id, char *buf, size_t len);
 
@@ -313,6 +317,8 @@ struct registry_stats {
 	uint64_t unlabelled;  /* images of user processes with no executable known */
 	uint64_t pending_dropped; /* images announced and dropped unsampled: more execs
 				     of one process in a drain interval than are kept */
+	uint64_t known_unchecked; /* of from_known, execs matched by the event alone
+				     (its path, file identity, size and time): no stat */
 };
 
 /* Called when what a client holds for @pid is no longer valid: the process exited,

@@ -51,6 +51,22 @@ static bool same_file(const struct build_id_entry *e, const struct stat *st)
 	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
+static struct build_id_entry *build_id_slot(const struct stat *st)
+{
+	return &build_ids[(st->st_ino ^ st->st_dev * 0x9e3779b97f4a7c15ull) % BUILD_ID_CACHE];
+}
+
+bool procinfo__build_id_cached(const struct stat *st)
+{
+	const struct build_id_entry *e = build_id_slot(st);
+	bool hit;
+
+	pthread_mutex_lock(&build_ids_lock);
+	hit = same_file(e, st);
+	pthread_mutex_unlock(&build_ids_lock);
+	return hit;
+}
+
 /* The build-id of the file at @path, which stat says is @st (NULL: unknown). */
 static void read_build_id(const char *path, const struct stat *st, char *hex, size_t len)
 {
@@ -60,7 +76,7 @@ static void read_build_id(const char *path, const struct stat *st, char *hex, si
 		symbolizer__read_build_id(path, hex, len);
 		return;
 	}
-	e = &build_ids[(st->st_ino ^ st->st_dev * 0x9e3779b97f4a7c15ull) % BUILD_ID_CACHE];
+	e = build_id_slot(st);
 	pthread_mutex_lock(&build_ids_lock);
 	if (same_file(e, st)) {
 		snprintf(hex, len, "%s", e->hex);

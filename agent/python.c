@@ -130,7 +130,6 @@ struct python {
 	void *reg_ctx;
 	struct py_process procs[PROCESS_SLOTS]; /* open addressing by pid */
 	size_t nprocs;
-	size_t npython; /* of them, PROC_PYTHON */
 	struct py_file files[FILE_SLOTS];
 	size_t next_file;
 	bool noted_register;
@@ -366,7 +365,6 @@ static void proc_remove(struct python *py, struct py_process *p)
 	uint32_t i = (uint32_t)(p - py->procs), j = i;
 
 	drop_codes(py, p);
-	py->npython -= p->state == PROC_PYTHON;
 	p->state = PROC_EMPTY;
 	py->nprocs--;
 	for (;;) {
@@ -559,7 +557,6 @@ static void registered(struct python *py, struct py_process *p, int err)
 		py->st.processes++;
 		return;
 	}
-	py->npython -= p->state == PROC_PYTHON;
 	p->state = PROC_NOT_PYTHON;
 	py->st.probe_errors++;
 	if (!py->noted_register) {
@@ -625,7 +622,6 @@ static bool probe_at(struct python *py, struct py_process *p, pid_t pid, uint64_
 	bpf.runtime = bias + f->runtime_vaddr;
 	p->bpf = bpf;
 	p->state = PROC_PYTHON;
-	py->npython++;
 	err = py->reg(pid, &bpf, py->reg_ctx);
 	if (err != -EAGAIN)
 		registered(py, p, err);
@@ -700,11 +696,6 @@ void python__probe_pid(struct python *py, pid_t pid)
 			break;
 	}
 	fclose(f);
-}
-
-size_t python__live(const struct python *py)
-{
-	return py->npython;
 }
 
 void python__register_all(struct python *py)

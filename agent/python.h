@@ -65,9 +65,6 @@ int python__frame_name(struct python *py, pid_t pid, const struct smolder_py_fra
  * @return whether it was handed to the sampler as a CPython process. */
 bool python__forget_process(struct python *py, pid_t pid);
 
-/* Processes known to run CPython now (found, and not forgotten since). */
-size_t python__live(const struct python *py);
-
 /* A new flush interval: names cached so far are dropped, so a code object freed and
  * another allocated at its address is named afresh at least once an interval. */
 void python__new_interval(struct python *py);

@@ -251,11 +251,15 @@ static struct image *image_read(struct registry *r, pid_t pid)
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *x);
 
 /*
- * Whether @path names the file exec note @x ran, filling @st as stat(2) would. When
- * the exec named the file by @path itself, the kernel resolved that path then and
- * the event carries the file's identity, size and time: no system call.
+ * Whether @path, the path of a known program, names the file exec note @x ran, with
+ * @st filled as stat(2) would. No system call when the exec named the file by @path
+ * itself (the kernel resolved that path then; the event carries the file's identity,
+ * size and time) and its build-id is cached under them: nothing is opened by @path,
+ * which names the file in the process's mount namespace, maybe not in ours. Else
+ * @path is checked on disk, as a build-id read would open it.
  */
-static bool exec_path_is(const struct exec_note *x, const char *path, struct stat *st)
+static bool exec_path_is(struct registry *r, const struct exec_note *x, const char *path,
+			 struct stat *st)
 {
 	if (strcmp(x->filename, path) == 0) {
 		memset(st, 0, sizeof(*st));
@@ -264,7 +268,10 @@ static bool exec_path_is(const struct exec_note *x, const char *path, struct sta
 		st->st_size = x->size;
 		st->st_mtim.tv_sec = x->mtime_sec;
 		st->st_mtim.tv_nsec = x->mtime_nsec;
-		return true;
+		if (procinfo__build_id_cached(st)) {
+			r->st.known_unchecked++;
+			return true;
+		}
 	}
 	return stat(path, st) == 0 && st->st_ino == x->ino &&
 	       procinfo__kernel_dev(st->st_dev) == x->dev;
@@ -290,7 +297,7 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 
 	if (!x->ino || !slot->labels || slot->dev != x->dev || slot->ino != x->ino ||
 	    procinfo__cgroup_path_cached(x->cgroup_id, cg, sizeof(cg)) ||
-	    !exec_path_is(x, slot->labels->l.exe, &st) || !(info = malloc(sizeof(*info))))
+	    !exec_path_is(r, x, slot->labels->l.exe, &st) || !(info = malloc(sizeof(*info))))
 		return NULL;
 	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0 ||
 	    (x->pid != pid &&

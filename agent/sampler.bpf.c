@@ -64,17 +64,22 @@ struct {
  * lives visits each of its 64 Ki buckets. Atomic adds, -1 to subtract. */
 __u64 live_targets = 0;
 
-/* Processes sampled recently. A process's first sample is flagged, and unless user
- * space knows mappings without /proc (wake_first false), wakes the reader at once, so
- * it reads the process's mappings while the process still exists: a short-lived
- * process may be gone before the next timed drain. */
+/* Processes sampled recently, with their samples so far (up to WAKE_AT). A process's
+ * first sample is flagged, and unless user space knows mappings without /proc
+ * (wake_first false), wakes the reader at once, so it reads the process's mappings
+ * while the process still exists: a short-lived process may be gone before the next
+ * timed drain. Either way its WAKE_AT-th sample wakes the reader: a program that runs
+ * that long is worth a look while it lives (its labels; a CPython interpreter, whose
+ * frames are collected only once user space has found it), and the many processes
+ * that never get that many samples cost no wakeup. */
 const volatile bool wake_first = true;
+#define WAKE_AT 3
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);   /* tgid */
-	__type(value, __u8);
+	__type(value, __u32); /* samples, counted up to WAKE_AT */
 } seen SEC(".maps");
 
 /* CPython processes and where their frames are (user space fills it when it finds
@@ -436,6 +441,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct smolder_user_state u;
 	struct smolder_sample *s;
+	__u32 *n;
 	__u32 room;
 	long len;
 
@@ -479,12 +485,16 @@ int sample(struct bpf_perf_event_data *ctx)
 	copy_user_state(s, &u, room);
 	py_walk(s, tid);
 
-	if (!bpf_map_lookup_elem(&seen, &tgid)) {
-		__u8 one = 1;
+	/* The count is not atomic: threads of one process sampled at once may both
+	 * wake the reader, which does no harm. */
+	n = bpf_map_lookup_elem(&seen, &tgid);
+	if (!n) {
+		__u32 one = 1;
 		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
 		s->flags |= SMOLDER_SAMPLE_FIRST;
 		bpf_ringbuf_submit(s, wake_first ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	} else if ((*n < WAKE_AT && ++*n == WAKE_AT) ||
+		   bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
 	else
 		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);

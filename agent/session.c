@@ -24,14 +24,13 @@
 #include "procfs.h"
 #include "python.h"
 
-/* Samples are read at this interval (or when the sample ring fills half, or the
- * process-event ring a quarter). A wakeup is a context switch, which costs 20-80 us of
- * CPU in this VM (docs/platform.md): system-wide, where that cost is paid all the
- * time, the ring holds two seconds and is read every second. Until a sample is read,
- * what needs the live process waits: a Python process's frames are collected only
- * once a drain has found its interpreter, and files are read as they are then. So
- * targeted recordings, and system-wide ones while CPython processes are in sight,
- * read four times a second. The command's exit (SIGCHLD) ends a wait at once. */
+/* Samples are read at this interval, or sooner: when the sample ring fills half, the
+ * process-event ring a quarter, or a process gets its third sample (sampler.bpf.c).
+ * A wakeup is a context switch, which costs 20-80 us of CPU in this VM
+ * (docs/platform.md): system-wide, where that is paid all the time, the ring holds
+ * two seconds and is read every second. Targeted recordings keep reading four times a
+ * second: a target's end is noticed at a read, and a sample's files are read as they
+ * are then. */
 #define DRAIN_INTERVAL_MS 250
 #define DRAIN_INTERVAL_ALL_MS 1000
 #define PRUNE_INTERVAL_NS 250000000LL
@@ -99,20 +98,9 @@ static int64_t now_ns(clockid_t clock)
 
 /* ---- the command ---- */
 
-/* SIGCHLD interrupts the drain's wait, so that the command's exit is seen at once,
- * not at the next timed drain. */
-static void on_child_signal(int sig)
-{
-	(void)sig;
-}
-
 static int child_fork(struct child *ch, char *const *cmd, char *msg, size_t msglen)
 {
-	struct sigaction sa = { .sa_handler = on_child_signal }; /* no SA_RESTART */
 	int go[2], errp[2], err;
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
 
 	if (pipe2(go, O_CLOEXEC))
 		goto fail;
@@ -622,13 +610,6 @@ static int flush(struct session *s, bool last)
 	return err ? err : ferr;
 }
 
-static int drain_interval_ms(const struct session *s)
-{
-	return s->opts.sampler.all && !(s->python && python__live(s->python))
-		       ? DRAIN_INTERVAL_ALL_MS
-		       : DRAIN_INTERVAL_MS;
-}
-
 /* @timeout_ms, or less so as not to wait past @when (0: no such time). */
 static int wait_ms(int timeout_ms, int64_t when, int64_t now)
 {
@@ -654,7 +635,9 @@ int session__run(struct session *s, char *msg, size_t msglen)
 
 		/* ... but not past the end of the recording, nor the next flush. */
 		now = now_ns(CLOCK_MONOTONIC);
-		n = drain(s, wait_ms(wait_ms(drain_interval_ms(s), deadline, now), next_flush, now));
+		n = drain(s, wait_ms(wait_ms(o->sampler.all ? DRAIN_INTERVAL_ALL_MS : DRAIN_INTERVAL_MS,
+					     deadline, now),
+				     next_flush, now));
 
 		if (n < 0 && n != -EINTR) {
 			err = n;

@@ -637,6 +637,9 @@ static void test_registry_exec_of_a_known_program(void **state)
 	p = registry__sample(r, b, 20, true);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 1);
+	/* By its path, with the file's build-id cached under the event's identity,
+	 * size and time: nothing checked on disk. */
+	assert_int_equal(st.known_unchecked, 1);
 	assert_string_equal(p->labels->exe, path);
 	assert_string_equal(p->labels->build_id, want_a);
 	assert_string_equal(p->labels->cgroup, cg);
@@ -656,6 +659,7 @@ static void test_registry_exec_of_a_known_program(void **state)
 	p = registry__sample(r, c, 30, true);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 2);
+	assert_int_equal(st.known_unchecked, 1); /* new size and time: read again */
 	assert_string_equal(p->labels->build_id, want_b);
 	assert_string_equal(p->labels->service, "third");
 	close(w3);
@@ -675,6 +679,7 @@ static void test_registry_exec_of_a_known_program(void **state)
 	p = registry__sample(r, d, 40, true);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 3);
+	assert_int_equal(st.known_unchecked, 1);
 	assert_string_equal(p->labels->exe, path);
 	assert_string_equal(p->labels->build_id, want_b);
 	close(w4);
@@ -828,6 +833,24 @@ static void test_registry_execs_between_drains(void **state)
 	assert_string_equal(p->labels->exe, progs[3]);
 	p = registry__sample(r, pid, 900, true);
 	assert_string_equal(p->labels->exe, progs[5]);
+
+	/* A child forked (by this test's process) and exec'd before either event is
+	 * read: sampled before its exec, it runs its parent's program. */
+	const pid_t child = 0x3ffffff5;
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	assert_true(n > 0);
+	self[n] = '\0';
+	ev = event(SMOLDER_EVENT_FORK, child, getpid());
+	ev.time_ns = 1000;
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = exec_at(child, progs[0], 1100);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, child, 1050, true);
+	assert_string_equal(p->labels->exe, self);
+	p = registry__sample(r, child, 1150, true);
+	assert_string_equal(p->labels->exe, progs[0]);
 	registry__free(r);
 }
 
