@@ -71,9 +71,14 @@ __u64 live_targets = 0;
  * timed drain. Either way its WAKE_AT-th sample wakes the reader: a program that runs
  * that long is worth a look while it lives (its labels; a CPython interpreter, whose
  * frames are collected only once user space has found it), and the many processes
- * that never get that many samples cost no wakeup. */
+ * that never get that many samples cost no wakeup. Such wakeups come at most every
+ * WAKE_GAP_NS, however many processes start (a build machine's compilers): never
+ * more often than the 250 ms drains before them. */
 const volatile bool wake_first = true;
 #define WAKE_AT 3
+#define WAKE_GAP_NS 250000000ull
+/* When a sample last woke the reader (not atomic: a race costs one wakeup more). */
+__u64 last_wake_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -493,11 +498,14 @@ int sample(struct bpf_perf_event_data *ctx)
 		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
 		s->flags |= SMOLDER_SAMPLE_FIRST;
 		bpf_ringbuf_submit(s, wake_first ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	} else if ((*n < WAKE_AT && ++*n == WAKE_AT) ||
-		   bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	} else if ((*n < WAKE_AT && ++*n == WAKE_AT &&
+		    s->time_ns - last_wake_ns >= WAKE_GAP_NS) ||
+		   bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+		last_wake_ns = s->time_ns;
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
-	else
+	} else {
 		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	}
 	return 0;
 }
 
