@@ -34,9 +34,8 @@ const volatile bool kernel_stacks = true;  /* false with --no-kernel */
 const volatile __u32 self_tgid = 0;        /* never sample smolder itself */
 /* Bytes of user stack to copy for DWARF unwinding; 0 with --unwind fp. */
 const volatile __u32 stack_bytes = 0;
-/* Wake the consumer only once this much is waiting (half the ring, set by user
- * space); it also drains on a timer. A wakeup per record costs more than the rest of
- * the program (docs/platform.md). */
+/* Wake the consumer only once this much is waiting; it also drains on a timer.
+ * A wakeup per record costs more than the rest of the program (docs/platform.md). */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
 struct {
@@ -64,27 +63,17 @@ struct {
  * lives visits each of its 64 Ki buckets. Atomic adds, -1 to subtract. */
 __u64 live_targets = 0;
 
-/* Processes sampled recently, with their samples so far (up to WAKE_AT). A process's
- * first sample is flagged, and unless user space knows mappings without /proc
- * (wake_first false), wakes the reader at once, so it reads the process's mappings
- * while the process still exists: a short-lived process may be gone before the next
- * timed drain. Either way its WAKE_AT-th sample wakes the reader: a program that runs
- * that long is worth a look while it lives (its labels; a CPython interpreter, whose
- * frames are collected only once user space has found it), and the many processes
- * that never get that many samples cost no wakeup. Such wakeups come at most every
- * WAKE_GAP_NS, however many processes start (a build machine's compilers): never
- * more often than the 250 ms drains before them. */
+/* Processes sampled recently. A process's first sample is flagged, and unless user
+ * space knows mappings without /proc (wake_first false), wakes the reader at once, so
+ * it reads the process's mappings while the process still exists: a short-lived
+ * process may be gone before the next timed drain. */
 const volatile bool wake_first = true;
-#define WAKE_AT 3
-#define WAKE_GAP_NS 250000000ull
-/* When a sample last woke the reader (not atomic: a race costs one wakeup more). */
-__u64 last_wake_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);   /* tgid */
-	__type(value, __u32); /* samples, counted up to WAKE_AT */
+	__type(value, __u8);
 } seen SEC(".maps");
 
 /* CPython processes and where their frames are (user space fills it when it finds
@@ -446,7 +435,6 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct smolder_user_state u;
 	struct smolder_sample *s;
-	__u32 *n;
 	__u32 room;
 	long len;
 
@@ -490,22 +478,15 @@ int sample(struct bpf_perf_event_data *ctx)
 	copy_user_state(s, &u, room);
 	py_walk(s, tid);
 
-	/* The count is not atomic: threads of one process sampled at once may both
-	 * wake the reader, which does no harm. */
-	n = bpf_map_lookup_elem(&seen, &tgid);
-	if (!n) {
-		__u32 one = 1;
+	if (!bpf_map_lookup_elem(&seen, &tgid)) {
+		__u8 one = 1;
 		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
 		s->flags |= SMOLDER_SAMPLE_FIRST;
 		bpf_ringbuf_submit(s, wake_first ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	} else if ((*n < WAKE_AT && ++*n == WAKE_AT &&
-		    s->time_ns - last_wake_ns >= WAKE_GAP_NS) ||
-		   bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
-		last_wake_ns = s->time_ns;
+	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
-	} else {
+	else
 		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
-	}
 	return 0;
 }
 
