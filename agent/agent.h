@@ -201,6 +201,9 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);
 /* ---- process identity, for sample labels ---- */
 
 /* What the labels of a process's samples say about it; empty strings when unknown. */
+#define SERVICE_LEN 256 /* process_info's and env_labels' service, with its NUL */
+#define VERSION_LEN 128
+
 struct process_info {
 	pid_t pid;
 	bool kernel_thread;      /* no executable: a kernel thread (service = its comm) */
@@ -213,10 +216,10 @@ struct process_info {
 	char container_id[65];   /* 64 hex digits from the cgroup path */
 	char pod_uid[37];        /* Kubernetes pod UID from the cgroup path */
 	char unit[256];          /* systemd .service unit from the cgroup path */
-	char service[256];       /* SMOLDER_SERVICE, else OTEL_SERVICE_NAME, else
+	char service[SERVICE_LEN]; /* SMOLDER_SERVICE, else OTEL_SERVICE_NAME, else
 				    OTEL_RESOURCE_ATTRIBUTES' service.name, else the
 				    container, else the unit, else the exe's name */
-	char version[128];       /* SMOLDER_VERSION, else OTEL_RESOURCE_ATTRIBUTES'
+	char version[VERSION_LEN]; /* SMOLDER_VERSION, else OTEL_RESOURCE_ATTRIBUTES'
 				    service.version; empty when neither is set */
 };
 
@@ -224,8 +227,8 @@ struct process_info {
  * exec event carried it (an environment of up to SMOLDER_ENV_LEN bytes). */
 struct env_labels {
 	bool known;             /* false: read /proc/PID/environ */
-	char service[256];      /* as process_info's, empty when not named */
-	char version[128];
+	char service[SERVICE_LEN]; /* as process_info's, empty when not named */
+	char version[VERSION_LEN];
 };
 
 /* The service and version environment @env (@len bytes of NAME=value strings, each

@@ -204,7 +204,8 @@ static bool otel_attribute(const char *attrs, const char *key, char *buf, size_t
  * service.name / service.version of OTEL_RESOURCE_ATTRIBUTES, which services
  * instrumented with OTel already set.
  */
-static void service_from_env(const char *env, size_t len, struct process_info *info)
+static void service_from_env(const char *env, size_t len, char service[SERVICE_LEN],
+			     char version[VERSION_LEN])
 {
 	const char *svc = env_lookup(env, len, "SMOLDER_SERVICE");
 	const char *ver = env_lookup(env, len, "SMOLDER_VERSION");
@@ -213,13 +214,13 @@ static void service_from_env(const char *env, size_t len, struct process_info *i
 	if (!svc || !*svc)
 		svc = env_lookup(env, len, "OTEL_SERVICE_NAME");
 	if (svc && *svc)
-		snprintf(info->service, sizeof(info->service), "%.255s", svc);
+		snprintf(service, SERVICE_LEN, "%.*s", SERVICE_LEN - 1, svc);
 	else if (attrs)
-		otel_attribute(attrs, "service.name", info->service, sizeof(info->service));
+		otel_attribute(attrs, "service.name", service, SERVICE_LEN);
 	if (ver && *ver)
-		snprintf(info->version, sizeof(info->version), "%.127s", ver);
+		snprintf(version, VERSION_LEN, "%.*s", VERSION_LEN - 1, ver);
 	else if (attrs)
-		otel_attribute(attrs, "service.version", info->version, sizeof(info->version));
+		otel_attribute(attrs, "service.version", version, VERSION_LEN);
 }
 
 /* The service, when SMOLDER_SERVICE did not name it: the container, else the
@@ -264,16 +265,9 @@ static __thread char *env_buf; /* ENVIRON_MAX bytes, once per thread */
 
 void procinfo__env_labels(const char *env, size_t len, struct env_labels *out)
 {
-	struct process_info *info = calloc(1, sizeof(*info));
-
 	memset(out, 0, sizeof(*out));
-	if (!info)
-		return; /* not known: /proc is read */
-	service_from_env(env, len, info);
-	memcpy(out->service, info->service, sizeof(out->service));
-	memcpy(out->version, info->version, sizeof(out->version));
+	service_from_env(env, len, out->service, out->version);
 	out->known = true;
-	free(info);
 }
 
 /* The service and version @pid's environment names (service_from_env), or those of
@@ -297,7 +291,7 @@ static int read_service(pid_t pid, const struct env_labels *env, struct process_
 		return -ENOMEM;
 	n = procfs_read(pid, "environ", env_buf, ENVIRON_MAX);
 	if (n > 0)
-		service_from_env(env_buf, (size_t)n, info);
+		service_from_env(env_buf, (size_t)n, info->service, info->version);
 	return n < 0 ? (int)n : 0;
 }
 
