@@ -57,6 +57,9 @@ struct sampler_opts {
 				  like any other (the session sets it when the kernel
 				  reports mappings: a process gone by then is still
 				  known) */
+	bool python_wakeups;   /* a program exec'd under a CPython file name wakes the
+				  reader at its first samples until its interpreter is
+				  found (the session sets it when it drains rarely) */
 };
 
 /* Counters summed over CPUs; see enum smolder_counter in sampler.h. */
@@ -529,7 +532,7 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
  */
 int session__run(struct session *s, char *msg, size_t msglen);
 
-/* End the run at the next wakeup (within ~250 ms; at once when a signal interrupts
+/* End the run at the next wakeup (within ~1 s; at once when a signal interrupts
  * the wait). Async-signal-safe. */
 void session__stop(struct session *s);
 
@@ -599,7 +602,7 @@ int daemon__check_pid_namespace(char *msg, size_t msglen);
 struct daemon *daemon__open(const struct daemon_opts *opts, char *msg, size_t msglen);
 /* Sample until daemon__stop, then flush the last interval. @return as session__run. */
 int daemon__run(struct daemon *d, char *msg, size_t msglen);
-/* End the run within ~250 ms. Async-signal-safe. */
+/* End the run within ~1 s. Async-signal-safe. */
 void daemon__stop(struct daemon *d);
 /* New retention bounds, applied from the next flush. */
 void daemon__set_retention(struct daemon *d, uint64_t retention_ns, uint64_t max_size);

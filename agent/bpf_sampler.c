@@ -33,6 +33,7 @@
  * machine 6.9 KiB, with a record of 2.2 KiB and the default 16 KiB --stack-bytes).
  * The data pages are mapped twice (a record may wrap), and RSS counts both. */
 #define RINGBUF_SECONDS 1
+#define RINGBUF_SECONDS_ALL 2 /* system-wide: drained every second (session.c) */
 #define RINGBUF_TYPICAL_ROOM 4096u
 /* Still room for many of the largest records (a 64 KiB snapshot); a power of two. */
 #define MIN_RINGBUF_BYTES (1u << 20)
@@ -87,17 +88,19 @@ static void explain_load_failure(int err, char *msg, size_t len)
 }
 
 /*
- * Room for about a second of typical samples from every CPU (rate x CPUs x record,
- * rounded up to a power of two): the drain every 250 ms, or the fill-threshold
- * wakeup, keeps up with a busy machine, and a drain held up by the symbolizer
- * opening a large binary for a new process has time to catch up.
+ * Room for one second of typical samples from every CPU, two system-wide (rate x CPUs
+ * x record, rounded up to a power of two): the drain every 250 ms (system-wide every
+ * second), or the wakeup at half the ring, keeps up with a busy machine, and a drain
+ * held up by the symbolizer opening a large binary for a new process has time to
+ * catch up.
  */
 static size_t ringbuf_size(const struct sampler_opts *opts, int ncpus)
 {
 	size_t room = opts->stack_bytes < RINGBUF_TYPICAL_ROOM ? opts->stack_bytes
 							       : RINGBUF_TYPICAL_ROOM;
 	size_t record = sizeof(struct smolder_sample) + room + BPF_RINGBUF_HDR_SZ;
-	size_t want = (size_t)ncpus * opts->freq * record * RINGBUF_SECONDS;
+	size_t want = (size_t)ncpus * opts->freq * record *
+		      (opts->all ? RINGBUF_SECONDS_ALL : RINGBUF_SECONDS);
 	size_t size = MIN_RINGBUF_BYTES;
 
 	while (size < want && size < MAX_RINGBUF_BYTES)
@@ -179,6 +182,7 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 {
 	int cpus[MAX_CPUS];
 	struct bpf_sampler *s;
+	size_t ring_bytes;
 	int err, n;
 
 	agent_log_route_libbpf();
@@ -202,6 +206,7 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 	s->skel->rodata->self_tgid = getpid();
 	s->skel->rodata->stack_bytes = opts->stack_bytes;
 	s->skel->rodata->wake_first = !opts->no_first_wakeup;
+	s->skel->rodata->python_wakeups = opts->python_wakeups;
 	n = procfs_online_cpus(cpus, MAX_CPUS);
 	if (n < 0) {
 		err = -n;
@@ -209,9 +214,10 @@ static void *bpf_sampler__open(const struct sampler_opts *opts, char *msg, size_
 			 "/sys/devices/system/cpu/online: %s", strerror(err));
 		goto fail;
 	}
-	err = -bpf_map__set_max_entries(s->skel->maps.events,
-					opts->ringbuf_bytes ? opts->ringbuf_bytes
-							    : ringbuf_size(opts, n));
+	ring_bytes = opts->ringbuf_bytes ? opts->ringbuf_bytes : ringbuf_size(opts, n);
+	/* Half the ring: at most a second of samples between wakeups, as much left. */
+	s->skel->rodata->wakeup_bytes = ring_bytes / 2;
+	err = -bpf_map__set_max_entries(s->skel->maps.events, ring_bytes);
 	if (err) {
 		snprintf(msg, msglen, "cannot size the BPF ring buffer: %s", strerror(err));
 		goto fail;

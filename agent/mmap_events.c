@@ -37,9 +37,10 @@
 
 #define MAX_CPUS 1024
 
-/* Ring room per CPU: 128 KiB holds about 1,300 records, 160 new programs between two
- * drains; all CPUs together get at most 4 MiB (the pages are resident). */
-#define RING_BYTES_PER_CPU (128u << 10)
+/* Ring room per CPU: 512 KiB holds about 5,000 records, 640 new programs between two
+ * drains (a second apart system-wide); all CPUs together get at most 4 MiB (the pages
+ * are resident), so above 8 CPUs each gets less: 128 KiB at 32. */
+#define RING_BYTES_PER_CPU (512u << 10)
 #define RING_BYTES_TOTAL (4u << 20)
 #define RING_BYTES_MIN (16u << 10)
 

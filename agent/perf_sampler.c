@@ -331,8 +331,9 @@ static int ring_open_owner(int cpu, size_t data_size)
 
 /*
  * About a second of samples from one CPU at a typical record size, rounded up to a
- * power of two, as the BPF side sizes its ring: the 250 ms drain (or the watermark
- * wakeup) keeps up, and a drain held up by the symbolizer has time to catch up.
+ * power of two: the drain (every 250 ms, every second system-wide) and the
+ * watermark wakeup at a quarter keep up, and a drain held up by the symbolizer has
+ * time to catch up.
  * Unlike the BPF program, perf writes the whole user-stack snapshot
  * (sample_stack_user) into every record whatever the stack's depth, so a typical
  * record is the largest but for its callchain: RING_TYPICAL_DEPTH entries rather

@@ -34,8 +34,9 @@ const volatile bool kernel_stacks = true;  /* false with --no-kernel */
 const volatile __u32 self_tgid = 0;        /* never sample smolder itself */
 /* Bytes of user stack to copy for DWARF unwinding; 0 with --unwind fp. */
 const volatile __u32 stack_bytes = 0;
-/* Wake the consumer only once this much is waiting; it also drains on a timer.
- * A wakeup per record costs more than the rest of the program (docs/platform.md). */
+/* Wake the consumer only once this much is waiting (half the ring, set by user
+ * space); it also drains on a timer. A wakeup per record costs more than the rest of
+ * the program (docs/platform.md). */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
 struct {
@@ -84,6 +85,36 @@ struct {
 	__type(key, __u32);   /* tgid */
 	__type(value, struct smolder_py_proc);
 } py_procs SEC(".maps");
+
+/*
+ * Programs exec'd under a CPython file name ("python3.11"; python_wakeups only, set
+ * when the reader drains rarely: system-wide, every second). Their frames are
+ * collected only once user space has found the interpreter, which it does when it
+ * reads a sample with the eval loop in it: so from its PY_WAKE_AT-th sample on, such
+ * a process wakes the reader, up to PY_WAKE_MAX times, at most once per WAKE_GAP_NS
+ * machine-wide. A wakeup the gap refuses is tried again at the process's next sample
+ * (a refused one was lost once, while another process had just woken the reader,
+ * and the interpreter then waited for the timed drain). The entry goes when the
+ * interpreter is found (py_procs), at exit and exec.
+ */
+const volatile bool python_wakeups = false;
+#define PY_WAKE_AT 3
+#define PY_WAKE_MAX 4
+#define WAKE_GAP_NS 250000000ull
+/* When such a sample last woke the reader (not atomic: a race costs one wakeup more). */
+__u64 last_wake_ns = 0;
+
+struct py_wake {
+	__u16 samples; /* counted up to PY_WAKE_AT */
+	__u16 wakes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);   /* tgid */
+	__type(value, struct py_wake);
+} py_wake SEC(".maps");
 
 /* The thread state of each Python thread seen, so that a sample does not walk the
  * interpreter's thread list; checked against the thread's id on every use. */
@@ -428,6 +459,28 @@ static __always_inline void py_walk(struct smolder_sample *s, __u32 tid)
 		count(SMOLDER_CNT_PY_TRUNC);
 }
 
+/* Whether this sample of @tgid, taken at @now, is to wake the reader for a CPython
+ * program not found yet (py_wake). */
+static __always_inline bool py_wake_due(__u32 tgid, __u64 now)
+{
+	struct py_wake *w = bpf_map_lookup_elem(&py_wake, &tgid);
+
+	if (!w)
+		return false;
+	if (bpf_map_lookup_elem(&py_procs, &tgid)) {
+		bpf_map_delete_elem(&py_wake, &tgid); /* found */
+		return false;
+	}
+	if (w->samples < PY_WAKE_AT && ++w->samples < PY_WAKE_AT)
+		return false;
+	if (now - last_wake_ns < WAKE_GAP_NS)
+		return false; /* tried again at the next sample */
+	last_wake_ns = now;
+	if (++w->wakes >= PY_WAKE_MAX)
+		bpf_map_delete_elem(&py_wake, &tgid);
+	return true;
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -435,6 +488,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct smolder_user_state u;
 	struct smolder_sample *s;
+	bool wake;
 	__u32 room;
 	long len;
 
@@ -478,12 +532,14 @@ int sample(struct bpf_perf_event_data *ctx)
 	copy_user_state(s, &u, room);
 	py_walk(s, tid);
 
+	wake = python_wakeups && py_wake_due(tgid, s->time_ns);
 	if (!bpf_map_lookup_elem(&seen, &tgid)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&seen, &tgid, &one, BPF_ANY);
 		s->flags |= SMOLDER_SAMPLE_FIRST;
-		bpf_ringbuf_submit(s, wake_first ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		wake |= wake_first;
+	}
+	if (wake || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
 	else
 		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
@@ -590,6 +646,8 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 	if (bpf_map_delete_elem(&targets, &tgid) == 0)
 		__sync_fetch_and_add(&live_targets, -1);
 	bpf_map_delete_elem(&py_procs, &tgid);
+	if (python_wakeups)
+		bpf_map_delete_elem(&py_wake, &tgid);
 	/* Its pid may be reused: the next process with it is new to the reader. */
 	bpf_map_delete_elem(&seen, &tgid);
 	if (!mine)
@@ -650,6 +708,22 @@ struct {
 	__type(value, struct exec_record);
 } exec_scratch SEC(".maps");
 
+/* Does the name of the file @bprm runs ("python3.11", through any symlink; for a
+ * script, its interpreter's) say CPython? */
+static __always_inline bool python_named(struct linux_binprm *bprm)
+{
+	char name[32];
+
+	if (bpf_probe_read_kernel_str(name, sizeof(name),
+				      BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name)) <= 0)
+		return false;
+	for (int i = 0; i + 6 <= (int)sizeof(name) && name[i]; i++)
+		if (name[i] == 'p' && name[i + 1] == 'y' && name[i + 2] == 't' &&
+		    name[i + 3] == 'h' && name[i + 4] == 'o' && name[i + 5] == 'n')
+			return true;
+	return false;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -666,8 +740,14 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	 * knew of the old one (mappings, symbols, labels). */
 	bpf_map_delete_elem(&seen, &tgid);
 	bpf_map_delete_elem(&py_procs, &tgid);
+	bpf_map_delete_elem(&py_wake, &tgid);
 	if (!follow)
 		return 0;
+	if (python_wakeups && python_named(bprm)) {
+		struct py_wake w = {};
+
+		bpf_map_update_elem(&py_wake, &tgid, &w, BPF_ANY);
+	}
 	x = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!x) {
 		count(SMOLDER_CNT_EVENTS_LOST);

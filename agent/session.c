@@ -24,11 +24,15 @@
 #include "procfs.h"
 #include "python.h"
 
-/* Samples are read at this interval (or when a ring fills a quarter): a wakeup is a
- * context switch, which costs 20-80 us of CPU in this VM. Reading less often saves
- * a quarter of the CPU system-wide but delays what needs the live process (a new
- * CPython process's frames; docs/platform.md). */
+/* Samples are read at this interval, or sooner: when the sample ring fills half, the
+ * process-event ring a quarter, or a new CPython program needs its interpreter found
+ * (python_wakeups, sampler.bpf.c). A wakeup is a context switch, which costs 20-80 us
+ * of CPU in this VM (docs/platform.md): system-wide, where that is paid all the time,
+ * the ring holds two seconds and is read every second. Targeted recordings keep
+ * reading four times a second: a target's end is noticed at a read, and a sample's
+ * files are read as they are then. */
 #define DRAIN_INTERVAL_MS 250
+#define DRAIN_INTERVAL_ALL_MS 1000
 #define PRUNE_INTERVAL_NS 250000000LL
 #define PROGRESS_INTERVAL_NS 1000000000LL
 #define CHILD_TERM_WAIT_MS 5000
@@ -400,6 +404,7 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 		agent_log(AGENT_LOG_DEBUG, "%s; mappings are read from /proc", note);
 	sampler_opts = opts->sampler;
 	sampler_opts.no_first_wakeup = s->mm != NULL;
+	sampler_opts.python_wakeups = s->python && opts->sampler.all;
 	s->sampler = sampler__open(&sampler_opts, msg, msglen, note, sizeof(note));
 	if (s->sampler && s->python)
 		python__register_all(s->python);
@@ -631,7 +636,9 @@ int session__run(struct session *s, char *msg, size_t msglen)
 
 		/* ... but not past the end of the recording, nor the next flush. */
 		now = now_ns(CLOCK_MONOTONIC);
-		n = drain(s, wait_ms(wait_ms(DRAIN_INTERVAL_MS, deadline, now), next_flush, now));
+		n = drain(s, wait_ms(wait_ms(o->sampler.all ? DRAIN_INTERVAL_ALL_MS : DRAIN_INTERVAL_MS,
+					     deadline, now),
+				     next_flush, now));
 
 		if (n < 0 && n != -EINTR) {
 			err = n;
