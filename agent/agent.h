@@ -58,8 +58,9 @@ struct sampler_opts {
 				  reports mappings: a process gone by then is still
 				  known) */
 	bool python_wakeups;   /* a program exec'd under a CPython file name wakes the
-				  reader at its first samples until its interpreter is
-				  found (the session sets it when it drains rarely) */
+				  reader every 250 ms for its first samples, so that
+				  its interpreter is found and its code named while it
+				  runs (the session sets it when it drains rarely) */
 };
 
 /* Counters summed over CPUs; see enum smolder_counter in sampler.h. */

@@ -90,16 +90,20 @@ struct {
  * Programs exec'd under a CPython file name ("python3.11"; python_wakeups only, set
  * when the reader drains rarely: system-wide, every second). Their frames are
  * collected only once user space has found the interpreter, which it does when it
- * reads a sample with the eval loop in it: so from its PY_WAKE_AT-th sample on, such
- * a process wakes the reader, up to PY_WAKE_MAX times, at most once per WAKE_GAP_NS
- * machine-wide. A wakeup the gap refuses is tried again at the process's next sample
- * (a refused one was lost once, while another process had just woken the reader,
- * and the interpreter then waited for the timed drain). The entry goes when the
- * interpreter is found (py_procs), at exit and exec.
+ * reads a sample with the eval loop in it, and their code objects are named from the
+ * process's memory when a drain reads their samples: after the process's exit, that
+ * memory is gone. So from its PY_WAKE_AT-th sample on, such a process wakes the
+ * reader, at most once per WAKE_GAP_NS machine-wide and PY_WAKE_MAX times (its first
+ * two seconds or so, as the 250 ms drains before did): a short-lived script is found
+ * and named while it runs, and a long-lived one names what it runs within the flush
+ * interval's cache. A wakeup the gap refuses is tried again at the process's next
+ * sample (a refused one was lost once, while another process had just woken the
+ * reader, and the interpreter then waited for the timed drain). The entry goes after
+ * the last wakeup, at exit and at exec.
  */
 const volatile bool python_wakeups = false;
 #define PY_WAKE_AT 3
-#define PY_WAKE_MAX 4
+#define PY_WAKE_MAX 8
 #define WAKE_GAP_NS 250000000ull
 /* When such a sample last woke the reader (not atomic: a race costs one wakeup more). */
 __u64 last_wake_ns = 0;
@@ -459,18 +463,14 @@ static __always_inline void py_walk(struct smolder_sample *s, __u32 tid)
 		count(SMOLDER_CNT_PY_TRUNC);
 }
 
-/* Whether this sample of @tgid, taken at @now, is to wake the reader for a CPython
- * program not found yet (py_wake). */
+/* Whether this sample of @tgid, taken at @now, is to wake the reader for a young
+ * CPython program (py_wake). */
 static __always_inline bool py_wake_due(__u32 tgid, __u64 now)
 {
 	struct py_wake *w = bpf_map_lookup_elem(&py_wake, &tgid);
 
 	if (!w)
 		return false;
-	if (bpf_map_lookup_elem(&py_procs, &tgid)) {
-		bpf_map_delete_elem(&py_wake, &tgid); /* found */
-		return false;
-	}
 	if (w->samples < PY_WAKE_AT && ++w->samples < PY_WAKE_AT)
 		return false;
 	if (now - last_wake_ns < WAKE_GAP_NS)

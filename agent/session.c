@@ -25,8 +25,8 @@
 #include "python.h"
 
 /* Samples are read at this interval, or sooner: when the sample ring fills half, the
- * process-event ring a quarter, or a new CPython program needs its interpreter found
- * (python_wakeups, sampler.bpf.c). A wakeup is a context switch, which costs 20-80 us
+ * process-event ring a quarter, or a young CPython program needs its interpreter
+ * found and its code named while it runs (python_wakeups, sampler.bpf.c). A wakeup is a context switch, which costs 20-80 us
  * of CPU in this VM (docs/platform.md): system-wide, where that is paid all the time,
  * the ring holds two seconds and is read every second. Targeted recordings keep
  * reading four times a second: a target's end is noticed at a read, and a sample's

@@ -6,6 +6,10 @@
 # by its eval loop frames. In the store, both have Python frames on >= 90% of their
 # samples (the first samples of the late one may come before its interpreter is found)
 # with hot_a, hot_b and hot_c named, and /metrics counts the interpreters.
+# Short-lived scripts (half a second of CPU each) are found and named while they run,
+# although the agent reads its samples once a second: their code objects are read
+# from their memory, which is gone at their exit. Three in a row, each with Python
+# frames on >= 80% of its samples and hot_a named.
 # shellcheck source=tests/integration/lib.sh
 . "${TESTLIB:?TESTLIB is not set (run through ctest)}"
 t_init
@@ -47,5 +51,36 @@ case_agent() {
 	check_store "$late" late
 }
 
+case_short() {
+	local i pid pids=() f total py
+	# A flush interval longer than the test: the names read while a script runs
+	# are what its later samples are named with.
+	FLUSH=60 start_agent short "$WORK/short-store"
+	sleep 2
+	for i in 1 2 3; do
+		"$PY" "$SHARES" --cpu-seconds 0.5 >"$WORK/short$i.out" 2>&1 ||
+			t_fail "short script $i failed: $(cat "$WORK/short$i.out")"
+		pid=$(sed -n 's/^shares: pid \([0-9]*\)$/\1/p' "$WORK/short$i.out")
+		[[ -n $pid ]] || t_fail "short script $i printed no pid: $(cat "$WORK/short$i.out")"
+		pids+=("$pid")
+	done
+	stop_agent 15
+	assert_rc 0 "agent exit on SIGTERM"
+	for i in 0 1 2; do
+		f=$WORK/short$i.folded
+		run_smolder "short$i" 60 flamegraph --store "$WORK/short-store" --pid "${pids[i]}" \
+			--format folded -o "$f"
+		assert_rc 0 "flamegraph --store --pid ${pids[i]} (short script $((i + 1)))"
+		total=$(folded_total "$f")
+		(( total >= 20 )) || t_fail "short script $((i + 1)): only $total samples in the store"
+		py=$(awk '/_\[p\]/ { t += $NF } END { print t + 0 }' "$f")
+		assert_ge "$(awk -v p="$py" -v t="$total" 'BEGIN { printf "%.1f", 100 * p / t }')" 80 \
+			"short script $((i + 1)): samples with Python frames (%)"
+		grep -q ";hot_a (shares.py:[0-9]*)_\[p\]" "$f" ||
+			t_fail "short script $((i + 1)): no frame 'hot_a (shares.py:N)_[p]'"
+	done
+}
+
 t_case agent case_agent
+t_case short case_short
 t_finish
