@@ -180,6 +180,8 @@ enum smolder_counter {
 	SMOLDER_CNT_PY_NO_THREAD,   /* ... samples whose thread had no thread state */
 	SMOLDER_CNT_PY_READ_ERR,    /* ... whose interpreter memory could not be read */
 	SMOLDER_CNT_PY_TRUNC,       /* ... whose chain was cut at SMOLDER_MAX_PY_FRAMES */
+	SMOLDER_CNT_PY_WAKEUPS,     /* young CPython processes' samples that woke the
+				       reader (python_wakeups) */
 	SMOLDER_CNT_MAX,
 };
 

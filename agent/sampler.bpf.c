@@ -87,30 +87,35 @@ struct {
 } py_procs SEC(".maps");
 
 /*
- * Programs exec'd under a CPython file name ("python3.11"; python_wakeups only, set
- * when the reader drains rarely: system-wide, every second). Their frames are
+ * Young CPython processes (python_wakeups only, set when the reader drains rarely:
+ * system-wide, every second): a program exec'd under a CPython file name
+ * ("python3.11"), and a process forked by one of those or by a process known to run
+ * CPython (py_procs: multiprocessing, gunicorn and celery workers). Their frames are
  * collected only once user space has found the interpreter, which it does when it
  * reads a sample with the eval loop in it, and their code objects are named from the
  * process's memory when a drain reads their samples: after the process's exit, that
- * memory is gone. So from its PY_WAKE_AT-th sample on, such a process wakes the
- * reader, at most once per WAKE_GAP_NS machine-wide and PY_WAKE_MAX times (its first
- * two seconds or so, as the 250 ms drains before did): a short-lived script is found
- * and named while it runs, and a long-lived one names what it runs within the flush
- * interval's cache. A wakeup the gap refuses is tried again at the process's next
- * sample (a refused one was lost once, while another process had just woken the
- * reader, and the interpreter then waited for the timed drain). The entry goes after
- * the last wakeup, at exit and at exec.
+ * memory is gone. So such a process wakes the reader at every PY_WAKE_AT-th sample
+ * until its interpreter is found (its first samples are the interpreter starting,
+ * which may not run the eval loop yet), then at its first sample WAKE_GAP_NS or more
+ * after the last wakeup, PY_WAKE_MAX times in all (its first few seconds, as the
+ * 250 ms drains before did): a short-lived script is found and named while it runs,
+ * and a long-lived one names what it runs within the flush interval's cache. A
+ * wakeup the gap holds back is tried again at the next sample. The gap is the
+ * process's own: one shared by all would let a script's last wakeup hold up the next
+ * script's first. A process that never shows an interpreter costs PY_WAKE_MAX
+ * wakeups, within its first PY_WAKE_AT x PY_WAKE_MAX samples.
+ * The entry goes after the last wakeup, at exit and at exec.
  */
 const volatile bool python_wakeups = false;
 #define PY_WAKE_AT 3
-#define PY_WAKE_MAX 8
-#define WAKE_GAP_NS 250000000ull
-/* When such a sample last woke the reader (not atomic: a race costs one wakeup more). */
-__u64 last_wake_ns = 0;
+#define PY_WAKE_MAX 12
+#define WAKE_GAP_NS 250000000ll
 
 struct py_wake {
-	__u16 samples; /* counted up to PY_WAKE_AT */
+	__u64 last_ns; /* the sample that last woke the reader */
+	__u16 samples; /* counted up to 65535 */
 	__u16 wakes;
+	__u32 pad;
 };
 
 struct {
@@ -471,11 +476,20 @@ static __always_inline bool py_wake_due(__u32 tgid, __u64 now)
 
 	if (!w)
 		return false;
-	if (w->samples < PY_WAKE_AT && ++w->samples < PY_WAKE_AT)
-		return false;
-	if (now - last_wake_ns < WAKE_GAP_NS)
+	if (w->samples < 0xffff)
+		w->samples++;
+	if (!bpf_map_lookup_elem(&py_procs, &tgid)) {
+		/* Not found yet: the first samples are the interpreter starting, which
+		 * may not run the eval loop yet; look again every few samples. */
+		if (w->samples % PY_WAKE_AT)
+			return false;
+	} else if ((__s64)(now - w->last_ns) < WAKE_GAP_NS) {
+		/* Signed: another CPU's sample of the process may have stored a later
+		 * time. */
 		return false; /* tried again at the next sample */
-	last_wake_ns = now;
+	}
+	w->last_ns = now;
+	count(SMOLDER_CNT_PY_WAKEUPS);
 	if (++w->wakes >= PY_WAKE_MAX)
 		bpf_map_delete_elem(&py_wake, &tgid);
 	return true;
@@ -620,6 +634,12 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 		else if (err == -E2BIG)
 			count(SMOLDER_CNT_TARGETS_FULL);
 	}
+	if (python_wakeups &&
+	    (bpf_map_lookup_elem(&py_wake, &ptgid) || bpf_map_lookup_elem(&py_procs, &ptgid))) {
+		struct py_wake w = {};
+
+		bpf_map_update_elem(&py_wake, &ctgid, &w, BPF_ANY);
+	}
 	/* The child runs its parent's program until it execs: user space gives it
 	 * the parent's labels, which a short-lived child has no time to be read for. */
 	e = event_reserve(SMOLDER_EVENT_FORK, ctgid);
@@ -740,7 +760,8 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	 * knew of the old one (mappings, symbols, labels). */
 	bpf_map_delete_elem(&seen, &tgid);
 	bpf_map_delete_elem(&py_procs, &tgid);
-	bpf_map_delete_elem(&py_wake, &tgid);
+	if (python_wakeups)
+		bpf_map_delete_elem(&py_wake, &tgid);
 	if (!follow)
 		return 0;
 	if (python_wakeups && python_named(bprm)) {

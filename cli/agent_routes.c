@@ -118,8 +118,16 @@ static void get_metrics(const struct httpd_request *req, struct httpd_response *
 		s->python.processes);
 	counter(f, "python_unsupported_total", "CPython processes of a version not supported "
 		"(native frames only).", s->python.unsupported);
+	counter(f, "python_probe_errors_total", "CPython interpreters that could not be found "
+		"or read (native frames only).", s->python.probe_errors);
+	counter(f, "python_wakeups_total", "Samples of young CPython processes that woke "
+		"the agent to find and name their Python frames while they run.",
+		s->sampler.counter[SMOLDER_CNT_PY_WAKEUPS]);
 	counter(f, "python_code_objects_read_total", "Python code objects named.",
 		s->python.codes_read);
+	counter(f, "python_unnamed_runs_total", "Runs of Python frames left as the native eval "
+		"loop frame: the process's memory could not be read (gone).",
+		s->collector.python_unnamed);
 	counter(f, "python_frames_unknown_total", "Python frames whose code object was freed "
 		"before it was named.", s->collector.python_unknown);
 	gauge(f, "resident_memory_bytes", "The agent's resident memory.", (double)s->rss);

@@ -648,7 +648,7 @@ static void print_stats(const struct session_stats *st)
 		"python_probe_errors=%llu python_samples=%llu python_frames=%llu "
 		"python_no_thread=%llu python_read_errors=%llu python_truncated=%llu "
 		"python_codes_read=%llu python_code_errors=%llu python_unnamed_runs=%llu "
-		"python_unknown=%llu\n",
+		"python_unknown=%llu python_wakeups=%llu\n",
 		(unsigned long long)st->python.processes, (unsigned long long)st->python.unsupported,
 		(unsigned long long)st->python.probe_errors,
 		(unsigned long long)cnt[SMOLDER_CNT_PY_SAMPLES],
@@ -657,7 +657,8 @@ static void print_stats(const struct session_stats *st)
 		(unsigned long long)cnt[SMOLDER_CNT_PY_READ_ERR],
 		(unsigned long long)cnt[SMOLDER_CNT_PY_TRUNC],
 		(unsigned long long)st->python.codes_read, (unsigned long long)st->python.code_errors,
-		(unsigned long long)c->python_unnamed, (unsigned long long)c->python_unknown);
+		(unsigned long long)c->python_unnamed, (unsigned long long)c->python_unknown,
+		(unsigned long long)cnt[SMOLDER_CNT_PY_WAKEUPS]);
 }
 
 int cmd_record(int argc, char **argv)
