@@ -57,10 +57,11 @@ struct sampler_opts {
 				  like any other (the session sets it when the kernel
 				  reports mappings: a process gone by then is still
 				  known) */
-	bool python_wakeups;   /* a program exec'd under a CPython file name wakes the
-				  reader every 250 ms for its first samples, so that
-				  its interpreter is found and its code named while it
-				  runs (the session sets it when it drains rarely) */
+	bool python_wakeups;   /* a young CPython process (exec'd under a CPython file
+				  name, or forked by one or by a known interpreter)
+				  wakes the reader, so that its interpreter is found
+				  and its code named while it runs (sampler.bpf.c's
+				  py_wake; the session sets it when it drains rarely) */
 };
 
 /* Counters summed over CPUs; see enum smolder_counter in sampler.h. */

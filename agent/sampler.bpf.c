@@ -94,26 +94,31 @@ struct {
  * collected only once user space has found the interpreter, which it does when it
  * reads a sample with the eval loop in it, and their code objects are named from the
  * process's memory when a drain reads their samples: after the process's exit, that
- * memory is gone. So such a process wakes the reader at every PY_WAKE_AT-th sample
- * until its interpreter is found (its first samples are the interpreter starting,
- * which may not run the eval loop yet), then at its first sample WAKE_GAP_NS or more
- * after the last wakeup, PY_WAKE_MAX times in all (its first few seconds, as the
- * 250 ms drains before did): a short-lived script is found and named while it runs,
- * and a long-lived one names what it runs within the flush interval's cache. A
- * wakeup the gap holds back is tried again at the next sample. The gap is the
- * process's own: one shared by all would let a script's last wakeup hold up the next
- * script's first. A process that never shows an interpreter costs PY_WAKE_MAX
- * wakeups, within its first PY_WAKE_AT x PY_WAKE_MAX samples.
+ * memory is gone. So from its PY_WAKE_AT-th sample on, such a process wakes the
+ * reader every WAKE_FLOOR_NS until its interpreter is found (its first samples are
+ * the interpreter starting, which may not run the eval loop yet), then every
+ * WAKE_GAP_NS, PY_WAKE_MAX times in all (its first few seconds, as the 250 ms drains
+ * before did): a short-lived script is found and named while it runs, and a
+ * long-lived one names what it runs within the flush interval's cache. A wakeup held
+ * back is tried again at the next sample. The gap is the process's own: one shared
+ * by all would let a script's last wakeup hold up the next script's first for 250
+ * ms. A process that never shows an interpreter costs PY_WAKE_MAX wakeups.
  * The entry goes after the last wakeup, at exit and at exec.
  */
 const volatile bool python_wakeups = false;
 #define PY_WAKE_AT 3
 #define PY_WAKE_MAX 12
 #define WAKE_GAP_NS 250000000ll
+/* However many young CPython processes there are (a pool of 64 forked workers), their
+ * wakeups come at most every WAKE_FLOOR_NS machine-wide, each at least that far from
+ * the process's last one; one held back is tried at the process's next sample. */
+#define WAKE_FLOOR_NS 25000000ll
+/* When such a sample last woke the reader (not atomic: a race costs one wakeup more). */
+__u64 last_wake_ns = 0;
 
 struct py_wake {
 	__u64 last_ns; /* the sample that last woke the reader */
-	__u16 samples; /* counted up to 65535 */
+	__u16 samples; /* counted up to PY_WAKE_AT */
 	__u16 wakes;
 	__u32 pad;
 };
@@ -476,19 +481,22 @@ static __always_inline bool py_wake_due(__u32 tgid, __u64 now)
 
 	if (!w)
 		return false;
-	if (w->samples < 0xffff)
+	if (w->samples < PY_WAKE_AT)
 		w->samples++;
+	/* Signed: another CPU's sample may have stored a later time. */
+	if ((__s64)(now - last_wake_ns) < WAKE_FLOOR_NS ||
+	    (w->wakes && (__s64)(now - w->last_ns) < WAKE_FLOOR_NS))
+		return false;
 	if (!bpf_map_lookup_elem(&py_procs, &tgid)) {
 		/* Not found yet: the first samples are the interpreter starting, which
 		 * may not run the eval loop yet; look again every few samples. */
-		if (w->samples % PY_WAKE_AT)
+		if (w->samples < PY_WAKE_AT)
 			return false;
 	} else if ((__s64)(now - w->last_ns) < WAKE_GAP_NS) {
-		/* Signed: another CPU's sample of the process may have stored a later
-		 * time. */
 		return false; /* tried again at the next sample */
 	}
 	w->last_ns = now;
+	last_wake_ns = now;
 	count(SMOLDER_CNT_PY_WAKEUPS);
 	if (++w->wakes >= PY_WAKE_MAX)
 		bpf_map_delete_elem(&py_wake, &tgid);
