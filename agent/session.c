@@ -26,11 +26,12 @@
 
 /* Samples are read at this interval, or sooner: when the sample ring fills half, the
  * process-event ring a quarter, or a young CPython program needs its interpreter
- * found and its code named while it runs (python_wakeups, sampler.bpf.c). A wakeup is a context switch, which costs 20-80 us
- * of CPU in this VM (docs/platform.md): system-wide, where that is paid all the time,
- * the ring holds two seconds and is read every second. Targeted recordings keep
- * reading four times a second: a target's end is noticed at a read, and a sample's
- * files are read as they are then. */
+ * found and its code named while it runs (python_wakeups, sampler.bpf.c). A wakeup
+ * is a context switch, which costs 20-80 us of CPU in this VM (docs/platform.md):
+ * system-wide, where that is paid all the time, the ring holds two seconds and is
+ * read every second. Targeted recordings keep reading four times a second: a
+ * target's end is noticed at a read, and a sample's files are read as they are
+ * then. */
 #define DRAIN_INTERVAL_MS 250
 #define DRAIN_INTERVAL_ALL_MS 1000
 #define PRUNE_INTERVAL_NS 250000000LL
