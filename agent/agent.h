@@ -248,12 +248,12 @@ void procinfo__env_labels(const char *env, size_t len, struct env_labels *out);
 int procinfo__read(pid_t pid, const struct env_labels *env, struct process_info *info);
 
 /* Fill @info (its pid kept) for a process that is gone, from what is known of its exec:
- * the executable's path (NULL or "" when unknown) and build-id (NULL: read it from
- * the path), its cgroup path (may be NULL), its comm and its environment's labels
- * (may be NULL). */
-void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
-			 const char *comm, const struct env_labels *env,
-			 struct process_info *info);
+ * the executable's path (NULL or "" when unknown), which stat says is @st (NULL:
+ * unknown), and build-id (NULL: read it from the path, or from the cache by @st), its
+ * cgroup path (may be NULL), its comm and its environment's labels (may be NULL). */
+void procinfo__from_exec(const char *exe, const struct stat *st, const char *build_id,
+			 const char *cgroup_path, const char *comm,
+			 const struct env_labels *env, struct process_info *info);
 
 /*
  * Fill @info for process @pid whose executable and cgroup are already known: @exe,
@@ -264,6 +264,10 @@ void procinfo__from_exec(const char *exe, const char *build_id, const char *cgro
 int procinfo__read_known(pid_t pid, const char *exe, const struct stat *st,
 			 const char *cgroup_path, const struct env_labels *env,
 			 struct process_info *info);
+
+/* Build-ids read from files so far (by every thread): what the cache keyed by file
+ * identity, size and time did not answer. */
+uint64_t procinfo__build_id_reads(void);
 
 /* Whether the build-id of the file @st describes (device, inode, size, mtime) is
  * cached, so that procinfo__read_known opens nothing for it. */

@@ -44,6 +44,7 @@ static struct build_id_entry {
 	char hex[2 * SYMBOLIZER_BUILD_ID_MAX + 1];
 } build_ids[BUILD_ID_CACHE];
 static pthread_mutex_t build_ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t build_id_reads; /* under build_ids_lock */
 
 static bool same_file(const struct build_id_entry *e, const struct stat *st)
 {
@@ -54,6 +55,16 @@ static bool same_file(const struct build_id_entry *e, const struct stat *st)
 static struct build_id_entry *build_id_slot(const struct stat *st)
 {
 	return &build_ids[(st->st_ino ^ st->st_dev * 0x9e3779b97f4a7c15ull) % BUILD_ID_CACHE];
+}
+
+uint64_t procinfo__build_id_reads(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&build_ids_lock);
+	n = build_id_reads;
+	pthread_mutex_unlock(&build_ids_lock);
+	return n;
 }
 
 bool procinfo__build_id_cached(const struct stat *st)
@@ -74,6 +85,9 @@ static void read_build_id(const char *path, const struct stat *st, char *hex, si
 
 	if (!st || !st->st_ino) {
 		symbolizer__read_build_id(path, hex, len);
+		pthread_mutex_lock(&build_ids_lock);
+		build_id_reads++;
+		pthread_mutex_unlock(&build_ids_lock);
 		return;
 	}
 	e = build_id_slot(st);
@@ -86,6 +100,7 @@ static void read_build_id(const char *path, const struct stat *st, char *hex, si
 	pthread_mutex_unlock(&build_ids_lock);
 	symbolizer__read_build_id(path, hex, len);
 	pthread_mutex_lock(&build_ids_lock);
+	build_id_reads++;
 	*e = (struct build_id_entry){ .dev = st->st_dev, .ino = st->st_ino,
 				      .size = st->st_size, .mtime = st->st_mtim };
 	snprintf(e->hex, sizeof(e->hex), "%s", hex);
@@ -148,19 +163,44 @@ void procinfo__parse_cgroup(const char *path, struct process_info *info)
 	}
 }
 
-/* The value of @name in a NUL-separated environment block, or NULL. */
-static const char *env_lookup(const char *env, size_t len, const char *name)
+/* The variables of an environment that name a service and version. */
+enum { ENV_SERVICE, ENV_VERSION, ENV_OTEL_NAME, ENV_OTEL_ATTRS, ENV_NVARS };
+
+static const struct {
+	const char *name;
+	size_t len;
+} env_vars[ENV_NVARS] = {
+#define ENV_VAR(name) { name, sizeof(name) - 1 }
+	[ENV_SERVICE] = ENV_VAR("SMOLDER_SERVICE"),
+	[ENV_VERSION] = ENV_VAR("SMOLDER_VERSION"),
+	[ENV_OTEL_NAME] = ENV_VAR("OTEL_SERVICE_NAME"),
+	[ENV_OTEL_ATTRS] = ENV_VAR("OTEL_RESOURCE_ATTRIBUTES"),
+#undef ENV_VAR
+};
+
+/*
+ * The values of env_vars in a NUL-separated environment block (@len bytes) into
+ * @val, NULL for those absent; the first of a name wins. One pass: an exec's
+ * environment is scanned for every exec of the machine.
+ */
+static void env_scan(const char *env, size_t len, const char *val[ENV_NVARS])
 {
-	size_t nlen = strlen(name);
 	const char *p = env, *end = env + len;
 
+	for (int k = 0; k < ENV_NVARS; k++)
+		val[k] = NULL;
 	while (p < end) {
-		size_t l = strnlen(p, (size_t)(end - p));
-		if (l > nlen && !memcmp(p, name, nlen) && p[nlen] == '=')
-			return p + nlen + 1;
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		size_t l = nul ? (size_t)(nul - p) : (size_t)(end - p);
+
+		for (int k = 0; k < ENV_NVARS; k++) {
+			size_t n = env_vars[k].len;
+
+			if (!val[k] && l > n && p[n] == '=' && !memcmp(p, env_vars[k].name, n))
+				val[k] = p + n + 1;
+		}
 		p += l + 1;
 	}
-	return NULL;
 }
 
 /*
@@ -207,12 +247,15 @@ static bool otel_attribute(const char *attrs, const char *key, char *buf, size_t
 static void service_from_env(const char *env, size_t len, char service[SERVICE_LEN],
 			     char version[VERSION_LEN])
 {
-	const char *svc = env_lookup(env, len, "SMOLDER_SERVICE");
-	const char *ver = env_lookup(env, len, "SMOLDER_VERSION");
-	const char *attrs = env_lookup(env, len, "OTEL_RESOURCE_ATTRIBUTES");
+	const char *val[ENV_NVARS];
+	const char *svc, *ver, *attrs;
 
+	env_scan(env, len, val);
+	svc = val[ENV_SERVICE];
+	ver = val[ENV_VERSION];
+	attrs = val[ENV_OTEL_ATTRS];
 	if (!svc || !*svc)
-		svc = env_lookup(env, len, "OTEL_SERVICE_NAME");
+		svc = val[ENV_OTEL_NAME];
 	if (svc && *svc)
 		snprintf(service, SERVICE_LEN, "%.*s", SERVICE_LEN - 1, svc);
 	else if (attrs)
@@ -475,9 +518,9 @@ int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 	return 0;
 }
 
-void procinfo__from_exec(const char *exe, const char *build_id, const char *cgroup_path,
-			 const char *comm, const struct env_labels *env,
-			 struct process_info *info)
+void procinfo__from_exec(const char *exe, const struct stat *st, const char *build_id,
+			 const char *cgroup_path, const char *comm,
+			 const struct env_labels *env, struct process_info *info)
 {
 	pid_t pid = info->pid;
 
@@ -488,7 +531,7 @@ void procinfo__from_exec(const char *exe, const char *build_id, const char *cgro
 		if (build_id)
 			snprintf(info->build_id, sizeof(info->build_id), "%s", build_id);
 		else
-			symbolizer__read_build_id(exe, info->build_id, sizeof(info->build_id));
+			read_build_id(exe, st, info->build_id, sizeof(info->build_id));
 	}
 	if (cgroup_path && cgroup_path[0])
 		procinfo__parse_cgroup(cgroup_path, info);

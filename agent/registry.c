@@ -495,10 +495,10 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	} else if (filename[0] == '/' && strncmp(filename, "/proc/", 6) &&
 		   stat(filename, &st) == 0 && st.st_ino == ev->ino &&
 		   procinfo__kernel_dev(st.st_dev) == ev->dev) {
-		exe = filename;
+		exe = filename; /* its build-id from the cache by identity, size and time */
 	}
 	info->pid = ev->pid;
-	procinfo__from_exec(exe, build_id,
+	procinfo__from_exec(exe, exe == filename ? &st : NULL, build_id,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
 			    ev->comm, &ev->env, info);
 	b = labels_new(info);

@@ -143,6 +143,30 @@ static void test_service_from_environment(void **state)
 	assert_int_equal(procinfo__read(pid, NULL, &i), -ESRCH);
 }
 
+/* The environment an exec carries: a variable counts by its whole name, the first of
+ * a name wins, an empty SMOLDER_SERVICE gives way to OpenTelemetry's name. */
+static void test_env_labels_of_an_environment_block(void **state)
+{
+	(void)state;
+	static const char env[] = "SMOLDER_SERVICEX=no\0OSMOLDER_SERVICE=no\0"
+				  "SMOLDER_SERVICE=first\0SMOLDER_SERVICE=second\0"
+				  "OTEL_SERVICE_NAME=otel\0SMOLDER_VERSION=3";
+	static const char empty[] = "PATH=/bin\0SMOLDER_SERVICE=\0OTEL_SERVICE_NAME=otel\0"
+				    "OTEL_RESOURCE_ATTRIBUTES=service.version=9";
+	struct env_labels l;
+
+	procinfo__env_labels(env, sizeof(env), &l); /* with the last NUL */
+	assert_true(l.known);
+	assert_string_equal(l.service, "first");
+	assert_string_equal(l.version, "3");
+	procinfo__env_labels(empty, sizeof(empty), &l);
+	assert_string_equal(l.service, "otel");
+	assert_string_equal(l.version, "9");
+	procinfo__env_labels(env, 0, &l);
+	assert_true(l.known);
+	assert_string_equal(l.service, "");
+}
+
 /* OpenTelemetry's variables name the service and version when smolder's do not;
  * SMOLDER_SERVICE / SMOLDER_VERSION win over them. */
 static void test_service_and_version_from_otel(void **state)
@@ -689,6 +713,55 @@ static void test_registry_exec_of_a_known_program(void **state)
 	registry__free(r);
 }
 
+/*
+ * Processes gone before their first sample is read (the /bin/true of a shell loop)
+ * get their labels from the exec event: the build-id of their program is read from
+ * the file once, then found by its identity, size and time; a program rewritten in
+ * place since is read again.
+ */
+static void test_registry_gone_processes_read_a_build_id_once(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/smolder-gone-XXXXXX", want_a[128], want_b[128];
+	struct registry *r = registry__new(NULL);
+	const pid_t gone[] = { 0x3ffffff1, 0x3ffffff2, 0x3ffffff3 };
+	const struct process *p;
+	struct smolder_event ev;
+	uint64_t reads0;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	copy_into("/bin/cat", path);
+	assert_true(symbolizer__read_build_id(path, want_a, sizeof(want_a)) > 0);
+	reads0 = procinfo__build_id_reads();
+	for (int i = 0; i < 2; i++) {
+		ev = exec_event(gone[i], path, 0);
+		assert_int_equal(registry__event(r, &ev), 0);
+		p = registry__sample(r, gone[i], 10, true);
+		assert_non_null(p->labels);
+		assert_string_equal(p->labels->exe, path);
+		assert_string_equal(p->labels->build_id, want_a);
+	}
+	assert_int_equal(procinfo__build_id_reads(), reads0 + 1);
+
+	copy_into("/usr/bin/tac", path); /* the same inode, another size */
+	assert_true(symbolizer__read_build_id(path, want_b, sizeof(want_b)) > 0);
+	assert_string_not_equal(want_a, want_b);
+	ev = exec_event(gone[2], path, 0);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, gone[2], 10, true);
+	assert_string_equal(p->labels->build_id, want_b);
+	assert_int_equal(procinfo__build_id_reads(), reads0 + 2);
+
+	struct registry_stats st;
+
+	registry__stats(r, &st);
+	assert_int_equal(st.from_event, 3);
+	unlink(path);
+	registry__free(r);
+}
+
 /* An exec event with environment @env (@len bytes) after it, as the sampler hands it. */
 struct event_with_env {
 	struct smolder_event ev;
@@ -857,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_kubernetes_cgroupfs_driver),
 		cmocka_unit_test(test_cgroup_systemd_service),
 		cmocka_unit_test(test_service_from_environment),
+		cmocka_unit_test(test_env_labels_of_an_environment_block),
 		cmocka_unit_test(test_service_and_version_from_otel),
 		cmocka_unit_test(test_service_falls_back_to_unit_or_exe),
 		cmocka_unit_test(test_build_id_of_the_executable),
@@ -868,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_registry_new_image_on_first_sample_after_exec),
 		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
 		cmocka_unit_test(test_registry_exec_of_a_known_program),
+		cmocka_unit_test(test_registry_gone_processes_read_a_build_id_once),
 		cmocka_unit_test(test_registry_labels_from_the_environment_of_the_exec),
 		cmocka_unit_test(test_registry_execs_between_drains),
 	};
