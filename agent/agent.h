@@ -502,7 +502,8 @@ struct session_stats {
 		uint64_t resets; /* losses after which all was read from /proc again */
 		uint64_t head_reads; /* drains that read the rings (not every sample) */
 	} mmap_events;
-	struct sampler_stats sampler;
+	struct sampler_stats sampler;       /* as of the last flush, or of the last
+					       session__refresh_sampler_stats */
 	struct registry_stats registry;
 	struct collector_stats collector;
 	struct unwind_stats unwind;         /* zero without DWARF unwinding */
@@ -543,6 +544,10 @@ int session__run(struct session *s, char *msg, size_t msglen);
 void session__stop(struct session *s);
 
 void session__stats(const struct session *s, struct session_stats *out);
+
+/* Read the sampler's counters now (a system call per counter), for session__stats
+ * between flushes; on the session's thread (its progress callback). */
+void session__refresh_sampler_stats(struct session *s);
 
 /* The command's exit status as waitpid gives it, when it has exited; -1 otherwise. */
 int session__child_status(const struct session *s);

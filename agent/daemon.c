@@ -425,6 +425,9 @@ static void on_progress(double seconds, uint64_t samples, void *ctx)
 	struct rusage ru;
 
 	(void)seconds;
+	/* /metrics shows the kernel side's counters (lost samples, BPF run time) as
+	 * of this tick, not of the last flush, which may be a minute ago. */
+	session__refresh_sampler_stats(d->session);
 	session__stats(d->session, &st);
 	st.samples = samples; /* with the interval under way, not only those flushed */
 	getrusage(RUSAGE_SELF, &ru);

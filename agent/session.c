@@ -686,6 +686,14 @@ int session__run(struct session *s, char *msg, size_t msglen)
 	return err;
 }
 
+void session__refresh_sampler_stats(struct session *s)
+{
+	struct sampler_stats st;
+
+	if (sampler__stats(s->sampler, &st) == 0)
+		s->last_stats = st;
+}
+
 void session__stop(struct session *s)
 {
 	s->stop = 1;

@@ -12,7 +12,8 @@
 # a CPython process forks (as multiprocessing does). Of each one's samples in the eval
 # loop, >= 80% show Python frames rather than the native eval loop (the rest were
 # taken before the interpreter was found; the interpreter's start-up, before it runs
-# the eval loop, is neither), and hot_a is named.
+# the eval loop, is neither), and hot_a is named. /metrics shows the kernel side's
+# counters (the Python wakeups) as they are, not as of a flush, which has not happened.
 # shellcheck source=tests/integration/lib.sh
 . "${TESTLIB:?TESTLIB is not set (run through ctest)}"
 t_init
@@ -58,7 +59,7 @@ case_short() {
 	local i pid pids=() f total py eval_native
 	# A flush interval longer than the test: the names read while a script runs
 	# are what its later samples are named with.
-	FLUSH=60 start_agent short "$WORK/short-store"
+	FLUSH=600 start_agent short "$WORK/short-store"
 	sleep 2
 	for i in 1 2 3; do
 		"$PY" "$SHARES" --cpu-seconds 0.5 >"$WORK/short$i.out" 2>&1 ||
@@ -81,6 +82,9 @@ sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))' "$SHARES" >"$WORK/sh
 	pids+=("$pid")
 	# What the agent counted, for a failure's diagnosis.
 	t_log "metrics: $(curl -sf "http://127.0.0.1:$PORT/metrics" | grep '^smolder_python' | tr '\n' ' ')"
+	# The kernel side's counters on /metrics are current before any flush.
+	[[ $(metric intervals_total) == 0 ]] || t_fail "a flush before the end of the test"
+	wait_metric python_wakeups_total 1 5
 	stop_agent 15
 	assert_rc 0 "agent exit on SIGTERM"
 	for i in 0 1 2 3; do
