@@ -144,14 +144,16 @@ static void test_service_from_environment(void **state)
 }
 
 /* The environment an exec carries: a variable counts by its whole name, the first of
- * a name wins, an empty SMOLDER_SERVICE gives way to OpenTelemetry's name. */
+ * a name wins (even when empty), an empty SMOLDER_SERVICE gives way to
+ * OpenTelemetry's name. */
 static void test_env_labels_of_an_environment_block(void **state)
 {
 	(void)state;
 	static const char env[] = "SMOLDER_SERVICEX=no\0OSMOLDER_SERVICE=no\0"
 				  "SMOLDER_SERVICE=first\0SMOLDER_SERVICE=second\0"
 				  "OTEL_SERVICE_NAME=otel\0SMOLDER_VERSION=3";
-	static const char empty[] = "PATH=/bin\0SMOLDER_SERVICE=\0OTEL_SERVICE_NAME=otel\0"
+	static const char empty[] = "PATH=/bin\0SMOLDER_SERVICE=\0SMOLDER_SERVICE=late\0"
+				    "OTEL_SERVICE_NAME=otel\0"
 				    "OTEL_RESOURCE_ATTRIBUTES=service.version=9";
 	struct env_labels l;
 
@@ -745,12 +747,18 @@ static void test_registry_gone_processes_read_a_build_id_once(void **state)
 	}
 	assert_int_equal(procinfo__build_id_reads(), reads0 + 1);
 
+	struct stat before, after;
+
+	assert_int_equal(stat(path, &before), 0);
 	copy_into("/usr/bin/tac", path); /* the same inode, another size */
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_not_equal(before.st_size, after.st_size);
 	assert_true(symbolizer__read_build_id(path, want_b, sizeof(want_b)) > 0);
 	assert_string_not_equal(want_a, want_b);
 	ev = exec_event(gone[2], path, 0);
 	assert_int_equal(registry__event(r, &ev), 0);
 	p = registry__sample(r, gone[2], 10, true);
+	assert_non_null(p->labels);
 	assert_string_equal(p->labels->build_id, want_b);
 	assert_int_equal(procinfo__build_id_reads(), reads0 + 2);
 
