@@ -180,7 +180,8 @@ static const struct {
 
 /*
  * The values of env_vars in a NUL-separated environment block (@len bytes) into
- * @val, NULL for those absent; the first of a name wins. One pass: an exec's
+ * @val, NULL for those absent; the first of a name wins, and a last variable with
+ * no NUL before the end of the block does not count. One pass: an exec's
  * environment is scanned for every exec of the machine.
  */
 static void env_scan(const char *env, size_t len, const char *val[ENV_NVARS])
@@ -191,8 +192,11 @@ static void env_scan(const char *env, size_t len, const char *val[ENV_NVARS])
 		val[k] = NULL;
 	while (p < end) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
-		size_t l = nul ? (size_t)(nul - p) : (size_t)(end - p);
+		size_t l;
 
+		if (!nul)
+			break; /* cut off: its value would run past the block */
+		l = (size_t)(nul - p);
 		for (int k = 0; k < ENV_NVARS; k++) {
 			size_t n = env_vars[k].len;
 

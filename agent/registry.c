@@ -483,6 +483,7 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	struct process_info *info = calloc(1, sizeof(*info));
 	const struct exe_slot *slot = exe_slot(r, ev->dev, ev->ino);
 	const char *exe = NULL, *build_id = NULL, *filename = ev->filename;
+	const struct stat *exe_st = NULL;
 	struct labels_block *b;
 	char cg[512];
 	struct stat st;
@@ -496,9 +497,10 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 		   stat(filename, &st) == 0 && st.st_ino == ev->ino &&
 		   procinfo__kernel_dev(st.st_dev) == ev->dev) {
 		exe = filename; /* its build-id from the cache by identity, size and time */
+		exe_st = &st;
 	}
 	info->pid = ev->pid;
-	procinfo__from_exec(exe, exe == filename ? &st : NULL, build_id,
+	procinfo__from_exec(exe, exe_st, build_id,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
 			    ev->comm, &ev->env, info);
 	b = labels_new(info);

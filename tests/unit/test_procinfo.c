@@ -145,7 +145,7 @@ static void test_service_from_environment(void **state)
 
 /* The environment an exec carries: a variable counts by its whole name, the first of
  * a name wins (even when empty), an empty SMOLDER_SERVICE gives way to
- * OpenTelemetry's name. */
+ * OpenTelemetry's name, and a last variable cut off before its NUL is not read. */
 static void test_env_labels_of_an_environment_block(void **state)
 {
 	(void)state;
@@ -166,6 +166,17 @@ static void test_env_labels_of_an_environment_block(void **state)
 	assert_string_equal(l.version, "9");
 	procinfo__env_labels(env, 0, &l);
 	assert_true(l.known);
+	assert_string_equal(l.service, "");
+
+	/* "SMOLDER_SERVICE=cut" with no NUL after it, followed by bytes that are not
+	 * the block's: the value would run on into them. */
+	char cut[64];
+	static const char head[] = "PATH=/bin\0SMOLDER_SERVICE=cut";
+
+	memset(cut, 'x', sizeof(cut) - 1);
+	cut[sizeof(cut) - 1] = '\0';
+	memcpy(cut, head, sizeof(head) - 1);
+	procinfo__env_labels(cut, sizeof(head) - 1, &l);
 	assert_string_equal(l.service, "");
 }
 
