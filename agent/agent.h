@@ -248,12 +248,13 @@ void procinfo__env_labels(const char *env, size_t len, struct env_labels *out);
 int procinfo__read(pid_t pid, const struct env_labels *env, struct process_info *info);
 
 /* Fill @info (its pid kept) for a process that is gone, from what is known of its exec:
- * the executable's path (NULL or "" when unknown), which stat says is @st (NULL:
- * unknown), and build-id (NULL: read it from the path, or from the cache by @st), its
- * cgroup path (may be NULL), its comm and its environment's labels (may be NULL). */
-void procinfo__from_exec(const char *exe, const struct stat *st, const char *build_id,
-			 const char *cgroup_path, const char *comm,
-			 const struct env_labels *env, struct process_info *info);
+ * the executable's path (NULL or "" when unknown), which is the file @st describes
+ * (its build-id from the cache by @st, else read from the path; NULL: unknown, read
+ * it), its cgroup path (may be NULL), its comm and its environment's labels (may be
+ * NULL). */
+void procinfo__from_exec(const char *exe, const struct stat *st, const char *cgroup_path,
+			 const char *comm, const struct env_labels *env,
+			 struct process_info *info);
 
 /*
  * Fill @info for process @pid whose executable and cgroup are already known: @exe,
@@ -331,6 +332,8 @@ struct registry_stats {
 				     of one process in a drain interval than are kept */
 	uint64_t known_unchecked; /* of from_known, execs matched by the event alone
 				     (its path, file identity, size and time): no stat */
+	uint64_t labels_shared; /* of from_known, labels another image of the same
+				   file, cgroup and environment labels has already */
 };
 
 /* Called when what a client holds for @pid is no longer valid: the process exited,

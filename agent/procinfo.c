@@ -522,9 +522,9 @@ int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 	return 0;
 }
 
-void procinfo__from_exec(const char *exe, const struct stat *st, const char *build_id,
-			 const char *cgroup_path, const char *comm,
-			 const struct env_labels *env, struct process_info *info)
+void procinfo__from_exec(const char *exe, const struct stat *st, const char *cgroup_path,
+			 const char *comm, const struct env_labels *env,
+			 struct process_info *info)
 {
 	pid_t pid = info->pid;
 
@@ -532,10 +532,7 @@ void procinfo__from_exec(const char *exe, const struct stat *st, const char *bui
 	info->pid = pid;
 	if (exe && exe[0]) {
 		snprintf(info->exe, sizeof(info->exe), "%s", exe);
-		if (build_id)
-			snprintf(info->build_id, sizeof(info->build_id), "%s", build_id);
-		else
-			read_build_id(exe, st, info->build_id, sizeof(info->build_id));
+		read_build_id(exe, st, info->build_id, sizeof(info->build_id));
 	}
 	if (cgroup_path && cgroup_path[0])
 		procinfo__parse_cgroup(cgroup_path, info);

@@ -22,6 +22,7 @@
  * image waits, in order, and a first sample takes the last one announced before it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,13 +94,28 @@ struct client {
 	void *ctx;
 };
 
-/* An executable seen in a live process, by the file's identity: what names the file
- * an exec event carries when the process is gone before /proc could be read (the
- * path execve was given may be relative, or /proc/self/exe). */
+/* The labels labels_known last made for a program, and what it made them from:
+ * another exec of the same file, unchanged since (size and time), in the same cgroup,
+ * whose environment names the same service and version, gets the same block. Under
+ * process churn most new images are such a repeat (the workers of a shell loop), and
+ * building their labels again was most of what an image cost at its first sample. */
+struct labels_memo {
+	struct labels_block *labels; /* holds a reference */
+	int64_t size, mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t cgroup_id;
+	struct env_labels env; /* known */
+};
+
+/* An executable seen in a live process, or checked on disk for a gone one, by the
+ * file's identity: what names the file an exec event carries when the process is
+ * gone before /proc could be read (the path execve was given may be relative, or
+ * /proc/self/exe). */
 struct exe_slot {
 	uint32_t dev;
 	uint64_t ino;
 	struct labels_block *labels; /* holds a reference */
+	struct labels_memo *memo;    /* NULL until labels_known made labels for it */
 };
 
 struct registry {
@@ -110,6 +126,7 @@ struct registry {
 	struct client clients[MAX_CLIENTS];
 	size_t nclients;
 	struct exe_slot exes[EXE_CACHE_SLOTS];
+	struct process_info *info; /* scratch for the labels being read */
 	uint32_t next_id;
 	uint64_t reaps;            /* registry__reap calls */
 	struct registry_stats st;
@@ -169,6 +186,23 @@ static struct exe_slot *exe_slot(struct registry *r, uint32_t dev, uint64_t ino)
 	return &r->exes[hash_mix64(ino ^ ((uint64_t)dev << 32)) % EXE_CACHE_SLOTS];
 }
 
+static void memo_free(struct labels_memo *m)
+{
+	if (m) {
+		labels_put(m->labels);
+		free(m);
+	}
+}
+
+/* Make @slot name file (@dev, @ino) with labels @b (a reference is taken). */
+static void exe_slot_set(struct exe_slot *slot, uint32_t dev, uint64_t ino,
+			 struct labels_block *b)
+{
+	labels_put(slot->labels);
+	memo_free(slot->memo);
+	*slot = (struct exe_slot){ dev, ino, labels_get(b), NULL };
+}
+
 /* Labels of live process @pid from /proc (its service and version from @env when
  * that knows them; may be NULL); NULL when it is gone, out of memory, or (@ino
  * nonzero) when it runs another file than inode @ino. Only the inode is
@@ -178,22 +212,16 @@ static struct exe_slot *exe_slot(struct registry *r, uint32_t dev, uint64_t ino)
 static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t ino,
 					const struct env_labels *env)
 {
-	struct process_info *info = malloc(sizeof(*info));
+	struct process_info *info = r->info;
 	struct labels_block *b = NULL;
-	struct exe_slot *slot;
 
-	if (!info)
-		return NULL;
 	r->st.proc_reads++;
 	if (procinfo__read(pid, env, info) == 0 &&
 	    (!ino || info->exe_ino == ino || (!info->exe_ino && !info->kernel_thread)))
 		b = labels_new(info);
-	if (b && info->exe_ino) {
-		slot = exe_slot(r, info->exe_dev, info->exe_ino);
-		labels_put(slot->labels);
-		*slot = (struct exe_slot){ info->exe_dev, info->exe_ino, labels_get(b) };
-	}
-	free(info);
+	if (b && info->exe_ino)
+		exe_slot_set(exe_slot(r, info->exe_dev, info->exe_ino), info->exe_dev,
+			     info->exe_ino, b);
 	return b;
 }
 
@@ -258,9 +286,10 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
  * which names the file in the process's mount namespace, maybe not in ours. Else
  * @path is checked on disk, as a build-id read would open it.
  */
-static bool exec_path_is(struct registry *r, const struct exec_note *x, const char *path,
-			 struct stat *st)
+static bool exec_path_is(const struct exec_note *x, const char *path, struct stat *st,
+			 bool *unchecked)
 {
+	*unchecked = false;
 	if (strcmp(x->filename, path) == 0) {
 		memset(st, 0, sizeof(*st));
 		st->st_dev = makedev(x->dev >> 20, x->dev & 0xfffff);
@@ -269,7 +298,7 @@ static bool exec_path_is(struct registry *r, const struct exec_note *x, const ch
 		st->st_mtim.tv_sec = x->mtime_sec;
 		st->st_mtim.tv_nsec = x->mtime_nsec;
 		if (procinfo__build_id_cached(st)) {
-			r->st.known_unchecked++;
+			*unchecked = true;
 			return true;
 		}
 	}
@@ -289,16 +318,28 @@ static bool exec_path_is(struct registry *r, const struct exec_note *x, const ch
 static struct labels_block *labels_known(struct registry *r, const struct exec_note *x,
 					 pid_t pid)
 {
-	const struct exe_slot *slot = exe_slot(r, x->dev, x->ino);
+	struct exe_slot *slot = exe_slot(r, x->dev, x->ino);
+	struct process_info *info = r->info;
 	struct labels_block *b = NULL;
-	struct process_info *info;
+	struct labels_memo *m;
+	bool unchecked;
 	char cg[512];
 	struct stat st;
 
 	if (!x->ino || !slot->labels || slot->dev != x->dev || slot->ino != x->ino ||
 	    procinfo__cgroup_path_cached(x->cgroup_id, cg, sizeof(cg)) ||
-	    !exec_path_is(r, x, slot->labels->l.exe, &st) || !(info = malloc(sizeof(*info))))
+	    !exec_path_is(x, slot->labels->l.exe, &st, &unchecked))
 		return NULL;
+	r->st.known_unchecked += unchecked;
+	m = slot->memo;
+	if (m && x->env.known && m->cgroup_id == x->cgroup_id && m->size == st.st_size &&
+	    m->mtime_sec == st.st_mtim.tv_sec && m->mtime_nsec == (uint32_t)st.st_mtim.tv_nsec &&
+	    !strcmp(m->labels->l.cgroup, cg) && !strcmp(m->env.service, x->env.service) &&
+	    !strcmp(m->env.version, x->env.version)) {
+		r->st.from_known++;
+		r->st.labels_shared++;
+		return labels_get(m->labels);
+	}
 	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0 ||
 	    (x->pid != pid &&
 	     procinfo__read_known(pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0)) {
@@ -307,7 +348,17 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 			r->st.proc_reads++;
 		r->st.from_known++;
 	}
-	free(info);
+	/* Only labels that come from the event and the caches can be shared: an
+	 * environment read from /proc is this process's own. */
+	if (b && x->env.known && (m || (m = malloc(sizeof(*m))))) {
+		if (slot->memo)
+			labels_put(m->labels);
+		*m = (struct labels_memo){ .labels = labels_get(b), .size = st.st_size,
+					   .mtime_sec = st.st_mtim.tv_sec,
+					   .mtime_nsec = (uint32_t)st.st_mtim.tv_nsec,
+					   .cgroup_id = x->cgroup_id, .env = x->env };
+		slot->memo = m;
+	}
 	return b;
 }
 
@@ -433,13 +484,18 @@ struct registry *registry__new(const struct registry_opts *opts)
 	while (nb < r->max)
 		nb *= 2;
 	r->buckets = calloc(nb, sizeof(*r->buckets));
-	if (!r->buckets)
+	r->info = malloc(sizeof(*r->info));
+	if (!r->buckets || !r->info)
 		goto nomem;
 	r->mask = nb - 1;
 	list_init(&r->lru);
 	list_init(&r->dead);
 	return r;
 nomem:
+	if (r) {
+		free(r->buckets);
+		free(r->info);
+	}
 	free(r);
 	errno = ENOMEM;
 	return NULL;
@@ -458,8 +514,11 @@ void registry__free(struct registry *r)
 		drop_pending(e, e->npending);
 		free(e);
 	}
-	for (size_t i = 0; i < EXE_CACHE_SLOTS; i++)
+	for (size_t i = 0; i < EXE_CACHE_SLOTS; i++) {
 		labels_put(r->exes[i].labels);
+		memo_free(r->exes[i].memo);
+	}
+	free(r->info);
 	free(r->buckets);
 	free(r);
 }
@@ -474,37 +533,46 @@ int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx)
 
 /*
  * Labels for an exec whose process is gone before /proc could be read. The executable
- * is the file the event names by device and inode: a path learned from a live process
- * running the same file, else the path given to execve when it names that very file
- * (it may be relative to a directory we do not know, or /proc/self/exe).
+ * is the file the event names by device and inode: a path learned from a process
+ * seen running the same file, if it still names it, else the path given to execve
+ * with its links resolved when it names that very file (it may be relative to a
+ * directory we do not know, or /proc/self/exe). A file found that way is known from
+ * then on (exe_slot), as one a live process was seen running.
  */
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *ev)
 {
-	struct process_info *info = calloc(1, sizeof(*info));
-	const struct exe_slot *slot = exe_slot(r, ev->dev, ev->ino);
-	const char *exe = NULL, *build_id = NULL, *filename = ev->filename;
+	struct process_info *info = r->info;
+	struct exe_slot *slot = exe_slot(r, ev->dev, ev->ino);
+	const char *exe = NULL, *filename = ev->filename;
 	const struct stat *exe_st = NULL;
+	char cg[512], real[PATH_MAX];
 	struct labels_block *b;
-	char cg[512];
+	bool unchecked;
 	struct stat st;
 
-	if (!info)
-		return NULL;
-	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino) {
+	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino &&
+	    exec_path_is(ev, slot->labels->l.exe, &st, &unchecked)) {
+		/* Its build-id by identity, size and time: the file may have been
+		 * rewritten in place since the slot's labels were made. */
 		exe = slot->labels->l.exe;
-		build_id = slot->labels->l.build_id;
+		exe_st = &st;
 	} else if (filename[0] == '/' && strncmp(filename, "/proc/", 6) &&
-		   stat(filename, &st) == 0 && st.st_ino == ev->ino &&
+		   realpath(filename, real) && stat(real, &st) == 0 && st.st_ino == ev->ino &&
 		   procinfo__kernel_dev(st.st_dev) == ev->dev) {
-		exe = filename; /* its build-id from the cache by identity, size and time */
+		/* As /proc/PID/exe would name it (/usr/bin/true for /bin/true), its
+		 * build-id from the cache by identity, size and time. */
+		exe = real;
 		exe_st = &st;
 	}
 	info->pid = ev->pid;
-	procinfo__from_exec(exe, exe_st, build_id,
+	procinfo__from_exec(exe, exe_st,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
 			    ev->comm, &ev->env, info);
 	b = labels_new(info);
-	free(info);
+	/* The file is known now: the next exec of it is labelled as a known program's
+	 * (labels_known), without trying /proc for a process that is gone. */
+	if (b && exe == real)
+		exe_slot_set(slot, ev->dev, ev->ino, b);
 	r->st.from_event++;
 	return b;
 }

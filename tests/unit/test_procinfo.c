@@ -12,6 +12,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -258,6 +259,17 @@ static void test_build_id_of_the_executable(void **state)
 	assert_string_equal(i.build_id, want);
 }
 
+/* That @p's executable is @path as /proc/PID/exe would name it: with its links
+ * resolved (/usr/bin/true for /bin/true where /bin is a link). */
+static void assert_exe(const struct process *p, const char *path)
+{
+	char want[PATH_MAX];
+
+	assert_non_null(realpath(path, want));
+	assert_non_null(p->labels);
+	assert_string_equal(p->labels->exe, want);
+}
+
 /* Our own cgroup v2 path and id (the inode of its directory), or skip. */
 static uint64_t own_cgroup(char *path, size_t len)
 {
@@ -426,7 +438,8 @@ static void test_registry_exec_of_a_gone_process(void **state)
 	assert_int_equal(registry__event(r, &ev), 0);
 	p = registry__sample(r, 0x3ffffff1, 10, true);
 	assert_non_null(p->labels);
-	assert_string_equal(p->labels->exe, "/bin/true");
+	/* As /proc/PID/exe would show it: the path with its links resolved. */
+	assert_exe(p, "/bin/true");
 	assert_true(strlen(p->labels->build_id) >= 2); /* Debian's coreutils have one */
 	if (cgid)
 		assert_string_equal(p->labels->cgroup, cg);
@@ -561,7 +574,7 @@ static void test_registry_exec_labels_read_at_first_sample(void **state)
 	assert_int_equal(registry__event(r, &ev), 0);
 	p = registry__sample(r, pid, 30, true);
 	assert_non_null(p->labels);
-	assert_string_equal(p->labels->exe, "/bin/true");
+	assert_exe(p, "/bin/true");
 	assert_string_equal(p->labels->service, "true");
 	registry__stats(r, &st);
 	assert_int_equal(st.from_event, 1);
@@ -819,7 +832,7 @@ static void test_registry_labels_from_the_environment_of_the_exec(void **state)
 	carry_env(&x, env, sizeof(env) - 1);
 	assert_int_equal(registry__event(r, &x.ev), 0);
 	p = registry__sample(r, 0x3ffffff5, 10, true);
-	assert_string_equal(p->labels->exe, "/bin/true");
+	assert_exe(p, "/bin/true");
 	assert_string_equal(p->labels->service, "checkout");
 	assert_string_equal(p->labels->version, "v42");
 	registry__stats(r, &st);
@@ -864,6 +877,82 @@ static void test_registry_labels_from_the_environment_of_the_exec(void **state)
 	registry__free(r);
 }
 
+/* The first sample of @pid, gone after its exec of /bin/true in cgroup @cgroup_id
+ * with environment @env (@len bytes) at @t_ns. */
+static const struct process *gone_true(struct registry *r, pid_t pid, uint64_t cgroup_id,
+				       const char *env, size_t len, uint64_t t_ns)
+{
+	struct event_with_env x = { 0 };
+
+	x.ev = exec_event(pid, "/bin/true", cgroup_id);
+	carry_env(&x, env, len);
+	assert_int_equal(registry__event(r, &x.ev), 0);
+	return registry__sample(r, pid, t_ns, true);
+}
+
+/*
+ * A program's file checked on disk for a process gone before it was read makes it a
+ * known program: the next exec of it, gone too, is labelled from the event without
+ * trying /proc. Execs of a known program in the same cgroup whose environments name
+ * the same service and version share one label block; another environment gets its
+ * own.
+ */
+static void test_registry_known_programs_share_labels(void **state)
+{
+	(void)state;
+	static const char env[] = "SMOLDER_SERVICE=checkout\0SMOLDER_VERSION=v42\0";
+	static const char other[] = "SMOLDER_SERVICE=billing\0";
+	char cg[4096];
+	uint64_t cgroup_id = own_cgroup(cg, sizeof(cg));
+	struct registry *r = registry__new(NULL);
+	const struct process_labels *first;
+	struct registry_stats st;
+	const struct process *p;
+
+	if (!cgroup_id) {
+		registry__free(r);
+		skip(); /* no cgroup v2: a known program's labels read /proc */
+	}
+	p = gone_true(r, 0x3ffffff1, cgroup_id, env, sizeof(env) - 1, 10);
+	assert_exe(p, "/bin/true");
+	first = p->labels;
+	registry__stats(r, &st);
+	assert_int_equal(st.from_event, 1);
+	assert_int_equal(st.proc_reads, 1); /* tried, and gone */
+
+	/* Gone too, the same file: known now, nothing tried in /proc. */
+	p = gone_true(r, 0x3ffffff2, cgroup_id, env, sizeof(env) - 1, 20);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_event, 1);
+	assert_int_equal(st.from_known, 1);
+	assert_int_equal(st.proc_reads, 1);
+	assert_int_equal(st.labels_shared, 0);
+	assert_exe(p, "/bin/true");
+	assert_string_equal(p->labels->build_id, first->build_id);
+	assert_string_equal(p->labels->cgroup, cg);
+	assert_string_equal(p->labels->service, "checkout");
+	assert_string_equal(p->labels->version, "v42");
+	first = p->labels;
+
+	/* The same environment again: the very same labels. */
+	p = gone_true(r, 0x3ffffff3, cgroup_id, env, sizeof(env) - 1, 30);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_known, 2);
+	assert_int_equal(st.labels_shared, 1);
+	assert_ptr_equal(p->labels, first);
+
+	/* Another service: labels of its own. */
+	p = gone_true(r, 0x3ffffff4, cgroup_id, other, sizeof(other) - 1, 40);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_known, 3);
+	assert_int_equal(st.labels_shared, 1);
+	assert_ptr_not_equal(p->labels, first);
+	assert_string_equal(p->labels->service, "billing");
+	assert_string_equal(p->labels->version, "");
+	assert_string_equal(p->labels->build_id, first->build_id);
+	registry__free(r);
+}
+
 /* The exec event of a process already gone, running @path (by its path), at @t_ns. */
 static struct smolder_event exec_at(pid_t pid, const char *path, uint64_t t_ns)
 {
@@ -898,14 +987,14 @@ static void test_registry_execs_between_drains(void **state)
 	assert_int_equal(registry__event(r, &ev), 0);
 	/* The first image's first sample, then another of it, then the second's. */
 	p = registry__sample(r, pid, 150, true);
-	assert_string_equal(p->labels->exe, progs[0]);
+	assert_exe(p, progs[0]);
 	id = p->id;
 	p = registry__sample(r, pid, 180, false);
 	assert_int_equal(p->id, id);
-	assert_string_equal(p->labels->exe, progs[0]);
+	assert_exe(p, progs[0]);
 	p = registry__sample(r, pid, 250, true);
 	assert_int_not_equal(p->id, id);
-	assert_string_equal(p->labels->exe, progs[1]);
+	assert_exe(p, progs[1]);
 
 	/* Six execs before the next sample: the last four are kept. A first sample
 	 * after the fourth exec (the second kept) gets that image; one after the last
@@ -917,9 +1006,9 @@ static void test_registry_execs_between_drains(void **state)
 	registry__stats(r, &st);
 	assert_int_equal(st.pending_dropped, 2);
 	p = registry__sample(r, pid, 650, true);
-	assert_string_equal(p->labels->exe, progs[3]);
+	assert_exe(p, progs[3]);
 	p = registry__sample(r, pid, 900, true);
-	assert_string_equal(p->labels->exe, progs[5]);
+	assert_exe(p, progs[5]);
 
 	/* A child forked (by this test's process) and exec'd before either event is
 	 * read: sampled before its exec, it runs its parent's program. */
@@ -937,7 +1026,7 @@ static void test_registry_execs_between_drains(void **state)
 	p = registry__sample(r, child, 1050, true);
 	assert_string_equal(p->labels->exe, self);
 	p = registry__sample(r, child, 1150, true);
-	assert_string_equal(p->labels->exe, progs[0]);
+	assert_exe(p, progs[0]);
 	registry__free(r);
 }
 
@@ -964,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_registry_gone_processes_read_a_build_id_once),
 		cmocka_unit_test(test_registry_labels_from_the_environment_of_the_exec),
 		cmocka_unit_test(test_registry_execs_between_drains),
+		cmocka_unit_test(test_registry_known_programs_share_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
