@@ -24,17 +24,25 @@
 #include "symbolizer_int.h"
 #include "vec.h"
 
-/* One process's mappings; maps and bids are parallel and sorted by start. */
+/* A process's mappings; maps and bids are parallel and sorted by start. Shared,
+ * unchanged, by a process and the children it forks until one of them maps something:
+ * most children of a shell exec first, and copying the parent's mappings at every
+ * fork was most of what the records of a new process cost. */
+struct mm_set {
+	unsigned int refs;
+	VEC(struct proc_mapping) maps;
+	VEC(struct proc_build_id) bids;
+	VEC(char) strs;
+	size_t strs_compacted; /* strs.len after the last compaction */
+};
+
 struct mm_entry {
 	struct list_node lru;
 	struct mm_entry *hnext;
 	pid_t pid;
 	uint64_t version;  /* changes with every change to the mappings */
 	bool unknown_file; /* a file was mapped without a build-id: read /proc instead */
-	VEC(struct proc_mapping) maps;
-	VEC(struct proc_build_id) bids;
-	VEC(char) strs;
-	size_t strs_compacted; /* strs.len after the last compaction */
+	struct mm_set *set; /* NULL: nothing mapped yet */
 };
 
 struct mmap_table {
@@ -52,10 +60,23 @@ struct mmap_table {
  * code regions) is read from /proc. */
 #define MM_MAX_MAPPINGS 4096
 
-static size_t entry_bytes(const struct mm_entry *e)
+/* A set's memory, counted once however many processes share it. */
+static size_t set_bytes(const struct mm_set *s)
 {
-	return sizeof(*e) + e->maps.cap * sizeof(e->maps.v[0]) +
-	       e->bids.cap * sizeof(e->bids.v[0]) + e->strs.cap;
+	return s ? sizeof(*s) + s->maps.cap * sizeof(s->maps.v[0]) +
+			   s->bids.cap * sizeof(s->bids.v[0]) + s->strs.cap
+		 : 0;
+}
+
+static void set_put(struct mmap_table *t, struct mm_set *s)
+{
+	if (!s || --s->refs)
+		return;
+	t->bytes -= set_bytes(s);
+	VEC_FREE(s->maps);
+	VEC_FREE(s->bids);
+	VEC_FREE(s->strs);
+	free(s);
 }
 
 struct mmap_table *mmap_table__new(size_t max_processes)
@@ -101,10 +122,8 @@ static void entry_remove(struct mmap_table *t, struct mm_entry *e)
 	*pp = e->hnext;
 	list_del(&e->lru);
 	t->n--;
-	t->bytes -= entry_bytes(e);
-	VEC_FREE(e->maps);
-	VEC_FREE(e->bids);
-	VEC_FREE(e->strs);
+	t->bytes -= sizeof(*e);
+	set_put(t, e->set);
 	free(e);
 }
 
@@ -159,32 +178,71 @@ static struct mm_entry *entry_new(struct mmap_table *t, pid_t pid)
 	*bucket(t, pid) = e;
 	list_add_front(&t->lru, &e->lru);
 	t->n++;
-	t->bytes += entry_bytes(e);
+	t->bytes += sizeof(*e);
 	return e;
 }
 
-/* Rewrite @e's path arena with only the paths its mappings use. */
-static int compact(struct mm_entry *e)
+/* Into @dst, which has @src's mappings, an arena with only the paths they use
+ * (@dst's own arena, if any, is freed). @return 0 or -ENOMEM (@dst unchanged). */
+static int compact(struct mm_set *dst, const struct mm_set *src)
 {
 	VEC(char) strs = { 0 };
 
-	for (size_t i = 0; i < e->maps.len; i++) {
-		const char *p = e->strs.v + e->maps.v[i].path_off;
+	for (size_t i = 0; i < src->maps.len; i++) {
+		const char *p = src->strs.v + src->maps.v[i].path_off;
 		size_t len = strlen(p);
-		uint32_t off = (uint32_t)strs.len;
 
 		if (VEC_APPEND(strs, p, len + 1)) {
 			VEC_FREE(strs);
 			return -ENOMEM;
 		}
-		e->maps.v[i].path_off = off;
 	}
-	VEC_FREE(e->strs);
-	e->strs.v = strs.v;
-	e->strs.len = strs.len;
-	e->strs.cap = strs.cap;
-	e->strs_compacted = strs.len;
+	for (size_t i = 0, off = 0; i < dst->maps.len; i++) {
+		dst->maps.v[i].path_off = (uint32_t)off;
+		off += strlen(strs.v + off) + 1;
+	}
+	VEC_FREE(dst->strs);
+	dst->strs.v = strs.v;
+	dst->strs.len = strs.len;
+	dst->strs.cap = strs.cap;
+	dst->strs_compacted = strs.len;
 	return 0;
+}
+
+/* @e's set, for a change: its own (a copy of a shared one, a new one for an entry
+ * with none). @return it, or NULL (ENOMEM). */
+static struct mm_set *set_own(struct mmap_table *t, struct mm_entry *e)
+{
+	struct mm_set *s = e->set, *c;
+
+	if (s && s->refs == 1)
+		return s;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->refs = 1;
+	if (s && (VEC_RESERVE_EXACT(c->maps, s->maps.len) ||
+		  VEC_RESERVE_EXACT(c->bids, s->bids.len))) {
+		VEC_FREE(c->maps);
+		free(c);
+		return NULL;
+	}
+	if (s && s->maps.len) {
+		memcpy(c->maps.v, s->maps.v, s->maps.len * sizeof(s->maps.v[0]));
+		memcpy(c->bids.v, s->bids.v, s->bids.len * sizeof(s->bids.v[0]));
+		c->maps.len = s->maps.len;
+		c->bids.len = s->bids.len;
+		if (compact(c, s)) {
+			VEC_FREE(c->maps);
+			VEC_FREE(c->bids);
+			free(c);
+			return NULL;
+		}
+	}
+	t->bytes += set_bytes(c);
+	set_put(t, s);
+	e->set = c;
+	return c;
 }
 
 void mmap_table__activate(struct mmap_table *t)
@@ -196,20 +254,23 @@ void mmap_table__seed(struct mmap_table *t, pid_t pid, const struct proc_maps *m
 		      uint64_t *version)
 {
 	struct mm_entry *e;
+	struct mm_set *s;
 	size_t before;
 
 	if (!t->active)
 		return;
-	if (!(e = entry_new(t, pid))) {
+	if (!(e = entry_new(t, pid)) || !(s = set_own(t, e))) {
+		if (e)
+			mmap_table__forget(t, pid);
 		t->failed++;
 		return;
 	}
-	before = entry_bytes(e);
+	before = set_bytes(s);
 	for (size_t i = 0; i < m->n && !e->unknown_file; i++) {
 		const struct proc_mapping *pm = &m->maps[i];
 		struct proc_build_id none = { 0 };
 		const struct proc_build_id *bid = m->bids ? &m->bids[i] : &none;
-		uint32_t off = (uint32_t)e->strs.len;
+		uint32_t off = (uint32_t)s->strs.len;
 		const char *path = proc_mapping__path(m, pm);
 		size_t len = strlen(path);
 
@@ -217,21 +278,21 @@ void mmap_table__seed(struct mmap_table *t, pid_t pid, const struct proc_maps *m
 		if (pm->kind == PROC_MAPPING_PSEUDO && !strcmp(path, "[vsyscall]"))
 			continue;
 		if ((pm->kind == PROC_MAPPING_FILE && !bid->len && !pm->inode) ||
-		    e->maps.len >= MM_MAX_MAPPINGS) {
+		    s->maps.len >= MM_MAX_MAPPINGS) {
 			e->unknown_file = true;
 			break;
 		}
-		if (VEC_APPEND(e->strs, path, len + 1) || VEC_PUSH(e->maps, *pm) ||
-		    VEC_PUSH(e->bids, *bid)) {
-			t->bytes += entry_bytes(e) - before;
+		if (VEC_APPEND(s->strs, path, len + 1) || VEC_PUSH(s->maps, *pm) ||
+		    VEC_PUSH(s->bids, *bid)) {
+			t->bytes += set_bytes(s) - before;
 			mmap_table__forget(t, pid);
 			t->failed++;
 			return;
 		}
-		e->maps.v[e->maps.len - 1].path_off = off;
+		s->maps.v[s->maps.len - 1].path_off = off;
 	}
-	e->strs_compacted = e->strs.len;
-	t->bytes += entry_bytes(e) - before;
+	s->strs_compacted = s->strs.len;
+	t->bytes += set_bytes(s) - before;
 	*version = e->version;
 }
 
@@ -244,7 +305,6 @@ void mmap_table__exec(struct mmap_table *t, pid_t pid)
 void mmap_table__fork(struct mmap_table *t, pid_t parent, pid_t child)
 {
 	struct mm_entry *p = find(t, parent), *c;
-	size_t before;
 
 	/* A parent not followed from its start: neither is the child. */
 	if (!p || p->unknown_file) {
@@ -258,25 +318,17 @@ void mmap_table__fork(struct mmap_table *t, pid_t parent, pid_t child)
 		t->failed++;
 		return;
 	}
-	before = entry_bytes(c);
-	if (VEC_APPEND(c->maps, p->maps.v, p->maps.len) ||
-	    VEC_APPEND(c->bids, p->bids.v, p->bids.len) ||
-	    VEC_APPEND(c->strs, p->strs.v, p->strs.len) || compact(c)) {
-		t->bytes -= before;
-		t->bytes += entry_bytes(c);
-		mmap_table__forget(t, child);
-		t->failed++;
-		return;
-	}
-	t->bytes += entry_bytes(c) - before;
+	c->set = p->set; /* copied when one of them maps something */
+	if (c->set)
+		c->set->refs++;
 }
 
 /*
- * Lay @m over entry @e's mappings: what it covers of older mappings goes (a mapping
- * partly covered keeps the rest, with its file offset moved on), and @m goes in at
- * its place in address order.
+ * Lay @m over the mappings of @e (a set of its own): what it covers of older mappings
+ * goes (a mapping partly covered keeps the rest, with its file offset moved on), and
+ * @m goes in at its place in address order.
  */
-static int overlay(struct mm_entry *e, const struct proc_mapping *m,
+static int overlay(struct mm_set *e, const struct proc_mapping *m,
 		   const struct proc_build_id *bid)
 {
 	size_t i = 0, j, n = e->maps.len;
@@ -328,6 +380,7 @@ void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping
 {
 	struct mm_entry *e = find(t, pid);
 	struct proc_mapping m = *pm;
+	struct mm_set *s;
 	size_t before;
 	int err;
 
@@ -335,29 +388,35 @@ void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping
 		return;
 	t->mmaps++;
 	list_move_front(&t->lru, &e->lru);
-	before = entry_bytes(e);
 	path_len = proc_mapping__classify(&m, path, path_len);
 	if (m.kind == PROC_MAPPING_FILE && !bid->len && !m.inode) {
 		/* Not known by a build-id nor by an inode: /proc says which file. */
 		e->unknown_file = true;
 		return;
 	}
-	if (e->maps.len >= MM_MAX_MAPPINGS) {
+	if (e->set && e->set->maps.len >= MM_MAX_MAPPINGS) {
 		e->unknown_file = true;
 		return;
 	}
-	m.path_off = (uint32_t)e->strs.len;
-	err = e->strs.len + path_len + 1 > UINT32_MAX ? -ENOMEM
-						       : VEC_APPEND(e->strs, path, path_len);
+	s = set_own(t, e);
+	if (!s) {
+		mmap_table__forget(t, pid);
+		t->failed++;
+		return;
+	}
+	before = set_bytes(s);
+	m.path_off = (uint32_t)s->strs.len;
+	err = s->strs.len + path_len + 1 > UINT32_MAX ? -ENOMEM
+						       : VEC_APPEND(s->strs, path, path_len);
 	if (!err)
-		err = VEC_PUSH(e->strs, '\0');
+		err = VEC_PUSH(s->strs, '\0');
 	if (!err)
-		err = overlay(e, &m, bid);
+		err = overlay(s, &m, bid);
 	e->version = ++t->next_version;
 	/* Paths of mappings laid over stay in the arena until it doubles. */
-	if (!err && e->strs.len > 2 * e->strs_compacted + 4096)
-		err = compact(e);
-	t->bytes += entry_bytes(e) - before;
+	if (!err && s->strs.len > 2 * s->strs_compacted + 4096)
+		err = compact(s, s);
+	t->bytes += set_bytes(s) - before;
 	if (err) {
 		mmap_table__forget(t, pid);
 		t->failed++;
@@ -367,6 +426,8 @@ void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping
 int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct proc_maps *out)
 {
 	const struct mm_entry *e = find(t, pid);
+	static const struct mm_set none;
+	const struct mm_set *s;
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -375,21 +436,22 @@ int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct p
 	if (e->version == *version)
 		return -EALREADY;
 	*version = e->version;
-	n = e->maps.len;
+	s = e->set ? e->set : &none;
+	n = s->maps.len;
 	out->maps = malloc(n * sizeof(*out->maps) + 1);
 	out->bids = malloc(n * sizeof(*out->bids) + 1);
-	out->strs = malloc(e->strs.len + 1);
+	out->strs = malloc(s->strs.len + 1);
 	if (!out->maps || !out->bids || !out->strs) {
 		proc_maps__release(out);
 		return -ENOMEM;
 	}
-	if (n) { /* (an entry that has no mapping yet has no arrays either) */
-		memcpy(out->maps, e->maps.v, n * sizeof(*out->maps));
-		memcpy(out->bids, e->bids.v, n * sizeof(*out->bids));
-		memcpy(out->strs, e->strs.v, e->strs.len);
+	if (n) { /* (a set with no mapping has no arrays either) */
+		memcpy(out->maps, s->maps.v, n * sizeof(*out->maps));
+		memcpy(out->bids, s->bids.v, n * sizeof(*out->bids));
+		memcpy(out->strs, s->strs.v, s->strs.len);
 	}
 	out->n = n;
-	out->strs_len = e->strs.len;
+	out->strs_len = s->strs.len;
 	if (proc_maps__add_gate_area(out)) {
 		proc_maps__release(out);
 		return -ENOMEM;

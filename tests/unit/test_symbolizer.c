@@ -533,14 +533,21 @@ static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
 	assert_true(version != v1);
 	proc_maps__release(&m);
 
-	/* A fork copies; the child's own mmaps and exec are its own. */
+	/* A fork has its parent's mappings (shared until one of them maps something);
+	 * from then on, the mmaps of each are its own. */
 	mmap_table__fork(t, 100, 101);
+	table_show(t, 101, buf, sizeof(buf));
+	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;");
+	table_mmap(t, 100, 0xa0000, 0xa1000, 0, "/lib/f.so", 6);
+	table_show(t, 101, buf, sizeof(buf));
+	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;");
 	table_mmap(t, 101, 0x90000, 0x91000, 0, "/lib/e.so", 5);
 	table_show(t, 101, buf, sizeof(buf));
 	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;"
 				 "90000-91000@0 /lib/e.so 5;");
 	table_show(t, 100, buf, sizeof(buf));
-	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;");
+	assert_string_equal(buf, "8000-60000@1000 /usr/bin/c 3;70000-71000@0 /lib/d.so 4;"
+				 "a0000-a1000@0 /lib/f.so 6;");
 	mmap_table__exec(t, 101);
 	table_show(t, 101, buf, sizeof(buf));
 	assert_string_equal(buf, "");
@@ -581,6 +588,15 @@ static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
 	}
 	mmap_table__clear(t);
 	assert_int_equal(mmap_table__get(t, 105, &version, &m), -ENOENT);
+	{
+		struct mmap_table_stats st;
+
+		/* Every byte counted in (once, however many processes shared it) is
+		 * counted out. */
+		mmap_table__stats(t, &st);
+		assert_int_equal(st.processes, 0);
+		assert_int_equal(st.bytes, 0);
+	}
 	mmap_table__free(t);
 }
 
