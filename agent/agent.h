@@ -248,13 +248,14 @@ void procinfo__env_labels(const char *env, size_t len, struct env_labels *out);
 int procinfo__read(pid_t pid, const struct env_labels *env, struct process_info *info);
 
 /* Fill @info (its pid kept) for a process that is gone, from what is known of its exec:
- * the executable's path (NULL or "" when unknown), which is the file @st describes
- * (its build-id from the cache by @st, else read from the path; NULL: unknown, read
- * it), its cgroup path (may be NULL), its comm and its environment's labels (may be
- * NULL). */
-void procinfo__from_exec(const char *exe, const struct stat *st, const char *cgroup_path,
-			 const char *comm, const struct env_labels *env,
-			 struct process_info *info);
+ * the executable's path (NULL or "" when unknown) and the identity, size and time of
+ * the file it ran, @st (NULL: unknown), whose build-id comes from the cache by @st,
+ * else, when @exe_checked (@exe names that very file on disk), from the file (none
+ * when not); its cgroup path (may be NULL), its comm and its environment's labels
+ * (may be NULL). */
+void procinfo__from_exec(const char *exe, const struct stat *st, bool exe_checked,
+			 const char *cgroup_path, const char *comm,
+			 const struct env_labels *env, struct process_info *info);
 
 /*
  * Fill @info for process @pid whose executable and cgroup are already known: @exe,

@@ -67,15 +67,24 @@ uint64_t procinfo__build_id_reads(void)
 	return n;
 }
 
-bool procinfo__build_id_cached(const struct stat *st)
+/* The cached build-id of the file @st describes into @hex (may be NULL to only ask).
+ * @return whether it was cached. */
+static bool cached_build_id(const struct stat *st, char *hex, size_t len)
 {
 	const struct build_id_entry *e = build_id_slot(st);
 	bool hit;
 
 	pthread_mutex_lock(&build_ids_lock);
 	hit = same_file(e, st);
+	if (hit && hex)
+		snprintf(hex, len, "%s", e->hex);
 	pthread_mutex_unlock(&build_ids_lock);
 	return hit;
+}
+
+bool procinfo__build_id_cached(const struct stat *st)
+{
+	return cached_build_id(st, NULL, 0);
 }
 
 /* The build-id of the file at @path, which stat says is @st (NULL: unknown). */
@@ -90,15 +99,10 @@ static void read_build_id(const char *path, const struct stat *st, char *hex, si
 		pthread_mutex_unlock(&build_ids_lock);
 		return;
 	}
-	e = build_id_slot(st);
-	pthread_mutex_lock(&build_ids_lock);
-	if (same_file(e, st)) {
-		snprintf(hex, len, "%s", e->hex);
-		pthread_mutex_unlock(&build_ids_lock);
+	if (cached_build_id(st, hex, len))
 		return;
-	}
-	pthread_mutex_unlock(&build_ids_lock);
 	symbolizer__read_build_id(path, hex, len);
+	e = build_id_slot(st);
 	pthread_mutex_lock(&build_ids_lock);
 	build_id_reads++;
 	*e = (struct build_id_entry){ .dev = st->st_dev, .ino = st->st_ino,
@@ -522,9 +526,9 @@ int procinfo__cgroup_path(uint64_t cgroup_id, char *buf, size_t len)
 	return 0;
 }
 
-void procinfo__from_exec(const char *exe, const struct stat *st, const char *cgroup_path,
-			 const char *comm, const struct env_labels *env,
-			 struct process_info *info)
+void procinfo__from_exec(const char *exe, const struct stat *st, bool exe_checked,
+			 const char *cgroup_path, const char *comm,
+			 const struct env_labels *env, struct process_info *info)
 {
 	pid_t pid = info->pid;
 
@@ -532,7 +536,10 @@ void procinfo__from_exec(const char *exe, const struct stat *st, const char *cgr
 	info->pid = pid;
 	if (exe && exe[0]) {
 		snprintf(info->exe, sizeof(info->exe), "%s", exe);
-		read_build_id(exe, st, info->build_id, sizeof(info->build_id));
+		if (exe_checked)
+			read_build_id(exe, st, info->build_id, sizeof(info->build_id));
+		else if (st)
+			cached_build_id(st, info->build_id, sizeof(info->build_id));
 	}
 	if (cgroup_path && cgroup_path[0])
 		procinfo__parse_cgroup(cgroup_path, info);

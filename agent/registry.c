@@ -194,13 +194,20 @@ static void memo_free(struct labels_memo *m)
 	}
 }
 
-/* Make @slot name file (@dev, @ino) with labels @b (a reference is taken). */
+/* Make @slot name file (@dev, @ino) with labels @b (a reference is taken). What
+ * labels_known made of the slot is kept while the file and its path are the same. */
 static void exe_slot_set(struct exe_slot *slot, uint32_t dev, uint64_t ino,
 			 struct labels_block *b)
 {
-	labels_put(slot->labels);
-	memo_free(slot->memo);
-	*slot = (struct exe_slot){ dev, ino, labels_get(b), NULL };
+	struct labels_block *old = slot->labels;
+	struct labels_memo *memo = slot->memo;
+
+	if (!old || slot->dev != dev || slot->ino != ino || strcmp(old->l.exe, b->l.exe)) {
+		memo_free(memo);
+		memo = NULL;
+	}
+	*slot = (struct exe_slot){ dev, ino, labels_get(b), memo };
+	labels_put(old);
 }
 
 /* Labels of live process @pid from /proc (its service and version from @env when
@@ -286,17 +293,23 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
  * which names the file in the process's mount namespace, maybe not in ours. Else
  * @path is checked on disk, as a build-id read would open it.
  */
+/* @st as stat(2) would fill it for the file exec note @x ran, as the event saw it. */
+static void exec_identity(const struct exec_note *x, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x->dev >> 20, x->dev & 0xfffff);
+	st->st_ino = x->ino;
+	st->st_size = x->size;
+	st->st_mtim.tv_sec = x->mtime_sec;
+	st->st_mtim.tv_nsec = x->mtime_nsec;
+}
+
 static bool exec_path_is(const struct exec_note *x, const char *path, struct stat *st,
 			 bool *unchecked)
 {
 	*unchecked = false;
 	if (strcmp(x->filename, path) == 0) {
-		memset(st, 0, sizeof(*st));
-		st->st_dev = makedev(x->dev >> 20, x->dev & 0xfffff);
-		st->st_ino = x->ino;
-		st->st_size = x->size;
-		st->st_mtim.tv_sec = x->mtime_sec;
-		st->st_mtim.tv_nsec = x->mtime_nsec;
+		exec_identity(x, st);
 		if (procinfo__build_id_cached(st)) {
 			*unchecked = true;
 			return true;
@@ -307,13 +320,15 @@ static bool exec_path_is(const struct exec_note *x, const char *path, struct sta
 }
 
 /*
- * The labels of the image exec note @x announced, for live process @pid, reading only
- * its environment: when a live process was seen running the same file (device and
- * inode), still at the path it had then (or the exec named it by that path), and the
+ * The labels of the image exec note @x announced, for process @pid, reading at most
+ * its environment (nothing when the event carried it: then it may be gone): when the
+ * file (device and inode) is known, seen in a live process or checked on disk for a
+ * gone one, still at the path it had then (or the exec named it by that path), and the
  * path of the cgroup id of the exec is known (a process moved to another cgroup
  * between its exec and its first sample keeps the cgroup of its exec). NULL
- * otherwise, or when the process is gone. The build-id comes from procinfo's cache by
- * (device, inode, size, mtime), so a file rewritten in place is read again.
+ * otherwise. The build-id comes from procinfo's cache by (device, inode, size, mtime),
+ * so a file rewritten in place is read again. Labels made from the event alone are
+ * kept in the slot's memo and handed out again for the same inputs.
  */
 static struct labels_block *labels_known(struct registry *r, const struct exec_note *x,
 					 pid_t pid)
@@ -546,15 +561,20 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	const char *exe = NULL, *filename = ev->filename;
 	const struct stat *exe_st = NULL;
 	char cg[512], real[PATH_MAX];
+	bool unchecked, checked = false;
 	struct labels_block *b;
-	bool unchecked;
 	struct stat st;
 
-	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino &&
-	    exec_path_is(ev, slot->labels->l.exe, &st, &unchecked)) {
-		/* Its build-id by identity, size and time: the file may have been
-		 * rewritten in place since the slot's labels were made. */
+	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino) {
+		/* The path it was seen at, which may name it only in another mount
+		 * namespace, or another file by now. Its build-id by identity, size and
+		 * time (the file may have been rewritten in place since the slot's
+		 * labels were made): read from the path only where that still names
+		 * the file. */
 		exe = slot->labels->l.exe;
+		checked = exec_path_is(ev, exe, &st, &unchecked);
+		if (!checked)
+			exec_identity(ev, &st);
 		exe_st = &st;
 	} else if (filename[0] == '/' && strncmp(filename, "/proc/", 6) &&
 		   realpath(filename, real) && stat(real, &st) == 0 && st.st_ino == ev->ino &&
@@ -563,9 +583,10 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 		 * build-id from the cache by identity, size and time. */
 		exe = real;
 		exe_st = &st;
+		checked = true;
 	}
 	info->pid = ev->pid;
-	procinfo__from_exec(exe, exe_st,
+	procinfo__from_exec(exe, exe_st, checked,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
 			    ev->comm, &ev->env, info);
 	b = labels_new(info);

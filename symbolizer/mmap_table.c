@@ -305,22 +305,26 @@ void mmap_table__exec(struct mmap_table *t, pid_t pid)
 void mmap_table__fork(struct mmap_table *t, pid_t parent, pid_t child)
 {
 	struct mm_entry *p = find(t, parent), *c;
+	struct mm_set *s;
 
 	/* A parent not followed from its start: neither is the child. */
 	if (!p || p->unknown_file) {
 		mmap_table__forget(t, child);
 		return;
 	}
-	/* A new entry may evict the parent's: then the child is not followed either. */
+	/* The set is held first: the child's entry may evict the parent's (a table of
+	 * one), and the child still has the mappings. */
 	list_move_front(&t->lru, &p->lru);
+	s = p->set;
+	if (s)
+		s->refs++;
 	c = entry_new(t, child);
 	if (!c) {
+		set_put(t, s);
 		t->failed++;
 		return;
 	}
-	c->set = p->set; /* copied when one of them maps something */
-	if (c->set)
-		c->set->refs++;
+	c->set = s; /* copied when one of them maps something */
 }
 
 /*

@@ -646,6 +646,18 @@ static void copy_into(const char *from, const char *to)
 	close(out);
 }
 
+/* A new executable file at @path (a mkstemp template, filled in) with @from's
+ * contents. */
+static void temp_program(char *path, const char *from)
+{
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0755), 0);
+	copy_into(from, path);
+}
+
 /*
  * A second process running a program seen before gets its labels with only its
  * environment read (the executable by file identity, the cgroup by id), and the same
@@ -661,15 +673,12 @@ static void test_registry_exec_of_a_known_program(void **state)
 	struct registry_stats st;
 	const struct process *p;
 	struct smolder_event ev;
-	int fd = mkstemp(path), w1, w2, w3;
+	int w1, w2, w3;
 	pid_t a, b, c;
 
 	if (!cgroup_id)
 		skip(); /* no cgroup v2: every exec reads /proc */
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(chmod(path, 0755), 0);
-	copy_into("/bin/cat", path);
+	temp_program(path, "/bin/cat");
 	assert_true(symbolizer__read_build_id(path, want_a, sizeof(want_a)) > 0);
 
 	a = spawn_reader(path, "first", &w1);
@@ -877,14 +886,15 @@ static void test_registry_labels_from_the_environment_of_the_exec(void **state)
 	registry__free(r);
 }
 
-/* The first sample of @pid, gone after its exec of /bin/true in cgroup @cgroup_id
- * with environment @env (@len bytes) at @t_ns. */
-static const struct process *gone_true(struct registry *r, pid_t pid, uint64_t cgroup_id,
-				       const char *env, size_t len, uint64_t t_ns)
+/* The first sample of @pid, gone after its exec of @path in cgroup @cgroup_id with
+ * environment @env (@len bytes) at @t_ns. */
+static const struct process *gone_exec(struct registry *r, pid_t pid, const char *path,
+				       uint64_t cgroup_id, const char *env, size_t len,
+				       uint64_t t_ns)
 {
 	struct event_with_env x = { 0 };
 
-	x.ev = exec_event(pid, "/bin/true", cgroup_id);
+	x.ev = exec_event(pid, path, cgroup_id);
 	carry_env(&x, env, len);
 	assert_int_equal(registry__event(r, &x.ev), 0);
 	return registry__sample(r, pid, t_ns, true);
@@ -894,8 +904,8 @@ static const struct process *gone_true(struct registry *r, pid_t pid, uint64_t c
  * A program's file checked on disk for a process gone before it was read makes it a
  * known program: the next exec of it, gone too, is labelled from the event without
  * trying /proc. Execs of a known program in the same cgroup whose environments name
- * the same service and version share one label block; another environment gets its
- * own.
+ * the same service and version share one label block; another environment, or the
+ * file rewritten in place since, gets its own.
  */
 static void test_registry_known_programs_share_labels(void **state)
 {
@@ -913,7 +923,7 @@ static void test_registry_known_programs_share_labels(void **state)
 		registry__free(r);
 		skip(); /* no cgroup v2: a known program's labels read /proc */
 	}
-	p = gone_true(r, 0x3ffffff1, cgroup_id, env, sizeof(env) - 1, 10);
+	p = gone_exec(r, 0x3ffffff1, "/bin/true", cgroup_id, env, sizeof(env) - 1, 10);
 	assert_exe(p, "/bin/true");
 	first = p->labels;
 	registry__stats(r, &st);
@@ -921,7 +931,7 @@ static void test_registry_known_programs_share_labels(void **state)
 	assert_int_equal(st.proc_reads, 1); /* tried, and gone */
 
 	/* Gone too, the same file: known now, nothing tried in /proc. */
-	p = gone_true(r, 0x3ffffff2, cgroup_id, env, sizeof(env) - 1, 20);
+	p = gone_exec(r, 0x3ffffff2, "/bin/true", cgroup_id, env, sizeof(env) - 1, 20);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_event, 1);
 	assert_int_equal(st.from_known, 1);
@@ -935,14 +945,14 @@ static void test_registry_known_programs_share_labels(void **state)
 	first = p->labels;
 
 	/* The same environment again: the very same labels. */
-	p = gone_true(r, 0x3ffffff3, cgroup_id, env, sizeof(env) - 1, 30);
+	p = gone_exec(r, 0x3ffffff3, "/bin/true", cgroup_id, env, sizeof(env) - 1, 30);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 2);
 	assert_int_equal(st.labels_shared, 1);
 	assert_ptr_equal(p->labels, first);
 
 	/* Another service: labels of its own. */
-	p = gone_true(r, 0x3ffffff4, cgroup_id, other, sizeof(other) - 1, 40);
+	p = gone_exec(r, 0x3ffffff4, "/bin/true", cgroup_id, other, sizeof(other) - 1, 40);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 3);
 	assert_int_equal(st.labels_shared, 1);
@@ -950,6 +960,68 @@ static void test_registry_known_programs_share_labels(void **state)
 	assert_string_equal(p->labels->service, "billing");
 	assert_string_equal(p->labels->version, "");
 	assert_string_equal(p->labels->build_id, first->build_id);
+
+	/* A program rewritten in place (the same inode, another size and time) between
+	 * two execs: the second's labels are made again, with the new build-id. */
+	char path[] = "/tmp/smolder-shared-XXXXXX", want[128];
+
+	temp_program(path, "/bin/cat");
+	for (pid_t pid = 0x3ffffff5; pid <= 0x3ffffff7; pid++)
+		p = gone_exec(r, pid, path, cgroup_id, env, sizeof(env) - 1, 50);
+	registry__stats(r, &st);
+	assert_int_equal(st.labels_shared, 2);
+	first = p->labels;
+	copy_into("/usr/bin/tac", path);
+	assert_true(symbolizer__read_build_id(path, want, sizeof(want)) > 0);
+	p = gone_exec(r, 0x3ffffff8, path, cgroup_id, env, sizeof(env) - 1, 60);
+	registry__stats(r, &st);
+	assert_int_equal(st.labels_shared, 2);
+	assert_ptr_not_equal(p->labels, first);
+	assert_string_equal(p->labels->build_id, want);
+	unlink(path);
+	registry__free(r);
+}
+
+/*
+ * A gone process of a program known at a path that no longer names it (renamed since,
+ * or a path in another mount namespace): labelled with that path, and with the
+ * build-id cached for the file's identity, never one read from what the path names
+ * now.
+ */
+static void test_registry_gone_process_of_a_program_moved_away(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/smolder-moved-XXXXXX", moved[64], exe[4096], want[128], other[128];
+	struct registry *r = registry__new(NULL);
+	const struct process *p;
+	struct smolder_event ev;
+	pid_t a;
+	int w;
+
+	temp_program(path, "/bin/cat");
+	assert_true(symbolizer__read_build_id(path, want, sizeof(want)) > 0);
+	a = spawn_reader(path, "first", &w);
+	ev = exec_event(a, path, 0);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, a, 10, true);
+	assert_string_equal(p->labels->build_id, want);
+	snprintf(exe, sizeof(exe), "%s", p->labels->exe);
+	close(w);
+	reap(a);
+
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	assert_int_equal(rename(path, moved), 0);
+	copy_into("/usr/bin/tac", path); /* another file where it was */
+	assert_true(symbolizer__read_build_id(path, other, sizeof(other)) > 0);
+	assert_string_not_equal(other, want);
+	ev = exec_event(0x3ffffff1, moved, 0);
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, 0x3ffffff1, 20, true);
+	assert_string_equal(p->labels->exe, exe);
+	assert_string_equal(p->labels->build_id, want);
+	unlink(moved);
+	unlink(path);
 	registry__free(r);
 }
 
@@ -1054,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_registry_labels_from_the_environment_of_the_exec),
 		cmocka_unit_test(test_registry_execs_between_drains),
 		cmocka_unit_test(test_registry_known_programs_share_labels),
+		cmocka_unit_test(test_registry_gone_process_of_a_program_moved_away),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -586,6 +586,7 @@ static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
 		proc_maps__release(&m);
 		proc_maps__release(&own);
 	}
+	mmap_table__fork(t, 105, 106); /* cleared while shared */
 	mmap_table__clear(t);
 	assert_int_equal(mmap_table__get(t, 105, &version, &m), -ENOENT);
 	{
@@ -597,6 +598,21 @@ static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
 		assert_int_equal(st.processes, 0);
 		assert_int_equal(st.bytes, 0);
 	}
+	mmap_table__free(t);
+
+	/* A table of one: the child's entry evicts its parent's, and the child still
+	 * has the mappings. */
+	t = mmap_table__new(1);
+	assert_non_null(t);
+	mmap_table__exec(t, 100);
+	table_mmap(t, 100, 0x10000, 0x20000, 0, "/lib/a.so", 1);
+	mmap_table__fork(t, 100, 101);
+	assert_int_equal(mmap_table__get(t, 100, &version, &m), -ENOENT);
+	table_show(t, 101, buf, sizeof(buf));
+	assert_string_equal(buf, "10000-20000@0 /lib/a.so 1;");
+	table_mmap(t, 101, 0x30000, 0x31000, 0, "/lib/b.so", 2);
+	table_show(t, 101, buf, sizeof(buf));
+	assert_string_equal(buf, "10000-20000@0 /lib/a.so 1;30000-31000@0 /lib/b.so 2;");
 	mmap_table__free(t);
 }
 
