@@ -285,14 +285,6 @@ static struct image *image_read(struct registry *r, pid_t pid)
 
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *x);
 
-/*
- * Whether @path, the path of a known program, names the file exec note @x ran, with
- * @st filled as stat(2) would. No system call when the exec named the file by @path
- * itself (the kernel resolved that path then; the event carries the file's identity,
- * size and time) and its build-id is cached under them: nothing is opened by @path,
- * which names the file in the process's mount namespace, maybe not in ours. Else
- * @path is checked on disk, as a build-id read would open it.
- */
 /* @st as stat(2) would fill it for the file exec note @x ran, as the event saw it. */
 static void exec_identity(const struct exec_note *x, struct stat *st)
 {
@@ -304,6 +296,15 @@ static void exec_identity(const struct exec_note *x, struct stat *st)
 	st->st_mtim.tv_nsec = x->mtime_nsec;
 }
 
+/*
+ * Whether @path, the path of a known program, names the file exec note @x ran, with
+ * @st filled as stat(2) would (*@unchecked: no stat was needed). No system call when
+ * the exec named the file by @path itself (the kernel resolved that path then; the
+ * event carries the file's identity, size and time) and its build-id is cached under
+ * them: nothing is opened by @path, which names the file in the process's mount
+ * namespace, maybe not in ours. Else @path is checked on disk, as a build-id read
+ * would open it.
+ */
 static bool exec_path_is(const struct exec_note *x, const char *path, struct stat *st,
 			 bool *unchecked)
 {
