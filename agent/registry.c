@@ -186,6 +186,14 @@ static struct exe_slot *exe_slot(struct registry *r, uint32_t dev, uint64_t ino)
 	return &r->exes[hash_mix64(ino ^ ((uint64_t)dev << 32)) % EXE_CACHE_SLOTS];
 }
 
+/* Whether file (@dev, @ino) is known: its slot names it, with labels. */
+static bool exe_slot_knows(struct registry *r, uint32_t dev, uint64_t ino)
+{
+	const struct exe_slot *slot = exe_slot(r, dev, ino);
+
+	return ino && slot->labels && slot->dev == dev && slot->ino == ino;
+}
+
 static void memo_free(struct labels_memo *m)
 {
 	if (m) {
@@ -342,7 +350,7 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 	char cg[512];
 	struct stat st;
 
-	if (!x->ino || !slot->labels || slot->dev != x->dev || slot->ino != x->ino ||
+	if (!exe_slot_knows(r, x->dev, x->ino) ||
 	    procinfo__cgroup_path_cached(x->cgroup_id, cg, sizeof(cg)) ||
 	    !exec_path_is(x, slot->labels->l.exe, &st, &unchecked))
 		return NULL;
@@ -385,13 +393,26 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
  * exec event. The process that exec'd first: @pid may be a child it forked since,
  * which may have been moved to another cgroup before it was sampled (what a service
  * manager does before it execs), and the image is shared with the parent.
+ *
+ * @prev is the image the process ran when it exec'd (NULL if unknown). A program that
+ * re-executes itself (runc, daemons that re-exec as workers) names its file
+ * /proc/self/exe, which says nothing once the process is gone. When the file is not
+ * known yet and @prev, the same file, has not been read either (its process was
+ * never sampled), @prev is read first: its exec named the path, and its process,
+ * the parent, most likely still runs. That makes the file known.
  */
-static void image_resolve(struct registry *r, struct image *im, pid_t pid)
+static void image_resolve(struct registry *r, struct image *im, pid_t pid,
+			  struct image *prev)
 {
 	struct labels_block *b = NULL;
+	const struct exec_note *x;
 
 	if (!im || !im->exec)
 		return;
+	x = im->exec;
+	if (prev && prev != im && prev->exec && prev->exec->ino == x->ino &&
+	    prev->exec->dev == x->dev && !exe_slot_knows(r, x->dev, x->ino))
+		image_resolve(r, prev, prev->exec->pid, NULL);
 	b = labels_known(r, im->exec, pid);
 	if (!b && im->exec->pid != pid)
 		b = labels_read(r, im->exec->pid, im->exec->ino, &im->exec->env);
@@ -566,7 +587,7 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	struct labels_block *b;
 	struct stat st;
 
-	if (ev->ino && slot->labels && slot->dev == ev->dev && slot->ino == ev->ino) {
+	if (exe_slot_knows(r, ev->dev, ev->ino)) {
 		/* The path it was seen at, which may name it only in another mount
 		 * namespace, or another file by now. Its build-id by identity, size and
 		 * time (the file may have been rewritten in place since the slot's
@@ -706,6 +727,7 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 				       bool first)
 {
 	struct entry *e = lookup(r, pid);
+	struct image *old;
 	unsigned int k;
 
 	if (!e) {
@@ -726,7 +748,7 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 
 	if (e->has_image)
 		tell_clients(r, pid); /* a new image: what they held is stale */
-	image_put(e->cur);
+	old = e->cur; /* the image it ran before, until the new one is read */
 	/* A process's very first sample, before any event that announced an image,
 	 * takes the earliest one rather than reading /proc, which may show a later. */
 	if (k == 0 && e->npending)
@@ -734,11 +756,12 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 	if (k > 0) {
 		e->cur = e->pending[k - 1].im;
 		e->pending[k - 1].im = NULL;
+		image_resolve(r, e->cur, pid, k >= 2 ? e->pending[k - 2].im : old);
 		drop_pending(e, k); /* earlier images: no sample of theirs can follow */
 	} else {
 		e->cur = image_read(r, pid);
 	}
-	image_resolve(r, e->cur, pid);
+	image_put(old);
 	e->has_image = true;
 	e->p.id = ++r->next_id ? r->next_id : ++r->next_id;
 	e->p.labels = e->cur && e->cur->labels ? &e->cur->labels->l : NULL;

@@ -1036,6 +1036,57 @@ static struct smolder_event exec_at(pid_t pid, const char *path, uint64_t t_ns)
 }
 
 /*
+ * A program that re-executes itself (/proc/self/exe) in a child sampled before the
+ * parent ever was, both gone by then (what a slow reader sees of a short child): the
+ * child's executable is the file the parent's exec named, found through the image the
+ * child ran before its exec. A child that re-executes another file leaves that image
+ * unread, and names no executable rather than a wrong one.
+ */
+static void test_registry_reexec_before_its_program_was_read(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/smolder-reexec-XXXXXX";
+	const pid_t parent = 0x3ffffff1, child = 0x3ffffff2, other = 0x3ffffff3;
+	struct registry *r = registry__new(NULL);
+	struct registry_stats st, now;
+	const struct process *p;
+	struct smolder_event ev;
+
+	temp_program(path, "/bin/cat");
+	ev = exec_at(parent, path, 10);
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = event(SMOLDER_EVENT_FORK, child, parent);
+	ev.time_ns = 20;
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = exec_at(child, path, 30);
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, child, 40, true);
+	assert_exe(p, path);
+	/* The parent's image was read then, once: its own first sample reads nothing. */
+	registry__stats(r, &st);
+	p = registry__sample(r, parent, 50, true);
+	assert_exe(p, path);
+	registry__stats(r, &now);
+	assert_int_equal(now.proc_reads, st.proc_reads);
+	assert_int_equal(now.from_event, st.from_event);
+	assert_int_equal(now.unlabelled, 0);
+
+	/* A child of the same parent that re-executes a file not known: nothing. */
+	ev = event(SMOLDER_EVENT_FORK, other, parent);
+	ev.time_ns = 60;
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = exec_at(other, "/bin/true", 70);
+	ev.ino ^= 0x5a5a5a; /* a file no path names */
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, other, 80, true);
+	assert_string_equal(p->labels->exe, "");
+	unlink(path);
+	registry__free(r);
+}
+
+/*
  * A process that execs again before its samples are read (a wrapper that execs its
  * program within one drain interval): each sample gets the image that ran at its
  * time, not the last one announced. Execs beyond what is kept drop the oldest images,
@@ -1127,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_registry_execs_between_drains),
 		cmocka_unit_test(test_registry_known_programs_share_labels),
 		cmocka_unit_test(test_registry_gone_process_of_a_program_moved_away),
+		cmocka_unit_test(test_registry_reexec_before_its_program_was_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
