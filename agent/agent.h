@@ -357,15 +357,13 @@ int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx);
 int registry__event(struct registry *r, const struct smolder_event *e);
 
 /*
- * The process a sample of @pid taken at @time_ns (CLOCK_BOOTTIME) belongs to.
- * @first: the sampler's SMOLDER_SAMPLE_FIRST (the first sample since an exec or a pid
- * reuse): when an exec or fork event at or before @time_ns came since, the process
+ * The process a sample of @pid taken at @time_ns (CLOCK_BOOTTIME) belongs to: when an
+ * exec or fork event at or before @time_ns came since its current image, the process
  * now runs a new image. Its labels are read now: from /proc while the process runs
  * the file the exec named, else from the event (or the parent's, for a fork); from
  * /proc for a process no event announced. NULL only when out of memory.
  */
-const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns,
-				       bool first);
+const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns);
 
 /* Start tracking live process @pid now (a target given by the user), reading its
  * labels while it lives. @return 0 or -ENOMEM. */

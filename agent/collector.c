@@ -515,8 +515,7 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	int err;
 
 	/* First, so that an exec's stale state is dropped before unwinding. */
-	p = registry__sample(c->registry, (pid_t)s->pid, s->time_ns,
-			     s->flags & SMOLDER_SAMPLE_FIRST);
+	p = registry__sample(c->registry, (pid_t)s->pid, s->time_ns);
 	if (!p)
 		return -ENOMEM;
 

@@ -16,10 +16,11 @@
  * effect at the second registry__reap after it (after the drain that read it and
  * the next, complete one: a sample may sit behind another CPU's record still being
  * written, where the drain that read the exit stopped), and an exec's labels wait as a
- * pending image until the sampler marks the first sample of the new image
- * (SMOLDER_SAMPLE_FIRST), which the kernel side sets in sample order. A process may
- * exec several times between two drains (a wrapper that execs its program): each
- * image waits, in order, and a first sample takes the last one announced before it.
+ * pending image until the first sample taken at or after the exec (the sampler flags
+ * it, SMOLDER_SAMPLE_FIRST, and the reader reads the events ring again before such a
+ * sample, so that its exec has been read by then). A process may exec several times
+ * between two drains (a wrapper that execs its program): each image waits, in order,
+ * and a sample takes the last one announced at or before its time.
  */
 #include <errno.h>
 #include <limits.h>
@@ -65,6 +66,8 @@ struct image {
 	unsigned int refs;
 	struct labels_block *labels; /* NULL until read (or when nothing could be) */
 	struct exec_note *exec;      /* until then, for an image an exec announced */
+	uint32_t dev;                /* the file it runs, as the kernel numbers it */
+	uint64_t ino;                /* (0 when not known) */
 };
 
 /* Images announced and not yet sampled, per process: execs in one drain interval
@@ -254,6 +257,10 @@ static struct image *image_new(struct labels_block *labels, struct exec_note *ex
 	im->refs = 1;
 	im->labels = labels;
 	im->exec = exec;
+	if (exec) {
+		im->dev = exec->dev;
+		im->ino = exec->ino;
+	}
 	return im;
 }
 
@@ -287,8 +294,13 @@ static void drop_pending(struct entry *e, unsigned int n)
 static struct image *image_read(struct registry *r, pid_t pid)
 {
 	struct labels_block *b = labels_read(r, pid, 0, NULL);
+	struct image *im = b ? image_new(b, NULL) : NULL;
 
-	return b ? image_new(b, NULL) : NULL;
+	if (im) {
+		im->dev = r->info->exe_dev;
+		im->ino = r->info->exe_ino;
+	}
+	return im;
 }
 
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *x);
@@ -397,9 +409,9 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
  * @prev is the image the process ran when it exec'd (NULL if unknown). A program that
  * re-executes itself (runc, daemons that re-exec as workers) names its file
  * /proc/self/exe, which says nothing once the process is gone. When the file is not
- * known yet and @prev, the same file, has not been read either (its process was
- * never sampled), @prev is read first: its exec named the path, and its process,
- * the parent, most likely still runs. That makes the file known.
+ * known (yet, or any more: the slots are a bounded cache) and @prev ran the same
+ * file, @prev makes it known: its labels where it has them, else it is read first
+ * (its exec named the path, and its process, the parent, most likely still runs).
  */
 static void image_resolve(struct registry *r, struct image *im, pid_t pid,
 			  struct image *prev)
@@ -410,9 +422,13 @@ static void image_resolve(struct registry *r, struct image *im, pid_t pid,
 	if (!im || !im->exec)
 		return;
 	x = im->exec;
-	if (prev && prev != im && prev->exec && prev->exec->ino == x->ino &&
-	    prev->exec->dev == x->dev && !exe_slot_knows(r, x->dev, x->ino))
-		image_resolve(r, prev, prev->exec->pid, NULL);
+	if (prev && prev != im && prev->ino == x->ino && prev->dev == x->dev &&
+	    !exe_slot_knows(r, x->dev, x->ino)) {
+		if (prev->exec)
+			image_resolve(r, prev, prev->exec->pid, NULL);
+		else if (prev->labels && prev->labels->l.exe[0])
+			exe_slot_set(exe_slot(r, x->dev, x->ino), x->dev, x->ino, prev->labels);
+	}
 	b = labels_known(r, im->exec, pid);
 	if (!b && im->exec->pid != pid)
 		b = labels_read(r, im->exec->pid, im->exec->ino, &im->exec->env);
@@ -573,40 +589,44 @@ int registry__subscribe(struct registry *r, registry_forget_fn fn, void *ctx)
  * is the file the event names by device and inode: a path learned from a process
  * seen running the same file, if it still names it, else the path given to execve
  * with its links resolved when it names that very file (it may be relative to a
- * directory we do not know, or /proc/self/exe). A file found that way is known from
- * then on (exe_slot), as one a live process was seen running.
+ * directory we do not know, or /proc/self/exe), else the learned path all the same.
+ * A file found by the execve path is known from then on (exe_slot), as one a live
+ * process was seen running.
  */
 static struct labels_block *labels_from_exec(struct registry *r, const struct exec_note *ev)
 {
 	struct process_info *info = r->info;
 	struct exe_slot *slot = exe_slot(r, ev->dev, ev->ino);
 	const char *exe = NULL, *filename = ev->filename;
-	const struct stat *exe_st = NULL;
+	const struct stat *exe_st;
 	char cg[512], real[PATH_MAX];
 	bool unchecked, checked = false;
 	struct labels_block *b;
 	struct stat st;
+	bool known = exe_slot_knows(r, ev->dev, ev->ino);
 
-	if (exe_slot_knows(r, ev->dev, ev->ino)) {
-		/* The path it was seen at, which may name it only in another mount
-		 * namespace, or another file by now. Its build-id by identity, size and
-		 * time (the file may have been rewritten in place since the slot's
-		 * labels were made): read from the path only where that still names
-		 * the file. */
+	if (known && exec_path_is(ev, slot->labels->l.exe, &st, &unchecked)) {
+		/* Still at the path it was seen at. */
 		exe = slot->labels->l.exe;
-		checked = exec_path_is(ev, exe, &st, &unchecked);
-		if (!checked)
-			exec_identity(ev, &st);
-		exe_st = &st;
+		checked = true;
 	} else if (filename[0] == '/' && strncmp(filename, "/proc/", 6) &&
 		   realpath(filename, real) && stat(real, &st) == 0 && st.st_ino == ev->ino &&
 		   procinfo__kernel_dev(st.st_dev) == ev->dev) {
-		/* As /proc/PID/exe would name it (/usr/bin/true for /bin/true), its
-		 * build-id from the cache by identity, size and time. */
+		/* At the path the exec named, as /proc/PID/exe would name it
+		 * (/usr/bin/true for /bin/true): a known file renamed since, or a new
+		 * one with a freed file's inode number, goes by where it is now. */
 		exe = real;
-		exe_st = &st;
 		checked = true;
+	} else if (known) {
+		/* The path it was seen at, which may name it only in another mount
+		 * namespace, or another file by now. */
+		exe = slot->labels->l.exe;
+		exec_identity(ev, &st);
 	}
+	/* Its build-id from the cache by identity, size and time (the file may have
+	 * been rewritten in place since the slot's labels were made): read from the
+	 * path only where that names the file (checked). */
+	exe_st = exe ? &st : NULL;
 	info->pid = ev->pid;
 	procinfo__from_exec(exe, exe_st, checked,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
@@ -723,8 +743,7 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 	return 0;
 }
 
-const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns,
-				       bool first)
+const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns)
 {
 	struct entry *e = lookup(r, pid);
 	struct image *old;
@@ -740,10 +759,13 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 	k = e->npending;
 	while (k > 0 && e->pending[k - 1].at_ns > time_ns)
 		k--;
-	/* A FIRST sample with no event since the last image (or only ones after it) is
-	 * the sampler having forgotten the pid (its table is bounded): the same image,
-	 * nothing to redo. */
-	if (e->has_image && !(first && k > 0))
+	/* None since the current image: the same image, nothing to redo. That is the
+	 * rule whatever the sampler flagged. A FIRST sample with no event since (the
+	 * sampler's table of pids is bounded) is still the same image; and a sample
+	 * after an exec need not be flagged: the flagged one may have been read before
+	 * the exec's event (behind a record another CPU was still writing), or have
+	 * interrupted the exec's BPF program before it cleared the flag's entry. */
+	if (e->has_image && k == 0)
 		return &e->p;
 
 	if (e->has_image)

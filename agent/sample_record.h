@@ -156,7 +156,8 @@ struct smolder_event {
 	__u32 pad;
 	char comm[SMOLDER_COMM_LEN];
 	char filename[SMOLDER_PATH_LEN]; /* EXEC: the path given to execve (may be
-					    relative, or /proc/self/exe) */
+					    relative, or /proc/self/exe); for a
+					    script, its "#!" interpreter's */
 	__u32 flags;     /* enum smolder_event_flags */
 	__u32 env_len;   /* with SMOLDER_EVENT_ENV: the environment's bytes (NAME=value
 			    strings, each NUL-terminated), right after the event */

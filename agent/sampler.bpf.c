@@ -790,8 +790,10 @@ int BPF_PROG(note_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	/* The task is current here: its cgroup, and the file it now runs. */
 	x->ev.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(x->ev.comm, sizeof(x->ev.comm));
+	/* The path of the file it runs: for a script, its interpreter's ("#!"), not
+	 * the script's (bprm->filename); the same path for any other file. */
 	bpf_probe_read_kernel_str(x->ev.filename, sizeof(x->ev.filename),
-				  BPF_CORE_READ(bprm, filename));
+				  BPF_CORE_READ(bprm, interp));
 	/* The file itself, whatever path named it: user space finds its path by it. */
 	inode = BPF_CORE_READ(bprm, file, f_inode);
 	x->ev.ino = BPF_CORE_READ(inode, i_ino);

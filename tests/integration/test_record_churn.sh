@@ -19,6 +19,10 @@
 #   pid reuse: a process gets the pid of one that ran before it (ns_last_pid): its
 #              samples carry its own function names and exe label, none of the old
 #              process's.
+#   scripts:   300 short runs of a script whose "#!" interpreter is a copy of the
+#              shell that nothing else runs: most are gone before the reader gets to
+#              their samples, so their labels come from the exec event, which must
+#              name the interpreter (the file they run), not the script.
 # shellcheck source=tests/integration/lib.sh
 . "${TESTLIB:?TESTLIB is not set (run through ctest)}"
 t_init
@@ -152,6 +156,31 @@ pid_reuse() {
 		"the new process's samples with its own exe label"
 }
 
+scripts() {
+	local interp script all labelled unlabelled
+	interp=$WORK/scriptsh
+	script=$WORK/burn.sh
+	cp /bin/sh "$interp"
+	printf '#!%s\ni=0; while [ $i -lt 3000 ]; do i=$((i + 1)); done\n' "$interp" >"$script"
+	chmod +x "$script"
+	run_smolder scripts 120 record -v -F 499 -o "$WORK/scripts.smolder" -- \
+		sh -c "for i in \$(seq 300); do '$script'; done"
+	assert_rc 0 "record of 300 runs of a script"
+	unlabelled=$(stat_value "$T_LAST_STDERR" unlabelled)
+	assert_eq "$unlabelled" 0 "process images without an executable"
+	run_smolder sall 60 export "$WORK/scripts.smolder" --comm burn.sh --format folded \
+		-o "$WORK/sall.folded"
+	run_smolder sexe 60 export "$WORK/scripts.smolder" --comm burn.sh \
+		--label "exe=$(realpath "$interp")" --format folded -o "$WORK/sexe.folded"
+	# As in the churn, samples inside the execve belong to the shell that called it.
+	all=$(grep -v '__x64_sys_execve' "$WORK/sall.folded" | folded_total /dev/stdin)
+	labelled=$(grep -v '__x64_sys_execve' "$WORK/sexe.folded" | folded_total /dev/stdin)
+	t_log "samples of the script runs: $all, with their interpreter as exe: $labelled"
+	assert_ge "$all" 50 "samples of the script runs"
+	assert_eq "$labelled" "$all" "samples of the script runs labelled with their interpreter"
+}
+
 t_case "churn" churn
 t_case "pid reuse" pid_reuse
+t_case "scripts" scripts
 t_finish

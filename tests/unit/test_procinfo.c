@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "hash.h"
 
 #define CID "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899"
 
@@ -336,7 +337,7 @@ static void test_registry_keeps_labels_until_reaped(void **state)
 	uint32_t id;
 
 	assert_int_equal(registry__subscribe(r, on_forget, &f), 0);
-	p = registry__sample(r, pid, 10, true);
+	p = registry__sample(r, pid, 10);
 	assert_non_null(p);
 	assert_non_null(p->labels);
 	assert_string_equal(p->labels->service, "billing");
@@ -346,14 +347,14 @@ static void test_registry_keeps_labels_until_reaped(void **state)
 	ev = event(SMOLDER_EVENT_EXIT, pid, 0);
 	assert_int_equal(registry__event(r, &ev), 0);
 	reap(pid);
-	p = registry__sample(r, pid, 10, false);
+	p = registry__sample(r, pid, 10);
 	assert_int_equal(p->id, id);
 	assert_string_equal(p->labels->service, "billing");
 	assert_int_equal(f.n, 0);
 	/* After the drain that read the exit, still there: a sample may wait behind
 	 * another CPU's record still being written. */
 	registry__reap(r);
-	p = registry__sample(r, pid, 10, false);
+	p = registry__sample(r, pid, 10);
 	assert_int_equal(p->id, id);
 	assert_string_equal(p->labels->service, "billing");
 	registry__stats(r, &st);
@@ -379,11 +380,11 @@ static void test_registry_is_bounded(void **state)
 	struct registry_stats st;
 
 	registry__subscribe(r, on_forget, &f);
-	assert_string_equal(registry__sample(r, a, 10, true)->labels->service, "a");
-	assert_string_equal(registry__sample(r, b, 10, true)->labels->service, "b");
-	assert_string_equal(registry__sample(r, a, 10, false)->labels->service, "a");
+	assert_string_equal(registry__sample(r, a, 10)->labels->service, "a");
+	assert_string_equal(registry__sample(r, b, 10)->labels->service, "b");
+	assert_string_equal(registry__sample(r, a, 10)->labels->service, "a");
 	/* Full: c evicts the least recently sampled, b. */
-	assert_string_equal(registry__sample(r, c, 10, true)->labels->service, "c");
+	assert_string_equal(registry__sample(r, c, 10)->labels->service, "c");
 	registry__stats(r, &st);
 	assert_int_equal(st.live, 2);
 	assert_int_equal(st.evictions, 1);
@@ -407,7 +408,7 @@ static void test_registry_fork_takes_parent_labels(void **state)
 	const struct process *p;
 
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, child, 10, true);
+	p = registry__sample(r, child, 10);
 	assert_non_null(p->labels);
 	assert_string_equal(p->labels->service, "frontend");
 	assert_non_null(strstr(p->labels->exe, "sleep"));
@@ -436,7 +437,7 @@ static void test_registry_exec_of_a_gone_process(void **state)
 	snprintf(ev.filename, sizeof(ev.filename), "/bin/true");
 	memcpy(ev.comm, "true", 5);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, 0x3ffffff1, 10, true);
+	p = registry__sample(r, 0x3ffffff1, 10);
 	assert_non_null(p->labels);
 	/* As /proc/PID/exe would show it: the path with its links resolved. */
 	assert_exe(p, "/bin/true");
@@ -457,27 +458,31 @@ static void test_registry_exec_of_a_gone_process(void **state)
 	assert_true(n > 0);
 	exe[n] = '\0';
 	assert_int_equal(stat(exe, &st), 0);
-	assert_string_equal(registry__sample(r, live, 10, true)->labels->exe, exe);
+	assert_string_equal(registry__sample(r, live, 10)->labels->exe, exe);
 	ev = event(SMOLDER_EVENT_EXEC, 0x3ffffff2, 0);
 	ev.dev = procinfo__kernel_dev(st.st_dev);
 	ev.ino = st.st_ino;
 	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
 	assert_int_equal(registry__event(r, &ev), 0);
-	assert_string_equal(registry__sample(r, 0x3ffffff2, 10, true)->labels->exe, exe);
+	assert_string_equal(registry__sample(r, 0x3ffffff2, 10)->labels->exe, exe);
 	/* An unknown file under a /proc name: no executable rather than a wrong one. */
 	ev = event(SMOLDER_EVENT_EXEC, 0x3ffffff3, 0);
 	ev.ino = 12345;
 	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
 	memcpy(ev.comm, "mystery", 8);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, 0x3ffffff3, 10, true);
+	p = registry__sample(r, 0x3ffffff3, 10);
 	assert_string_equal(p->labels->exe, "");
 	assert_string_equal(p->labels->service, "mystery");
 	reap(live);
 	registry__free(r);
 }
 
-static void test_registry_new_image_on_first_sample_after_exec(void **state)
+/* A sample moves its process to the image an exec announced when it was taken at or
+ * after the exec: flagged as the first of the new image by the sampler or not (the
+ * flagged one may have been read before the exec's event). Samples taken before it
+ * still belong to the old image. */
+static void test_registry_new_image_from_the_exec_on(void **state)
 {
 	(void)state;
 	struct registry *r = registry__new(NULL);
@@ -488,25 +493,30 @@ static void test_registry_new_image_on_first_sample_after_exec(void **state)
 	uint32_t id;
 
 	registry__subscribe(r, on_forget, &f);
-	id = registry__sample(r, pid, 10, true)->id;
-	/* A FIRST sample with no event since: the sampler forgot the pid, not a
-	 * new image. */
-	assert_int_equal(registry__sample(r, pid, 10, true)->id, id);
+	id = registry__sample(r, pid, 10)->id;
+	/* No event since: the same image. */
+	assert_int_equal(registry__sample(r, pid, 20)->id, id);
 	assert_int_equal(f.n, 0);
-	/* An exec is announced: samples taken before it still read as the old image
-	 * until the first one of the new image. */
+	/* An exec at 30: a sample from before it is still the old image's, the next
+	 * one from after it the new image's, and so are those after that. */
+	ev.time_ns = 30;
 	assert_int_equal(registry__event(r, &ev), 0);
-	assert_int_equal(registry__sample(r, pid, 10, false)->id, id);
-	p = registry__sample(r, pid, 10, true);
+	assert_int_equal(registry__sample(r, pid, 25)->id, id);
+	assert_int_equal(f.n, 0);
+	p = registry__sample(r, pid, 35);
 	assert_true(p->id != id);
 	assert_int_equal(f.n, 1);
-	/* A reused pid: exit, then a fork of a new process with the same pid. */
 	id = p->id;
+	assert_int_equal(registry__sample(r, pid, 40)->id, id);
+	assert_int_equal(f.n, 1);
+	/* A reused pid: exit, then a fork of a new process with the same pid. */
 	ev = event(SMOLDER_EVENT_EXIT, pid, 0);
+	ev.time_ns = 50;
 	registry__event(r, &ev);
 	ev = event(SMOLDER_EVENT_FORK, pid, getpid());
+	ev.time_ns = 60;
 	registry__event(r, &ev);
-	p = registry__sample(r, pid, 10, true);
+	p = registry__sample(r, pid, 70);
 	assert_true(p->id != id);
 	assert_non_null(p->labels);
 	assert_non_null(strstr(p->labels->exe, "test_procinfo")); /* our labels now */
@@ -547,14 +557,14 @@ static void test_registry_exec_labels_read_at_first_sample(void **state)
 	assert_int_equal(st.proc_reads, 0);
 
 	/* The child (gone by now) is sampled first. */
-	p = registry__sample(r, child, 10, true);
+	p = registry__sample(r, child, 10);
 	assert_non_null(p->labels);
 	assert_string_equal(p->labels->exe, exe);
 	assert_string_equal(p->labels->service, "lazy"); /* the environment: /proc */
 	registry__stats(r, &st);
 	assert_int_equal(st.proc_reads, 1);
 	assert_int_equal(st.from_event, 0);
-	p = registry__sample(r, pid, 10, true);
+	p = registry__sample(r, pid, 10);
 	assert_non_null(p->labels);
 	assert_string_equal(p->labels->exe, exe);
 	assert_string_equal(p->labels->service, "lazy");
@@ -572,7 +582,7 @@ static void test_registry_exec_labels_read_at_first_sample(void **state)
 	snprintf(ev.filename, sizeof(ev.filename), "/bin/true");
 	memcpy(ev.comm, "true", 5);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, pid, 30, true);
+	p = registry__sample(r, pid, 30);
 	assert_non_null(p->labels);
 	assert_exe(p, "/bin/true");
 	assert_string_equal(p->labels->service, "true");
@@ -684,7 +694,7 @@ static void test_registry_exec_of_a_known_program(void **state)
 	a = spawn_reader(path, "first", &w1);
 	ev = exec_event(a, path, cgroup_id);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, a, 10, true);
+	p = registry__sample(r, a, 10);
 	assert_string_equal(p->labels->exe, path);
 	registry__stats(r, &st);
 	assert_int_equal(st.proc_reads, 1);
@@ -693,7 +703,7 @@ static void test_registry_exec_of_a_known_program(void **state)
 	b = spawn_reader(path, "second", &w2);
 	ev = exec_event(b, path, cgroup_id);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, b, 20, true);
+	p = registry__sample(r, b, 20);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 1);
 	/* By its path, with the file's build-id cached under the event's identity,
@@ -715,7 +725,7 @@ static void test_registry_exec_of_a_known_program(void **state)
 	c = spawn_reader(path, "third", &w3);
 	ev = exec_event(c, path, cgroup_id);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, c, 30, true);
+	p = registry__sample(r, c, 30);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 2);
 	assert_int_equal(st.known_unchecked, 1); /* new size and time: read again */
@@ -735,7 +745,7 @@ static void test_registry_exec_of_a_known_program(void **state)
 	d = spawn_reader(link, "fourth", &w4);
 	ev = exec_event(d, link, cgroup_id);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, d, 40, true);
+	p = registry__sample(r, d, 40);
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 3);
 	assert_int_equal(st.known_unchecked, 1);
@@ -773,7 +783,7 @@ static void test_registry_gone_processes_read_a_build_id_once(void **state)
 	for (int i = 0; i < 2; i++) {
 		ev = exec_event(gone[i], path, 0);
 		assert_int_equal(registry__event(r, &ev), 0);
-		p = registry__sample(r, gone[i], 10, true);
+		p = registry__sample(r, gone[i], 10);
 		assert_non_null(p->labels);
 		assert_string_equal(p->labels->exe, path);
 		assert_string_equal(p->labels->build_id, want_a);
@@ -790,7 +800,7 @@ static void test_registry_gone_processes_read_a_build_id_once(void **state)
 	assert_string_not_equal(want_a, want_b);
 	ev = exec_event(gone[2], path, 0);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, gone[2], 10, true);
+	p = registry__sample(r, gone[2], 10);
 	assert_non_null(p->labels);
 	assert_string_equal(p->labels->build_id, want_b);
 	assert_int_equal(procinfo__build_id_reads(), reads0 + 2);
@@ -840,7 +850,7 @@ static void test_registry_labels_from_the_environment_of_the_exec(void **state)
 	x.ev = exec_event(0x3ffffff5, "/bin/true", cgroup_id);
 	carry_env(&x, env, sizeof(env) - 1);
 	assert_int_equal(registry__event(r, &x.ev), 0);
-	p = registry__sample(r, 0x3ffffff5, 10, true);
+	p = registry__sample(r, 0x3ffffff5, 10);
 	assert_exe(p, "/bin/true");
 	assert_string_equal(p->labels->service, "checkout");
 	assert_string_equal(p->labels->version, "v42");
@@ -862,14 +872,14 @@ static void test_registry_labels_from_the_environment_of_the_exec(void **state)
 	x.ev.flags = 0;
 	x.ev.env_len = 0;
 	assert_int_equal(registry__event(r, &x.ev), 0);
-	assert_string_equal(registry__sample(r, a, 20, true)->labels->service, "first");
+	assert_string_equal(registry__sample(r, a, 20)->labels->service, "first");
 	registry__stats(r, &st0);
 	/* ... the second, whose exec carried its environment, not at all. */
 	b = spawn_reader(path, "second", &w2);
 	x.ev = exec_event(b, path, cgroup_id);
 	carry_env(&x, env, sizeof(env) - 1);
 	assert_int_equal(registry__event(r, &x.ev), 0);
-	p = registry__sample(r, b, 30, true);
+	p = registry__sample(r, b, 30);
 	registry__stats(r, &st);
 	assert_int_equal(st.proc_reads, st0.proc_reads);
 	assert_int_equal(st.from_known, st0.from_known + 1);
@@ -897,7 +907,7 @@ static const struct process *gone_exec(struct registry *r, pid_t pid, const char
 	x.ev = exec_event(pid, path, cgroup_id);
 	carry_env(&x, env, len);
 	assert_int_equal(registry__event(r, &x.ev), 0);
-	return registry__sample(r, pid, t_ns, true);
+	return registry__sample(r, pid, t_ns);
 }
 
 /*
@@ -1003,7 +1013,7 @@ static void test_registry_gone_process_of_a_program_moved_away(void **state)
 	a = spawn_reader(path, "first", &w);
 	ev = exec_event(a, path, 0);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, a, 10, true);
+	p = registry__sample(r, a, 10);
 	assert_string_equal(p->labels->build_id, want);
 	snprintf(exe, sizeof(exe), "%s", p->labels->exe);
 	close(w);
@@ -1017,7 +1027,7 @@ static void test_registry_gone_process_of_a_program_moved_away(void **state)
 	ev = exec_event(0x3ffffff1, moved, 0);
 	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, 0x3ffffff1, 20, true);
+	p = registry__sample(r, 0x3ffffff1, 20);
 	assert_string_equal(p->labels->exe, exe);
 	assert_string_equal(p->labels->build_id, want);
 	unlink(moved);
@@ -1033,6 +1043,20 @@ static struct smolder_event exec_at(pid_t pid, const char *path, uint64_t t_ns)
 	ev.time_ns = t_ns;
 	snprintf(ev.comm, sizeof(ev.comm), "%s", strrchr(path, '/') + 1);
 	return ev;
+}
+
+/* @parent forks @child at @t_ns, which re-executes its program @path through
+ * /proc/self/exe 10 ns later. */
+static void fork_reexec(struct registry *r, pid_t parent, pid_t child, const char *path,
+			uint64_t t_ns)
+{
+	struct smolder_event ev = event(SMOLDER_EVENT_FORK, child, parent);
+
+	ev.time_ns = t_ns;
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = exec_at(child, path, t_ns + 10);
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	assert_int_equal(registry__event(r, &ev), 0);
 }
 
 /*
@@ -1055,17 +1079,12 @@ static void test_registry_reexec_before_its_program_was_read(void **state)
 	temp_program(path, "/bin/cat");
 	ev = exec_at(parent, path, 10);
 	assert_int_equal(registry__event(r, &ev), 0);
-	ev = event(SMOLDER_EVENT_FORK, child, parent);
-	ev.time_ns = 20;
-	assert_int_equal(registry__event(r, &ev), 0);
-	ev = exec_at(child, path, 30);
-	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
-	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, child, 40, true);
+	fork_reexec(r, parent, child, path, 20);
+	p = registry__sample(r, child, 40);
 	assert_exe(p, path);
 	/* The parent's image was read then, once: its own first sample reads nothing. */
 	registry__stats(r, &st);
-	p = registry__sample(r, parent, 50, true);
+	p = registry__sample(r, parent, 50);
 	assert_exe(p, path);
 	registry__stats(r, &now);
 	assert_int_equal(now.proc_reads, st.proc_reads);
@@ -1080,8 +1099,121 @@ static void test_registry_reexec_before_its_program_was_read(void **state)
 	ev.ino ^= 0x5a5a5a; /* a file no path names */
 	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, other, 80, true);
+	p = registry__sample(r, other, 80);
 	assert_string_equal(p->labels->exe, "");
+	unlink(path);
+	registry__free(r);
+}
+
+/*
+ * A known program renamed since, exec'd by its new path and gone by its first sample:
+ * labelled with where it is now, the path the exec named, not the one it was seen at
+ * (which may name another file by now).
+ */
+static void test_registry_gone_process_of_a_program_renamed(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/smolder-renamed-XXXXXX", moved[64];
+	struct registry *r = registry__new(NULL);
+	const struct process *p;
+	struct smolder_event ev;
+
+	temp_program(path, "/bin/cat");
+	ev = exec_event(0x3ffffff1, path, 0);
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_exe(registry__sample(r, 0x3ffffff1, 10), path); /* known from now on */
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	assert_int_equal(rename(path, moved), 0);
+	ev = exec_event(0x3ffffff2, moved, 0);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, 0x3ffffff2, 20);
+	assert_exe(p, moved);
+	unlink(moved);
+	registry__free(r);
+}
+
+/* registry.c's EXE_CACHE_SLOTS and slot hash: where the registry keeps file (@dev,
+ * @ino). (The test that uses it checks that it found a collision.) */
+#define EXE_SLOTS 1024
+static unsigned int exe_slot_of(uint32_t dev, uint64_t ino)
+{
+	return (unsigned int)(hash_mix64(ino ^ ((uint64_t)dev << 32)) % EXE_SLOTS);
+}
+
+/* A new empty file in new directory @dir (a mkdtemp template, filled in) that the
+ * registry keeps in the same slot as file @st, its path into @path. The files tried
+ * are kept until one is found (a file removed gives its inode number to the next).
+ * @return the number of files made (dir/0 .. dir/N-1), for remove_files. */
+static int colliding_file(char *dir, char *path, size_t len, const struct stat *st)
+{
+	unsigned int want = exe_slot_of(procinfo__kernel_dev(st->st_dev), st->st_ino);
+
+	assert_non_null(mkdtemp(dir));
+	for (int n = 0; n < 20 * EXE_SLOTS; n++) {
+		struct stat sb;
+		int fd;
+
+		snprintf(path, len, "%s/%d", dir, n);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(fstat(fd, &sb), 0);
+		close(fd);
+		if (exe_slot_of(procinfo__kernel_dev(sb.st_dev), sb.st_ino) == want)
+			return n + 1;
+	}
+	fail_msg("no file in the slot of inode %llu", (unsigned long long)st->st_ino);
+	return 0;
+}
+
+static void remove_files(const char *dir, int n)
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%d", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/*
+ * A re-exec (/proc/self/exe) of a program whose parent's image was labelled, but whose
+ * file the registry's bounded cache of known files has let go since: the child, gone
+ * by its first sample, gets its executable from the image it ran before the exec.
+ */
+static void test_registry_reexec_of_a_program_no_longer_cached(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/smolder-reseed-XXXXXX", dir[] = "/tmp/smolder-collide-XXXXXX";
+	char other[PATH_MAX];
+	int made;
+	const pid_t parent = 0x3ffffff1, child = 0x3ffffff2;
+	struct registry *r = registry__new(NULL);
+	const struct process *p;
+	struct smolder_event ev;
+	struct stat st;
+
+	temp_program(path, "/bin/cat");
+	assert_int_equal(stat(path, &st), 0);
+	ev = exec_at(parent, path, 10);
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_exe(registry__sample(r, parent, 15), path);
+	fork_reexec(r, parent, child, path, 20);
+
+	/* Another file takes the program's slot... */
+	made = colliding_file(dir, other, sizeof(other), &st);
+	ev = exec_at(0x3ffffff3, other, 40);
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_exe(registry__sample(r, 0x3ffffff3, 45), other);
+	/* ...so that a re-exec with nothing before it names no executable now. */
+	ev = exec_at(0x3ffffff4, path, 46);
+	snprintf(ev.filename, sizeof(ev.filename), "/proc/self/exe");
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_string_equal(registry__sample(r, 0x3ffffff4, 47)->labels->exe, "");
+
+	p = registry__sample(r, child, 50);
+	assert_exe(p, path);
+	remove_files(dir, made);
 	unlink(path);
 	registry__free(r);
 }
@@ -1109,13 +1241,13 @@ static void test_registry_execs_between_drains(void **state)
 	ev = exec_at(pid, progs[1], 200);
 	assert_int_equal(registry__event(r, &ev), 0);
 	/* The first image's first sample, then another of it, then the second's. */
-	p = registry__sample(r, pid, 150, true);
+	p = registry__sample(r, pid, 150);
 	assert_exe(p, progs[0]);
 	id = p->id;
-	p = registry__sample(r, pid, 180, false);
+	p = registry__sample(r, pid, 180);
 	assert_int_equal(p->id, id);
 	assert_exe(p, progs[0]);
-	p = registry__sample(r, pid, 250, true);
+	p = registry__sample(r, pid, 250);
 	assert_int_not_equal(p->id, id);
 	assert_exe(p, progs[1]);
 
@@ -1128,9 +1260,9 @@ static void test_registry_execs_between_drains(void **state)
 	}
 	registry__stats(r, &st);
 	assert_int_equal(st.pending_dropped, 2);
-	p = registry__sample(r, pid, 650, true);
+	p = registry__sample(r, pid, 650);
 	assert_exe(p, progs[3]);
-	p = registry__sample(r, pid, 900, true);
+	p = registry__sample(r, pid, 900);
 	assert_exe(p, progs[5]);
 
 	/* A child forked (by this test's process) and exec'd before either event is
@@ -1146,9 +1278,9 @@ static void test_registry_execs_between_drains(void **state)
 	assert_int_equal(registry__event(r, &ev), 0);
 	ev = exec_at(child, progs[0], 1100);
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, child, 1050, true);
+	p = registry__sample(r, child, 1050);
 	assert_string_equal(p->labels->exe, self);
-	p = registry__sample(r, child, 1150, true);
+	p = registry__sample(r, child, 1150);
 	assert_exe(p, progs[0]);
 	registry__free(r);
 }
@@ -1170,7 +1302,7 @@ int main(void)
 		cmocka_unit_test(test_registry_is_bounded),
 		cmocka_unit_test(test_registry_fork_takes_parent_labels),
 		cmocka_unit_test(test_registry_exec_of_a_gone_process),
-		cmocka_unit_test(test_registry_new_image_on_first_sample_after_exec),
+		cmocka_unit_test(test_registry_new_image_from_the_exec_on),
 		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
 		cmocka_unit_test(test_registry_exec_of_a_known_program),
 		cmocka_unit_test(test_registry_gone_processes_read_a_build_id_once),
@@ -1179,6 +1311,8 @@ int main(void)
 		cmocka_unit_test(test_registry_known_programs_share_labels),
 		cmocka_unit_test(test_registry_gone_process_of_a_program_moved_away),
 		cmocka_unit_test(test_registry_reexec_before_its_program_was_read),
+		cmocka_unit_test(test_registry_reexec_of_a_program_no_longer_cached),
+		cmocka_unit_test(test_registry_gone_process_of_a_program_renamed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
