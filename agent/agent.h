@@ -182,17 +182,32 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 void unwinder__free(struct unwinder *u);
 
 /*
+ * Where a frame's code is, the same in every process that maps the file: the
+ * unwinder's serial number of the file (by build-id, else device and inode; never
+ * reused, so a file loaded again after an eviction gets a new one), and the address
+ * looked up (a return address less one), as the ELF file places it. file 0: the
+ * address is in no file this unwind read (JIT code, a pseudo mapping, or a frame
+ * found without one).
+ */
+struct unwind_loc {
+	uint64_t file;
+	uint64_t vaddr;
+};
+
+/*
  * Unwind process @pid's user stack from registers @regs (SMOLDER_NUM_REGS, libunwind
  * numbering) and the snapshot @stack of @stack_len bytes copied from regs[SP].
  * Writes up to @max instruction addresses, innermost first, to @ips and their count
- * to *@n; *@truncated says the walk ran off the end of the snapshot.
+ * to *@n, and, when @locs is not NULL, where each is to @locs (so that a caller can
+ * name a frame once per file rather than once per process); *@truncated says the walk
+ * ran off the end of the snapshot.
  * @return 0 (also when truncated), -ENOENT when the walk stopped on missing unwind
  * information or unreadable memory (the frames found so far are still in @ips),
  * -ENOMEM.
  */
 int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
-		     const void *stack, size_t stack_len, uint64_t *ips, size_t max,
-		     size_t *n, bool *truncated);
+		     const void *stack, size_t stack_len, uint64_t *ips,
+		     struct unwind_loc *locs, size_t max, size_t *n, bool *truncated);
 
 /* Drop what is cached for @pid (it exited or exec'd). */
 void unwinder__forget_process(struct unwinder *u, pid_t pid);
@@ -294,11 +309,14 @@ void procinfo__parse_cgroup(const char *cgroup_path, struct process_info *info);
 
 /* ---- process registry: one owner for what is known of each process ---- */
 
-/* The labels of one program image of a process (shared, read-only). */
+/* The labels of one program image of a process (shared, read-only: the images of one
+ * program started alike share them). */
 struct process_labels {
 	const char *exe, *build_id, *cgroup, *container_id, *pod_uid, *unit, *service;
 	const char *version; /* "" when the process's environment names none */
 	bool kernel_thread;
+	uint64_t serial; /* names these labels (nonzero), never reused in a registry's
+			    life: a client may cache what it makes of them by it */
 };
 
 /* A process as samples see it. */
@@ -403,7 +421,9 @@ struct collector_opts {
 
 struct collector_stats {
 	uint64_t addr_cache_hits, addr_cache_misses; /* frames named from the cache */
-	uint64_t addr_cache_resets;                  /* emptied because it was full */
+	uint64_t addr_cache_file_hits; /* of the hits, those by the frame's place in its
+					  file (another process may have named it) */
+	uint64_t addr_cache_resets;    /* emptied because it was full */
 	uint64_t python_unnamed; /* runs of Python frames left as the native eval loop
 				    frame: the process's memory could not be read */
 	uint64_t python_unknown; /* Python frames shown "[unknown]": their code object

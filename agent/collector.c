@@ -21,7 +21,7 @@
 #define ADDR_CACHE_SLOTS (1u << 16)
 #define ADDR_CACHE_MAX (ADDR_CACHE_SLOTS / 2)
 #define INLINE_MAX 8 /* inlined calls shown per frame */
-#define LABEL_CACHE_SLOTS 4096 /* direct-mapped process image -> interned label set */
+#define LABEL_CACHE_SLOTS 4096 /* direct-mapped labels serial -> interned label set */
 #define EVAL_FRAMES_MAX 16     /* distinct frames of CPython's eval loop per profile */
 /* The eval loop's native frames: a Python frame chain's segments replace them. */
 #define EVAL_LOOP_NAME "_PyEval_EvalFrameDefault"
@@ -29,14 +29,22 @@
  * and instruction offset: a tag no user-space address has. */
 #define PY_KEY_TAG (1ull << 63)
 #define PY_KEY_LASTI_MAX (1u << 16)
+/* Named frames of ELF files share it too, keyed by where the unwinder found them
+ * (struct unwind_loc): the address in the file under another tag, with the file's
+ * serial in place of the image. */
+#define FILE_KEY_TAG (1ull << 62)
 
 struct label_slot {
-	uint32_t image; /* struct process.id; 0: empty */
+	uint64_t labels; /* struct process_labels.serial; 0: empty */
 	uint32_t set;
 };
 
 /* Keyed by the process image rather than the pid: an exec or a reused pid makes a
- * new image, whose addresses simply miss, so nothing has to be wiped. */
+ * new image, whose addresses simply miss, so nothing has to be wiped. A frame the
+ * unwinder placed in a file is keyed by that place instead, so the processes that map
+ * a library, or run a program, name each of its addresses once between them: under
+ * process churn, most processes are sampled once or twice, and would otherwise name
+ * every frame anew. */
 struct addr_slot {
 	uint64_t addr;  /* 0: empty */
 	uint32_t image; /* struct process.id; 0 for kernel addresses */
@@ -146,20 +154,22 @@ void collector__stats(const struct collector *c, struct collector_stats *out)
 
 /*
  * The label set of process @p's samples (docs/format.md's labels; pid, tid and comm
- * are sample fields), interned once per image and flush interval.
+ * are sample fields), interned once per flush interval for each set of labels the
+ * registry made (which the images of a program started alike share).
  */
 static int process_labels(struct collector *c, const struct process *p, uint32_t *set)
 {
-	struct label_slot *slot = &c->labels[p->id % LABEL_CACHE_SLOTS];
 	const struct process_labels *pl = p->labels;
+	struct label_slot *slot;
 	int err;
 
-	if (slot->image == p->id) {
-		*set = slot->set;
-		return 0;
-	}
 	if (!pl) {
 		*set = 0;
+		return 0;
+	}
+	slot = &c->labels[pl->serial % LABEL_CACHE_SLOTS];
+	if (slot->labels == pl->serial) {
+		*set = slot->set;
 		return 0;
 	}
 	struct profile_label l[] = {
@@ -175,7 +185,7 @@ static int process_labels(struct collector *c, const struct process *p, uint32_t
 	err = profile__intern_labels(c->profile, l, sizeof(l) / sizeof(l[0]), set);
 	if (err)
 		return err;
-	*slot = (struct label_slot){ p->id, *set };
+	*slot = (struct label_slot){ pl->serial, *set };
 	return 0;
 }
 
@@ -230,16 +240,36 @@ static void cache_put(struct collector *c, uint64_t addr, uint32_t key, uint32_t
 	c->cache_len++;
 }
 
+/*
+ * The frame of @addr in process @p (or the kernel), found at @loc in a file when @loc
+ * is not NULL. A frame of a file is cached by its place in the file, whichever
+ * process named it: its name, or for a file without one there (stripped programs)
+ * "[mod+0xOFF]" with the path of the first process that mapped it, which for a file
+ * found by build-id may be another copy's. Anything else (kernel, JIT code) is
+ * cached by the image and address.
+ */
 static int resolve(struct collector *c, const struct process *p, uint64_t addr, bool kernel,
-		   uint32_t *frame)
+		   const struct unwind_loc *loc, uint32_t *frame)
 {
 	uint32_t key = kernel ? 0 : p->id;
-	uint32_t i = cache_find(c, addr, key);
+	bool by_file = loc && loc->file && loc->file <= UINT32_MAX && loc->vaddr &&
+		       loc->vaddr < FILE_KEY_TAG;
+	uint32_t i;
 	struct symbol sym = { 0 };
 	enum frame_kind kind;
 	const char *name;
 	int err;
 
+	if (by_file) {
+		i = cache_find(c, FILE_KEY_TAG | loc->vaddr, (uint32_t)loc->file);
+		if (c->cache[i].addr) {
+			*frame = c->cache[i].frame;
+			c->st.addr_cache_hits++;
+			c->st.addr_cache_file_hits++;
+			return 0;
+		}
+	}
+	i = cache_find(c, addr, key);
 	if (c->cache[i].addr) {
 		*frame = c->cache[i].frame;
 		c->st.addr_cache_hits++;
@@ -270,7 +300,10 @@ static int resolve(struct collector *c, const struct process *p, uint64_t addr, 
 	if (name && kind == FRAME_USER && c->neval < EVAL_FRAMES_MAX &&
 	    !strncmp(name, EVAL_LOOP_NAME, sizeof(EVAL_LOOP_NAME) - 1) && !is_eval(c, *frame))
 		c->eval_frames[c->neval++] = *frame;
-	cache_put(c, addr, key, *frame);
+	if (by_file && (kind == FRAME_USER || kind == FRAME_UNKNOWN))
+		cache_put(c, FILE_KEY_TAG | loc->vaddr, (uint32_t)loc->file, *frame);
+	else
+		cache_put(c, addr, key, *frame);
 	return 0;
 }
 
@@ -352,7 +385,7 @@ static int add_inlined(struct collector *c, pid_t pid, uint64_t addr, uint32_t *
  * kernel followed) goes deeper.
  */
 static size_t user_stack(struct collector *c, const struct smolder_sample *s, uint64_t *ips,
-			 bool *truncated)
+			 struct unwind_loc *locs, bool *truncated)
 {
 	size_t nfp = 0, n = 0;
 
@@ -364,7 +397,7 @@ static size_t user_stack(struct collector *c, const struct smolder_sample *s, ui
 
 	if (c->mode != UNWIND_FP && (s->flags & SMOLDER_SAMPLE_HAS_REGS) && s->stack_size) {
 		int err = unwinder__unwind(c->unwinder, s->pid, (const uint64_t *)s->regs,
-					   s->stack, s->stack_size, ips,
+					   s->stack, s->stack_size, ips, locs,
 					   SMOLDER_MAX_STACK_DEPTH, &n, truncated);
 		/* In auto mode a walk that stopped on missing unwind information
 		 * yields to a deeper frame-pointer walk. */
@@ -373,6 +406,7 @@ static size_t user_stack(struct collector *c, const struct smolder_sample *s, ui
 		*truncated = false;
 	}
 	memcpy(ips, s->ustack, nfp * sizeof(*ips));
+	memset(locs, 0, nfp * sizeof(*locs));
 	*truncated = nfp == SMOLDER_MAX_STACK_DEPTH;
 	return nfp;
 }
@@ -431,8 +465,8 @@ static int add_segment(struct collector *c, const struct process *p,
  * (or with python_native, followed by) the Python frames it evaluates.
  */
 static int user_frames(struct collector *c, const struct process *p,
-		       const struct smolder_sample *s, const uint64_t *ips, size_t nu,
-		       uint32_t *frames, size_t *n)
+		       const struct smolder_sample *s, const uint64_t *ips,
+		       const struct unwind_loc *locs, size_t nu, uint32_t *frames, size_t *n)
 {
 	uint32_t nat[SMOLDER_MAX_STACK_DEPTH];
 	int16_t seg_of[SMOLDER_MAX_STACK_DEPTH];
@@ -444,7 +478,7 @@ static int user_frames(struct collector *c, const struct process *p,
 	 * address, which may already belong to the next function: look up the call
 	 * instruction (addr - 1) instead. */
 	for (size_t i = 0; i < nu; i++) {
-		err = resolve(c, p, ips[i] - (i > 0), false, &nat[i]);
+		err = resolve(c, p, ips[i] - (i > 0), false, &locs[i], &nat[i]);
 		if (err)
 			return err;
 	}
@@ -506,6 +540,7 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 {
 	uint32_t frames[(2 + INLINE_MAX) * SMOLDER_MAX_STACK_DEPTH + SMOLDER_MAX_PY_FRAMES + 1];
 	uint64_t ips[SMOLDER_MAX_STACK_DEPTH];
+	struct unwind_loc locs[SMOLDER_MAX_STACK_DEPTH];
 	size_t n = 0, nu, nk = 0;
 	char comm[SMOLDER_COMM_LEN + 1];
 	struct sample_meta meta;
@@ -519,7 +554,7 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 	if (!p)
 		return -ENOMEM;
 
-	nu = user_stack(c, s, ips, &truncated);
+	nu = user_stack(c, s, ips, locs, &truncated);
 	if (s->kstack_len > 0)
 		nk = (size_t)s->kstack_len / sizeof(s->kstack[0]);
 	if (nk > SMOLDER_MAX_STACK_DEPTH)
@@ -532,11 +567,11 @@ int collector__add(struct collector *c, const struct smolder_sample *s)
 		frames[n++] = c->truncated_frame;
 		profile__add_counts(c->profile, &one);
 	}
-	err = user_frames(c, p, s, ips, nu, frames, &n);
+	err = user_frames(c, p, s, ips, locs, nu, frames, &n);
 	if (err)
 		return err;
 	for (size_t i = nk; i-- > 0;) {
-		err = resolve(c, p, s->kstack[i] - (i > 0), true, &frames[n++]);
+		err = resolve(c, p, s->kstack[i] - (i > 0), true, NULL, &frames[n++]);
 		if (err)
 			return err;
 	}

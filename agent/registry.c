@@ -131,13 +131,14 @@ struct registry {
 	struct exe_slot exes[EXE_CACHE_SLOTS];
 	struct process_info *info; /* scratch for the labels being read */
 	uint32_t next_id;
+	uint64_t next_labels;      /* the serial of the last label set made */
 	uint64_t reaps;            /* registry__reap calls */
 	struct registry_stats st;
 };
 
 /* ---- labels ---- */
 
-static struct labels_block *labels_new(const struct process_info *i)
+static struct labels_block *labels_new(struct registry *r, const struct process_info *i)
 {
 	const char *src[] = { i->exe, i->build_id, i->cgroup, i->container_id,
 			      i->pod_uid, i->unit, i->service, i->version };
@@ -153,6 +154,7 @@ static struct labels_block *labels_new(const struct process_info *i)
 	if (!b)
 		return NULL;
 	b->refs = 1;
+	b->l.serial = ++r->next_labels;
 	b->l.kernel_thread = i->kernel_thread;
 	dst[0] = &b->l.exe;
 	dst[1] = &b->l.build_id;
@@ -236,7 +238,7 @@ static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t 
 	r->st.proc_reads++;
 	if (procinfo__read(pid, env, info) == 0 &&
 	    (!ino || info->exe_ino == ino || (!info->exe_ino && !info->kernel_thread)))
-		b = labels_new(info);
+		b = labels_new(r, info);
 	if (b && info->exe_ino)
 		exe_slot_set(exe_slot(r, info->exe_dev, info->exe_ino), info->exe_dev,
 			     info->exe_ino, b);
@@ -379,7 +381,7 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 	if (procinfo__read_known(x->pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0 ||
 	    (x->pid != pid &&
 	     procinfo__read_known(pid, slot->labels->l.exe, &st, cg, &x->env, info) == 0)) {
-		b = labels_new(info);
+		b = labels_new(r, info);
 		if (!x->env.known)
 			r->st.proc_reads++;
 		r->st.from_known++;
@@ -631,7 +633,7 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	procinfo__from_exec(exe, exe_st, checked,
 			    procinfo__cgroup_path(ev->cgroup_id, cg, sizeof(cg)) ? NULL : cg,
 			    ev->comm, &ev->env, info);
-	b = labels_new(info);
+	b = labels_new(r, info);
 	/* The file is known now: the next exec of it is labelled as a known program's
 	 * (labels_known), without trying /proc for a process that is gone. */
 	if (b && exe == real)

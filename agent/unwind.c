@@ -969,9 +969,32 @@ void unwinder__free(struct unwinder *u)
 	free(u);
 }
 
+/*
+ * Where each of the @n frames of @ips is (unwinder__unwind's @locs), from the files
+ * this unwind has read: none is opened for it, so a frame in a file the walk did not
+ * need (the last one, never stepped from) may get none.
+ */
+static void frame_locs(const struct unwind_ctx *ctx, const uint64_t *ips, size_t n,
+		       struct unwind_loc *locs)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pc = ips[i] - (i > 0);
+
+		locs[i] = (struct unwind_loc){ 0, 0 };
+		for (int j = 0; j < ctx->nelfs; j++) {
+			const struct ctx_elf *ce = &ctx->elfs[j];
+
+			if (pc >= ce->lo && pc < ce->hi) {
+				locs[i] = (struct unwind_loc){ ce->elf->serial, pc - ce->bias };
+				break;
+			}
+		}
+	}
+}
+
 int unwinder__unwind(struct unwinder *u, pid_t pid, const uint64_t *regs,
-		     const void *stack, size_t stack_len, uint64_t *ips, size_t max,
-		     size_t *n, bool *truncated)
+		     const void *stack, size_t stack_len, uint64_t *ips,
+		     struct unwind_loc *locs, size_t max, size_t *n, bool *truncated)
 {
 	struct unwind_ctx ctx = {
 		.u = u,
@@ -1022,6 +1045,8 @@ done:
 	} else if (ret < 0) {
 		u->stats.failed++;
 	}
+	if (locs)
+		frame_locs(&ctx, ips, *n, locs);
 	evict_elfs(u);
 	return ret < 0 && !*truncated ? -ENOENT : 0;
 }

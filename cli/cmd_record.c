@@ -614,14 +614,17 @@ static void print_stats(const struct session_stats *st)
 		(unsigned long long)r->env_from_exec, (unsigned long long)r->unlabelled,
 		(unsigned long long)r->pending_dropped, (unsigned long long)r->known_unchecked,
 		(unsigned long long)r->labels_shared);
-	fprintf(stderr, "smolder: stats frame_cache_hits=%llu frame_cache_misses=%llu "
+	fprintf(stderr, "smolder: stats frame_cache_hits=%llu frame_cache_file_hits=%llu "
+		"frame_cache_misses=%llu "
 		"frame_cache_resets=%llu symbol_cache_hits=%llu symbol_cache_misses=%llu "
 		"elf_parses=%llu elf_evictions=%llu symbolizer_kib=%zu ident_kernel=%llu "
 		"ident_hits=%llu ident_misses=%llu maps_pushed=%llu maps_read=%llu "
 		"mmap_records=%llu mmap_lost=%llu mmap_resets=%llu mmap_head_reads=%llu "
 		"pushed_processes=%zu "
 		"pushed_kib=%zu pushed_evictions=%llu kernel_asks=%llu\n",
-		(unsigned long long)c->addr_cache_hits, (unsigned long long)c->addr_cache_misses,
+		(unsigned long long)c->addr_cache_hits,
+		(unsigned long long)c->addr_cache_file_hits,
+		(unsigned long long)c->addr_cache_misses,
 		(unsigned long long)c->addr_cache_resets, (unsigned long long)y->hits,
 		(unsigned long long)(y->lookups - y->hits), (unsigned long long)y->elf_parses,
 		(unsigned long long)y->elf_evictions, y->bytes / 1024,

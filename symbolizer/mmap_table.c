@@ -59,6 +59,7 @@ struct mmap_table {
 /* Most mappings one process is followed for here; a process with more (a JIT's many
  * code regions) is read from /proc. */
 #define MM_MAX_MAPPINGS 4096
+#define MM_STRS_MIN 512 /* bytes of paths a set has room for from the start */
 
 /* A set's memory, counted once however many processes share it. */
 static size_t set_bytes(const struct mm_set *s)
@@ -410,8 +411,12 @@ void mmap_table__mmap(struct mmap_table *t, pid_t pid, const struct proc_mapping
 	}
 	before = set_bytes(s);
 	m.path_off = (uint32_t)s->strs.len;
+	/* Room at once for the paths a new program maps (its own, the loader's, libc
+	 * and a few more), rather than doubling from 16 bytes at each of them. */
 	err = s->strs.len + path_len + 1 > UINT32_MAX ? -ENOMEM
-						       : VEC_APPEND(s->strs, path, path_len);
+						       : VEC_RESERVE(s->strs, MM_STRS_MIN);
+	if (!err)
+		err = VEC_APPEND(s->strs, path, path_len);
 	if (!err)
 		err = VEC_PUSH(s->strs, '\0');
 	if (!err)

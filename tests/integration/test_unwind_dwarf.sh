@@ -65,4 +65,37 @@ assert_rc 0 "record --stack-bytes 64"
 truncated=$(grep -oE '[0-9]+ truncated' "$T_LAST_STDERR" | grep -oE '^[0-9]+')
 assert_ge "${truncated:-0}" 1 "stacks reported truncated with a 64-byte snapshot"
 assert_ge "$(folded_share "$WORK/small.folded" '[truncated]')" 50 "samples marked [truncated] (%)"
+
+# Frames are cached by their place in a file, shared by the processes that map it:
+# two programs whose code is laid out alike (the same source, its functions renamed)
+# each keep their own names, recorded together. The twin's functions must be at the
+# same addresses, else this case tests nothing.
+for f in a b c; do
+	addr_alpha=$(nm "$FIXTURES/unwind_alpha" | awk -v f="alpha_$f" '$3 == f { print $1 }')
+	addr_beta=$(nm "$FIXTURES/unwind_beta" | awk -v f="beta_$f" '$3 == f { print $1 }')
+	[[ -n $addr_alpha && $addr_alpha == "$addr_beta" ]] ||
+		t_fail "alpha_$f at '$addr_alpha' and beta_$f at '$addr_beta': the fixtures are not laid out alike"
+done
+start_fixture unwind_alpha direct
+alpha=$FIXTURE_PID
+start_fixture unwind_beta direct
+beta=$FIXTURE_PID
+run_smolder twins 60 record -v -p "$alpha,$beta" -F "$HZ" -d "$SECS" -o "$WORK/twins.folded"
+assert_rc 0 "record -p of unwind_alpha and unwind_beta"
+assert_eq "$(grep -c '^unwind_alpha;.*beta_' "$WORK/twins.folded")" 0 \
+	"unwind_alpha's stacks with a function of unwind_beta"
+assert_eq "$(grep -c '^unwind_beta;.*alpha_' "$WORK/twins.folded")" 0 \
+	"unwind_beta's stacks with a function of unwind_alpha"
+for x in alpha beta; do
+	grep "^unwind_$x;" "$WORK/twins.folded" >"$WORK/twins-$x.folded"
+	assert_share "$WORK/twins-$x.folded" "${x}_a" 60 "unwind_$x: share of ${x}_a (%)"
+	assert_share "$WORK/twins-$x.folded" "${x}_b" 30 "unwind_$x: share of ${x}_b (%)"
+	assert_ge "$(folded_share "$WORK/twins-$x.folded" main)" 95 \
+		"unwind_$x: samples whose stack reaches main (%)"
+done
+file_hits=$(grep -oE 'frame_cache_file_hits=[0-9]+' "$T_LAST_STDERR" | grep -oE '[0-9]+$')
+assert_ge "${file_hits:-0}" 1 "frames named from the cache by their place in a file"
+kill "$alpha" "$beta" 2>/dev/null
+wait "$alpha" "$beta" 2>/dev/null
+
 t_log "PASS"
