@@ -337,7 +337,7 @@ struct registry_opts {
 struct registry_stats {
 	uint64_t live;        /* processes tracked now */
 	uint64_t images;      /* program images seen (struct process ids handed out) */
-	uint64_t exits;       /* freed on the kernel's exit event */
+	uint64_t exits;       /* freed after their exit (or the reuse of their pid) */
 	uint64_t evictions;   /* freed because the registry was full */
 	uint64_t proc_reads;  /* labels read from /proc */
 	uint64_t from_known;  /* labels of a program seen before, its executable and

@@ -12,15 +12,21 @@
  * "forget" calls; it depends on none of them, so state flows one way.
  *
  * Samples and events travel in different rings, so an event may be read before
- * samples that were taken earlier. Two rules keep them apart: an exit only takes
+ * samples that were taken earlier. Three rules keep them apart: an exit only takes
  * effect at the second registry__reap after it (after the drain that read it and
  * the next, complete one: a sample may sit behind another CPU's record still being
- * written, where the drain that read the exit stopped), and an exec's labels wait as a
+ * written, where the drain that read the exit stopped); an exec's labels wait as a
  * pending image until the first sample taken at or after the exec (the sampler flags
  * it, SMOLDER_SAMPLE_FIRST, and the reader reads the events ring again before such a
- * sample, so that its exec has been read by then). A process may exec several times
- * between two drains (a wrapper that execs its program): each image waits, in order,
- * and a sample takes the last one announced at or before its time.
+ * sample, so that its exec has been read by then); and a pid reused before the old
+ * process was freed (within one drain, on a busy machine) gives the new process an
+ * entry of its own beside the old one, each sample going to the newest process born
+ * at or before its time, so the old process's last samples keep its labels. A process
+ * may exec several times between two drains (a wrapper that execs its program): each
+ * image waits, in order, and a sample takes the last one announced at or before its
+ * time. The clients hold state per pid, so they are told to forget a pid whenever its
+ * samples move to another process (or image) and when the process whose state they
+ * hold is freed.
  */
 #include <errno.h>
 #include <limits.h>
@@ -84,7 +90,11 @@ struct entry {
 	struct image *cur;
 	struct pending pending[PENDING_MAX]; /* oldest first */
 	unsigned int npending;
+	uint64_t born_ns;          /* the time of the fork (or exec) it was first seen
+				      by; 0: it ran before (first seen in a sample) */
 	bool has_image;            /* a sample has been seen (p.id is valid) */
+	bool held;                 /* the last sample of its pid was its: the clients'
+				      state for the pid is this process's */
 	bool exited;
 	uint64_t exit_reap;        /* registry__reap calls before its exit was seen */
 	struct entry *hnext;
@@ -453,11 +463,29 @@ static size_t bucket(const struct registry *r, pid_t pid)
 	return hash_mix64((uint64_t)(uint32_t)pid) & r->mask;
 }
 
+/* The newest process with @pid (entries of one pid are chained newest first). */
 static struct entry *lookup(const struct registry *r, pid_t pid)
 {
 	for (struct entry *e = r->buckets[bucket(r, pid)]; e; e = e->hnext)
 		if (e->p.pid == pid)
 			return e;
+	return NULL;
+}
+
+/* The process with @pid that ran at @time_ns: the newest born at or before it. NULL
+ * when there is none, or only ones born after it (the sample is an older process's
+ * that was never seen). */
+static struct entry *lookup_at(const struct registry *r, pid_t pid, uint64_t time_ns,
+			       bool *older)
+{
+	*older = false;
+	for (struct entry *e = r->buckets[bucket(r, pid)]; e; e = e->hnext) {
+		if (e->p.pid != pid)
+			continue;
+		if (e->born_ns <= time_ns)
+			return e;
+		*older = true;
+	}
 	return NULL;
 }
 
@@ -479,7 +507,7 @@ static void entry_free(struct registry *r, struct entry *e)
 	list_del(&e->lru);
 	if (e->exited)
 		list_del(&e->dead);
-	if (e->has_image)
+	if (e->held)
 		tell_clients(r, e->p.pid);
 	image_put(e->cur);
 	drop_pending(e, e->npending);
@@ -487,9 +515,11 @@ static void entry_free(struct registry *r, struct entry *e)
 	r->n--;
 }
 
-static struct entry *entry_new(struct registry *r, pid_t pid)
+/* A new entry for @pid, the newest of its pid (or, @oldest, the oldest: a process
+ * older than every one known with its pid). */
+static struct entry *entry_new(struct registry *r, pid_t pid, uint64_t born_ns, bool oldest)
 {
-	struct entry *e;
+	struct entry *e, **pp;
 	size_t b;
 
 	if (r->n >= r->max) {
@@ -504,26 +534,38 @@ static struct entry *entry_new(struct registry *r, pid_t pid)
 	if (!e)
 		return NULL;
 	e->p.pid = pid;
+	e->born_ns = born_ns;
 	b = bucket(r, pid);
-	e->hnext = r->buckets[b];
-	r->buckets[b] = e;
+	pp = &r->buckets[b];
+	while (oldest && *pp)
+		pp = &(*pp)->hnext;
+	e->hnext = *pp;
+	*pp = e;
 	list_add_front(&r->lru, &e->lru);
 	r->n++;
 	return e;
 }
 
-/* The entry of @pid, a new one when its process has exited (pid reuse within one
- * drain: the old one is finished with now). */
-static struct entry *entry_fresh(struct registry *r, pid_t pid)
+/* @e's process is over (its exit was seen, or its pid was reused): freed at the
+ * second registry__reap from now. */
+static void retire(struct registry *r, struct entry *e)
+{
+	if (e->exited)
+		return;
+	e->exited = true;
+	e->exit_reap = r->reaps;
+	list_add_front(&r->dead, &e->dead);
+}
+
+/* The entry of the process with @pid that an exec at @time_ns announces an image
+ * for: a new one when the newest has exited (a reused pid, whose fork was not seen). */
+static struct entry *entry_fresh(struct registry *r, pid_t pid, uint64_t time_ns)
 {
 	struct entry *e = lookup(r, pid);
 
-	if (e && e->exited) {
-		entry_free(r, e);
-		r->st.exits++;
-		e = NULL;
-	}
-	return e ? e : entry_new(r, pid);
+	if (e && !e->exited)
+		return e;
+	return entry_new(r, pid, e ? time_ns : 0, false);
 }
 
 /* ---- API ---- */
@@ -695,25 +737,23 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 	switch (ev->kind) {
 	case SMOLDER_EVENT_FORK:
 		/* A new process: whatever had this pid before is over, even if its
-		 * exit event was lost. */
-		if ((e = lookup(r, pid))) {
-			r->st.exits += e->exited;
-			entry_free(r, e);
-		}
+		 * exit event was lost; it stays until reaped, for its last samples. */
+		if ((e = lookup(r, pid)))
+			retire(r, e);
 		/* Until it execs, the child runs its parent's program image: its
 		 * labels, read once for a parent that forks many children (a parent
 		 * seen first here, one that ran before smolder, is read now, while it
 		 * is known to live). */
 		parent = lookup(r, (pid_t)ev->ppid);
 		if (!parent) {
-			parent = entry_new(r, (pid_t)ev->ppid);
+			parent = entry_new(r, (pid_t)ev->ppid, 0, false);
 			if (!parent)
 				return -ENOMEM;
 			if ((im = image_read(r, (pid_t)ev->ppid)))
 				push_pending(r, parent, im, 0);
 		}
 		list_move_front(&r->lru, &parent->lru); /* not the one evicted next */
-		e = entry_new(r, pid);
+		e = entry_new(r, pid, ev->time_ns, false);
 		if (!e)
 			return -ENOMEM;
 		im = latest_image(parent);
@@ -725,7 +765,7 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 	case SMOLDER_EVENT_EXEC:
 		/* Nothing is read yet: most images of a busy machine are never sampled.
 		 * Their first sample reads them (image_resolve). */
-		e = entry_fresh(r, pid);
+		e = entry_fresh(r, pid, ev->time_ns);
 		if (!e)
 			return -ENOMEM;
 		if (!(x = exec_note(ev)) || !(im = image_new(NULL, x)))
@@ -734,29 +774,56 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 		push_pending(r, e, im, ev->time_ns);
 		return 0;
 	case SMOLDER_EVENT_EXIT:
-		e = lookup(r, pid);
-		if (e && !e->exited) {
-			e->exited = true;
-			e->exit_reap = r->reaps;
-			list_add_front(&r->dead, &e->dead);
-		}
+		if ((e = lookup(r, pid)))
+			retire(r, e);
 		return 0;
 	}
 	return 0;
 }
 
+/* Sample of @e next: the clients' state for its pid, if another process's, is stale. */
+static void hold(struct registry *r, struct entry *e)
+{
+	bool told = false;
+
+	if (e->held)
+		return;
+	for (struct entry *o = r->buckets[bucket(r, e->p.pid)]; o; o = o->hnext) {
+		if (o->p.pid != e->p.pid || !o->held)
+			continue;
+		o->held = false;
+		if (!told)
+			tell_clients(r, e->p.pid);
+		told = true;
+	}
+	e->held = true;
+}
+
 const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t time_ns)
 {
-	struct entry *e = lookup(r, pid);
 	struct image *old;
 	unsigned int k;
+	bool older;
+	struct entry *e = lookup_at(r, pid, time_ns, &older);
 
 	if (!e) {
-		e = entry_new(r, pid);
+		/* Older than every process known with this pid: one that was never
+		 * seen and is over (its pid is reused); nothing tells its labels. */
+		e = entry_new(r, pid, 0, older);
 		if (!e)
 			return NULL;
+		if (older) {
+			retire(r, e);
+			hold(r, e);
+			e->has_image = true;
+			e->p.id = ++r->next_id ? r->next_id : ++r->next_id;
+			r->st.images++;
+			r->st.unlabelled++;
+			return &e->p;
+		}
 	}
 	list_move_front(&r->lru, &e->lru);
+	hold(r, e);
 	/* The last image announced at or before the sample's time. */
 	k = e->npending;
 	while (k > 0 && e->pending[k - 1].at_ns > time_ns)
@@ -802,7 +869,7 @@ int registry__add(struct registry *r, pid_t pid)
 
 	if (e && (e->has_image || e->npending))
 		return 0;
-	if (!e && !(e = entry_new(r, pid)))
+	if (!e && !(e = entry_new(r, pid, 0, false)))
 		return -ENOMEM;
 	if ((im = image_read(r, pid)))
 		push_pending(r, e, im, 0);

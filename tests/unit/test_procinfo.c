@@ -524,6 +524,84 @@ static void test_registry_new_image_from_the_exec_on(void **state)
 	registry__free(r);
 }
 
+/* A pid reused before the old process is freed (its exit and the new process's fork
+ * read in one drain, on a busy machine): the old process's last samples, read after
+ * the fork, keep its labels rather than taking the new child's (its parent's), and the
+ * clients are told to forget the pid when its samples move from one process to the
+ * other, not at the fork. A sample older than every process known with its pid is a
+ * process never seen: no labels, rather than a later process's. */
+static void test_registry_pid_reused_within_one_drain(void **state)
+{
+	(void)state;
+	struct registry *r = registry__new(NULL);
+	struct forgotten f = { 0 };
+	pid_t pid = spawn_sleep("old");
+	pid_t unseen = 0x3ffffff1; /* a pid no process has */
+	struct smolder_event ev;
+	struct registry_stats st;
+	const struct process *p;
+	uint32_t id, new_id;
+
+	registry__subscribe(r, on_forget, &f);
+	p = registry__sample(r, pid, 10);
+	assert_string_equal(p->labels->service, "old");
+	id = p->id;
+	/* It exits at 50 and a child of ours gets its pid at 60; both events are read
+	 * before its samples from 40 and 45. */
+	ev = event(SMOLDER_EVENT_EXIT, pid, 0);
+	ev.time_ns = 50;
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = event(SMOLDER_EVENT_FORK, pid, getpid());
+	ev.time_ns = 60;
+	assert_int_equal(registry__event(r, &ev), 0);
+	assert_int_equal(f.n, 0);
+	p = registry__sample(r, pid, 40);
+	assert_int_equal(p->id, id);
+	assert_string_equal(p->labels->service, "old");
+	assert_int_equal(f.n, 0);
+	/* The new process: its own labels (ours), and the clients drop the old's. */
+	p = registry__sample(r, pid, 70);
+	new_id = p->id;
+	assert_true(new_id != id);
+	assert_non_null(p->labels);
+	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
+	assert_int_equal(f.n, 1);
+	/* A straggler of the old process still goes to it, and back. */
+	p = registry__sample(r, pid, 45);
+	assert_int_equal(p->id, id);
+	assert_string_equal(p->labels->service, "old");
+	assert_int_equal(f.n, 2);
+	assert_int_equal(registry__sample(r, pid, 80)->id, new_id);
+	assert_int_equal(f.n, 3);
+	/* Two drains on, the old process is freed; what the clients hold now is the
+	 * new one's, so they are not told. */
+	registry__reap(r);
+	registry__reap(r);
+	registry__stats(r, &st);
+	assert_int_equal(st.exits, 1);
+	assert_int_equal(f.n, 3);
+	p = registry__sample(r, pid, 90);
+	assert_int_equal(p->id, new_id);
+	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
+
+	/* A fork at 100 announces a pid whose sample from 95 comes after: that process
+	 * was never seen, and the fork's parent's labels are not its. */
+	ev = event(SMOLDER_EVENT_FORK, unseen, getpid());
+	ev.time_ns = 100;
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, unseen, 95);
+	assert_null(p->labels);
+	id = p->id;
+	p = registry__sample(r, unseen, 110);
+	assert_true(p->id != id);
+	assert_non_null(p->labels);
+	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
+	registry__stats(r, &st);
+	assert_int_equal(st.unlabelled, 1);
+	reap(pid);
+	registry__free(r);
+}
+
 /* An exec reads nothing until the new image's first sample (most processes of a busy
  * machine are never sampled); then /proc, while the process runs the file the exec
  * named, else the event. A child forked before that shares the image: sampled first,
@@ -1303,6 +1381,7 @@ int main(void)
 		cmocka_unit_test(test_registry_fork_takes_parent_labels),
 		cmocka_unit_test(test_registry_exec_of_a_gone_process),
 		cmocka_unit_test(test_registry_new_image_from_the_exec_on),
+		cmocka_unit_test(test_registry_pid_reused_within_one_drain),
 		cmocka_unit_test(test_registry_exec_labels_read_at_first_sample),
 		cmocka_unit_test(test_registry_exec_of_a_known_program),
 		cmocka_unit_test(test_registry_gone_processes_read_a_build_id_once),
