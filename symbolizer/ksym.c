@@ -4,8 +4,10 @@
  * ksym.bpf.c: symbolizer__resolve_kernel's first choice, before /proc/kallsyms.
  * The collector caches every address it resolves, but only for one profile (an
  * interval, or 30 s of a spilled recording); the answers are cached here too, so a
- * long recording asks the kernel once per distinct address, not once per interval:
- * each ask is a system call (a BPF test run).
+ * long recording asks the kernel once per distinct function, not once per address
+ * and interval: each ask is a system call (a BPF test run) that costs some 25 us
+ * here. An answer gives the function's size too, so the function's other addresses
+ * (its other call sites, on other stacks) are named from it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include "ksym.h"
 #include "symbolizer_int.h"
+#include "vec.h"
 #include "ksym.skel.h"
 
 /* Answers cached by address, direct-mapped; names and modules in an arena that starts
@@ -31,12 +34,21 @@ struct ksym_slot {
 	uint32_t module; /* into the arena; UINT32_MAX: "[kernel]" */
 };
 
+/* A function the kernel named: its addresses [start, end). */
+struct ksym_range {
+	uint64_t start, end;
+	uint32_t name, module; /* as in struct ksym_slot */
+};
+
+#define KSYM_RANGES_MAX 16384 /* functions kept; more start over, as a full arena */
+
 struct ksym {
 	struct ksym_bpf *skel;
 	int prog_fd;
 	char name[SMOLDER_KSYM_LEN];
 	char module[64];
 	struct ksym_slot *slots;
+	VEC(struct ksym_range) ranges; /* sorted by start, not overlapping */
 	char *arena;
 	size_t arena_len;
 	size_t arena_peak; /* written this far since the start: resident */
@@ -76,6 +88,7 @@ void ksym__free(struct ksym *k)
 		return;
 	ksym_bpf__destroy(k->skel);
 	free(k->slots);
+	VEC_FREE(k->ranges);
 	free(k->arena);
 	free(k);
 }
@@ -94,14 +107,58 @@ static uint32_t arena_add(struct ksym *k, const char *str)
 }
 
 static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
-		      const char **module);
+		      uint64_t *size, const char **module);
+
+/* The index of the first range that ends after @addr (k->ranges.len: none). */
+static size_t range_at(const struct ksym *k, uint64_t addr)
+{
+	size_t lo = 0, hi = k->ranges.len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k->ranges.v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Remember the function [@start, @end) named by slot @s, unless it overlaps one
+ * known (then the kernel's symbols changed under us: a module was loaded). */
+static void range_add(struct ksym *k, uint64_t start, uint64_t end, const struct ksym_slot *s)
+{
+	size_t i = range_at(k, start);
+
+	if (end <= start || s->name == UINT32_MAX || k->ranges.len >= KSYM_RANGES_MAX ||
+	    (i < k->ranges.len && k->ranges.v[i].start < end) ||
+	    VEC_RESERVE(k->ranges, k->ranges.len + 1))
+		return;
+	memmove(&k->ranges.v[i + 1], &k->ranges.v[i],
+		(k->ranges.len - i) * sizeof(k->ranges.v[0]));
+	k->ranges.v[i] = (struct ksym_range){ start, end, s->name, s->module };
+	k->ranges.len++;
+}
 
 int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
 		  const char **module)
 {
 	struct ksym_slot *slot = &k->slots[(addr * 0x9e3779b97f4a7c15ull) >> 52];
+	uint64_t size = 0;
+	size_t i;
 	int err;
 
+	if (!addr || slot->addr != addr) {
+		i = range_at(k, addr);
+		if (addr && i < k->ranges.len && k->ranges.v[i].start <= addr) {
+			/* Another address of a function named before. */
+			const struct ksym_range *r = &k->ranges.v[i];
+
+			*slot = (struct ksym_slot){ .addr = addr, .offset = addr - r->start,
+						    .name = r->name, .module = r->module };
+		}
+	}
 	if (addr && slot->addr == addr) {
 		if (slot->name == UINT32_MAX) {
 			*name = *module = NULL;
@@ -113,12 +170,13 @@ int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *of
 		*offset = slot->offset;
 		return 0;
 	}
-	err = ask_kernel(k, addr, name, offset, module);
+	err = ask_kernel(k, addr, name, offset, &size, module);
 	if (err && err != -ENOENT)
 		return err; /* not an answer: asked again next time */
 	if (k->arena_len > KSYM_ARENA_MAX - 2 * SMOLDER_KSYM_LEN) {
 		/* Full: start over (the answers in hand point into k->name, k->module). */
 		memset(k->slots, 0, KSYM_CACHE_SLOTS * sizeof(*k->slots));
+		k->ranges.len = 0;
 		k->arena_peak = k->arena_len;
 		k->arena_len = 0;
 	}
@@ -128,6 +186,8 @@ int ksym__resolve(struct ksym *k, uint64_t addr, const char **name, uint64_t *of
 		slot->name = arena_add(k, *name);
 		if (*module == k->module)
 			slot->module = arena_add(k, *module);
+		if (size > *offset)
+			range_add(k, addr - *offset, addr - *offset + size, slot);
 	}
 	return err;
 }
@@ -143,18 +203,19 @@ size_t ksym__mem_bytes(const struct ksym *k)
 	if (!k)
 		return 0;
 	return sizeof(*k) + KSYM_CACHE_SLOTS * sizeof(*k->slots) +
+	       k->ranges.cap * sizeof(k->ranges.v[0]) +
 	       (k->arena_len > k->arena_peak ? k->arena_len : k->arena_peak);
 }
 
 static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t *offset,
-		      const char **module)
+		      uint64_t *size, const char **module)
 {
 	k->asks++;
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	char *plus, *space, *end;
 
 	*name = *module = NULL;
-	*offset = 0;
+	*offset = *size = 0;
 	k->skel->bss->addr = addr;
 	k->skel->bss->ret = 0;
 	if (bpf_prog_test_run_opts(k->prog_fd, &opts))
@@ -169,6 +230,8 @@ static int ask_kernel(struct ksym *k, uint64_t addr, const char **name, uint64_t
 		return -ENOENT;
 	*plus = '\0';
 	*offset = strtoull(plus + 1, &end, 16);
+	if (*end == '/')
+		*size = strtoull(end + 1, NULL, 16);
 	space = strchr(plus + 1, ' ');
 	if (space && space[1] == '[') {
 		snprintf(k->module, sizeof(k->module), "%s", space + 1);

@@ -79,6 +79,15 @@ static void test_names_kernel_functions_like_kallsyms(void **state)
 	check_names(sym, sched, vfs);
 	symbolizer__stats(sym, &st);
 	assert_int_equal(st.kernel_asks, 2);
+	/* Another address in a function named before (another call site of it): named
+	 * from the function's range, which the first answer gave, without asking. */
+	assert_int_equal(symbolizer__resolve_kernel(sym, vfs + 0x21, &out), 0);
+	assert_non_null(out.name);
+	assert_string_equal(out.name, "vfs_read");
+	assert_int_equal(out.offset, 0x21);
+	assert_string_equal(out.module, "[kernel]");
+	symbolizer__stats(sym, &st);
+	assert_int_equal(st.kernel_asks, 2);
 	/* and each name it keeps. */
 	assert_true(st.bytes >= cached + sizeof("vfs_read"));
 	/* The /proc/kallsyms fallback, a table of every kernel symbol: accounted too. */
