@@ -105,6 +105,24 @@ int procfs_threads(pid_t pid, pid_t *tids, int max)
 	return n;
 }
 
+void procfs_each_process(void (*fn)(pid_t pid, void *ctx), void *ctx)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == (long)getpid())
+			continue;
+		fn((pid_t)pid, ctx);
+	}
+	closedir(d);
+}
+
 int procfs_children(pid_t pid, pid_t *pids, int max)
 {
 	pid_t tids[256];

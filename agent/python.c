@@ -5,7 +5,6 @@
  * process is never stopped, and memory that is gone or changed costs a frame its
  * name, never the run.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -18,6 +17,7 @@
 
 #include "hash.h"
 #include "log.h"
+#include "procfs.h"
 #include "python.h"
 
 #define PROCESS_SLOTS 4096       /* CPython processes followed at once (py_procs) */
@@ -708,22 +708,14 @@ void python__register_all(struct python *py)
 	}
 }
 
+static void probe_one(pid_t pid, void *py)
+{
+	python__probe_pid(py, pid);
+}
+
 void python__probe_all(struct python *py)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 0 || pid == (long)getpid())
-			continue;
-		python__probe_pid(py, (pid_t)pid);
-	}
-	closedir(d);
+	procfs_each_process(probe_one, py);
 }
 
 /* ---- naming code objects ---- */

@@ -283,6 +283,11 @@ static int add_targets(struct session *s, char *msg, size_t msglen)
 	return 0;
 }
 
+static void add_running(pid_t pid, void *registry)
+{
+	registry__add(registry, pid);
+}
+
 /* ---- open / free ---- */
 
 static void forget_symbols(pid_t pid, void *ctx)
@@ -415,6 +420,13 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	}
 	if (note[0])
 		agent_log(AGENT_LOG_NOTE, "%s", note);
+	/* With -a, the labels of every process running now are read, once the
+	 * sampler's exec events are on: a process that started before them and ends
+	 * before the drain that reads its first sample (a command just begun, a service
+	 * stopping) would otherwise have nothing left to be labelled by. Every process
+	 * started since is announced by an event. */
+	if (opts->sampler.all)
+		procfs_each_process(add_running, s->registry);
 
 	if (opts->cmd) {
 		err = -child_fork(&s->child, opts->cmd, msg, msglen);

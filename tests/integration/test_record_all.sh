@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # record -a samples every process on the machine: a busy fixture shows up with its
-# whole share of samples and its own stacks beside whatever else ran, and smolder
-# itself is never in the profile.
+# whole share of samples and its own stacks beside whatever else ran, smolder
+# itself is never in the profile, and processes that ran before the recording carry
+# their executable even when they end before their samples are read.
 #
 # Both are picked out by pid (the profile is written as a smolder file, which keeps
 # the pid label), not by name: on a shared machine other shares_fp and smolder
@@ -52,4 +53,48 @@ run_smolder self 60 flamegraph "$WORK/all.smolder" --pid "$self" --format folded
 	-o "$WORK/self.folded"
 assert_rc 0 "flamegraph all.smolder --pid SMOLDER"
 assert_eq "$(folded_total "$WORK/self.folded")" 0 "samples of smolder itself (pid $self)"
+
+# Processes that were running before the recording started and end before the
+# drain that reads their first samples still carry their executable: no event
+# announced them, and /proc has nothing left of them by then. Each worker (a fork
+# of this shell, its program bash) waits on a FIFO, then, once smolder samples,
+# burns ~40 ms of CPU and exits without an exec or a fork.
+mkfifo "$WORK/go"
+workers=()
+for i in 1 2 3 4 5 6 7 8; do
+	( read -r _ <"$WORK/go"; n=0; while ((n < 30000)); do ((n++)); done ) &
+	workers+=($!)
+	t_bg_register "$!"
+done
+bash_exe=$(readlink "/proc/${workers[0]}/exe")
+T_LAST_CMD="smolder record -a -F $HZ -d 3 -o $WORK/before.smolder"
+T_LAST_STDERR=$WORK/before.stderr
+"$SMOLDER" record -a -F "$HZ" -d 3 -o "$WORK/before.smolder" >"$WORK/before.stdout" \
+	2>"$T_LAST_STDERR" &
+self=$!
+t_bg_register "$self"
+for ((i = 0; i < 200; i++)); do
+	find "/proc/$self/fd" -lname 'anon_inode:*perf_event*' 2>/dev/null | grep -q . && break
+	sleep 0.05
+done
+sleep 0.5
+: >"$WORK/go"
+wait "${workers[@]}"
+wait_bounded "$self" 60
+assert_rc 0 "record -a with workers started before it"
+total=0
+for w in "${workers[@]}"; do
+	run_smolder "worker-$w" 60 export "$WORK/before.smolder" --pid "$w" --format folded \
+		-o "$WORK/worker-$w.folded"
+	assert_rc 0 "export --pid $w"
+	run_smolder "worker-$w-exe" 60 export "$WORK/before.smolder" --pid "$w" \
+		--label "exe=$bash_exe" --format folded -o "$WORK/worker-$w-exe.folded"
+	assert_rc 0 "export --pid $w --label exe=$bash_exe"
+	n=$(folded_total "$WORK/worker-$w.folded")
+	assert_eq "$(folded_total "$WORK/worker-$w-exe.folded")" "$n" \
+		"samples of worker $w (started before the recording) with exe=$bash_exe"
+	total=$((total + n))
+done
+# The workers burned 8 x ~40 ms while smolder sampled at $HZ Hz.
+assert_ge "$total" 20 "samples of the workers started before the recording"
 t_log "PASS"
