@@ -242,11 +242,12 @@ static void cache_put(struct collector *c, uint64_t addr, uint32_t key, uint32_t
 
 /*
  * The frame of @addr in process @p (or the kernel), found at @loc in a file when @loc
- * is not NULL. A frame of a file is cached by its place in the file, whichever
- * process named it: its name, or for a file without one there (stripped programs)
- * "[mod+0xOFF]" with the path of the first process that mapped it, which for a file
- * found by build-id may be another copy's. Anything else (kernel, JIT code) is
- * cached by the image and address.
+ * is not NULL. A frame named from the file's symbol table is cached by its place in
+ * the file, whichever process named it: its name, or for a file without one there
+ * (stripped programs) "[mod+0xOFF]" with the path of the first process that mapped
+ * it, which for a file found by build-id may be another copy's. Anything else
+ * (kernel, JIT code, a file this process's view could not read) is cached by the
+ * image and address.
  */
 static int resolve(struct collector *c, const struct process *p, uint64_t addr, bool kernel,
 		   const struct unwind_loc *loc, uint32_t *frame)
@@ -300,7 +301,7 @@ static int resolve(struct collector *c, const struct process *p, uint64_t addr, 
 	if (name && kind == FRAME_USER && c->neval < EVAL_FRAMES_MAX &&
 	    !strncmp(name, EVAL_LOOP_NAME, sizeof(EVAL_LOOP_NAME) - 1) && !is_eval(c, *frame))
 		c->eval_frames[c->neval++] = *frame;
-	if (by_file && (kind == FRAME_USER || kind == FRAME_UNKNOWN))
+	if (by_file && sym.from_table && (kind == FRAME_USER || kind == FRAME_UNKNOWN))
 		cache_put(c, FILE_KEY_TAG | loc->vaddr, (uint32_t)loc->file, *frame);
 	else
 		cache_put(c, addr, key, *frame);

@@ -105,7 +105,7 @@ int procfs_threads(pid_t pid, pid_t *tids, int max)
 	return n;
 }
 
-void procfs_each_process(void (*fn)(pid_t pid, void *ctx), void *ctx)
+void procfs_each_process(int (*fn)(pid_t pid, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -118,7 +118,8 @@ void procfs_each_process(void (*fn)(pid_t pid, void *ctx), void *ctx)
 
 		if (*end || pid <= 0 || pid == (long)getpid())
 			continue;
-		fn((pid_t)pid, ctx);
+		if (fn((pid_t)pid, ctx))
+			break;
 	}
 	closedir(d);
 }

@@ -30,8 +30,9 @@ pid_t procfs_thread_group(pid_t tid);
  * @return their number, -ESRCH when the process is gone, or a negative errno. */
 int procfs_threads(pid_t pid, pid_t *tids, int max);
 
-/* Call @fn for each process now (not threads), but this one. */
-void procfs_each_process(void (*fn)(pid_t pid, void *ctx), void *ctx);
+/* Call @fn for each process now (not threads), but this one, until it returns
+ * nonzero. */
+void procfs_each_process(int (*fn)(pid_t pid, void *ctx), void *ctx);
 
 /* The child processes of process @pid now (children of any of its threads), into
  * @pids (at most @max). @return their number, -ESRCH, or a negative errno. */

@@ -708,9 +708,10 @@ void python__register_all(struct python *py)
 	}
 }
 
-static void probe_one(pid_t pid, void *py)
+static int probe_one(pid_t pid, void *py)
 {
 	python__probe_pid(py, pid);
+	return 0;
 }
 
 void python__probe_all(struct python *py)

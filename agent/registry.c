@@ -25,8 +25,8 @@
  * may exec several times between two drains (a wrapper that execs its program): each
  * image waits, in order, and a sample takes the last one announced at or before its
  * time. The clients hold state per pid, so they are told to forget a pid whenever its
- * samples move to another process (or image) and when the process whose state they
- * hold is freed.
+ * samples move on to a newer process (or image) and when the process whose state they
+ * hold is freed; a late sample of an older process leaves them as they are.
  */
 #include <errno.h>
 #include <limits.h>
@@ -773,28 +773,37 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 		r->st.env_from_exec += x->env.known;
 		push_pending(r, e, im, ev->time_ns);
 		return 0;
-	case SMOLDER_EVENT_EXIT:
-		if ((e = lookup(r, pid)))
+	case SMOLDER_EVENT_EXIT: {
+		/* The process that ran then: an exit can be read after the fork of the
+		 * next process with its pid (the perf backend reads CPU by CPU). */
+		bool older;
+
+		if ((e = lookup_at(r, pid, ev->time_ns, &older)))
 			retire(r, e);
 		return 0;
+	}
 	}
 	return 0;
 }
 
-/* Sample of @e next: the clients' state for its pid, if another process's, is stale. */
+/* A sample of @e next: the clients' state for its pid, if an older process's, is
+ * stale. A late sample of an older process leaves them with the newer one's: what
+ * they hold is per pid, and they would only build it again from the pid's present
+ * (its mappings, its interpreter). */
 static void hold(struct registry *r, struct entry *e)
 {
-	bool told = false;
+	struct entry *o;
 
 	if (e->held)
 		return;
-	for (struct entry *o = r->buckets[bucket(r, e->p.pid)]; o; o = o->hnext) {
-		if (o->p.pid != e->p.pid || !o->held)
-			continue;
+	for (o = r->buckets[bucket(r, e->p.pid)]; o; o = o->hnext)
+		if (o->p.pid == e->p.pid && o->held)
+			break;
+	if (o && o->born_ns > e->born_ns)
+		return;
+	if (o) {
 		o->held = false;
-		if (!told)
-			tell_clients(r, e->p.pid);
-		told = true;
+		tell_clients(r, e->p.pid);
 	}
 	e->held = true;
 }

@@ -283,9 +283,44 @@ static int add_targets(struct session *s, char *msg, size_t msglen)
 	return 0;
 }
 
-static void add_running(pid_t pid, void *registry)
+/* Reading the labels of the processes running at the start: for at most this long,
+ * while the rings fill with no one reading them (sized for a second or more). */
+#define SCAN_BUDGET_NS 200000000LL
+
+struct scan {
+	struct registry *registry;
+	int64_t until;
+	unsigned int n;
+	bool cut;
+};
+
+static int add_running(pid_t pid, void *ctx)
 {
-	registry__add(registry, pid);
+	struct scan *sc = ctx;
+
+	if (now_ns(CLOCK_MONOTONIC) > sc->until) {
+		sc->cut = true;
+		return 1;
+	}
+	registry__add(sc->registry, pid);
+	sc->n++;
+	return 0;
+}
+
+/* With -a, the labels of every process running now are read, once the sampler's exec
+ * events are on: a process that started before them and ends before the drain that
+ * reads its first sample (a command just begun, a service stopping) would otherwise
+ * have nothing left to be labelled by. Every process started since is announced by an
+ * event. Those the time budget leaves are read at their first sample, as before. */
+static void read_running(struct session *s)
+{
+	int64_t began = now_ns(CLOCK_MONOTONIC);
+	struct scan sc = { s->registry, began + SCAN_BUDGET_NS, 0, false };
+
+	procfs_each_process(add_running, &sc);
+	agent_log(AGENT_LOG_DEBUG, "read the labels of %u running processes in %.1f ms%s",
+		  sc.n, (double)(now_ns(CLOCK_MONOTONIC) - began) / 1e6,
+		  sc.cut ? " (the time budget ran out: the rest at their first sample)" : "");
 }
 
 /* ---- open / free ---- */
@@ -420,13 +455,8 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	}
 	if (note[0])
 		agent_log(AGENT_LOG_NOTE, "%s", note);
-	/* With -a, the labels of every process running now are read, once the
-	 * sampler's exec events are on: a process that started before them and ends
-	 * before the drain that reads its first sample (a command just begun, a service
-	 * stopping) would otherwise have nothing left to be labelled by. Every process
-	 * started since is announced by an event. */
 	if (opts->sampler.all)
-		procfs_each_process(add_running, s->registry);
+		read_running(s);
 
 	if (opts->cmd) {
 		err = -child_fork(&s->child, opts->cmd, msg, msglen);

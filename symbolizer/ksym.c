@@ -40,7 +40,7 @@ struct ksym_range {
 	uint32_t name, module; /* as in struct ksym_slot */
 };
 
-#define KSYM_RANGES_MAX 16384 /* functions kept; more start over, as a full arena */
+#define KSYM_RANGES_MAX 16384 /* functions kept; beyond them, addresses only */
 
 struct ksym {
 	struct ksym_bpf *skel;
@@ -125,13 +125,16 @@ static size_t range_at(const struct ksym *k, uint64_t addr)
 	return lo;
 }
 
-/* Remember the function [@start, @end) named by slot @s, unless it overlaps one
- * known (then the kernel's symbols changed under us: a module was loaded). */
+/* Remember the function [@start, @end) named by slot @s: only the kernel's own text,
+ * which stays where it is while we run. A module's or a BPF program's ("[bpf]") may
+ * be unloaded and its place given to other code, which must then not be named after
+ * it (the address cache keeps such an answer for its one address only). */
 static void range_add(struct ksym *k, uint64_t start, uint64_t end, const struct ksym_slot *s)
 {
 	size_t i = range_at(k, start);
 
-	if (end <= start || s->name == UINT32_MAX || k->ranges.len >= KSYM_RANGES_MAX ||
+	if (end <= start || s->name == UINT32_MAX || s->module != UINT32_MAX ||
+	    k->ranges.len >= KSYM_RANGES_MAX ||
 	    (i < k->ranges.len && k->ranges.v[i].start < end) ||
 	    VEC_RESERVE(k->ranges, k->ranges.len + 1))
 		return;

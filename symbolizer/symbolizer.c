@@ -856,6 +856,7 @@ static bool resolve_in_mapping(struct symbolizer *s, struct proc *p,
 	if (!e || !e->t || elf_symtab__to_vaddr(e->t, pm->start, pm->pgoff, addr, &vaddr) != 0)
 		goto unnamed;
 	out->module_offset = vaddr;
+	out->from_table = true;
 	out->name = elf_symtab__lookup_idx(e->t, vaddr, &out->offset, &idx);
 	if (!out->name)
 		goto unnamed;

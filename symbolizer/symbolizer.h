@@ -75,6 +75,10 @@ struct symbol {
 				   the address itself */
 	enum symbol_kind kind;  /* SYMBOL_JIT for a name from a perf map: the collector
 				   marks such frames FRAME_JIT */
+	bool from_table;        /* a user file's symbol table was read for the answer
+				   (a name from it, or none covering the address): the
+				   same answer for any process that maps the file, unlike
+				   a file that could not be read (now) */
 };
 
 struct symbolizer_opts {

@@ -67,17 +67,21 @@ for i in 1 2 3 4 5 6 7 8; do
 	t_bg_register "$!"
 done
 bash_exe=$(readlink "/proc/${workers[0]}/exe")
-T_LAST_CMD="smolder record -a -F $HZ -d 3 -o $WORK/before.smolder"
+T_LAST_CMD="smolder record -a -v -F $HZ -d 3 -o $WORK/before.smolder"
 T_LAST_STDERR=$WORK/before.stderr
-"$SMOLDER" record -a -F "$HZ" -d 3 -o "$WORK/before.smolder" >"$WORK/before.stdout" \
+"$SMOLDER" record -a -v -F "$HZ" -d 3 -o "$WORK/before.smolder" >"$WORK/before.stdout" \
 	2>"$T_LAST_STDERR" &
 self=$!
 t_bg_register "$self"
-for ((i = 0; i < 200; i++)); do
-	find "/proc/$self/fd" -lname 'anon_inode:*perf_event*' 2>/dev/null | grep -q . && break
+# Released once smolder samples and has read the running processes (it says so with
+# -v), which is when a process of theirs may end unseen.
+for ((i = 0; i < 400; i++)); do
+	grep -q 'read the labels of [0-9]* running processes' "$T_LAST_STDERR" && break
+	t_running "$self" || break
 	sleep 0.05
 done
-sleep 0.5
+grep -q 'read the labels of [0-9]* running processes' "$T_LAST_STDERR" ||
+	t_fail "smolder did not say it had read the running processes within 20 s"
 : >"$WORK/go"
 wait "${workers[@]}"
 wait_bounded "$self" 60

@@ -526,10 +526,12 @@ static void test_registry_new_image_from_the_exec_on(void **state)
 
 /* A pid reused before the old process is freed (its exit and the new process's fork
  * read in one drain, on a busy machine): the old process's last samples, read after
- * the fork, keep its labels rather than taking the new child's (its parent's), and the
- * clients are told to forget the pid when its samples move from one process to the
- * other, not at the fork. A sample older than every process known with its pid is a
- * process never seen: no labels, rather than a later process's. */
+ * the fork, keep its labels rather than taking the new child's (its parent's); the
+ * clients are told to forget the pid when its samples move on to the new process,
+ * not at the fork, and not again for a late sample of the old one. An exit read after
+ * the next fork of its pid ends the process that ran at its time. A sample older than
+ * every process known with its pid is a process never seen: no labels, rather than a
+ * later process's. */
 static void test_registry_pid_reused_within_one_drain(void **state)
 {
 	(void)state;
@@ -566,33 +568,53 @@ static void test_registry_pid_reused_within_one_drain(void **state)
 	assert_non_null(p->labels);
 	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
 	assert_int_equal(f.n, 1);
-	/* A straggler of the old process still goes to it, and back. */
+	/* A straggler of the old process still goes to it; the clients keep the new
+	 * one's state. */
 	p = registry__sample(r, pid, 45);
 	assert_int_equal(p->id, id);
 	assert_string_equal(p->labels->service, "old");
-	assert_int_equal(f.n, 2);
+	assert_int_equal(f.n, 1);
 	assert_int_equal(registry__sample(r, pid, 80)->id, new_id);
-	assert_int_equal(f.n, 3);
-	/* Two drains on, the old process is freed; what the clients hold now is the
-	 * new one's, so they are not told. */
+	assert_int_equal(f.n, 1);
+	/* Two drains on, the old process is freed; what the clients hold is the new
+	 * one's, so they are not told. */
 	registry__reap(r);
 	registry__reap(r);
 	registry__stats(r, &st);
 	assert_int_equal(st.exits, 1);
-	assert_int_equal(f.n, 3);
+	assert_int_equal(f.n, 1);
 	p = registry__sample(r, pid, 90);
 	assert_int_equal(p->id, new_id);
 	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
-
-	/* A fork at 100 announces a pid whose sample from 95 comes after: that process
-	 * was never seen, and the fork's parent's labels are not its. */
-	ev = event(SMOLDER_EVENT_FORK, unseen, getpid());
+	/* Again, the fork first and the exit after it (read CPU by CPU): the exit at
+	 * 100 ends this process, not the one forked at 110. */
+	ev = event(SMOLDER_EVENT_FORK, pid, getpid());
+	ev.time_ns = 110;
+	assert_int_equal(registry__event(r, &ev), 0);
+	ev = event(SMOLDER_EVENT_EXIT, pid, 0);
 	ev.time_ns = 100;
 	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, unseen, 95);
+	registry__reap(r);
+	registry__reap(r);
+	registry__stats(r, &st);
+	assert_int_equal(st.exits, 2);
+	p = registry__sample(r, pid, 120);
+	assert_true(p->id != new_id);
+	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
+	registry__reap(r);
+	registry__reap(r);
+	registry__stats(r, &st);
+	assert_int_equal(st.exits, 2); /* the newest one lives on */
+
+	/* A fork at 200 announces a pid whose sample from 195 comes after: that process
+	 * was never seen, and the fork's parent's labels are not its. */
+	ev = event(SMOLDER_EVENT_FORK, unseen, getpid());
+	ev.time_ns = 200;
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, unseen, 195);
 	assert_null(p->labels);
 	id = p->id;
-	p = registry__sample(r, unseen, 110);
+	p = registry__sample(r, unseen, 210);
 	assert_true(p->id != id);
 	assert_non_null(p->labels);
 	assert_non_null(strstr(p->labels->exe, "test_procinfo"));
