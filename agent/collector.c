@@ -29,9 +29,9 @@
  * and instruction offset: a tag no user-space address has. */
 #define PY_KEY_TAG (1ull << 63)
 #define PY_KEY_LASTI_MAX (1u << 16)
-/* Named frames of ELF files share it too, keyed by where the unwinder found them
- * (struct unwind_loc): the address in the file under another tag, with the file's
- * serial in place of the image. */
+/* Frames named from an ELF file's symbol table share it too, keyed by where the
+ * unwinder found them (struct unwind_loc): the address in the file under another tag,
+ * with the file's serial in place of the image. */
 #define FILE_KEY_TAG (1ull << 62)
 
 struct label_slot {
