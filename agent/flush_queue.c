@@ -10,6 +10,9 @@
 #include "flush_queue.h"
 
 #define MAX_BACKLOG 64
+/* A written profile up to this size is emptied and kept for the session's next
+ * interval (flush_queue__take_spare); a larger one, from a burst, is freed. */
+#define SPARE_MAX_BYTES (32u << 20)
 
 struct job {
 	struct profile *p;
@@ -24,6 +27,7 @@ struct flush_queue {
 	pthread_cond_t wake; /* a job arrived, or quit */
 	pthread_cond_t idle; /* the queue emptied and the callback returned */
 	struct job jobs[MAX_BACKLOG];
+	struct profile *spare; /* written and emptied, for the next interval */
 	size_t head, n, backlog;
 	bool busy, quit;
 	int err;
@@ -37,6 +41,7 @@ static void *writer(void *arg)
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		struct job job;
+		bool keep;
 		int err;
 
 		while (!q->n && !q->quit)
@@ -50,9 +55,19 @@ static void *writer(void *arg)
 		pthread_mutex_unlock(&q->lock);
 
 		err = q->fn(job.p, job.last, q->ctx);
-		profile__free(job.p);
+		/* Only this thread sets the spare: none now means none until it does. */
+		pthread_mutex_lock(&q->lock);
+		keep = !job.last && !q->spare;
+		pthread_mutex_unlock(&q->lock);
+		keep = keep && profile__reserved_bytes(job.p) <= SPARE_MAX_BYTES;
+		if (keep)
+			profile__recycle(job.p);
+		else
+			profile__free(job.p);
 
 		pthread_mutex_lock(&q->lock);
+		if (keep)
+			q->spare = job.p;
 		q->busy = false;
 		q->st.flushed++;
 		if (err && !q->err)
@@ -112,6 +127,17 @@ void flush_queue__push(struct flush_queue *q, struct profile *p, bool last)
 	profile__free(drop);
 }
 
+struct profile *flush_queue__take_spare(struct flush_queue *q)
+{
+	struct profile *p;
+
+	pthread_mutex_lock(&q->lock);
+	p = q->spare;
+	q->spare = NULL;
+	pthread_mutex_unlock(&q->lock);
+	return p;
+}
+
 void flush_queue__wait(struct flush_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
@@ -147,6 +173,7 @@ void flush_queue__free(struct flush_queue *q)
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL); /* it empties the queue before it stops */
+	profile__free(q->spare);
 	pthread_cond_destroy(&q->idle);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);

@@ -25,10 +25,16 @@ struct flush_queue_stats {
  * turn. At most @backlog profiles wait. NULL with errno set on failure. */
 struct flush_queue *flush_queue__new(session_flush_fn fn, void *ctx, size_t backlog);
 
-/* Hand @p over (the queue owns and frees it). When @backlog profiles already wait,
+/* Hand @p over (the queue owns it: frees it once written, or keeps it emptied for
+ * flush_queue__take_spare). When @backlog profiles already wait,
  * the oldest waiting one is dropped and counted: memory stays bounded when the
  * callback cannot keep up. Never blocks on the callback. */
 void flush_queue__push(struct flush_queue *q, struct profile *p, bool last);
+
+/* An empty profile for the next interval: the one the writer wrote last, emptied
+ * with its memory kept (profile__recycle), or NULL when there is none (yet). The
+ * caller owns it. */
+struct profile *flush_queue__take_spare(struct flush_queue *q);
 
 /* Wait until every profile handed over has been through the callback. */
 void flush_queue__wait(struct flush_queue *q);

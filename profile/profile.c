@@ -33,15 +33,20 @@ struct profile *profile__new(void)
 	return p;
 }
 
-static void frame_names__free(struct frame_names *fn)
+static void name_blocks__free(struct frame_names *fn)
 {
-	if (!fn)
-		return;
 	while (fn->blocks) {
 		struct name_block *b = fn->blocks;
 		fn->blocks = b->next;
 		free(b);
 	}
+}
+
+static void frame_names__free(struct frame_names *fn)
+{
+	if (!fn)
+		return;
+	name_blocks__free(fn);
 	free(fn->by_frame);
 	free(fn);
 }
@@ -70,6 +75,47 @@ void profile__free(struct profile *p)
 	intern_table__free(&p->records.table);
 	frame_names__free(p->names);
 	free(p);
+}
+
+void profile__recycle(struct profile *p)
+{
+	struct frame_names *fn = p->names;
+
+	p->chars.len = p->strings.len = p->frames.len = p->stack_frames.len = 0;
+	p->stacks.len = p->series.len = p->mappings.len = p->label_pairs.len = 0;
+	p->labelsets.len = 0;
+	intern_table__clear(&p->string_index);
+	intern_table__clear(&p->frame_index);
+	intern_table__clear(&p->stack_index);
+	intern_table__clear(&p->mapping_index);
+	intern_table__clear(&p->label_index);
+	intern_table__clear(&p->series_index);
+	/* Records, their index, totals, counters, lost intervals and time range. */
+	profile__clear_samples(p);
+	/* Names are made on demand, few per profile: their blocks go. */
+	name_blocks__free(fn);
+	if (fn->len)
+		memset(fn->by_frame, 0, fn->len * sizeof(*fn->by_frame));
+}
+
+size_t profile__reserved_bytes(const struct profile *p)
+{
+	const struct intern_table *t[] = { &p->string_index, &p->frame_index, &p->stack_index,
+					   &p->mapping_index, &p->label_index, &p->series_index,
+					   &p->records.table };
+	size_t n = sizeof(*p) + sizeof(*p->names) + p->names->len * sizeof(*p->names->by_frame);
+
+	n += p->chars.cap * sizeof(*p->chars.v) + p->strings.cap * sizeof(*p->strings.v);
+	n += p->frames.cap * sizeof(*p->frames.v) + p->stack_frames.cap * sizeof(*p->stack_frames.v);
+	n += p->stacks.cap * sizeof(*p->stacks.v) + p->series.cap * sizeof(*p->series.v);
+	n += p->samples.cap * sizeof(*p->samples.v) + p->mappings.cap * sizeof(*p->mappings.v);
+	n += p->label_pairs.cap * sizeof(*p->label_pairs.v);
+	n += p->labelsets.cap * sizeof(*p->labelsets.v) + p->lost.cap * sizeof(*p->lost.v);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		n += t[i]->cap * sizeof(*t[i]->slots);
+	for (const struct name_block *b = p->names->blocks; b; b = b->next)
+		n += sizeof(*b) + b->cap;
+	return n;
 }
 
 struct string_key {

@@ -134,6 +134,17 @@ struct profile;
 /* Create an empty profile. @return the profile, or NULL with errno set. */
 struct profile *profile__new(void);
 void profile__free(struct profile *p);
+/*
+ * Empty @p as profile__new() makes a profile, keeping the memory of its tables and
+ * records: a producer that fills one profile per interval refills the same pages
+ * instead of freeing them at each flush and faulting fresh ones in as the next
+ * interval grows (a page fault costs about 17 us in a VM; docs/platform.md). Every
+ * id, string and name @p handed out is invalid afterwards.
+ */
+void profile__recycle(struct profile *p);
+/* The bytes @p holds for its tables and records, used or not (its heap footprint
+ * but for allocator overhead). */
+size_t profile__reserved_bytes(const struct profile *p);
 
 /*
  * Intern a frame (name + kind) and return its id through @id. The name is copied.

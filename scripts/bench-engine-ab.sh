@@ -10,11 +10,13 @@
 #   scripts/bench-engine-ab.sh HZ SECONDS BINARY_A BINARY_B
 #
 # Prints, per binary: its closing line and us_per_sample (CPU from first sample to
-# written file, per sample), the registry's counters, the samples, the CPU (its
-# threads' schedstat) and system calls (perf stat of raw_syscalls) between 10 s and
-# SECONDS-10 s, the steady state without start-up and the final write, the run time of
-# each of its BPF programs over the same span, and its RSS then. Outputs stay in OUTDIR
-# (default: a new directory under /tmp). Needs root, perf, bpftool and a C compiler.
+# written file, per sample), the registry's counters, and between 10 s and SECONDS-10 s
+# (the steady state, without start-up and the final write): the samples, the CPU (its
+# threads' schedstat), system calls (perf stat of raw_syscalls), minor page faults
+# (/proc/PID/stat), the median of its 10 s windows' CPU per sample (the form of
+# bench-engine.sh's goal), the run time of each of its BPF programs, and its RSS then.
+# Outputs stay in OUTDIR (default: a new directory under /tmp). Needs root, perf,
+# bpftool and a C compiler.
 set -euo pipefail
 
 (($# == 4)) || { sed -n '/^#   scripts/p' "$0" >&2; exit 2; }
@@ -67,16 +69,27 @@ prog_stats() {
 cpu_ns() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%d", n }'
 }
+# faults PID: the minor page faults of all of PID's threads (/proc/PID/stat, field 10).
+faults() {
+	sed 's/.*) //' /proc/"$1"/stat | awk '{ print $8 }'
+}
 sleep 10
 sa0=$(prog_stats $pa) sb0=$(prog_stats $pb)
 ca0=$(cpu_ns $pa) cb0=$(cpu_ns $pb)
+fa0=$(faults $pa) fb0=$(faults $pb)
 perf stat -e raw_syscalls:sys_enter -x, -o "$W/a.sys" -p $pa -- sleep $((DUR - 20)) 2>/dev/null &
 perf stat -e raw_syscalls:sys_enter -x, -o "$W/b.sys" -p $pb -- sleep $((DUR - 20)) 2>/dev/null &
 t0=$(date +%s.%N)
-sleep $((DUR - 20))
+# 10 s windows: "wall-clock cpu_a cpu_b" at each boundary (the goal is a median of them)
+echo "$t0 $ca0 $cb0" >"$W/windows"
+for ((left = DUR - 20; left > 0; left -= 10)); do
+	sleep $((left < 10 ? left : 10))
+	echo "$(date +%s.%N) $(cpu_ns $pa) $(cpu_ns $pb)" >>"$W/windows"
+done
 t1=$(date +%s.%N)
 sa1=$(prog_stats $pa) sb1=$(prog_stats $pb)
 ca1=$(cpu_ns $pa) cb1=$(cpu_ns $pb)
+fa1=$(faults $pa) fb1=$(faults $pb)
 for id in $(echo "$sa1"$'\n'"$sb1" | awk '{ print $1 }'); do
 	echo "$id $(bpftool prog show id "$id" | head -1 | awk '{ for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }')"
 done >"$W/names"
@@ -85,9 +98,9 @@ wait $pa $pb
 
 for x in a b; do
 	if [[ $x == a ]]; then
-		bin=$A s0=$sa0 s1=$sa1 rss=$ra cpu=$((ca1 - ca0))
+		bin=$A s0=$sa0 s1=$sa1 rss=$ra cpu=$((ca1 - ca0)) flt=$((fa1 - fa0))
 	else
-		bin=$B s0=$sb0 s1=$sb1 rss=$rb cpu=$((cb1 - cb0))
+		bin=$B s0=$sb0 s1=$sb1 rss=$rb cpu=$((cb1 - cb0)) flt=$((fb1 - fb0))
 	fi
 	n=$("$bin" export "$W/$x.smolder" --from "$t0" --to "$t1" --format folded -o - 2>/dev/null |
 		awk '{ n += $NF } END { print n + 0 }')
@@ -98,7 +111,14 @@ for x in a b; do
 	echo "samples $t0..$t1: $n; CPU $((cpu / 1000000)) ms = $(awk -v a="$cpu" -v b="$n" \
 		'BEGIN { printf "%.2f", b ? a / b / 1000 : 0 }') us per sample; system calls $sys =" \
 		"$(awk -v a="$sys" -v b="$n" 'BEGIN { printf "%.2f", b ? a / b : 0 }') per sample;" \
-		"RSS then ${rss} KiB"
+		"page faults $flt = $(awk -v a="$flt" -v b="$n" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" \
+		"per sample; RSS then ${rss} KiB"
+	col=$([[ $x == a ]] && echo 2 || echo 3)
+	awk -v c="$col" 'NR > 1 { print from, $1, $c - cpu } { from = $1; cpu = $c }' "$W/windows" |
+		while read -r from to wcpu; do
+			"$bin" export "$W/$x.smolder" --from "$from" --to "$to" --format folded -o - \
+				2>/dev/null | awk -v c="$wcpu" '{ n += $NF } END { if (n) printf "%.2f\n", c / n / 1000 }'
+		done | sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "median of %d 10 s windows: %.2f us per sample (%.2f..%.2f)\n", NR, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 	join <(echo "$s0") <(echo "$s1") | while read -r id rt0 c0 rt1 c1; do
 		nm=$(awk -v i="$id" '$1 == i { print $2 }' "$W/names")
 		echo "  BPF ${nm:-$id}: runs=$((c1 - c0)) ns/run=$(((c1 - c0) ? (rt1 - rt0) / (c1 - c0) : 0))" \

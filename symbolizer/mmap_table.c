@@ -47,6 +47,8 @@ struct mm_entry {
 
 struct mmap_table {
 	struct mm_entry **buckets;
+	struct mm_set *pool[32]; /* released sets kept with their arrays, for new ones */
+	size_t npool;
 	size_t mask;
 	struct list_node lru; /* most recently changed first */
 	size_t n, max;
@@ -69,15 +71,54 @@ static size_t set_bytes(const struct mm_set *s)
 		 : 0;
 }
 
-static void set_put(struct mmap_table *t, struct mm_set *s)
+/* A set this large is freed when released rather than kept for reuse. */
+#define MM_POOL_MAX_BYTES 16384
+
+static void set_free(struct mmap_table *t, struct mm_set *s)
 {
-	if (!s || --s->refs)
-		return;
 	t->bytes -= set_bytes(s);
 	VEC_FREE(s->maps);
 	VEC_FREE(s->bids);
 	VEC_FREE(s->strs);
 	free(s);
+}
+
+/*
+ * Under churn a set is made for every program exec'd and released at its exit a
+ * moment later; its three arrays grew by doubling meanwhile, six or seven reallocs
+ * of which were most of what a process's mapping records cost. A released set that
+ * is not large is kept, emptied, for the next one (still counted in t->bytes).
+ */
+static void set_put(struct mmap_table *t, struct mm_set *s)
+{
+	if (!s || --s->refs)
+		return;
+	if (t->npool == sizeof(t->pool) / sizeof(t->pool[0]) ||
+	    set_bytes(s) > MM_POOL_MAX_BYTES) {
+		set_free(t, s);
+		return;
+	}
+	s->maps.len = s->bids.len = s->strs.len = 0;
+	s->strs_compacted = 0;
+	t->pool[t->npool++] = s;
+}
+
+/* An empty set, refs 1: from the pool, else new (counted in t->bytes either way).
+ * NULL on ENOMEM. */
+static struct mm_set *set_alloc(struct mmap_table *t)
+{
+	struct mm_set *s;
+
+	if (t->npool) {
+		s = t->pool[--t->npool];
+	} else {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		t->bytes += set_bytes(s);
+	}
+	s->refs = 1;
+	return s;
 }
 
 struct mmap_table *mmap_table__new(size_t max_processes)
@@ -134,6 +175,8 @@ void mmap_table__clear(struct mmap_table *t)
 
 	while ((n = list_first(&t->lru)))
 		entry_remove(t, container_of(n, struct mm_entry, lru));
+	while (t->npool)
+		set_free(t, t->pool[--t->npool]);
 }
 
 void mmap_table__free(struct mmap_table *t)
@@ -216,16 +259,18 @@ static struct mm_set *set_own(struct mmap_table *t, struct mm_entry *e)
 {
 	struct mm_set *s = e->set, *c;
 
+	size_t before;
+
 	if (s && s->refs == 1)
 		return s;
-	c = calloc(1, sizeof(*c));
+	c = set_alloc(t);
 	if (!c)
 		return NULL;
-	c->refs = 1;
+	before = set_bytes(c);
 	if (s && (VEC_RESERVE_EXACT(c->maps, s->maps.len) ||
 		  VEC_RESERVE_EXACT(c->bids, s->bids.len))) {
-		VEC_FREE(c->maps);
-		free(c);
+		t->bytes += set_bytes(c) - before;
+		set_put(t, c);
 		return NULL;
 	}
 	if (s && s->maps.len) {
@@ -234,13 +279,12 @@ static struct mm_set *set_own(struct mmap_table *t, struct mm_entry *e)
 		c->maps.len = s->maps.len;
 		c->bids.len = s->bids.len;
 		if (compact(c, s)) {
-			VEC_FREE(c->maps);
-			VEC_FREE(c->bids);
-			free(c);
+			t->bytes += set_bytes(c) - before;
+			set_put(t, c);
 			return NULL;
 		}
 	}
-	t->bytes += set_bytes(c);
+	t->bytes += set_bytes(c) - before;
 	set_put(t, s);
 	e->set = c;
 	return c;

@@ -86,6 +86,73 @@ static void test_same_stack_is_stored_once(void **state)
 	profile__free(p);
 }
 
+/* @p as a .smolder file, malloc'd; its size in *@len. */
+static char *encoded(const struct profile *p, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	assert_int_equal(profile__write_file(p, f, 0), 0);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A recycled profile is a new one that keeps its memory: filled again, it shows and
+ * encodes exactly as a fresh profile filled the same way (every table, index and
+ * counter emptied, the ids handed out from 0 again), with no more memory reserved
+ * than it had.
+ */
+static void test_recycled_profile_is_a_new_one(void **state)
+{
+	const char *first = "app;main;[libc.so.6+0x2a1f0];foo 4\n"
+			    "app;main;syscall;__x64_sys_read_[k] 3\n"
+			    "db;main;query;[libz.so.1+0x10] 9\n";
+	const char *second = "web;main;serve;[libssl.so.3+0x77] 2\n"
+			     "web;main;serve;write 5\n";
+	struct profile *p = profile__new(), *fresh = profile__new();
+	struct profile_counts lost = { .lost = 3, .truncated = 2 };
+	char *a, *b;
+	size_t alen, blen, reserved;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(fresh);
+	assert_int_equal(profile__read_folded_mem(p, first, strlen(first), NULL), 0);
+	profile__add_counts(p, &lost);
+	free(folded_text(p)); /* makes the names of its unresolved frames */
+	reserved = profile__reserved_bytes(p);
+	assert_true(reserved > 0);
+
+	profile__recycle(p);
+	assert_int_equal(profile__sample_count(p), 0);
+	assert_int_equal(profile__stack_count(p), 0);
+	assert_int_equal(profile__frame_count(p), 0);
+	assert_int_equal(profile__total_weight(p), 0);
+	assert_int_equal(profile__counts(p)->lost, 0);
+	assert_int_equal(profile__counts(p)->truncated, 0);
+	assert_true(profile__reserved_bytes(p) <= reserved);
+
+	assert_int_equal(profile__read_folded_mem(p, second, strlen(second), NULL), 0);
+	assert_int_equal(profile__read_folded_mem(fresh, second, strlen(second), NULL), 0);
+	a = folded_text(p);
+	b = folded_text(fresh);
+	assert_string_equal(a, "web;main;serve;[libssl.so.3+0x77] 2\nweb;main;serve;write 5\n");
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	a = encoded(p, &alen);
+	b = encoded(fresh, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	assert_int_equal(profile__reserved_bytes(p), reserved);
+	profile__free(p);
+	profile__free(fresh);
+}
+
 static void test_add_sample_rejects_unknown_frame(void **state)
 {
 	(void)state;
@@ -438,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_folded_writer_keeps_one_frame_per_name),
 		cmocka_unit_test(test_same_stack_is_stored_once),
 		cmocka_unit_test(test_add_sample_rejects_unknown_frame),
+		cmocka_unit_test(test_recycled_profile_is_a_new_one),
 		cmocka_unit_test(test_folded_round_trip),
 		cmocka_unit_test(test_folded_round_trip_keeps_python_frames),
 		cmocka_unit_test(test_folded_reader_big_input_reads_every_line),

@@ -493,6 +493,59 @@ static void test_gate_area_is_listed_as_proc_shows_it(void **state)
 	mmap_table__free(t);
 }
 
+/*
+ * A process's released mapping set is kept, emptied, for the next process's (under
+ * churn a set is made and dropped per program run): the next one starts with its
+ * arrays and none of its mappings; a large set is freed instead, and clearing the
+ * table frees the kept ones.
+ */
+static void test_mmap_table_reuses_released_sets_empty(void **state)
+{
+	struct mmap_table *t = mmap_table__new(4);
+	struct mmap_table_stats st, kept;
+	char buf[256], path[64];
+
+	(void)state;
+	assert_non_null(t);
+	/* 40 mappings with 40 paths: arrays grown past their first sizes. */
+	mmap_table__exec(t, 200);
+	for (int i = 0; i < 40; i++) {
+		snprintf(path, sizeof(path), "/usr/lib/x86_64-linux-gnu/lib%02d.so", i);
+		table_mmap(t, 200, 0x100000 + 0x1000 * (uint64_t)i, 0x101000 + 0x1000 * (uint64_t)i,
+			   0, path, 1);
+	}
+	mmap_table__stats(t, &st);
+	mmap_table__forget(t, 200);
+	mmap_table__stats(t, &kept);
+	assert_int_equal(kept.processes, 0);
+	assert_true(kept.bytes > 0 && kept.bytes < st.bytes); /* the set, not the entry */
+
+	/* The next process gets it: no new memory, and only its own mapping. */
+	mmap_table__exec(t, 201);
+	table_mmap(t, 201, 0x400000, 0x401000, 0, "/usr/bin/true", 2);
+	table_show(t, 201, buf, sizeof(buf));
+	assert_string_equal(buf, "400000-401000@0 /usr/bin/true 2;");
+	mmap_table__stats(t, &kept);
+	assert_int_equal(kept.bytes, st.bytes);
+
+	/* A set of thousands of mappings is not kept. */
+	mmap_table__exec(t, 202);
+	for (int i = 0; i < 2000; i++)
+		table_mmap(t, 202, 0x10000000 + 0x2000 * (uint64_t)i,
+			   0x10001000 + 0x2000 * (uint64_t)i, 0, "/tmp/jit.so", 3);
+	mmap_table__stats(t, &kept);
+	mmap_table__forget(t, 202);
+	mmap_table__stats(t, &st);
+	assert_int_equal(st.processes, 1);
+	assert_true(kept.bytes - st.bytes > 2000 * sizeof(struct proc_mapping));
+
+	mmap_table__forget(t, 201);
+	mmap_table__clear(t);
+	mmap_table__stats(t, &st);
+	assert_int_equal(st.bytes, 0);
+	mmap_table__free(t);
+}
+
 static void test_mmap_table_follows_mmaps_forks_and_execs(void **state)
 {
 	struct mmap_table *t = mmap_table__new(2);
@@ -1592,6 +1645,7 @@ int main(void)
 		cmocka_unit_test(test_vdso_cache_knows_its_own_build_id),
 		cmocka_unit_test(test_gate_area_is_listed_as_proc_shows_it),
 		cmocka_unit_test(test_mmap_table_follows_mmaps_forks_and_execs),
+		cmocka_unit_test(test_mmap_table_reuses_released_sets_empty),
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
 		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),
