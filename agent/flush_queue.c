@@ -10,9 +10,6 @@
 #include "flush_queue.h"
 
 #define MAX_BACKLOG 64
-/* A written profile up to this size is emptied and kept for the session's next
- * interval (flush_queue__take_spare); a larger one, from a burst, is freed. */
-#define SPARE_MAX_BYTES (32u << 20)
 
 struct job {
 	struct profile *p;
@@ -28,6 +25,7 @@ struct flush_queue {
 	pthread_cond_t idle; /* the queue emptied and the callback returned */
 	struct job jobs[MAX_BACKLOG];
 	struct profile *spare; /* written and emptied, for the next interval */
+	size_t spare_max;      /* bytes: a larger profile (a burst's) is freed instead */
 	size_t head, n, backlog;
 	bool busy, quit;
 	int err;
@@ -59,7 +57,7 @@ static void *writer(void *arg)
 		pthread_mutex_lock(&q->lock);
 		keep = !job.last && !q->spare;
 		pthread_mutex_unlock(&q->lock);
-		keep = keep && profile__reserved_bytes(job.p) <= SPARE_MAX_BYTES;
+		keep = keep && profile__reserved_bytes(job.p) <= q->spare_max;
 		if (keep)
 			profile__recycle(job.p);
 		else
@@ -79,7 +77,8 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-struct flush_queue *flush_queue__new(session_flush_fn fn, void *ctx, size_t backlog)
+struct flush_queue *flush_queue__new(session_flush_fn fn, void *ctx, size_t backlog,
+				     size_t spare_max)
 {
 	struct flush_queue *q = calloc(1, sizeof(*q));
 	int err;
@@ -90,6 +89,7 @@ struct flush_queue *flush_queue__new(session_flush_fn fn, void *ctx, size_t back
 	}
 	q->fn = fn;
 	q->ctx = ctx;
+	q->spare_max = spare_max;
 	q->backlog = backlog < 1 ? 1 : backlog > MAX_BACKLOG ? MAX_BACKLOG : backlog;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);

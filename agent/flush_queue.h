@@ -22,8 +22,11 @@ struct flush_queue_stats {
 };
 
 /* Start the writer thread, which calls @fn(profile, last, @ctx) for each profile in
- * turn. At most @backlog profiles wait. NULL with errno set on failure. */
-struct flush_queue *flush_queue__new(session_flush_fn fn, void *ctx, size_t backlog);
+ * turn. At most @backlog profiles wait. A written profile that holds at most
+ * @spare_max bytes (profile__reserved_bytes) is kept for flush_queue__take_spare; 0
+ * keeps none. NULL with errno set on failure. */
+struct flush_queue *flush_queue__new(session_flush_fn fn, void *ctx, size_t backlog,
+				     size_t spare_max);
 
 /* Hand @p over (the queue owns it: frees it once written, or keeps it emptied for
  * flush_queue__take_spare). When @backlog profiles already wait,

@@ -39,6 +39,9 @@
 #define CHILD_TERM_WAIT_MS 5000
 #define DEFAULT_MAX_MEMORY (32u << 20)     /* record -p PID, record -- CMD */
 #define DEFAULT_MAX_MEMORY_ALL (64u << 20) /* record -a, the node agent */
+/* The last interval's profile, emptied, is kept for the next one when it holds at
+ * most this share of the budget: refilling it costs no page faults (flush_queue.h). */
+#define SPARE_SHARE 8
 /* Intervals waiting to be written before the oldest is dropped (counted). */
 #define FLUSH_BACKLOG 8
 /* Children of the targets watched for the "never ran" hint; the rest are ignored. */
@@ -78,7 +81,7 @@ struct session {
 	volatile sig_atomic_t stop;
 	uint64_t sample_errors; /* samples and events that could not be recorded */
 	size_t rss, peak_rss;   /* bytes, read at every flush and progress tick */
-	int statm_fd;           /* /proc/self/statm, open for the run; -1 */
+	int statm_fd;           /* /proc/self/statm, open for the run; -1: not opened */
 	int first_sample_err;
 	int64_t start_ns, end_ns, interval_start_wall;
 	uint64_t samples, pre_exec, truncated_before; /* over earlier intervals */
@@ -361,7 +364,8 @@ static int register_python(pid_t pid, const struct smolder_py_proc *proc, void *
  * that grow with what is profiled: parsed symbol tables (a quarter), the unwind
  * tables read from ELF files (a quarter), mappings of the
  * processes sampled (one per 64 KiB, a big process's /proc/PID/maps and its files),
- * and the registry (one process per 2 KiB).
+ * and the registry (one process per 2 KiB). The profile of the interval is outside
+ * these; the last interval's, kept for reuse, holds at most an eighth (SPARE_SHARE).
  */
 static void budget(const struct session_opts *o, struct symbolizer_opts *symo,
 		   struct unwinder_opts *unwo, struct registry_opts *rego)
@@ -428,7 +432,8 @@ struct session *session__open(const struct session_opts *opts, char *msg, size_t
 	/* Intervals are written off the sampling thread: a slow disk must not stall
 	 * the drain (the kernel would drop samples meanwhile). */
 	if (opts->flush_interval > 0) {
-		s->writer = flush_queue__new(opts->flush, opts->ctx, FLUSH_BACKLOG);
+		s->writer = flush_queue__new(opts->flush, opts->ctx, FLUSH_BACKLOG,
+					     s->opts.max_memory / SPARE_SHARE);
 		if (!s->writer)
 			goto nomem;
 	}
@@ -514,9 +519,9 @@ void session__free(struct session *s)
 
 /* ---- the loop ---- */
 
-/* Resident memory now, and its peak. */
-/* The file stays open: opening it and a stdio stream each second was a tenth of what
- * the run loop cost a machine with process churn apart from its samples. */
+/* Resident memory now, and its peak. From a file kept open: opening it and a stdio
+ * stream each second was a tenth of what the run loop cost on a machine with process
+ * churn, its samples apart. */
 static void note_rss(struct session *s)
 {
 	long page = sysconf(_SC_PAGESIZE);

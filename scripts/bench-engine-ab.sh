@@ -65,13 +65,14 @@ prog_stats() {
 				"/proc/$1/fdinfo/$fd"
 		done | sort -n
 }
-# cpu_ns PID: the CPU time of all of PID's threads, in ns.
+# cpu_ns PID: the CPU time of all of PID's threads, in ns (%.0f: mawk's %d stops at
+# 2^31-1, 2.1 s).
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%d", n }'
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f", n }'
 }
 # faults PID: the minor page faults of all of PID's threads (/proc/PID/stat, field 10).
 faults() {
-	sed 's/.*) //' /proc/"$1"/stat | awk '{ print $8 }'
+	sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | awk '{ n = $8 } END { printf "%.0f", n }'
 }
 sleep 10
 sa0=$(prog_stats $pa) sb0=$(prog_stats $pb)
@@ -80,11 +81,12 @@ fa0=$(faults $pa) fb0=$(faults $pb)
 perf stat -e raw_syscalls:sys_enter -x, -o "$W/a.sys" -p $pa -- sleep $((DUR - 20)) 2>/dev/null &
 perf stat -e raw_syscalls:sys_enter -x, -o "$W/b.sys" -p $pb -- sleep $((DUR - 20)) 2>/dev/null &
 t0=$(date +%s.%N)
-# 10 s windows: "wall-clock cpu_a cpu_b" at each boundary (the goal is a median of them)
+# 10 s windows: "wall-clock cpu_a cpu_b" at each boundary (the goal is a median of
+# them); a last stretch shorter than 10 s is no window.
 echo "$t0 $ca0 $cb0" >"$W/windows"
 for ((left = DUR - 20; left > 0; left -= 10)); do
 	sleep $((left < 10 ? left : 10))
-	echo "$(date +%s.%N) $(cpu_ns $pa) $(cpu_ns $pb)" >>"$W/windows"
+	((left < 10)) || echo "$(date +%s.%N) $(cpu_ns $pa) $(cpu_ns $pb)" >>"$W/windows"
 done
 t1=$(date +%s.%N)
 sa1=$(prog_stats $pa) sb1=$(prog_stats $pb)
@@ -114,7 +116,8 @@ for x in a b; do
 		"page faults $flt = $(awk -v a="$flt" -v b="$n" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" \
 		"per sample; RSS then ${rss} KiB"
 	col=$([[ $x == a ]] && echo 2 || echo 3)
-	awk -v c="$col" 'NR > 1 { print from, $1, $c - cpu } { from = $1; cpu = $c }' "$W/windows" |
+	awk -v c="$col" 'NR > 1 { printf "%s %s %.0f\n", from, $1, $c - cpu } { from = $1; cpu = $c }' \
+		"$W/windows" |
 		while read -r from to wcpu; do
 			"$bin" export "$W/$x.smolder" --from "$from" --to "$to" --format folded -o - \
 				2>/dev/null | awk -v c="$wcpu" '{ n += $NF } END { if (n) printf "%.2f\n", c / n / 1000 }'

@@ -45,9 +45,11 @@ struct mm_entry {
 	struct mm_set *set; /* NULL: nothing mapped yet */
 };
 
+#define MM_POOL 32 /* released sets kept for reuse (set_put) */
+
 struct mmap_table {
 	struct mm_entry **buckets;
-	struct mm_set *pool[32]; /* released sets kept with their arrays, for new ones */
+	struct mm_set *pool[MM_POOL]; /* released sets kept with their arrays, for new ones */
 	size_t npool;
 	size_t mask;
 	struct list_node lru; /* most recently changed first */
@@ -93,7 +95,7 @@ static void set_put(struct mmap_table *t, struct mm_set *s)
 {
 	if (!s || --s->refs)
 		return;
-	if (t->npool == sizeof(t->pool) / sizeof(t->pool[0]) ||
+	if (t->npool == MM_POOL ||
 	    set_bytes(s) > MM_POOL_MAX_BYTES) {
 		set_free(t, s);
 		return;
@@ -258,7 +260,6 @@ static int compact(struct mm_set *dst, const struct mm_set *src)
 static struct mm_set *set_own(struct mmap_table *t, struct mm_entry *e)
 {
 	struct mm_set *s = e->set, *c;
-
 	size_t before;
 
 	if (s && s->refs == 1)
@@ -498,7 +499,7 @@ int mmap_table__get(struct mmap_table *t, pid_t pid, uint64_t *version, struct p
 		proc_maps__release(out);
 		return -ENOMEM;
 	}
-	if (n) { /* (a set with no mapping has no arrays either) */
+	if (n) { /* (an empty set may have no arrays) */
 		memcpy(out->maps, s->maps.v, n * sizeof(*out->maps));
 		memcpy(out->bids, s->bids.v, n * sizeof(*out->bids));
 		memcpy(out->strs, s->strs.v, s->strs.len);

@@ -56,13 +56,13 @@ static struct profile *filled(size_t n)
 
 /*
  * The interval written last comes back, empty and with its memory, through
- * flush_queue__take_spare: once (the caller owns it), never the last one (the run is
- * over), and a second written while one is kept is freed, not queued up.
+ * flush_queue__take_spare: once (the caller owns it), and a second written while one
+ * is kept is freed, not queued up.
  */
 static void test_written_profile_comes_back_empty(void **state)
 {
 	struct seen seen = { 0 };
-	struct flush_queue *q = flush_queue__new(remember, &seen, 4);
+	struct flush_queue *q = flush_queue__new(remember, &seen, 4, 1u << 20);
 	struct profile *a = filled(100), *b = filled(50), *c = filled(10), *spare;
 	size_t reserved = profile__reserved_bytes(a);
 
@@ -107,10 +107,36 @@ static void test_written_profile_comes_back_empty(void **state)
 	flush_queue__free(q);
 }
 
+/* No spare from the last interval (the run is over), nor from one larger than the
+ * queue may keep. */
+static void test_last_or_large_profile_is_not_kept(void **state)
+{
+	struct seen seen = { 0 };
+	struct flush_queue *q = flush_queue__new(remember, &seen, 4, 1u << 20);
+	struct profile *big = filled(100);
+
+	(void)state;
+	assert_non_null(q);
+	flush_queue__push(q, filled(10), true);
+	flush_queue__wait(q);
+	assert_int_equal(seen.n, 1);
+	assert_null(flush_queue__take_spare(q));
+	flush_queue__free(q);
+
+	q = flush_queue__new(remember, &seen, 4, profile__reserved_bytes(big) - 1);
+	assert_non_null(q);
+	flush_queue__push(q, big, false);
+	flush_queue__wait(q);
+	assert_int_equal(seen.n, 2);
+	assert_null(flush_queue__take_spare(q));
+	flush_queue__free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_written_profile_comes_back_empty),
+		cmocka_unit_test(test_last_or_large_profile_is_not_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
