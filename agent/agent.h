@@ -351,6 +351,8 @@ struct registry_stats {
 				     of one process in a drain interval than are kept */
 	uint64_t known_unchecked; /* of from_known, execs matched by the event alone
 				     (its path, file identity, size and time): no stat */
+	uint64_t known_recent; /* execs by another path matched by a stat of the known
+				  path less than a second old: no stat */
 	uint64_t labels_shared; /* of from_known, labels another image of the same
 				   file, cgroup and environment labels has already */
 };

@@ -35,14 +35,21 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "agent.h"
 #include "hash.h"
 #include "list.h"
+#include "pool.h"
 
 #define DEFAULT_MAX_PROCESSES 32768
 #define MAX_CLIENTS 8
 #define EXE_CACHE_SLOTS 1024 /* direct-mapped (device, inode) -> labels with that exe */
+/* Freed entries, images and exec notes kept for reuse (lib/pool.h): a drain's exits
+ * are followed by the next drain's forks and execs, by the hundred under churn. */
+#define POOL_ENTRIES 256
+#define POOL_IMAGES 256
+#define POOL_NOTES 64
 
 /* A label set as one allocation: the struct, then its strings. Shared between a
  * parent and the children it forks, hence counted. */
@@ -129,7 +136,13 @@ struct exe_slot {
 	uint64_t ino;
 	struct labels_block *labels; /* holds a reference */
 	struct labels_memo *memo;    /* NULL until labels_known made labels for it */
+	uint64_t checked_ns;         /* when a stat last found labels->l.exe naming the
+					file (CLOCK_MONOTONIC); 0: never */
 };
+
+/* How long a stat that found a known program's path naming its file stands for
+ * execs of the file by another path (exec_path_is). */
+#define PATH_CHECK_NS 1000000000ull
 
 struct registry {
 	struct entry **buckets;
@@ -140,6 +153,7 @@ struct registry {
 	size_t nclients;
 	struct exe_slot exes[EXE_CACHE_SLOTS];
 	struct process_info *info; /* scratch for the labels being read */
+	struct obj_pool entries, images, notes;
 	uint32_t next_id;
 	uint64_t next_labels;      /* the serial of the last label set made */
 	uint64_t reaps;            /* registry__reap calls */
@@ -229,7 +243,7 @@ static void exe_slot_set(struct exe_slot *slot, uint32_t dev, uint64_t ino,
 		memo_free(memo);
 		memo = NULL;
 	}
-	*slot = (struct exe_slot){ dev, ino, labels_get(b), memo };
+	*slot = (struct exe_slot){ dev, ino, labels_get(b), memo, 0 };
 	labels_put(old);
 }
 
@@ -257,13 +271,14 @@ static struct labels_block *labels_read(struct registry *r, pid_t pid, uint64_t 
 
 /* ---- images ---- */
 
-static struct image *image_new(struct labels_block *labels, struct exec_note *exec)
+static struct image *image_new(struct registry *r, struct labels_block *labels,
+			       struct exec_note *exec)
 {
-	struct image *im = calloc(1, sizeof(*im));
+	struct image *im = obj_pool_get(&r->images);
 
 	if (!im) {
 		labels_put(labels);
-		free(exec);
+		obj_pool_put(&r->notes, exec);
 		return NULL;
 	}
 	im->refs = 1;
@@ -283,20 +298,20 @@ static struct image *image_get(struct image *im)
 	return im;
 }
 
-static void image_put(struct image *im)
+static void image_put(struct registry *r, struct image *im)
 {
 	if (im && --im->refs == 0) {
 		labels_put(im->labels);
-		free(im->exec);
-		free(im);
+		obj_pool_put(&r->notes, im->exec);
+		obj_pool_put(&r->images, im);
 	}
 }
 
 /* Let go of @e's @n oldest pending images. */
-static void drop_pending(struct entry *e, unsigned int n)
+static void drop_pending(struct registry *r, struct entry *e, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		image_put(e->pending[i].im);
+		image_put(r, e->pending[i].im);
 	memmove(e->pending, e->pending + n, (e->npending - n) * sizeof(e->pending[0]));
 	e->npending -= n;
 }
@@ -306,7 +321,7 @@ static void drop_pending(struct entry *e, unsigned int n)
 static struct image *image_read(struct registry *r, pid_t pid)
 {
 	struct labels_block *b = labels_read(r, pid, 0, NULL);
-	struct image *im = b ? image_new(b, NULL) : NULL;
+	struct image *im = b ? image_new(r, b, NULL) : NULL;
 
 	if (im) {
 		im->dev = r->info->exe_dev;
@@ -328,18 +343,33 @@ static void exec_identity(const struct exec_note *x, struct stat *st)
 	st->st_mtim.tv_nsec = x->mtime_nsec;
 }
 
-/*
- * Whether @path, the path of a known program, names the file exec note @x ran, with
- * @st filled as stat(2) would (*@unchecked: no stat was needed). No system call when
- * the exec named the file by @path itself (the kernel resolved that path then; the
- * event carries the file's identity, size and time) and its build-id is cached under
- * them: nothing is opened by @path, which names the file in the process's mount
- * namespace, maybe not in ours. Else @path is checked on disk, as a build-id read
- * would open it.
- */
-static bool exec_path_is(const struct exec_note *x, const char *path, struct stat *st,
-			 bool *unchecked)
+static uint64_t monotonic_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Whether the path of known program @slot names the file exec note @x ran, with @st
+ * filled as stat(2) would (*@unchecked: no stat was needed). No system call when
+ * the exec named the file by that path itself (the kernel resolved the path then; the
+ * event carries the file's identity, size and time) and its build-id is cached under
+ * them: nothing is opened by the path, which names the file in the process's mount
+ * namespace, maybe not in ours. Else the path is checked on disk, as a build-id read
+ * would open it, at most once per PATH_CHECK_NS: under churn most execs name a
+ * program by another path than /proc/PID/exe gives (/usr/bin/sh for /usr/bin/dash),
+ * and a stat per exec of them was 4% of the engine's CPU (docs/platform.md). Within
+ * that second, @st is what the event says of the file; a file renamed away from the
+ * path and exec'd by another within it keeps the path it was seen at.
+ */
+static bool exec_path_is(struct registry *r, struct exe_slot *slot,
+			 const struct exec_note *x, struct stat *st, bool *unchecked)
+{
+	const char *path = slot->labels->l.exe;
+	uint64_t now;
+
 	*unchecked = false;
 	if (strcmp(x->filename, path) == 0) {
 		exec_identity(x, st);
@@ -348,8 +378,18 @@ static bool exec_path_is(const struct exec_note *x, const char *path, struct sta
 			return true;
 		}
 	}
-	return stat(path, st) == 0 && st->st_ino == x->ino &&
-	       procinfo__kernel_dev(st->st_dev) == x->dev;
+	now = monotonic_ns();
+	if (slot->checked_ns && now - slot->checked_ns < PATH_CHECK_NS) {
+		exec_identity(x, st);
+		r->st.known_recent++;
+		return true;
+	}
+	if (stat(path, st) == 0 && st->st_ino == x->ino &&
+	    procinfo__kernel_dev(st->st_dev) == x->dev) {
+		slot->checked_ns = now;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -376,7 +416,7 @@ static struct labels_block *labels_known(struct registry *r, const struct exec_n
 
 	if (!exe_slot_knows(r, x->dev, x->ino) ||
 	    procinfo__cgroup_path_cached(x->cgroup_id, cg, sizeof(cg)) ||
-	    !exec_path_is(x, slot->labels->l.exe, &st, &unchecked))
+	    !exec_path_is(r, slot, x, &st, &unchecked))
 		return NULL;
 	r->st.known_unchecked += unchecked;
 	m = slot->memo;
@@ -452,7 +492,7 @@ static void image_resolve(struct registry *r, struct image *im, pid_t pid,
 		b = labels_from_exec(r, im->exec);
 	labels_put(im->labels);
 	im->labels = b;
-	free(im->exec);
+	obj_pool_put(&r->notes, im->exec);
 	im->exec = NULL;
 }
 
@@ -509,9 +549,9 @@ static void entry_free(struct registry *r, struct entry *e)
 		list_del(&e->dead);
 	if (e->held)
 		tell_clients(r, e->p.pid);
-	image_put(e->cur);
-	drop_pending(e, e->npending);
-	free(e);
+	image_put(r, e->cur);
+	drop_pending(r, e, e->npending);
+	obj_pool_put(&r->entries, e);
 	r->n--;
 }
 
@@ -530,7 +570,7 @@ static struct entry *entry_new(struct registry *r, pid_t pid, uint64_t born_ns, 
 		entry_free(r, old);
 		r->st.evictions++;
 	}
-	e = calloc(1, sizeof(*e));
+	e = obj_pool_get(&r->entries);
 	if (!e)
 		return NULL;
 	e->p.pid = pid;
@@ -585,6 +625,9 @@ struct registry *registry__new(const struct registry_opts *opts)
 	if (!r->buckets || !r->info)
 		goto nomem;
 	r->mask = nb - 1;
+	r->entries = OBJ_POOL_INIT(sizeof(struct entry), POOL_ENTRIES);
+	r->images = OBJ_POOL_INIT(sizeof(struct image), POOL_IMAGES);
+	r->notes = OBJ_POOL_INIT(sizeof(struct exec_note), POOL_NOTES);
 	list_init(&r->lru);
 	list_init(&r->dead);
 	return r;
@@ -607,14 +650,17 @@ void registry__free(struct registry *r)
 	list_for_each_safe(pos, tmp, &r->lru) {
 		struct entry *e = container_of(pos, struct entry, lru);
 
-		image_put(e->cur);
-		drop_pending(e, e->npending);
+		image_put(r, e->cur);
+		drop_pending(r, e, e->npending);
 		free(e);
 	}
 	for (size_t i = 0; i < EXE_CACHE_SLOTS; i++) {
 		labels_put(r->exes[i].labels);
 		memo_free(r->exes[i].memo);
 	}
+	obj_pool_clear(&r->entries);
+	obj_pool_clear(&r->images);
+	obj_pool_clear(&r->notes);
 	free(r->info);
 	free(r->buckets);
 	free(r);
@@ -649,7 +695,7 @@ static struct labels_block *labels_from_exec(struct registry *r, const struct ex
 	struct stat st;
 	bool known = exe_slot_knows(r, ev->dev, ev->ino);
 
-	if (known && exec_path_is(ev, slot->labels->l.exe, &st, &unchecked)) {
+	if (known && exec_path_is(r, slot, ev, &st, &unchecked)) {
 		/* Still at the path it was seen at. */
 		exe = slot->labels->l.exe;
 		checked = true;
@@ -689,7 +735,7 @@ static void push_pending(struct registry *r, struct entry *e, struct image *im,
 			 uint64_t time_ns)
 {
 	if (e->npending == PENDING_MAX) {
-		drop_pending(e, 1);
+		drop_pending(r, e, 1);
 		r->st.pending_dropped++;
 	}
 	e->pending[e->npending++] = (struct pending){ im, time_ns };
@@ -702,9 +748,9 @@ static struct image *latest_image(const struct entry *e)
 }
 
 /* What the exec event @ev says of the image it started (NULL when out of memory). */
-static struct exec_note *exec_note(const struct smolder_event *ev)
+static struct exec_note *exec_note(struct registry *r, const struct smolder_event *ev)
 {
-	struct exec_note *x = malloc(sizeof(*x));
+	struct exec_note *x = obj_pool_get(&r->notes);
 
 	if (!x)
 		return NULL;
@@ -768,7 +814,7 @@ int registry__event(struct registry *r, const struct smolder_event *ev)
 		e = entry_fresh(r, pid, ev->time_ns);
 		if (!e)
 			return -ENOMEM;
-		if (!(x = exec_note(ev)) || !(im = image_new(NULL, x)))
+		if (!(x = exec_note(r, ev)) || !(im = image_new(r, NULL, x)))
 			return -ENOMEM;
 		r->st.env_from_exec += x->env.known;
 		push_pending(r, e, im, ev->time_ns);
@@ -857,11 +903,11 @@ const struct process *registry__sample(struct registry *r, pid_t pid, uint64_t t
 		e->cur = e->pending[k - 1].im;
 		e->pending[k - 1].im = NULL;
 		image_resolve(r, e->cur, pid, k >= 2 ? e->pending[k - 2].im : old);
-		drop_pending(e, k); /* earlier images: no sample of theirs can follow */
+		drop_pending(r, e, k); /* earlier images: no sample of theirs can follow */
 	} else {
 		e->cur = image_read(r, pid);
 	}
-	image_put(old);
+	image_put(r, old);
 	e->has_image = true;
 	e->p.id = ++r->next_id ? r->next_id : ++r->next_id;
 	e->p.labels = e->cur && e->cur->labels ? &e->cur->labels->l : NULL;

@@ -606,13 +606,15 @@ static void print_stats(const struct session_stats *st)
 	fprintf(stderr, "smolder: stats processes_live=%llu images=%llu exits=%llu "
 		"evictions=%llu proc_reads=%llu labels_known=%llu labels_from_parent=%llu "
 		"labels_from_event=%llu env_from_exec=%llu unlabelled=%llu "
-		"images_dropped=%llu labels_known_unchecked=%llu labels_shared=%llu\n",
+		"images_dropped=%llu labels_known_unchecked=%llu labels_known_recent=%llu "
+		"labels_shared=%llu\n",
 		(unsigned long long)r->live, (unsigned long long)r->images,
 		(unsigned long long)r->exits, (unsigned long long)r->evictions,
 		(unsigned long long)r->proc_reads, (unsigned long long)r->from_known,
 		(unsigned long long)r->from_parent, (unsigned long long)r->from_event,
 		(unsigned long long)r->env_from_exec, (unsigned long long)r->unlabelled,
 		(unsigned long long)r->pending_dropped, (unsigned long long)r->known_unchecked,
+		(unsigned long long)r->known_recent,
 		(unsigned long long)r->labels_shared);
 	fprintf(stderr, "smolder: stats frame_cache_hits=%llu frame_cache_file_hits=%llu "
 		"frame_cache_misses=%llu "

@@ -21,6 +21,7 @@
 
 #include "hash.h"
 #include "list.h"
+#include "pool.h"
 #include "symbolizer_int.h"
 #include "vec.h"
 
@@ -46,11 +47,13 @@ struct mm_entry {
 };
 
 #define MM_POOL 32 /* released sets kept for reuse (set_put) */
+#define MM_POOL_ENTRIES 256 /* removed entries kept for reuse (lib/pool.h) */
 
 struct mmap_table {
 	struct mm_entry **buckets;
 	struct mm_set *pool[MM_POOL]; /* released sets kept with their arrays, for new ones */
 	size_t npool;
+	struct obj_pool entries; /* counted in bytes */
 	size_t mask;
 	struct list_node lru; /* most recently changed first */
 	size_t n, max;
@@ -138,6 +141,7 @@ struct mmap_table *mmap_table__new(size_t max_processes)
 		return NULL;
 	}
 	t->mask = nb - 1;
+	t->entries = OBJ_POOL_INIT(sizeof(struct mm_entry), MM_POOL_ENTRIES);
 	t->max = max_processes ? max_processes : 1;
 	list_init(&t->lru);
 	return t;
@@ -166,9 +170,10 @@ static void entry_remove(struct mmap_table *t, struct mm_entry *e)
 	*pp = e->hnext;
 	list_del(&e->lru);
 	t->n--;
-	t->bytes -= sizeof(*e);
 	set_put(t, e->set);
-	free(e);
+	if (t->entries.n == t->entries.max)
+		t->bytes -= sizeof(*e);
+	obj_pool_put(&t->entries, e);
 }
 
 void mmap_table__clear(struct mmap_table *t)
@@ -179,6 +184,8 @@ void mmap_table__clear(struct mmap_table *t)
 		entry_remove(t, container_of(n, struct mm_entry, lru));
 	while (t->npool)
 		set_free(t, t->pool[--t->npool]);
+	t->bytes -= t->entries.n * sizeof(struct mm_entry);
+	obj_pool_clear(&t->entries);
 }
 
 void mmap_table__free(struct mmap_table *t)
@@ -215,16 +222,19 @@ static struct mm_entry *entry_new(struct mmap_table *t, pid_t pid)
 		entry_remove(t, container_of(list_last(&t->lru), struct mm_entry, lru));
 		t->evictions++;
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!t->entries.n)
+		t->bytes += sizeof(*e);
+	e = obj_pool_get(&t->entries);
+	if (!e) {
+		t->bytes -= sizeof(*e);
 		return NULL;
+	}
 	e->pid = pid;
 	e->version = ++t->next_version;
 	e->hnext = *bucket(t, pid);
 	*bucket(t, pid) = e;
 	list_add_front(&t->lru, &e->lru);
 	t->n++;
-	t->bytes += sizeof(*e);
 	return e;
 }
 

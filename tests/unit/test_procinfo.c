@@ -702,7 +702,9 @@ static pid_t spawn_reader(const char *path, const char *service, int *wfd)
 	pid_t pid;
 
 	snprintf(env, sizeof(env), "SMOLDER_SERVICE=%s", service);
-	assert_int_equal(pipe(fds), 0);
+	/* close-on-exec: a reader must not hold its own pipe open (nor another's),
+	 * or it outlives a test that fails before closing it */
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -835,13 +837,15 @@ static void test_registry_exec_of_a_known_program(void **state)
 	reap(c);
 
 	/* Run through a symbolic link: the exec named another path, so the known one
-	 * is checked on disk, and still names the file. */
+	 * is checked on disk (the third's check, for its new size and time, is more
+	 * than a second old by then), and still names the file. */
 	char link[sizeof(path) + 8];
 	int w4;
 	pid_t d;
 
 	snprintf(link, sizeof(link), "%s.link", path);
 	assert_int_equal(symlink(path, link), 0);
+	usleep(1100 * 1000);
 	d = spawn_reader(link, "fourth", &w4);
 	ev = exec_event(d, link, cgroup_id);
 	assert_int_equal(registry__event(r, &ev), 0);
@@ -849,10 +853,29 @@ static void test_registry_exec_of_a_known_program(void **state)
 	registry__stats(r, &st);
 	assert_int_equal(st.from_known, 3);
 	assert_int_equal(st.known_unchecked, 1);
+	assert_int_equal(st.known_recent, 0);
 	assert_string_equal(p->labels->exe, path);
 	assert_string_equal(p->labels->build_id, want_b);
 	close(w4);
 	reap(d);
+
+	/* Again through the link, within a second of that check: not checked again,
+	 * the same labels; after the second, checked again. */
+	for (int round = 0; round < 2; round++) {
+		if (round)
+			usleep(1100 * 1000);
+		d = spawn_reader(link, round ? "sixth" : "fifth", &w4);
+		ev = exec_event(d, link, cgroup_id);
+		assert_int_equal(registry__event(r, &ev), 0);
+		p = registry__sample(r, d, 50 + 10 * (uint64_t)round);
+		registry__stats(r, &st);
+		assert_int_equal(st.from_known, 4 + round);
+		assert_int_equal(st.known_recent, 1);
+		assert_string_equal(p->labels->exe, path);
+		assert_string_equal(p->labels->build_id, want_b);
+		close(w4);
+		reap(d);
+	}
 	unlink(link);
 	unlink(path);
 	registry__free(r);
