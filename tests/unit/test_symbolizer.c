@@ -864,6 +864,95 @@ static void start_resolving_alpha(struct symbolizer *s, struct fixture *f, const
 			"smolder_fixture_alpha", 1, "/symtab_fixture_pie");
 }
 
+/* A pid no process has now: a child's, reaped. */
+static pid_t free_pid(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+/* Tell @s that @pid exec'd and mapped @ef's executable segment of @path (device and
+ * inode @st) at @bias. */
+static void note_text_mapping(struct symbolizer *s, pid_t pid, const char *path,
+			      const struct stat *st, const struct elf_facts *ef, uint64_t bias)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t v0 = ef->text_vaddr & ~(page - 1);
+	uint64_t v1 = (ef->text_vaddr + ef->text_filesz + page - 1) & ~(page - 1);
+	struct symbolizer_mmap m = {
+		.start = bias + v0,
+		.len = v1 - v0,
+		.pgoff = ef->text_offset & ~(page - 1),
+		.dev = st->st_dev,
+		.inode = st->st_ino,
+		.path = path,
+		.path_len = strlen(path),
+	};
+
+	symbolizer__note_exec(s, pid);
+	symbolizer__note_mmap(s, pid, &m);
+}
+
+/*
+ * from_table says an answer came from the file's own symbol table, and so holds for
+ * every process that maps the file (the collector shares such frames between
+ * processes by their place in the file). A file that could not be read gives the
+ * mapping's file offset and no name, and must not pass for the table's answer. The
+ * process is one the kernel's records told of, gone before its first sample, so the
+ * file is found by its path alone.
+ */
+static void test_resolve_user_from_table_only_when_the_file_was_read(void **state)
+{
+	const uint64_t bias = 0x555500000000ull;
+	struct symbolizer *s = symbolizer__new(NULL);
+	char dir[] = "/tmp/smolder-fromtab.XXXXXX", path[64];
+	struct elf_facts ef;
+	struct symbol sym;
+	struct stat st;
+	pid_t pid = free_pid();
+	uint64_t alpha;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/symtab_fixture_pie", dir);
+	copy_file(FIXTURE_PIE, path);
+	assert_int_equal(stat(path, &st), 0);
+	elf_facts(path, "smolder_fixture_alpha", &ef);
+	alpha = bias + ef.sym_value;
+	symbolizer__note_start(s, false);
+	note_text_mapping(s, pid, path, &st, &ef, bias);
+
+	/* Read: the name, the file's vaddr, from the table. */
+	assert_int_equal(symbolizer__resolve_user(s, pid, alpha + 3, &sym), 0);
+	assert_non_null(sym.name);
+	assert_string_equal(sym.name, "smolder_fixture_alpha");
+	assert_int_equal(sym.module_offset, ef.sym_value + 3);
+	assert_true(sym.from_table);
+
+	/* The file is gone: no name, the file offset, and not from the table. A new
+	 * exec of the pid, so that nothing parsed for the first is used. */
+	symbolizer__drop_caches(s);
+	assert_int_equal(unlink(path), 0);
+	note_text_mapping(s, pid, path, &st, &ef, bias);
+	assert_int_equal(symbolizer__resolve_user(s, pid, alpha + 3, &sym), 0);
+	assert_non_null(sym.module);
+	if (!ends_with(sym.module, "/symtab_fixture_pie"))
+		fail_msg("module %s is not the fixture", sym.module);
+	assert_null(sym.name);
+	assert_false(sym.from_table);
+	assert_int_equal(sym.module_offset, ef.sym_value + 3 - ef.text_vaddr + ef.text_offset);
+
+	rmdir(dir);
+	symbolizer__free(s);
+}
+
 /* Where the kernel gives no build-ids with the mappings (before Linux 6.11, or text
  * maps by choice), the identity cache stands in with a stat per mapped file. */
 static void test_identity_cache_skips_unchanged_files(void **state)
@@ -1651,6 +1740,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_user_outside_mappings_has_no_module),
 		cmocka_unit_test(test_maps_reread_finds_dlopened_library),
 		cmocka_unit_test(test_resolve_user_after_exit_uses_cached_maps),
+		cmocka_unit_test(test_resolve_user_from_table_only_when_the_file_was_read),
 		cmocka_unit_test(test_resolve_user_unknown_pid_is_esrch),
 		cmocka_unit_test(test_open_mapping_at_opens_the_mapped_file),
 		cmocka_unit_test(test_elf_cache_eviction_keeps_answers),
