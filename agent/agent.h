@@ -332,6 +332,9 @@ struct registry;
 struct registry_opts {
 	size_t max_processes; /* tracked at once; 0: 32768. The least recently sampled
 				 is evicted past it (counted). */
+	uint64_t (*clock_ns)(void); /* a monotonic clock in ns, for how old a check of a
+				       path on disk is; NULL: CLOCK_MONOTONIC (tests set
+				       their own) */
 };
 
 struct registry_stats {
@@ -351,8 +354,9 @@ struct registry_stats {
 				     of one process in a drain interval than are kept */
 	uint64_t known_unchecked; /* of from_known, execs matched by the event alone
 				     (its path, file identity, size and time): no stat */
-	uint64_t known_recent; /* execs by another path matched by a stat of the known
-				  path less than a second old: no stat */
+	uint64_t known_recent; /* checks of a known path for an exec by another path
+				  answered by a stat of it less than a second old, for
+				  the same file, size and time: a stat saved each */
 	uint64_t labels_shared; /* of from_known, labels another image of the same
 				   file, cgroup and environment labels has already */
 };

@@ -137,7 +137,10 @@ struct exe_slot {
 	struct labels_block *labels; /* holds a reference */
 	struct labels_memo *memo;    /* NULL until labels_known made labels for it */
 	uint64_t checked_ns;         /* when a stat last found labels->l.exe naming the
-					file (CLOCK_MONOTONIC); 0: never */
+					file (r->clock_ns); 0: never */
+	int64_t checked_size;        /* the file's size and time at that stat */
+	int64_t checked_mtime_sec;
+	uint32_t checked_mtime_nsec;
 };
 
 /* How long a stat that found a known program's path naming its file stands for
@@ -154,6 +157,7 @@ struct registry {
 	struct exe_slot exes[EXE_CACHE_SLOTS];
 	struct process_info *info; /* scratch for the labels being read */
 	struct obj_pool entries, images, notes;
+	uint64_t (*clock_ns)(void);
 	uint32_t next_id;
 	uint64_t next_labels;      /* the serial of the last label set made */
 	uint64_t reaps;            /* registry__reap calls */
@@ -232,18 +236,18 @@ static void memo_free(struct labels_memo *m)
 }
 
 /* Make @slot name file (@dev, @ino) with labels @b (a reference is taken). What
- * labels_known made of the slot is kept while the file and its path are the same. */
+ * labels_known made of the slot, and its last check on disk, are kept while the file
+ * and its path are the same. */
 static void exe_slot_set(struct exe_slot *slot, uint32_t dev, uint64_t ino,
 			 struct labels_block *b)
 {
 	struct labels_block *old = slot->labels;
-	struct labels_memo *memo = slot->memo;
 
 	if (!old || slot->dev != dev || slot->ino != ino || strcmp(old->l.exe, b->l.exe)) {
-		memo_free(memo);
-		memo = NULL;
+		memo_free(slot->memo);
+		*slot = (struct exe_slot){ .dev = dev, .ino = ino };
 	}
-	*slot = (struct exe_slot){ dev, ino, labels_get(b), memo, 0 };
+	slot->labels = labels_get(b);
 	labels_put(old);
 }
 
@@ -351,6 +355,15 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether @st (as exec_identity fills it) has the size and time @slot's last check
+ * on disk found. */
+static bool same_as_checked(const struct exe_slot *slot, const struct stat *st)
+{
+	return st->st_size == slot->checked_size &&
+	       st->st_mtim.tv_sec == slot->checked_mtime_sec &&
+	       (uint32_t)st->st_mtim.tv_nsec == slot->checked_mtime_nsec;
+}
+
 /*
  * Whether the path of known program @slot names the file exec note @x ran, with @st
  * filled as stat(2) would (*@unchecked: no stat was needed). No system call when
@@ -361,8 +374,11 @@ static uint64_t monotonic_ns(void)
  * would open it, at most once per PATH_CHECK_NS: under churn most execs name a
  * program by another path than /proc/PID/exe gives (/usr/bin/sh for /usr/bin/dash),
  * and a stat per exec of them was 4% of the engine's CPU (docs/platform.md). Within
- * that second, @st is what the event says of the file; a file renamed away from the
- * path and exec'd by another within it keeps the path it was seen at.
+ * that second the check stands only for the file it found, unchanged (the event's
+ * size and time are the stat's: a new file given a freed inode number, or this one
+ * rewritten, is checked again), and only when nothing is to be read from the path
+ * (its build-id is cached). A file renamed away from the path and exec'd by another
+ * within that second keeps the path it was seen at.
  */
 static bool exec_path_is(struct registry *r, struct exe_slot *slot,
 			 const struct exec_note *x, struct stat *st, bool *unchecked)
@@ -371,22 +387,23 @@ static bool exec_path_is(struct registry *r, struct exe_slot *slot,
 	uint64_t now;
 
 	*unchecked = false;
-	if (strcmp(x->filename, path) == 0) {
-		exec_identity(x, st);
-		if (procinfo__build_id_cached(st)) {
-			*unchecked = true;
-			return true;
-		}
+	exec_identity(x, st);
+	if (strcmp(x->filename, path) == 0 && procinfo__build_id_cached(st)) {
+		*unchecked = true;
+		return true;
 	}
-	now = monotonic_ns();
-	if (slot->checked_ns && now - slot->checked_ns < PATH_CHECK_NS) {
-		exec_identity(x, st);
+	now = r->clock_ns();
+	if (slot->checked_ns && now - slot->checked_ns < PATH_CHECK_NS &&
+	    same_as_checked(slot, st) && procinfo__build_id_cached(st)) {
 		r->st.known_recent++;
 		return true;
 	}
 	if (stat(path, st) == 0 && st->st_ino == x->ino &&
 	    procinfo__kernel_dev(st->st_dev) == x->dev) {
 		slot->checked_ns = now;
+		slot->checked_size = st->st_size;
+		slot->checked_mtime_sec = st->st_mtim.tv_sec;
+		slot->checked_mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
 		return true;
 	}
 	return false;
@@ -618,6 +635,8 @@ struct registry *registry__new(const struct registry_opts *opts)
 	if (!r)
 		goto nomem;
 	r->max = opts && opts->max_processes ? opts->max_processes : DEFAULT_MAX_PROCESSES;
+	if (r->max < 2)
+		r->max = 2; /* a fork's parent and child, or the child would evict it */
 	while (nb < r->max)
 		nb *= 2;
 	r->buckets = calloc(nb, sizeof(*r->buckets));
@@ -628,6 +647,7 @@ struct registry *registry__new(const struct registry_opts *opts)
 	r->entries = OBJ_POOL_INIT(sizeof(struct entry), POOL_ENTRIES);
 	r->images = OBJ_POOL_INIT(sizeof(struct image), POOL_IMAGES);
 	r->notes = OBJ_POOL_INIT(sizeof(struct exec_note), POOL_NOTES);
+	r->clock_ns = opts && opts->clock_ns ? opts->clock_ns : monotonic_ns;
 	list_init(&r->lru);
 	list_init(&r->dead);
 	return r;

@@ -14,8 +14,8 @@
  *	obj_pool_clear(&p);			// frees what is kept
  *
  * Objects must be at least a pointer in size (the list is threaded through them).
- * Under AddressSanitizer a kept object is poisoned, so that a use after it was put
- * back is still reported as a use after free would be.
+ * Under AddressSanitizer nothing is kept (every put frees): a kept object handed out
+ * again at the next get would hide a use after free from ASan's quarantine.
  */
 #ifndef SMOLDER_LIB_POOL_H
 #define SMOLDER_LIB_POOL_H
@@ -31,13 +31,11 @@
 #define OBJ_POOL_ASAN 1
 #endif
 #endif
+/* Whether a pool keeps what is put back (the bound it is given), or frees it. */
 #ifdef OBJ_POOL_ASAN
-#include <sanitizer/asan_interface.h>
-#define OBJ_POOL_POISON(o, size) ASAN_POISON_MEMORY_REGION((o), (size))
-#define OBJ_POOL_UNPOISON(o, size) ASAN_UNPOISON_MEMORY_REGION((o), (size))
+#define OBJ_POOL_KEEPS 0
 #else
-#define OBJ_POOL_POISON(o, size) ((void)(o), (void)(size))
-#define OBJ_POOL_UNPOISON(o, size) ((void)(o), (void)(size))
+#define OBJ_POOL_KEEPS 1
 #endif
 
 struct obj_pool {
@@ -47,7 +45,8 @@ struct obj_pool {
 	size_t max;  /* kept at most */
 };
 
-#define OBJ_POOL_INIT(obj_size, max_kept) ((struct obj_pool){ NULL, 0, (obj_size), (max_kept) })
+#define OBJ_POOL_INIT(obj_size, max_kept) \
+	((struct obj_pool){ NULL, 0, (obj_size), OBJ_POOL_KEEPS ? (max_kept) : 0 })
 
 /* A zeroed object, kept or new; NULL when out of memory. */
 static inline void *obj_pool_get(struct obj_pool *p)
@@ -56,7 +55,6 @@ static inline void *obj_pool_get(struct obj_pool *p)
 
 	if (!o)
 		return calloc(1, p->size);
-	OBJ_POOL_UNPOISON(o, p->size);
 	memcpy(&p->head, o, sizeof(p->head));
 	p->n--;
 	memset(o, 0, p->size);
@@ -73,7 +71,6 @@ static inline void obj_pool_put(struct obj_pool *p, void *o)
 		return;
 	}
 	memcpy(o, &p->head, sizeof(p->head));
-	OBJ_POOL_POISON(o, p->size);
 	p->head = o;
 	p->n++;
 }
@@ -84,7 +81,6 @@ static inline void obj_pool_clear(struct obj_pool *p)
 	while (p->head) {
 		void *o = p->head;
 
-		OBJ_POOL_UNPOISON(o, p->size);
 		memcpy(&p->head, o, sizeof(p->head));
 		free(o);
 	}

@@ -770,6 +770,41 @@ static void temp_program(char *path, const char *from)
 	copy_into(from, path);
 }
 
+/* The registry's clock in test_registry_exec_of_a_known_program: moved by the test,
+ * so that "within a second of a check" does not depend on how busy the machine is. */
+static uint64_t known_now_ns = 1000000000ull;
+
+static uint64_t known_clock(void)
+{
+	return known_now_ns;
+}
+
+/* Run a reader by @exec_path (SMOLDER_SERVICE=@service) in cgroup @cgroup_id, tell
+ * @r of its exec and sample it at @t: it is labelled @exe with @build_id, and the
+ * stats count @from_known known programs, @known_recent of their paths taken from a
+ * recent check. */
+static void exec_known(struct registry *r, const char *exec_path, const char *service,
+		       uint64_t cgroup_id, uint64_t t, uint64_t from_known,
+		       uint64_t known_recent, const char *exe, const char *build_id)
+{
+	struct registry_stats st;
+	const struct process *p;
+	struct smolder_event ev;
+	int w;
+	pid_t pid = spawn_reader(exec_path, service, &w);
+
+	ev = exec_event(pid, exec_path, cgroup_id);
+	assert_int_equal(registry__event(r, &ev), 0);
+	p = registry__sample(r, pid, t);
+	registry__stats(r, &st);
+	assert_int_equal(st.from_known, from_known);
+	assert_int_equal(st.known_recent, known_recent);
+	assert_string_equal(p->labels->exe, exe);
+	assert_string_equal(p->labels->build_id, build_id);
+	close(w);
+	reap(pid);
+}
+
 /*
  * A second process running a program seen before gets its labels with only its
  * environment read (the executable by file identity, the cgroup by id), and the same
@@ -781,7 +816,8 @@ static void test_registry_exec_of_a_known_program(void **state)
 	(void)state;
 	char cg[4096], path[] = "/tmp/smolder-known-XXXXXX", want_a[128], want_b[128];
 	uint64_t cgroup_id = own_cgroup(cg, sizeof(cg));
-	struct registry *r = registry__new(NULL);
+	struct registry_opts opts = { .clock_ns = known_clock };
+	struct registry *r = registry__new(&opts);
 	struct registry_stats st;
 	const struct process *p;
 	struct smolder_event ev;
@@ -840,42 +876,27 @@ static void test_registry_exec_of_a_known_program(void **state)
 	 * is checked on disk (the third's check, for its new size and time, is more
 	 * than a second old by then), and still names the file. */
 	char link[sizeof(path) + 8];
-	int w4;
-	pid_t d;
 
 	snprintf(link, sizeof(link), "%s.link", path);
 	assert_int_equal(symlink(path, link), 0);
-	usleep(1100 * 1000);
-	d = spawn_reader(link, "fourth", &w4);
-	ev = exec_event(d, link, cgroup_id);
-	assert_int_equal(registry__event(r, &ev), 0);
-	p = registry__sample(r, d, 40);
+	known_now_ns += 1100000000ull;
+	exec_known(r, link, "fourth", cgroup_id, 40, 3, 0, path, want_b);
 	registry__stats(r, &st);
-	assert_int_equal(st.from_known, 3);
 	assert_int_equal(st.known_unchecked, 1);
-	assert_int_equal(st.known_recent, 0);
-	assert_string_equal(p->labels->exe, path);
-	assert_string_equal(p->labels->build_id, want_b);
-	close(w4);
-	reap(d);
 
 	/* Again through the link, within a second of that check: not checked again,
 	 * the same labels; after the second, checked again. */
-	for (int round = 0; round < 2; round++) {
-		if (round)
-			usleep(1100 * 1000);
-		d = spawn_reader(link, round ? "sixth" : "fifth", &w4);
-		ev = exec_event(d, link, cgroup_id);
-		assert_int_equal(registry__event(r, &ev), 0);
-		p = registry__sample(r, d, 50 + 10 * (uint64_t)round);
-		registry__stats(r, &st);
-		assert_int_equal(st.from_known, 4 + round);
-		assert_int_equal(st.known_recent, 1);
-		assert_string_equal(p->labels->exe, path);
-		assert_string_equal(p->labels->build_id, want_b);
-		close(w4);
-		reap(d);
-	}
+	known_now_ns += 100000000ull;
+	exec_known(r, link, "fifth", cgroup_id, 50, 4, 1, path, want_b);
+	known_now_ns += 1100000000ull;
+	exec_known(r, link, "sixth", cgroup_id, 60, 5, 1, path, want_b);
+
+	/* Rewritten in place within a second of the last check: that check was of
+	 * another size and time, so the path is checked again, and the new build-id
+	 * read. */
+	known_now_ns += 100000000ull;
+	copy_into("/bin/cat", path);
+	exec_known(r, link, "seventh", cgroup_id, 70, 6, 1, path, want_a);
 	unlink(link);
 	unlink(path);
 	registry__free(r);

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "fixture_proc.h"
+#include "pool.h"
 #include "symbolizer.h"
 #include "symbolizer_int.h"
 
@@ -518,9 +519,13 @@ static void test_mmap_table_reuses_released_sets_empty(void **state)
 	mmap_table__forget(t, 200);
 	mmap_table__stats(t, &kept);
 	assert_int_equal(kept.processes, 0);
-	/* the set and the entry, both kept for the next process, still counted */
+	/* the set and the entry, both kept for the next process, still counted (under
+	 * ASan lib/pool.h keeps no entry: freed, and no longer counted) */
 	assert_true(kept.bytes > 0);
-	assert_int_equal(kept.bytes, st.bytes);
+	if (OBJ_POOL_KEEPS)
+		assert_int_equal(kept.bytes, st.bytes);
+	else
+		assert_true(kept.bytes < st.bytes);
 
 	/* The next process gets it: no new memory, and only its own mapping. */
 	mmap_table__exec(t, 201);
